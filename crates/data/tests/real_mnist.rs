@@ -1,0 +1,103 @@
+//! The data crate on the real MNIST files.
+
+mod common;
+
+use lrsweep_data::{split::class_counts, DatasetKind, Locator, Origin, SplitConfig};
+
+fn load() -> lrsweep_data::Images {
+    let mut locator = Locator::new(DatasetKind::Mnist, Some(common::mnist_dir()));
+    locator.mirrors.clear();
+    lrsweep_data::load(&locator).expect("real MNIST loads")
+}
+
+#[test]
+fn all_seventy_thousand_images_with_the_known_class_counts() {
+    let data = load();
+    assert_eq!(data.len(), 70_000);
+    assert_eq!(data.pixels.len(), 70_000 * 784);
+    assert_eq!(
+        data.class_counts(),
+        [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
+    );
+    assert!(data.files.iter().all(|f| f.origin == Origin::DataDir));
+    // Train images come first: the first training label of MNIST is a 5, the first test label a 7.
+    assert_eq!((data.labels[0], data.labels[60_000]), (5, 7));
+}
+
+#[test]
+fn reference_split_sizes_proportions_and_seeds() {
+    let data = load();
+    let split = data.split(&SplitConfig::default()).unwrap();
+    assert_eq!((split.train.len(), split.valid.len()), (59_500, 10_500));
+    let all = data.class_counts();
+    let (tr, va) = (split.train.class_counts(), split.valid.class_counts());
+    for c in 0..10 {
+        assert_eq!(tr[c] + va[c], all[c], "class {c} lost or duplicated");
+        let exact = all[c] as f64 * 0.15;
+        assert!((va[c] as f64 - exact).abs() < 1.0, "class {c}: {} vs {exact}", va[c]);
+    }
+    // Pixels are scaled to 0..=1 and labels one-hot.
+    let x = split.train.pixels_f32(0..2);
+    assert_eq!(x.len(), 2 * 784);
+    assert!(x.iter().all(|&p| (0.0..=1.0).contains(&p)) && x.iter().any(|&p| p == 1.0));
+    let y = split.train.one_hot(0..2);
+    assert_eq!(y.iter().sum::<f32>(), 2.0);
+    assert_eq!(y[split.train.labels()[0] as usize], 1.0);
+
+    let again = data.split(&SplitConfig::default()).unwrap();
+    assert_eq!(again.train.labels(), split.train.labels());
+    assert_eq!(again.valid.pixels(), split.valid.pixels());
+    let other = data.split(&SplitConfig { seed: 7, ..Default::default() }).unwrap();
+    assert_ne!(other.train.pixels(), split.train.pixels());
+    assert_eq!(other.valid.class_counts(), va, "class shares do not depend on the seed");
+}
+
+#[test]
+fn stratified_subset_keeps_proportions() {
+    let data = load();
+    let split = data
+        .split(&SplitConfig { limit: Some(3_000), ..Default::default() })
+        .unwrap();
+    assert_eq!((split.train.len(), split.valid.len()), (2_550, 450));
+    let sub: Vec<u8> = split.train.labels().iter().chain(split.valid.labels()).copied().collect();
+    let counts = class_counts(&sub);
+    for (c, &n) in data.class_counts().iter().enumerate() {
+        let exact = n as f64 * 3_000.0 / 70_000.0;
+        assert!((counts[c] as f64 - exact).abs() < 1.0, "class {c}");
+    }
+}
+
+#[test]
+fn burn_dataset_trait_serves_items() {
+    use burn_dataset::Dataset;
+    let data = load();
+    let split = data.split(&SplitConfig { limit: Some(100), ..Default::default() }).unwrap();
+    let item = split.valid.get(0).unwrap();
+    assert_eq!(item.image.len(), 784);
+    assert_eq!(item.label, split.valid.labels()[0] as usize);
+    assert_eq!(Dataset::len(&split.valid), 15);
+    assert!(split.valid.get(15).is_err());
+}
+
+#[test]
+fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::mnist_dir();
+    for f in DatasetKind::Mnist.files() {
+        std::fs::copy(src.join(format!("{}.gz", f.name)), dir.path().join(format!("{}.gz", f.name))).unwrap();
+    }
+    // Swap in the test labels for the training labels: a valid IDX file, the wrong content.
+    std::fs::copy(
+        src.join("t10k-labels-idx1-ubyte.gz"),
+        dir.path().join("train-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let e = lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("train-labels-idx1-ubyte.gz") && msg.contains("SHA-256"), "{msg}");
+
+    std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
+    let e = lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("has no train-labels-idx1-ubyte") && msg.contains("--data-dir"), "{msg}");
+}

@@ -1,0 +1,110 @@
+//! Adam, in the form Keras 2 computes it (the default) or the PyTorch/Burn form.
+//!
+//! Both keep `m ← β1·m + (1−β1)·g` and `v ← β2·v + (1−β2)·g²`. They differ in where ε enters:
+//!
+//! * Keras 2 (`tf.keras.optimizers.Adam`, ε is Kingma and Ba's "ε-hat"):
+//!   `θ ← θ − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)`
+//! * PyTorch and Burn's `AdamConfig`: `θ ← θ − lr · m̂ / (√v̂ + ε)` with `m̂ = m/(1−β1ᵗ)`,
+//!   `v̂ = v/(1−β2ᵗ)`.
+//!
+//! The Keras form equals the PyTorch form with ε scaled by `√(1−β2ᵗ)`: about 0.03·ε at the first
+//! step, so the two differ where `√v̂` is comparable to ε (tiny gradients, the first steps) and
+//! agree once `√v̂ ≫ ε`. Burn's own Adam also defaults to ε = 1e-5, not 1e-7.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Where ε enters the update; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdamVariant {
+    /// ε added to √v before the bias correction (Keras 2, the reference).
+    #[default]
+    Keras,
+    /// ε added to the bias-corrected √v̂ (PyTorch, Burn).
+    Torch,
+}
+
+/// Adam's hyper-parameters (the learning rate is per run).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Decay of the first moment (0.9).
+    pub beta1: f64,
+    /// Decay of the second moment (0.999).
+    pub beta2: f64,
+    /// ε (Keras: 1e-7).
+    pub epsilon: f64,
+    /// Where ε enters.
+    pub variant: AdamVariant,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            variant: AdamVariant::Keras,
+        }
+    }
+}
+
+/// The moments of one parameter tensor.
+#[derive(Debug, Clone)]
+pub struct Moments<const D: usize> {
+    /// First moment.
+    pub m: Tensor<D>,
+    /// Second moment.
+    pub v: Tensor<D>,
+}
+
+impl<const D: usize> Moments<D> {
+    /// Zero moments shaped like `param`.
+    pub fn zeros_like(param: &Tensor<D>) -> Self {
+        Self {
+            m: param.zeros_like(),
+            v: param.zeros_like(),
+        }
+    }
+}
+
+impl AdamConfig {
+    /// Step size and ε for step `t` (1-based), so that every variant updates as
+    /// `θ ← θ − step · m / (√v + eps)`.
+    pub fn step_scalars(&self, lr: f64, t: u64) -> (f64, f64) {
+        let t = t as i32;
+        let c1 = 1.0 - self.beta1.powi(t);
+        let c2 = 1.0 - self.beta2.powi(t);
+        match self.variant {
+            AdamVariant::Keras => (lr * c2.sqrt() / c1, self.epsilon),
+            // lr·(m/c1)/(√(v/c2)+ε) = lr·√c2/c1 · m/(√v + ε·√c2)
+            AdamVariant::Torch => (lr * c2.sqrt() / c1, self.epsilon * c2.sqrt()),
+        }
+    }
+
+    /// One update of `param` with gradient `grad` at step `t` (1-based); returns the new parameter.
+    pub fn update<const D: usize>(
+        &self,
+        lr: f64,
+        t: u64,
+        param: Tensor<D>,
+        grad: Tensor<D>,
+        moments: &mut Moments<D>,
+    ) -> Tensor<D> {
+        let (step, eps) = self.step_scalars(lr, t);
+        let m = moments
+            .m
+            .clone()
+            .mul_scalar(self.beta1)
+            .add(grad.clone().mul_scalar(1.0 - self.beta1));
+        let v = moments
+            .v
+            .clone()
+            .mul_scalar(self.beta2)
+            .add(grad.square().mul_scalar(1.0 - self.beta2));
+        let delta = m.clone().div(v.clone().sqrt().add_scalar(eps)).mul_scalar(step);
+        moments.m = m;
+        moments.v = v;
+        param.sub(delta)
+    }
+}

@@ -1,0 +1,113 @@
+//! A split part held on the device, in chunks, ready to be sliced into batches.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use lrsweep_data::{Part, CLASSES, PIXELS};
+
+/// Largest chunk in bytes: below the 128 MiB storage-buffer cap of the CPU Vulkan driver and of
+/// many GPUs, with room to spare.
+const MAX_CHUNK_BYTES: usize = 64 << 20;
+
+/// One chunk of images on the device.
+#[derive(Debug, Clone)]
+struct Chunk {
+    /// Pixels in 0..=1, `[rows, 784]`.
+    x: Tensor<2>,
+    /// One-hot targets, `[rows, 10]`.
+    y: Tensor<2>,
+    /// Class indices, `[rows, 1]`.
+    labels: Tensor<2, Int>,
+}
+
+/// A part of the data uploaded once, split into chunks whose size is a multiple of the batch.
+#[derive(Debug, Clone)]
+pub struct DeviceData {
+    chunks: Vec<Chunk>,
+    chunk_rows: usize,
+    batch_size: usize,
+    len: usize,
+}
+
+/// One batch: images, one-hot targets and class indices.
+pub struct Batch {
+    /// `[rows, 784]`.
+    pub x: Tensor<2>,
+    /// `[rows, 10]`.
+    pub y: Tensor<2>,
+    /// `[rows, 1]`.
+    pub labels: Tensor<2, Int>,
+}
+
+impl DeviceData {
+    /// Uploads `part` in the order given by `order` (or its own order), chunked so that batches of
+    /// `batch_size` never straddle two chunks.
+    pub fn upload(part: &Part, batch_size: usize, order: Option<&[usize]>, device: &Device) -> Self {
+        let len = part.len();
+        let batch_size = batch_size.max(1);
+        let rows_cap = (MAX_CHUNK_BYTES / (PIXELS * 4)).max(batch_size);
+        let chunk_rows = (rows_cap / batch_size) * batch_size;
+        let gather = |range: std::ops::Range<usize>| -> (Vec<f32>, Vec<f32>, Vec<i32>) {
+            let idx: Vec<usize> = match order {
+                Some(o) => o[range].to_vec(),
+                None => range.collect(),
+            };
+            let mut x = Vec::with_capacity(idx.len() * PIXELS);
+            let mut y = vec![0f32; idx.len() * CLASSES];
+            let mut l = Vec::with_capacity(idx.len());
+            for (row, &i) in idx.iter().enumerate() {
+                x.extend(part.pixels()[i * PIXELS..(i + 1) * PIXELS].iter().map(|&p| p as f32 / 255.0));
+                let c = part.labels()[i] as usize;
+                y[row * CLASSES + c] = 1.0;
+                l.push(c as i32);
+            }
+            (x, y, l)
+        };
+        let chunks = (0..len)
+            .step_by(chunk_rows)
+            .map(|start| {
+                let end = (start + chunk_rows).min(len);
+                let rows = end - start;
+                let (x, y, l) = gather(start..end);
+                Chunk {
+                    x: Tensor::from_data(TensorData::new(x, [rows, PIXELS]), device),
+                    y: Tensor::from_data(TensorData::new(y, [rows, CLASSES]), device),
+                    labels: Tensor::from_data(TensorData::new(l, [rows, 1]), device),
+                }
+            })
+            .collect();
+        Self {
+            chunks,
+            chunk_rows,
+            batch_size,
+            len,
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of batches: `ceil(len / batch_size)`.
+    pub fn num_batches(&self) -> usize {
+        self.len.div_ceil(self.batch_size)
+    }
+
+    /// Batches of the upload's batch size (the last one smaller), sliced on the device, in order.
+    pub fn batches(&self) -> impl Iterator<Item = Batch> + '_ {
+        (0..self.len).step_by(self.batch_size).map(move |start| {
+            let rows = self.batch_size.min(self.len - start);
+            let chunk = &self.chunks[start / self.chunk_rows];
+            let offset = start % self.chunk_rows;
+            Batch {
+                x: chunk.x.clone().narrow(0, offset, rows),
+                y: chunk.y.clone().narrow(0, offset, rows),
+                labels: chunk.labels.clone().narrow(0, offset, rows),
+            }
+        })
+    }
+}

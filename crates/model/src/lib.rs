@@ -1,0 +1,17 @@
+//! The reference network of the learning-rate experiment on any Burn backend: a seeded
+//! Keras-style MLP, the Keras 2 cross-entropy (or the exact one), Adam in the Keras or PyTorch
+//! form, and an epoch runner that keeps the data on the device and reads back once per epoch.
+//!
+//! Nothing here chooses a backend: every function takes the [`burn::tensor::Device`] to run on.
+
+pub mod adam;
+pub mod data;
+pub mod loss;
+pub mod mlp;
+pub mod train;
+
+pub use adam::{AdamConfig, AdamVariant};
+pub use data::DeviceData;
+pub use loss::LossKind;
+pub use mlp::{Mlp, ModelConfig};
+pub use train::{fit, EpochRecord, Flow, Score, TrainConfig, TrainError, Trainer};

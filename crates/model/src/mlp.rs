@@ -1,0 +1,159 @@
+//! The reference network: Dense 784→H ReLU, Dense H→10 (softmax in the loss).
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Shape and initialisation of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Inputs per image (784 for 28×28).
+    pub inputs: usize,
+    /// Hidden units (the reference: 784).
+    pub hidden: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Standard deviation of the Normal(0, σ) weight initialisation (Keras' `'normal'`: 0.05).
+    pub init_std: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            inputs: 784,
+            hidden: 784,
+            classes: 10,
+            init_std: 0.05,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// FLOPs of one forward pass of one image: 2·(inputs·H + H·classes).
+    pub fn forward_flops(&self) -> f64 {
+        2.0 * (self.inputs * self.hidden + self.hidden * self.classes) as f64
+    }
+
+    /// FLOPs of one training step per image: forward, the weight gradients of both layers and the
+    /// hidden-layer gradient (no gradient for the input): 3 × forward − 2·inputs·H.
+    pub fn train_flops(&self) -> f64 {
+        3.0 * self.forward_flops() - 2.0 * (self.inputs * self.hidden) as f64
+    }
+
+    /// Builds the network with seeded weights: the same seed gives the same weights on every backend.
+    pub fn init(&self, seed: u64, device: &Device) -> Mlp {
+        let mut normal = NormalSampler::new(seed, self.init_std);
+        let layer = |d_in: usize, d_out: usize, normal: &mut NormalSampler| {
+            let w: Vec<f32> = (0..d_in * d_out).map(|_| normal.sample()).collect();
+            Linear {
+                weight: Param::from_data(TensorData::new(w, [d_in, d_out]), device),
+                bias: Some(Param::from_data(TensorData::new(vec![0f32; d_out], [d_out]), device)),
+            }
+        };
+        let hidden = layer(self.inputs, self.hidden, &mut normal);
+        let output = layer(self.hidden, self.classes, &mut normal);
+        Mlp { hidden, output }
+    }
+}
+
+/// Normal(0, σ) from a ChaCha8 stream by Box–Muller in f64: portable across machines.
+struct NormalSampler {
+    rng: ChaCha8Rng,
+    std: f64,
+    spare: Option<f64>,
+}
+
+impl NormalSampler {
+    fn new(seed: u64, std: f64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            std,
+            spare: None,
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        // 53 random bits in (0, 1]: never 0, so the logarithm is finite.
+        ((self.rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+
+    fn sample(&mut self) -> f32 {
+        if let Some(z) = self.spare.take() {
+            return (z * self.std) as f32;
+        }
+        let (u1, u2) = (self.uniform(), self.uniform());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let theta = std::f64::consts::TAU * u2;
+        self.spare = Some(r * theta.sin());
+        (r * theta.cos() * self.std) as f32
+    }
+}
+
+/// The multilayer perceptron of the reference experiment.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Dense inputs→H, followed by ReLU. Weight layout `[inputs, H]`.
+    pub hidden: Linear,
+    /// Dense H→classes (logits; the loss applies the softmax). Weight layout `[H, classes]`.
+    pub output: Linear,
+}
+
+impl Mlp {
+    /// Logits for a batch of flattened images `[batch, inputs]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.output.forward(relu(self.hidden.forward(x)))
+    }
+
+    /// Class probabilities (softmax of the logits).
+    pub fn probabilities(&self, x: Tensor<2>) -> Tensor<2> {
+        burn::tensor::activation::softmax(self.forward(x), 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn keras_normal_init_statistics_and_seeding() {
+        let device = Device::flex();
+        let config = ModelConfig::default();
+        let model = config.init(42, &device);
+        let w = values(model.hidden.weight.val());
+        assert_eq!(w.len(), 614_656);
+        let n = w.len() as f64;
+        let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let std = (w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(mean.abs() < 0.001, "mean {mean}");
+        assert!((std - 0.05).abs() < 0.001, "std {std}");
+        for b in [&model.hidden.bias, &model.output.bias] {
+            let b = b.as_ref().unwrap().val().into_data().try_to_vec::<f32>().unwrap();
+            assert!(b.iter().all(|&x| x == 0.0));
+        }
+        assert_eq!(model.output.weight.val().dims(), [784, 10]);
+
+        let again = config.init(42, &device);
+        assert_eq!(values(again.hidden.weight.val()), w);
+        assert_eq!(values(again.output.weight.val()), values(model.output.weight.val()));
+        let other = config.init(43, &device);
+        assert_ne!(values(other.hidden.weight.val()), w);
+        #[allow(deprecated)]
+        let on_ndarray = config.init(42, &Device::ndarray());
+        assert_eq!(values(on_ndarray.hidden.weight.val()), w, "same weights on every backend");
+    }
+
+    #[test]
+    fn flop_counts_match_the_model_shape() {
+        let c = ModelConfig::default();
+        assert_eq!(c.forward_flops(), 2.0 * (784.0 * 784.0 + 784.0 * 10.0));
+        assert!((c.train_flops() / 1e6 - 2.5).abs() < 0.02, "{}", c.train_flops());
+    }
+}

@@ -1,0 +1,292 @@
+//! One training run: device-resident epochs with a hand-derived backward pass and Adam.
+
+use std::time::Instant;
+
+use burn::tensor::activation::relu;
+use burn::tensor::module::linear;
+use burn::tensor::{Device, Tensor};
+use lrsweep_data::Part;
+use serde::{Deserialize, Serialize};
+
+use crate::adam::{AdamConfig, Moments};
+use crate::data::{Batch, DeviceData};
+use crate::loss::{self, LossKind};
+use crate::mlp::{Mlp, ModelConfig};
+
+/// Everything that defines one training run except the data and the device.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Epochs to train (the reference: 150).
+    pub epochs: usize,
+    /// Images per batch; the last batch of an epoch is smaller (the reference: 256).
+    pub batch_size: usize,
+    /// Seed of the initial weights (and of the per-epoch order when reshuffling).
+    pub seed: u64,
+    /// The loss to train and report with.
+    pub loss: LossKind,
+    /// Adam's other hyper-parameters.
+    pub adam: AdamConfig,
+    /// Reshuffle the training order every epoch (the reference keeps it fixed: false).
+    pub reshuffle: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 1e-3,
+            epochs: 150,
+            batch_size: 256,
+            seed: 42,
+            loss: LossKind::Keras,
+            adam: AdamConfig::default(),
+            reshuffle: false,
+        }
+    }
+}
+
+/// The figures of one epoch, as Keras reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches, weighted by batch size.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch's batches.
+    pub train_acc: f64,
+    /// Validation loss after the epoch.
+    pub val_loss: f64,
+    /// Validation accuracy after the epoch.
+    pub val_acc: f64,
+    /// Wall-clock seconds of the epoch, training and validation.
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// Whether a loss became NaN or infinite: the run diverged.
+    pub fn diverged(&self) -> bool {
+        !(self.train_loss.is_finite() && self.val_loss.is_finite())
+    }
+}
+
+/// What can stop a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The configuration cannot be trained.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// The device failed to execute or read back the work.
+    #[error("the device failed: {0}")]
+    Device(String),
+}
+
+/// The network's parameters and Adam's state during training.
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    w1: Tensor<2>,
+    b1: Tensor<1>,
+    w2: Tensor<2>,
+    b2: Tensor<1>,
+    moments: (Moments<2>, Moments<1>, Moments<2>, Moments<1>),
+    step: u64,
+    config: TrainConfig,
+}
+
+/// Loss and accuracy of a pass over a data set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// Mean loss per image.
+    pub loss: f64,
+    /// Share of images classified correctly.
+    pub accuracy: f64,
+}
+
+impl Trainer {
+    /// Starts training `model` (whose tensors live on the device to train on).
+    pub fn new(model: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
+        let lr = config.learning_rate;
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(TrainError::InvalidConfig(format!(
+                "learning rate {lr} is not a finite number above 0"
+            )));
+        }
+        if config.batch_size == 0 {
+            return Err(TrainError::InvalidConfig("batch size 0: use at least 1".into()));
+        }
+        let take = |l: burn::nn::Linear| {
+            let w = l.weight.val();
+            let b = match l.bias {
+                Some(b) => b.val(),
+                None => Tensor::zeros([w.dims()[1]], &w.device()),
+            };
+            (w, b)
+        };
+        let (w1, b1) = take(model.hidden);
+        let (w2, b2) = take(model.output);
+        let moments = (
+            Moments::zeros_like(&w1),
+            Moments::zeros_like(&b1),
+            Moments::zeros_like(&w2),
+            Moments::zeros_like(&b2),
+        );
+        Ok(Self {
+            w1,
+            b1,
+            w2,
+            b2,
+            moments,
+            step: 0,
+            config,
+        })
+    }
+
+    /// The network with the current weights.
+    pub fn model(&self) -> Mlp {
+        use burn::module::Param;
+        let layer = |w: &Tensor<2>, b: &Tensor<1>| burn::nn::Linear {
+            weight: Param::from_tensor(w.clone()),
+            bias: Some(Param::from_tensor(b.clone())),
+        };
+        Mlp {
+            hidden: layer(&self.w1, &self.b1),
+            output: layer(&self.w2, &self.b2),
+        }
+    }
+
+    /// Adam steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// One Adam step on a batch; returns the batch's summed loss and number of correct
+    /// predictions as a two-element tensor left on the device.
+    pub fn train_step(&mut self, batch: Batch) -> Tensor<1> {
+        let Batch { x, y, labels } = batch;
+        let (w1, w2) = (self.w1.clone(), self.w2.clone());
+        let h = relu(linear(x.clone(), w1, Some(self.b1.clone())));
+        let logits = linear(h.clone(), w2.clone(), Some(self.b2.clone()));
+        let correct = logits.clone().argmax(1).equal(labels).float().sum();
+        let (losses, dz2) = loss::loss_and_grad(self.config.loss, logits, y);
+
+        let [_, hidden] = h.dims();
+        let [_, classes] = dz2.dims();
+        let dw2 = h.clone().transpose().matmul(dz2.clone());
+        let db2 = dz2.clone().sum_dim(0).reshape([classes]);
+        let dz1 = dz2.matmul(self.w2.clone().transpose()).mask_fill(h.lower_equal_elem(0.0), 0.0);
+        let dw1 = x.transpose().matmul(dz1.clone());
+        let db1 = dz1.sum_dim(0).reshape([hidden]);
+
+        self.step += 1;
+        let (adam, lr, t) = (self.config.adam, self.config.learning_rate, self.step);
+        let (m1, mb1, m2, mb2) = &mut self.moments;
+        self.w1 = adam.update(lr, t, self.w1.clone(), dw1, m1);
+        self.b1 = adam.update(lr, t, self.b1.clone(), db1, mb1);
+        self.w2 = adam.update(lr, t, self.w2.clone(), dw2, m2);
+        self.b2 = adam.update(lr, t, self.b2.clone(), db2, mb2);
+        Tensor::cat(vec![losses.sum(), correct], 0)
+    }
+
+    /// Trains one epoch over `data` in its order; reads the device back once, at the end.
+    pub fn train_epoch(&mut self, data: &DeviceData) -> Result<Score, TrainError> {
+        let mut totals: Option<Tensor<1>> = None;
+        for batch in data.batches() {
+            let t = self.train_step(batch);
+            totals = Some(match totals {
+                Some(acc) => acc + t,
+                None => t,
+            });
+        }
+        read_score(totals, data.len())
+    }
+
+    /// Loss and accuracy of the current weights on `data`, without gradients.
+    pub fn evaluate(&self, data: &DeviceData) -> Result<Score, TrainError> {
+        let mut totals: Option<Tensor<1>> = None;
+        for Batch { x, y, labels } in data.batches() {
+            let h = relu(linear(x, self.w1.clone(), Some(self.b1.clone())));
+            let logits = linear(h, self.w2.clone(), Some(self.b2.clone()));
+            let correct = logits.clone().argmax(1).equal(labels).float().sum();
+            let t = Tensor::cat(vec![loss::loss(self.config.loss, logits, y).sum(), correct], 0);
+            totals = Some(match totals {
+                Some(acc) => acc + t,
+                None => t,
+            });
+        }
+        read_score(totals, data.len())
+    }
+}
+
+fn read_score(totals: Option<Tensor<1>>, n: usize) -> Result<Score, TrainError> {
+    let Some(totals) = totals else {
+        return Err(TrainError::InvalidConfig("no data to train or evaluate on".into()));
+    };
+    let values = totals
+        .try_into_data()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    Ok(Score {
+        loss: values[0] as f64 / n as f64,
+        accuracy: values[1] as f64 / n as f64,
+    })
+}
+
+/// Whether to go on after an epoch (the caller's progress, early stopping or interruption).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Train the next epoch.
+    Continue,
+    /// Stop after this epoch.
+    Stop,
+}
+
+/// Trains a fresh model from `config.seed` on `train` and scores it on `valid` after every
+/// epoch; `on_epoch` sees each record (and the trainer) as soon as it exists. A diverged epoch
+/// (NaN or infinite loss) ends the run: it is the last record.
+pub fn fit(
+    model_config: &ModelConfig,
+    config: &TrainConfig,
+    train: &Part,
+    valid: &Part,
+    device: &Device,
+    mut on_epoch: impl FnMut(&EpochRecord, &Trainer) -> Flow,
+) -> Result<Vec<EpochRecord>, TrainError> {
+    if config.batch_size == 0 || train.is_empty() || valid.is_empty() {
+        return Err(TrainError::InvalidConfig(format!(
+            "need a batch size above 0 and data in both parts (batch {}, train {}, validation {})",
+            config.batch_size,
+            train.len(),
+            valid.len()
+        )));
+    }
+    let mut trainer = Trainer::new(model_config.init(config.seed, device), *config)?;
+    let mut train_data = DeviceData::upload(train, config.batch_size, None, device);
+    let valid_data = DeviceData::upload(valid, config.batch_size, None, device);
+    let mut records = Vec::with_capacity(config.epochs);
+    for epoch in 1..=config.epochs {
+        let start = Instant::now();
+        if config.reshuffle && epoch > 1 {
+            let order = lrsweep_data::split::seeded_permutation(
+                train.len(),
+                config.seed.wrapping_add(epoch as u64),
+            );
+            train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
+        }
+        let t = trainer.train_epoch(&train_data)?;
+        let v = trainer.evaluate(&valid_data)?;
+        let record = EpochRecord {
+            epoch,
+            train_loss: t.loss,
+            train_acc: t.accuracy,
+            val_loss: v.loss,
+            val_acc: v.accuracy,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        records.push(record);
+        if on_epoch(&record, &trainer) == Flow::Stop || record.diverged() {
+            break;
+        }
+    }
+    Ok(records)
+}

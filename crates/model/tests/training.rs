@@ -1,0 +1,112 @@
+//! Training on the real MNIST copy, and the same steps on two backends.
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use lrsweep_data::{DatasetKind, Locator, Split, SplitConfig};
+use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer};
+
+fn split(limit: usize) -> Split {
+    let dir = std::env::var_os("LRSWEEP_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist"));
+    let mut locator = Locator::new(DatasetKind::Mnist, Some(dir));
+    locator.mirrors.clear();
+    let images = lrsweep_data::load(&locator).expect("the real MNIST copy (set LRSWEEP_DATA_DIR)");
+    images
+        .split(&SplitConfig { limit: Some(limit), ..SplitConfig::default() })
+        .unwrap()
+}
+
+#[test]
+fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
+    let split = split(3_000);
+    let config = TrainConfig { epochs: 3, ..TrainConfig::default() };
+    let mut seen = 0;
+    let records = fit(&ModelConfig::default(), &config, &split.train, &split.valid, &Device::flex(), |r, t| {
+        seen += 1;
+        assert_eq!(r.epoch, seen);
+        assert_eq!(t.steps() as usize, seen * 2_550usize.div_ceil(256));
+        Flow::Continue
+    })
+    .unwrap();
+    assert_eq!(records.len(), 3);
+    let last = records[2];
+    assert!(last.val_acc >= 0.90, "{records:#?}");
+    assert!(records[0].train_loss > last.train_loss, "{records:#?}");
+    assert!(records.iter().all(|r| !r.diverged() && r.seconds > 0.0));
+}
+
+#[test]
+fn a_huge_rate_is_reported_not_crashed() {
+    let split = split(1_000);
+    let config = TrainConfig { epochs: 3, learning_rate: 1e4, ..TrainConfig::default() };
+    let records = fit(&ModelConfig::default(), &config, &split.train, &split.valid, &Device::flex(), |_, _| Flow::Continue).unwrap();
+    let last = records.last().unwrap();
+    assert!(last.diverged() || last.val_acc < 0.3, "{records:#?}");
+}
+
+/// Per-step losses of `steps` batches of `batch` from the same seed.
+fn step_losses(device: &Device, split: &Split, batch: usize, steps: usize) -> Vec<f32> {
+    let config = TrainConfig { batch_size: batch, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(ModelConfig::default().init(config.seed, device), config).unwrap();
+    let data = DeviceData::upload(&split.train, batch, None, device);
+    data.batches()
+        .take(steps)
+        .map(|b| trainer.train_step(b).into_data().try_to_vec::<f32>().unwrap()[0] / batch as f32)
+        .collect()
+}
+
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let rel = (x - y).abs() / x.abs().max(1e-6);
+        assert!(rel < 1e-4, "{what}: step {i}: {x} vs {y} (relative {rel})");
+    }
+}
+
+#[test]
+fn ndarray_and_flex_agree_step_by_step() {
+    let split = split(2_000);
+    #[allow(deprecated)]
+    let nd = step_losses(&Device::ndarray(), &split, 64, 20);
+    let fx = step_losses(&Device::flex(), &split, 64, 20);
+    assert!(nd[19] < nd[0], "training progresses: {nd:?}");
+    assert_close(&nd, &fx, "ndarray vs flex");
+}
+
+/// wgpu on whatever Vulkan/Metal adapter exists (lavapipe in CI). Where none exists the test
+/// says so and passes, unless `LRSWEEP_REQUIRE_WGPU` is set (CI sets it, so there it must run).
+#[test]
+fn ndarray_and_wgpu_agree_step_by_step() {
+    use burn::tensor::wgpu::{wgpu, WgpuBackend};
+    use burn::tensor::DeviceKind;
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    let adapters = pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends));
+    let Some(info) = adapters.first().map(|a| a.get_info()) else {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
+            "LRSWEEP_REQUIRE_WGPU is set but wgpu finds no Vulkan or Metal adapter: install libvulkan1 and mesa-vulkan-drivers"
+        );
+        eprintln!("skipped: no Vulkan or Metal adapter on this machine");
+        return;
+    };
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(0),
+        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(0),
+        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(0),
+        _ => DeviceKind::Cpu,
+    };
+    let api = if info.backend == wgpu::Backend::Metal { WgpuBackend::Metal } else { WgpuBackend::Vulkan };
+    let device = Device::wgpu_options().device_kind(kind).graphics_api(api).init().expect("wgpu starts");
+    let split = split(1_000);
+    let gpu = step_losses(&device, &split, 32, 20);
+    #[allow(deprecated)]
+    let cpu = step_losses(&Device::ndarray(), &split, 32, 20);
+    assert_close(&cpu, &gpu, &format!("ndarray vs wgpu on {}", info.name));
+}

@@ -1,0 +1,181 @@
+//! Backend choice: a real GPU through wgpu when there is one, else a CPU backend, and why.
+
+use anyhow::{bail, Result};
+use burn::tensor::wgpu::{wgpu, WgpuBackend};
+use burn::tensor::{Device, DeviceKind};
+use serde::Serialize;
+
+/// What the user may ask for with `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// wgpu on a real GPU adapter if one exists, else the CPU default.
+    Auto,
+    /// wgpu (Vulkan, Metal or DirectX 12; never OpenGL), even on a CPU adapter such as lavapipe.
+    Wgpu,
+    /// Burn's ndarray backend on the CPU.
+    Ndarray,
+    /// Burn's flex backend (pure Rust) on the CPU.
+    Flex,
+}
+
+/// The CPU backend `auto` falls back to.
+pub const CPU_DEFAULT: BackendChoice = BackendChoice::Ndarray;
+
+/// A backend ready to train on, with what to record about it.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    /// The Burn device.
+    pub device: Device,
+    /// The backend's name: `wgpu`, `ndarray` or `flex`.
+    pub backend: &'static str,
+    /// The adapter or processor, e.g. `NVIDIA GeForce RTX 4060 (DiscreteGpu, Vulkan)` or `CPU`.
+    pub adapter: String,
+    /// Why `auto` chose a CPU backend, when it did.
+    pub fallback_reason: Option<String>,
+}
+
+/// A wgpu adapter that a probe found.
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    /// The adapter's name.
+    pub name: String,
+    /// Discrete, integrated, virtual GPU, or CPU.
+    pub device_type: wgpu::DeviceType,
+    /// The graphics API.
+    pub backend: wgpu::Backend,
+    /// Position among the adapters of the same type and API (what Burn's `DeviceKind` counts).
+    pub index: usize,
+}
+
+impl Adapter {
+    /// Whether this is a real GPU (not a CPU rasteriser).
+    pub fn is_gpu(&self) -> bool {
+        matches!(
+            self.device_type,
+            wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu
+        )
+    }
+
+    /// `name (type, API)`.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?}, {:?})", self.name, self.device_type, self.backend)
+    }
+}
+
+/// Lists the wgpu adapters on Vulkan, Metal and DirectX 12 without creating any device, so that
+/// a machine without a GPU never panics inside wgpu. OpenGL is left out on purpose: it deadlocked
+/// on the CPU GL driver.
+pub fn probe_adapters() -> Vec<Adapter> {
+    let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    let instance = wgpu::Instance::new(desc);
+    let found = pollster::block_on(instance.enumerate_adapters(backends));
+    let mut adapters: Vec<Adapter> = Vec::with_capacity(found.len());
+    for a in found {
+        let info = a.get_info();
+        let index = adapters
+            .iter()
+            .filter(|o| o.device_type == info.device_type && o.backend == info.backend)
+            .count();
+        adapters.push(Adapter {
+            name: info.name,
+            device_type: info.device_type,
+            backend: info.backend,
+            index,
+        });
+    }
+    adapters
+}
+
+fn rank(a: &Adapter) -> u8 {
+    match a.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn wgpu_device(adapter: &Adapter) -> Result<Device> {
+    let kind = match adapter.device_type {
+        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(adapter.index),
+        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(adapter.index),
+        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(adapter.index),
+        _ => DeviceKind::Cpu,
+    };
+    let api = match adapter.backend {
+        wgpu::Backend::Metal => WgpuBackend::Metal,
+        wgpu::Backend::Dx12 => WgpuBackend::Dx12,
+        _ => WgpuBackend::Vulkan,
+    };
+    Device::wgpu_options()
+        .device_kind(kind)
+        .graphics_api(api)
+        .init()
+        .map_err(|e| anyhow::anyhow!("wgpu could not start on {}: {e:?}", adapter.describe()))
+}
+
+/// The CPU backend named `choice` (ndarray or flex).
+pub fn cpu(choice: BackendChoice) -> Selected {
+    let (device, backend) = match choice {
+        BackendChoice::Flex => (Device::flex(), "flex"),
+        #[allow(deprecated)] // ndarray is what the design asks for as a fallback
+        _ => (Device::ndarray(), "ndarray"),
+    };
+    Selected {
+        device,
+        backend,
+        adapter: format!("CPU ({} threads)", std::thread::available_parallelism().map_or(1, |n| n.get())),
+        fallback_reason: None,
+    }
+}
+
+/// Chooses the backend for `choice`; `auto` never picks a CPU adapter for wgpu.
+pub fn select(choice: BackendChoice) -> Result<Selected> {
+    match choice {
+        BackendChoice::Ndarray | BackendChoice::Flex => Ok(cpu(choice)),
+        BackendChoice::Wgpu => {
+            let mut adapters = probe_adapters();
+            adapters.sort_by_key(rank);
+            let Some(best) = adapters.first() else {
+                bail!(
+                    "--backend wgpu: no Vulkan, Metal or DirectX 12 adapter found (install a GPU driver, or Mesa's lavapipe for a CPU Vulkan device: Debian `mesa-vulkan-drivers libvulkan1`); use --backend ndarray to train on the CPU"
+                );
+            };
+            Ok(Selected {
+                device: wgpu_device(best)?,
+                backend: "wgpu",
+                adapter: best.describe(),
+                fallback_reason: None,
+            })
+        }
+        BackendChoice::Auto => {
+            let mut adapters = probe_adapters();
+            adapters.sort_by_key(rank);
+            let reason = match adapters.iter().find(|a| a.is_gpu()) {
+                Some(gpu) => match wgpu_device(gpu) {
+                    Ok(device) => {
+                        return Ok(Selected {
+                            device,
+                            backend: "wgpu",
+                            adapter: gpu.describe(),
+                            fallback_reason: None,
+                        })
+                    }
+                    Err(e) => format!("{e:#}"),
+                },
+                None if adapters.is_empty() => "no GPU adapter (wgpu found none)".to_string(),
+                None => format!(
+                    "no GPU adapter (wgpu found: {})",
+                    adapters.iter().map(Adapter::describe).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            let mut selected = cpu(CPU_DEFAULT);
+            selected.fallback_reason = Some(reason);
+            Ok(selected)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Charts: one per rate (accuracy on the left axis, loss on a twin right axis, legends under the
+//! plot) and an overview of every rate; drawn with the font embedded from `assets/`.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use lrsweep_model::EpochRecord;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// The chart font, embedded so that charts render without system fonts.
+static FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Pixel size of a per-rate chart: 6.4 × 4.8 inches at 300 dpi, like the reference's figures.
+pub const RATE_CHART_SIZE: (u32, u32) = (1920, 1440);
+const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
+
+/// matplotlib's tab10, so the charts look like the reference's.
+const TAB10: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn register_font() -> Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font(FAMILY, style, FONT).is_err() {
+                result = Err(anyhow!("the embedded chart font could not be loaded"));
+            }
+        }
+    });
+    result
+}
+
+/// Runs of consecutive finite points (a NaN breaks the line instead of ending the chart).
+fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![vec![]];
+    for (x, y) in points {
+        if y.is_finite() {
+            if let Some(last) = out.last_mut() {
+                last.push((x, y));
+            }
+        } else if out.last().is_some_and(|l| !l.is_empty()) {
+            out.push(vec![]);
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn range(values: impl Iterator<Item = f64>, floor: Option<f64>, ceil: Option<f64>) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return floor.unwrap_or(0.0)..ceil.unwrap_or(1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    lo -= pad;
+    hi += pad;
+    if let Some(f) = floor {
+        lo = lo.max(f);
+    }
+    if let Some(c) = ceil {
+        hi = hi.min(c);
+    }
+    lo..hi
+}
+
+/// One legend row: coloured line samples and labels, centred in `area`.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+    font_px: f64,
+    line_px: u32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, h) = area.dim_in_pixel();
+    let font = (FAMILY, font_px).into_font().color(&BLACK);
+    let sample = (font_px * 2.0) as i32;
+    let gap = (font_px * 0.5) as i32;
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(label, _)| {
+            let (tw, _) = area.estimate_text_size(label, &font).unwrap_or((0, 0));
+            sample + gap + tw as i32 + 2 * gap
+        })
+        .collect();
+    let total: i32 = widths.iter().sum();
+    let mut x = (w as i32 - total).max(0) / 2;
+    let y = h as i32 / 2;
+    for ((label, color), width) in entries.iter().zip(widths) {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + sample, y)],
+            color.stroke_width(line_px),
+        ))?;
+        area.draw(&Text::new(
+            label.clone(),
+            (x + sample + gap, y - (font_px * 0.6) as i32),
+            font.clone(),
+        ))?;
+        x += width;
+    }
+    Ok(())
+}
+
+fn draw_rate<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    records: &[EpochRecord],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, h) = root.dim_in_pixel();
+    let u = w as f64 / 640.0; // one matplotlib point at this size
+    root.fill(&WHITE)?;
+    let (plot, below) = root.split_vertically(h - (70.0 * u) as u32);
+    let n = records.iter().map(|r| r.epoch).max().unwrap_or(1).max(2) as f64;
+    let acc = range(records.iter().flat_map(|r| [r.train_acc, r.val_acc]), Some(0.0), Some(1.0));
+    let loss = range(records.iter().flat_map(|r| [r.train_loss, r.val_loss]), Some(0.0), None);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(title, (FAMILY, 14.0 * u))
+        .margin((10.0 * u) as u32)
+        .x_label_area_size((30.0 * u) as u32)
+        .y_label_area_size((45.0 * u) as u32)
+        .right_y_label_area_size((45.0 * u) as u32)
+        .build_cartesian_2d(1.0..n, acc)?
+        .set_secondary_coord(1.0..n, loss);
+    let label_font = (FAMILY, 10.0 * u);
+    chart
+        .configure_mesh()
+        .x_desc("Epoch")
+        .y_desc("Accuracy")
+        .label_style(label_font)
+        .axis_desc_style(label_font)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_desc("Loss")
+        .label_style(label_font)
+        .axis_desc_style(label_font)
+        .draw()?;
+    let stroke = (1.5 * u).round().max(1.0) as u32;
+    let series: [(&str, fn(&EpochRecord) -> f64, RGBColor, bool); 4] = [
+        ("Training accuracy", |r| r.train_acc, TAB10[0], false),
+        ("Validation accuracy", |r| r.val_acc, TAB10[1], false),
+        ("Training loss", |r| r.train_loss, TAB10[2], true),
+        ("Validation loss", |r| r.val_loss, TAB10[3], true),
+    ];
+    for (_, get, color, secondary) in series {
+        for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
+            let line = LineSeries::new(seg, color.stroke_width(stroke));
+            if secondary {
+                chart.draw_secondary_series(line)?;
+            } else {
+                chart.draw_series(line)?;
+            }
+        }
+    }
+    let entries: Vec<(String, RGBColor)> = series
+        .iter()
+        .map(|(name, _, color, secondary)| {
+            let axis = if *secondary { "right axis" } else { "left axis" };
+            (format!("{name} ({axis})"), *color)
+        })
+        .collect();
+    legend(&below, &entries, 9.0 * u, stroke)?;
+    root.present()
+}
+
+/// Writes `<stem>.png` (and `<stem>.svg`) for one rate, titled `Model - Learning Rate <label>`.
+pub fn rate_chart(dir: &Path, stem: &str, label: &str, records: &[EpochRecord]) -> Result<()> {
+    register_font()?;
+    let title = format!("Model - Learning Rate {label}");
+    let png = dir.join(format!("{stem}.png"));
+    let svg = dir.join(format!("{stem}.svg"));
+    {
+        let area = BitMapBackend::new(&png, RATE_CHART_SIZE).into_drawing_area();
+        draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
+    }
+    let area = SVGBackend::new(&svg, RATE_CHART_SIZE).into_drawing_area();
+    draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", svg.display()))
+}
+
+fn draw_overview<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[(String, Vec<EpochRecord>)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, h) = root.dim_in_pixel();
+    let u = w as f64 / 800.0;
+    root.fill(&WHITE)?;
+    let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
+    let (left, right) = top.split_horizontally(w / 2);
+    let n = runs
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|e| e.epoch))
+        .max()
+        .unwrap_or(1)
+        .max(2) as f64;
+    let stroke = (1.5 * u).round().max(1.0) as u32;
+    let panels: [(&DrawingArea<DB, Shift>, &str, &str, fn(&EpochRecord) -> f64); 2] = [
+        (&left, "Validation loss", "Loss", |r| r.val_loss),
+        (&right, "Validation accuracy", "Accuracy", |r| r.val_acc),
+    ];
+    for (area, title, axis, get) in panels {
+        let (floor, ceil) = if axis == "Accuracy" { (Some(0.0), Some(1.0)) } else { (Some(0.0), None) };
+        let y = range(runs.iter().flat_map(|(_, r)| r.iter().map(get)), floor, ceil);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FAMILY, 14.0 * u))
+            .margin((10.0 * u) as u32)
+            .x_label_area_size((30.0 * u) as u32)
+            .y_label_area_size((45.0 * u) as u32)
+            .build_cartesian_2d(1.0..n, y)?;
+        chart
+            .configure_mesh()
+            .x_desc("Epoch")
+            .y_desc(axis)
+            .label_style((FAMILY, 10.0 * u))
+            .axis_desc_style((FAMILY, 10.0 * u))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (_, records)) in runs.iter().enumerate() {
+            let color = TAB10[i % TAB10.len()];
+            for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
+                chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
+            }
+        }
+    }
+    let entries: Vec<(String, RGBColor)> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| (format!("lr {label}"), TAB10[i % TAB10.len()]))
+        .collect();
+    legend(&below, &entries, 9.0 * u, stroke)?;
+    root.present()
+}
+
+/// Writes `overview.png`: every rate's validation loss and accuracy against epoch.
+pub fn overview(dir: &Path, runs: &[(String, Vec<EpochRecord>)]) -> Result<()> {
+    register_font()?;
+    let png = dir.join("overview.png");
+    let area = BitMapBackend::new(&png, OVERVIEW_SIZE).into_drawing_area();
+    draw_overview(&area, runs).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_breaks_a_line_into_segments() {
+        let pts = [(1.0, 1.0), (2.0, f64::NAN), (3.0, 2.0), (4.0, 3.0), (5.0, f64::INFINITY)];
+        let s = segments(pts.into_iter());
+        assert_eq!(s, vec![vec![(1.0, 1.0)], vec![(3.0, 2.0), (4.0, 3.0)]]);
+    }
+}

@@ -1,0 +1,262 @@
+//! `lrsweep sweep`: one fresh model per learning rate, then the refinement, charts and summary.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use lrsweep_data::{Images, Split, VerifiedFile, CLASSES};
+use lrsweep_model::{fit, EpochRecord, Flow};
+use serde::Serialize;
+
+use crate::backend::{self, Selected};
+use crate::chart;
+use crate::cli::SweepArgs;
+use crate::config::{rate_label, refined_rates, SweepConfig};
+use crate::progress::Progress;
+use crate::rundir::{self, MetricsWriter};
+use crate::summary::{self, RateSummary};
+use crate::usage;
+
+/// The Burn version lrsweep is built against (pinned in the workspace manifest).
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// The data as recorded in `config.json`.
+#[derive(Debug, Serialize)]
+pub struct DataRecord {
+    /// Files read, with origin and SHA-256.
+    pub files: Vec<VerifiedFile>,
+    /// Images loaded (before any `--limit`).
+    pub images: usize,
+    /// Training images.
+    pub train_size: usize,
+    /// Validation images.
+    pub valid_size: usize,
+    /// Training images per class.
+    pub train_class_counts: [usize; CLASSES],
+    /// Validation images per class.
+    pub valid_class_counts: [usize; CLASSES],
+}
+
+/// `config.json`: everything that was run.
+#[derive(Debug, Serialize)]
+pub struct RunRecord<'a> {
+    /// lrsweep's version.
+    pub lrsweep_version: &'static str,
+    /// Burn's version.
+    pub burn_version: &'static str,
+    /// The sweep's settings.
+    pub config: &'a SweepConfig,
+    /// Rates trained or being trained, listed then refined.
+    pub rates_trained: Vec<f64>,
+    /// The backend used.
+    pub backend: &'static str,
+    /// The adapter or processor.
+    pub adapter: &'a str,
+    /// Why `auto` fell back to the CPU.
+    pub backend_fallback_reason: Option<&'a str>,
+    /// The data.
+    pub data: &'a DataRecord,
+    /// When the run started (local time, RFC 3339).
+    pub started: String,
+}
+
+/// Loads and splits the data, mapping every problem to a usage error that says how to fix it.
+pub fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
+    let images = lrsweep_data::load(&config.data.locator())
+        .map_err(|e| usage(anyhow!(e).context(format!("loading {}", config.data.dataset))))?;
+    let split = images
+        .split(&config.data.split(config.seed))
+        .map_err(|e| usage(anyhow!(e)))?;
+    Ok((images, split))
+}
+
+/// Runs the sweep the arguments describe.
+pub fn run(args: &SweepArgs) -> Result<()> {
+    let config = args.to_config();
+    let out = args.out.clone().unwrap_or_else(rundir::default_dir);
+    rundir::check_fresh(&out).map_err(usage)?;
+    let (images, split) = load_data(&config)?;
+    if config.batch_size > split.train.len() {
+        return Err(usage(anyhow!(
+            "--batch-size {} is larger than the {} training images; choose a smaller batch or a larger --limit",
+            config.batch_size,
+            split.train.len()
+        )));
+    }
+    let selected = backend::select(config.backend).map_err(usage)?;
+    match &selected.fallback_reason {
+        Some(reason) => eprintln!("{reason}; training on {} ({})", selected.backend, selected.adapter),
+        None => eprintln!("training on {} ({})", selected.backend, selected.adapter),
+    }
+    let data = DataRecord {
+        files: images.files.clone(),
+        images: images.len(),
+        train_size: split.train.len(),
+        valid_size: split.valid.len(),
+        train_class_counts: split.train.class_counts(),
+        valid_class_counts: split.valid.class_counts(),
+    };
+    drop(images);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut sweep = Sweep {
+        config: &config,
+        out: &out,
+        split: &split,
+        selected: &selected,
+        data: &data,
+        started: chrono::Local::now().to_rfc3339(),
+        runs: Vec::new(),
+        progress: Progress::new(config.rates.len() + config.refine),
+    };
+    for &rate in &config.rates {
+        sweep.train_rate(rate)?;
+    }
+    sweep.refine()?;
+    sweep.progress.finish();
+    sweep.finish()
+}
+
+struct Sweep<'a> {
+    config: &'a SweepConfig,
+    out: &'a Path,
+    split: &'a Split,
+    selected: &'a Selected,
+    data: &'a DataRecord,
+    started: String,
+    runs: Vec<(f64, Vec<EpochRecord>)>,
+    progress: Progress,
+}
+
+impl Sweep<'_> {
+    fn write_config(&self, rates: &[f64]) -> Result<()> {
+        rundir::write_json(
+            &self.out.join("config.json"),
+            &RunRecord {
+                lrsweep_version: env!("CARGO_PKG_VERSION"),
+                burn_version: BURN_VERSION,
+                config: self.config,
+                rates_trained: rates.to_vec(),
+                backend: self.selected.backend,
+                adapter: &self.selected.adapter,
+                backend_fallback_reason: self.selected.fallback_reason.as_deref(),
+                data: self.data,
+                started: self.started.clone(),
+            },
+        )
+    }
+
+    fn train_rate(&mut self, rate: f64) -> Result<()> {
+        let label = rate_label(rate);
+        let mut rates: Vec<f64> = self.runs.iter().map(|(r, _)| *r).collect();
+        rates.push(rate);
+        self.write_config(&rates)?;
+        let dir: PathBuf = self.out.join(format!("lr-{label}"));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
+        let total = self.config.rates.len() + self.config.refine;
+        self.progress
+            .start_rate(&label, self.runs.len(), total.max(rates.len()), self.config.epochs);
+        let mut write_error = None;
+        let progress = &self.progress;
+        let epochs = self.config.epochs;
+        let records = fit(
+            &self.config.model(),
+            &self.config.train(rate),
+            &self.split.train,
+            &self.split.valid,
+            &self.selected.device,
+            |record, _| {
+                progress.epoch(&label, epochs, record);
+                match metrics.append(record) {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => {
+                        write_error = Some(e);
+                        Flow::Stop
+                    }
+                }
+            },
+        )
+        .with_context(|| format!("training learning rate {label}"))?;
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        if let Some(bad) = records.iter().find(|r| r.diverged()) {
+            self.progress.println(&format!(
+                "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
+                bad.epoch
+            ));
+        }
+        chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
+        self.runs.push((rate, records));
+        Ok(())
+    }
+
+    fn summaries(&self) -> Vec<RateSummary> {
+        self.runs
+            .iter()
+            .map(|(rate, records)| summary::summarize_rate(*rate, records))
+            .collect()
+    }
+
+    /// Adds `refine` rates between the best listed rate and its better neighbour.
+    fn refine(&mut self) -> Result<()> {
+        if self.config.refine == 0 {
+            return Ok(());
+        }
+        let listed = self.summaries();
+        let Some(best) = summary::best(&listed) else {
+            self.progress.println("no refinement: every listed rate diverged");
+            return Ok(());
+        };
+        let mut sorted: Vec<&RateSummary> = listed.iter().collect();
+        sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let pos = sorted.iter().position(|r| r.rate == best.rate).unwrap_or(0);
+        let neighbours = [pos.checked_sub(1).map(|i| sorted[i]), sorted.get(pos + 1).copied()];
+        // The better neighbour: the lower minimum validation loss; a diverged one loses.
+        let score = |r: &RateSummary| if r.diverged || !r.min_val_loss.is_finite() { f64::INFINITY } else { r.min_val_loss };
+        let Some(neighbour) = neighbours
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| score(a).total_cmp(&score(b)))
+        else {
+            self.progress.println("no refinement: it needs at least two listed rates");
+            return Ok(());
+        };
+        let added = refined_rates(best.rate, neighbour.rate, self.config.refine);
+        self.progress.println(&format!(
+            "refining between {} (best) and {}: {}",
+            best.label,
+            neighbour.label,
+            added.iter().map(|r| rate_label(*r)).collect::<Vec<_>>().join(", ")
+        ));
+        for rate in added {
+            if !self.runs.iter().any(|(r, _)| *r == rate) {
+                self.train_rate(rate)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<()> {
+        let runs: Vec<(String, Vec<EpochRecord>)> = self
+            .runs
+            .iter()
+            .map(|(r, rec)| (rate_label(*r), rec.clone()))
+            .collect();
+        chart::overview(self.out, &runs)?;
+        let summary = summary::summarize(self.summaries());
+        rundir::write_json(&self.out.join("summary.json"), &summary)?;
+        let md = format!(
+            "# Learning-rate sweep\n\n{} epochs per rate, batch {}, seed {}, {} on {}.\n\n{}",
+            self.config.epochs,
+            self.config.batch_size,
+            self.config.seed,
+            self.selected.backend,
+            self.selected.adapter,
+            summary.to_markdown()
+        );
+        rundir::write_atomic(&self.out.join("summary.md"), md.as_bytes())?;
+        println!("{}", summary.to_markdown());
+        println!("Run written to {}", self.out.display());
+        Ok(())
+    }
+}
