@@ -140,6 +140,7 @@ fn draw_rate<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("Epoch")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("Accuracy")
         .label_style(label_font)
         .axis_desc_style(label_font)
@@ -225,6 +226,7 @@ fn draw_overview<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_desc("Epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc(axis)
             .label_style((FAMILY, 10.0 * u))
             .axis_desc_style((FAMILY, 10.0 * u))
