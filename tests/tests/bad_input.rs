@@ -7,7 +7,13 @@ use common::{lrsweep, text};
 fn refused(extra: &[&str], expect: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut args = vec!["sweep", "--backend", "ndarray", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "sweep",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     for (flag, default) in [("--epochs", "1"), ("--limit", "500")] {
         if !extra.contains(&flag) {
             args.extend([flag, default]);
@@ -17,8 +23,14 @@ fn refused(extra: &[&str], expect: &str) {
     let o = lrsweep(&args);
     assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.to_lowercase().contains(&expect.to_lowercase()), "{extra:?}: expected '{expect}' in {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains(&expect.to_lowercase()),
+        "{extra:?}: expected '{expect}' in {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "{extra:?} wrote {}", out.display());
 }
 
@@ -46,10 +58,18 @@ fn bad_sizes() {
 fn missing_or_corrupt_data_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nowhere");
-    refused(&["--data-dir", missing.to_str().unwrap()], "has no train-images-idx3-ubyte");
+    refused(
+        &["--data-dir", missing.to_str().unwrap()],
+        "has no train-images-idx3-ubyte",
+    );
     let corrupt = tmp.path().join("corrupt");
     std::fs::create_dir(&corrupt).unwrap();
-    for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+    for f in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
         std::fs::write(corrupt.join(format!("{f}.gz")), b"\x1f\x8bnot really gzip").unwrap();
     }
     refused(&["--data-dir", corrupt.to_str().unwrap()], "corrupt gzip");
@@ -61,9 +81,22 @@ fn an_existing_run_is_never_overwritten() {
     let out = tmp.path().join("run");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("config.json"), "{\"previous\": true}").unwrap();
-    let o = lrsweep(&["sweep", "--backend", "ndarray", "--epochs", "1", "--limit", "500", "--out", out.to_str().unwrap()]);
+    let o = lrsweep(&[
+        "sweep",
+        "--backend",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--limit",
+        "500",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--out DIR"));
-    assert_eq!(std::fs::read_to_string(out.join("config.json")).unwrap(), "{\"previous\": true}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("config.json")).unwrap(),
+        "{\"previous\": true}"
+    );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }

@@ -13,15 +13,40 @@ fn a_small_sweep_writes_every_file_and_recommends_0_001() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let o = lrsweep(&[
-        "sweep", "--limit", "3000", "--epochs", "2", "--rates", "1e-3,1e-1", "--refine", "0",
-        "--backend", "ndarray", "--out", out.to_str().unwrap(),
+        "sweep",
+        "--limit",
+        "3000",
+        "--epochs",
+        "2",
+        "--rates",
+        "1e-3,1e-1",
+        "--refine",
+        "0",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!stderr.contains('\x1b'), "no escape codes when stderr is not a terminal");
-    assert!(stderr.contains("lr 0.001 epoch 2/2"), "plain progress lines: {stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no escape codes when stderr is not a terminal"
+    );
+    assert!(
+        stderr.contains("lr 0.001 epoch 2/2"),
+        "plain progress lines: {stderr}"
+    );
 
-    for f in ["config.json", "summary.json", "summary.md", "overview.png", "lr-0.001.png", "lr-0.1.png", "lr-0.001.svg"] {
+    for f in [
+        "config.json",
+        "summary.json",
+        "summary.md",
+        "overview.png",
+        "lr-0.001.png",
+        "lr-0.1.png",
+        "lr-0.001.svg",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     for label in ["0.001", "0.1"] {
@@ -66,12 +91,28 @@ fn refine_adds_two_rates_between_the_best_and_its_better_neighbour() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let o = lrsweep(&[
-        "sweep", "--limit", "2000", "--epochs", "2", "--rates", "1e-4,1e-3,1e-2", "--refine", "2",
-        "--backend", "ndarray", "--out", out.to_str().unwrap(),
+        "sweep",
+        "--limit",
+        "2000",
+        "--epochs",
+        "2",
+        "--rates",
+        "1e-4,1e-3,1e-2",
+        "--refine",
+        "2",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let summary = json(&out.join("summary.json"));
-    let rates: Vec<f64> = summary["rates"].as_array().unwrap().iter().map(|r| r["rate"].as_f64().unwrap()).collect();
+    let rates: Vec<f64> = summary["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate"].as_f64().unwrap())
+        .collect();
     assert_eq!(rates.len(), 5, "{rates:?}");
     assert_eq!(&rates[..3], &[1e-4, 1e-3, 1e-2]);
     // The best listed rate and its better neighbour, from the listed rates' own figures.
@@ -88,7 +129,10 @@ fn refine_adds_two_rates_between_the_best_and_its_better_neighbour() {
         (a.min(b), a.max(b))
     };
     for added in &rates[3..] {
-        assert!(*added > lo && *added < hi, "{added} not between {lo} and {hi}");
+        assert!(
+            *added > lo && *added < hi,
+            "{added} not between {lo} and {hi}"
+        );
         let label = summary["rates"][3]["label"].as_str().unwrap();
         assert!(out.join(format!("lr-{label}/metrics.csv")).is_file());
     }
@@ -101,15 +145,32 @@ fn auto_backend_without_a_gpu_trains_on_the_cpu_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let o = lrsweep(&[
-        "sweep", "--limit", "1000", "--epochs", "1", "--rates", "1e-3", "--refine", "0",
-        "--backend", "auto", "--out", out.to_str().unwrap(),
+        "sweep",
+        "--limit",
+        "1000",
+        "--epochs",
+        "1",
+        "--rates",
+        "1e-3",
+        "--refine",
+        "0",
+        "--backend",
+        "auto",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("no GPU adapter"), "{stderr}");
     let config = json(&out.join("config.json"));
-    assert!(["ndarray", "flex"].contains(&config["backend"].as_str().unwrap()), "{config:#}");
-    assert!(config["backend_fallback_reason"].as_str().unwrap().contains("no GPU adapter"));
+    assert!(
+        ["ndarray", "flex"].contains(&config["backend"].as_str().unwrap()),
+        "{config:#}"
+    );
+    assert!(config["backend_fallback_reason"]
+        .as_str()
+        .unwrap()
+        .contains("no GPU adapter"));
 }
 
 #[test]
@@ -118,8 +179,21 @@ fn the_same_seed_writes_the_same_metrics() {
     let run = |name: &str| {
         let out = tmp.path().join(name);
         let o = lrsweep(&[
-            "sweep", "--limit", "1500", "--epochs", "2", "--rates", "1e-3", "--refine", "0",
-            "--backend", "ndarray", "--seed", "7", "--out", out.to_str().unwrap(),
+            "sweep",
+            "--limit",
+            "1500",
+            "--epochs",
+            "2",
+            "--rates",
+            "1e-3",
+            "--refine",
+            "0",
+            "--backend",
+            "ndarray",
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", text(&o));
         metrics(&out.join("lr-0.001/metrics.csv"))

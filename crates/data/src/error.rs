@@ -17,7 +17,9 @@ pub enum DataError {
     },
 
     /// A file starts with the gzip magic bytes but does not decompress.
-    #[error("{path}: corrupt gzip data ({reason}); delete the file or replace it with a good copy")]
+    #[error(
+        "{path}: corrupt gzip data ({reason}); delete the file or replace it with a good copy"
+    )]
     CorruptGzip {
         /// The file concerned.
         path: PathBuf,
@@ -130,7 +132,11 @@ pub enum DataError {
 
 impl DataError {
     /// An I/O error with the file it concerns.
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

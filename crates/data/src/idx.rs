@@ -179,11 +179,8 @@ mod tests {
         let img = encode_images(&pixels, 13);
         let lab = encode_labels(&labels);
         // Raw.
-        let (p, l) = read_pair(
-            &write(dir.path(), "a", &img),
-            &write(dir.path(), "b", &lab),
-        )
-        .unwrap();
+        let (p, l) =
+            read_pair(&write(dir.path(), "a", &img), &write(dir.path(), "b", &lab)).unwrap();
         assert_eq!((p.as_slice(), l.as_slice()), (&pixels[..], &labels[..]));
         // Gzip, detected by content even under a name without .gz.
         let (p, l) = read_pair(
@@ -204,16 +201,44 @@ mod tests {
 
         // Wrong magic: a labels file given as images, and vice versa.
         let e = parse_images(&lab, path).unwrap_err();
-        assert!(matches!(e, DataError::WrongMagic { found: LABELS_MAGIC, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::WrongMagic {
+                    found: LABELS_MAGIC,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("x-file"));
         let e = parse_labels(&img, path).unwrap_err();
-        assert!(matches!(e, DataError::WrongMagic { found: IMAGES_MAGIC, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::WrongMagic {
+                    found: IMAGES_MAGIC,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         // Wrong dims.
         let mut bad = img.clone();
         bad[8..12].copy_from_slice(&27u32.to_be_bytes());
         let e = parse_images(&bad, path).unwrap_err();
-        assert!(matches!(e, DataError::WrongDims { rows: 27, cols: 28, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::WrongDims {
+                    rows: 27,
+                    cols: 28,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         // Truncated and padded payloads; a header cut short.
         let e = parse_images(&img[..img.len() - 1], path).unwrap_err();
@@ -221,7 +246,17 @@ mod tests {
         let mut padded = lab.clone();
         padded.push(0);
         let e = parse_labels(&padded, path).unwrap_err();
-        assert!(matches!(e, DataError::WrongLength { expected: 4, found: 5, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::WrongLength {
+                    expected: 4,
+                    found: 5,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = parse_images(&img[..10], path).unwrap_err();
         assert!(matches!(e, DataError::WrongLength { .. }), "{e}");
 
@@ -229,7 +264,17 @@ mod tests {
         let mut bad = lab.clone();
         bad[8 + 2] = 10;
         let e = parse_labels(&bad, path).unwrap_err();
-        assert!(matches!(e, DataError::BadLabel { index: 2, label: 10, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::BadLabel {
+                    index: 2,
+                    label: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         // Count mismatch between the two files.
         let e = read_pair(
@@ -238,7 +283,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(e, DataError::CountMismatch { n_images: 4, n_labels: 3, .. }),
+            matches!(
+                e,
+                DataError::CountMismatch {
+                    n_images: 4,
+                    n_labels: 3,
+                    ..
+                }
+            ),
             "{e}"
         );
 

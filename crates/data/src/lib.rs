@@ -57,7 +57,10 @@ pub fn load(locator: &Locator) -> Result<Images> {
     }
     let files = files
         .into_iter()
-        .map(|f| VerifiedFile { bytes: Vec::new(), ..f })
+        .map(|f| VerifiedFile {
+            bytes: Vec::new(),
+            ..f
+        })
         .collect();
     Ok(Images {
         pixels,
@@ -178,7 +181,10 @@ impl burn_dataset::Dataset<Item> for Part {
     fn get(&self, index: usize) -> std::result::Result<Item, burn_dataset::DatasetError> {
         if index >= self.len() {
             return Err(burn_dataset::DatasetError::new(DataError::InvalidSplit(
-                format!("index {index} out of range for a part of {} images", self.len()),
+                format!(
+                    "index {index} out of range for a part of {} images",
+                    self.len()
+                ),
             )));
         }
         Ok(Item {

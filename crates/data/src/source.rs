@@ -65,16 +65,40 @@ impl DatasetKind {
         let f = |name, sha256| FileSpec { name, sha256 };
         match self {
             Self::Mnist => [
-                f("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-                f("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-                f("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-                f("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+                f(
+                    "train-images-idx3-ubyte",
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                ),
+                f(
+                    "train-labels-idx1-ubyte",
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                ),
+                f(
+                    "t10k-images-idx3-ubyte",
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                ),
+                f(
+                    "t10k-labels-idx1-ubyte",
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                ),
             ],
             Self::FashionMnist => [
-                f("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-                f("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-                f("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-                f("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+                f(
+                    "train-images-idx3-ubyte",
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                ),
+                f(
+                    "train-labels-idx1-ubyte",
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                ),
+                f(
+                    "t10k-images-idx3-ubyte",
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                ),
+                f(
+                    "t10k-labels-idx1-ubyte",
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                ),
             ],
         }
     }
@@ -178,7 +202,9 @@ impl Locator {
 
     /// The directory downloads go to: `<cache_root>/<dataset>`.
     pub fn cache_dir(&self) -> Option<PathBuf> {
-        self.cache_root.as_ref().map(|r| r.join(self.dataset.name()))
+        self.cache_root
+            .as_ref()
+            .map(|r| r.join(self.dataset.name()))
     }
 
     /// Finds each file, verifies it, and downloads what is missing. Order: the explicit
@@ -233,7 +259,11 @@ impl Locator {
     fn download(&self, spec: FileSpec, cache: Option<&Path>) -> Result<VerifiedFile> {
         let unavailable = |tried: Vec<String>| DataError::Unavailable {
             dataset: self.dataset.name(),
-            tried: tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n"),
+            tried: tried
+                .iter()
+                .map(|t| format!("  - {t}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             files: self.dataset.files().map(|f| f.name).join(", "),
         };
         let mut tried = vec![];
@@ -295,9 +325,7 @@ impl Locator {
         );
         bar.set_message(format!("downloading {}", spec.name));
         let mut body = Vec::with_capacity(expected_len.unwrap_or(1 << 20) as usize);
-        let read = bar
-            .wrap_read(response.into_reader())
-            .read_to_end(&mut body);
+        let read = bar.wrap_read(response.into_reader()).read_to_end(&mut body);
         bar.finish_and_clear();
         read.map_err(|e| format!("transfer failed after {} bytes: {e}", body.len()))?;
         if let Some(n) = expected_len {
@@ -308,8 +336,8 @@ impl Locator {
                 ));
             }
         }
-        let content = idx::decompress_if_gzip(body.clone(), Path::new(url))
-            .map_err(|e| e.to_string())?;
+        let content =
+            idx::decompress_if_gzip(body.clone(), Path::new(url)).map_err(|e| e.to_string())?;
         let digest = sha256_hex(&content);
         if digest != spec.sha256 {
             return Err(format!(

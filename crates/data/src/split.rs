@@ -86,7 +86,11 @@ fn shuffled_by_class(labels: &[u8], rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
 
 /// Stratified split of the items into `(train, validation)` index lists: validation has
 /// `ceil(fraction × N)` items, each class within 1 of its share; both lists in a seeded random order.
-pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+pub fn stratified_split(
+    labels: &[u8],
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(DataError::InvalidSplit(format!(
             "validation fraction {fraction} is not between 0 and 1 (exclusive); use e.g. --val-fraction 0.15"
@@ -179,7 +183,10 @@ mod tests {
         }
         // Not in index order: shuffled.
         assert!(train.windows(2).any(|w| w[0] > w[1]));
-        assert_eq!(stratified_split(&labels, 0.15, 42).unwrap(), (train.clone(), valid));
+        assert_eq!(
+            stratified_split(&labels, 0.15, 42).unwrap(),
+            (train.clone(), valid)
+        );
         assert_ne!(stratified_split(&labels, 0.15, 7).unwrap().0, train);
     }
 

@@ -58,7 +58,10 @@ fn real_files() -> HashMap<String, Vec<u8>> {
         .iter()
         .map(|f| {
             let gz = format!("{}.gz", f.name);
-            (format!("/mnist/{gz}"), std::fs::read(dir.join(&gz)).unwrap())
+            (
+                format!("/mnist/{gz}"),
+                std::fs::read(dir.join(&gz)).unwrap(),
+            )
         })
         .collect()
 }
@@ -85,7 +88,9 @@ fn locator(cache: &Path, mirrors: Vec<String>) -> Locator {
 
 fn cache_entries(cache: &Path) -> Vec<String> {
     match std::fs::read_dir(cache.join("mnist")) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => vec![],
     }
 }
@@ -94,7 +99,12 @@ fn cache_entries(cache: &Path) -> Vec<String> {
 fn refused_and_404_mirrors_are_skipped_and_the_cache_is_filled() {
     let cache = tempfile::tempdir().unwrap();
     let empty = serve(HashMap::new());
-    let good = serve(real_files().into_iter().map(|(k, v)| (k, Reply::Body(v))).collect());
+    let good = serve(
+        real_files()
+            .into_iter()
+            .map(|(k, v)| (k, Reply::Body(v)))
+            .collect(),
+    );
     let data = lrsweep_data::load(&locator(cache.path(), vec![refused(), empty, good])).unwrap();
     assert_eq!(data.len(), 70_000);
     assert!(data.files.iter().all(|f| f.origin == Origin::Downloaded));
@@ -102,7 +112,12 @@ fn refused_and_404_mirrors_are_skipped_and_the_cache_is_filled() {
     entries.sort();
     assert_eq!(
         entries,
-        ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+        [
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz"
+        ]
     );
     // Second time: from the cache, no mirror needed.
     let again = lrsweep_data::load(&locator(cache.path(), vec![])).unwrap();
@@ -117,13 +132,26 @@ fn a_payload_with_a_wrong_checksum_is_rejected_and_nothing_stays() {
     // Serve the test labels where the training labels belong: valid gzip and IDX, wrong content.
     let wrong = files["/mnist/t10k-labels-idx1-ubyte.gz"].clone();
     files.insert("/mnist/train-labels-idx1-ubyte.gz".into(), wrong);
-    let base = serve(files.into_iter().map(|(k, v)| (k, Reply::Body(v))).collect());
+    let base = serve(
+        files
+            .into_iter()
+            .map(|(k, v)| (k, Reply::Body(v)))
+            .collect(),
+    );
     let e = lrsweep_data::load(&locator(cache.path(), vec![base])).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("checksum mismatch") && msg.contains("train-labels-idx1-ubyte"), "{msg}");
-    assert!(msg.contains("--data-dir"), "the error says how to supply files by hand: {msg}");
     assert!(
-        !cache_entries(cache.path()).iter().any(|e| e.starts_with("train-labels") || e.contains("partial")),
+        msg.contains("checksum mismatch") && msg.contains("train-labels-idx1-ubyte"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("--data-dir"),
+        "the error says how to supply files by hand: {msg}"
+    );
+    assert!(
+        !cache_entries(cache.path())
+            .iter()
+            .any(|e| e.starts_with("train-labels") || e.contains("partial")),
         "{:?}",
         cache_entries(cache.path())
     );
@@ -132,11 +160,23 @@ fn a_payload_with_a_wrong_checksum_is_rejected_and_nothing_stays() {
 #[test]
 fn a_body_cut_off_mid_transfer_is_an_error_and_nothing_stays() {
     let cache = tempfile::tempdir().unwrap();
-    let base = serve(real_files().into_iter().map(|(k, v)| (k, Reply::CutOff(v))).collect());
+    let base = serve(
+        real_files()
+            .into_iter()
+            .map(|(k, v)| (k, Reply::CutOff(v)))
+            .collect(),
+    );
     let e = lrsweep_data::load(&locator(cache.path(), vec![base.clone()])).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains(&base) && msg.contains("train-images-idx3-ubyte"), "{msg}");
-    assert!(cache_entries(cache.path()).is_empty(), "{:?}", cache_entries(cache.path()));
+    assert!(
+        msg.contains(&base) && msg.contains("train-images-idx3-ubyte"),
+        "{msg}"
+    );
+    assert!(
+        cache_entries(cache.path()).is_empty(),
+        "{:?}",
+        cache_entries(cache.path())
+    );
 }
 
 #[test]
@@ -145,6 +185,12 @@ fn offline_with_no_source_lists_what_was_tried_and_how_to_fix_it() {
     let e = lrsweep_data::load(&locator(cache.path(), vec![refused()])).unwrap_err();
     let msg = e.to_string();
     assert!(msg.starts_with("could not obtain mnist"), "{msg}");
-    assert!(msg.contains("LRSWEEP_DATA_DIR") && msg.contains("--data-dir"), "{msg}");
-    assert!(msg.contains("train-images-idx3-ubyte, train-labels-idx1-ubyte"), "{msg}");
+    assert!(
+        msg.contains("LRSWEEP_DATA_DIR") && msg.contains("--data-dir"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("train-images-idx3-ubyte, train-labels-idx1-ubyte"),
+        "{msg}"
+    );
 }

@@ -34,7 +34,11 @@ fn reference_split_sizes_proportions_and_seeds() {
     for c in 0..10 {
         assert_eq!(tr[c] + va[c], all[c], "class {c} lost or duplicated");
         let exact = all[c] as f64 * 0.15;
-        assert!((va[c] as f64 - exact).abs() < 1.0, "class {c}: {} vs {exact}", va[c]);
+        assert!(
+            (va[c] as f64 - exact).abs() < 1.0,
+            "class {c}: {} vs {exact}",
+            va[c]
+        );
     }
     // Pixels are scaled to 0..=1 and labels one-hot.
     let x = split.train.pixels_f32(0..2);
@@ -47,19 +51,37 @@ fn reference_split_sizes_proportions_and_seeds() {
     let again = data.split(&SplitConfig::default()).unwrap();
     assert_eq!(again.train.labels(), split.train.labels());
     assert_eq!(again.valid.pixels(), split.valid.pixels());
-    let other = data.split(&SplitConfig { seed: 7, ..Default::default() }).unwrap();
+    let other = data
+        .split(&SplitConfig {
+            seed: 7,
+            ..Default::default()
+        })
+        .unwrap();
     assert_ne!(other.train.pixels(), split.train.pixels());
-    assert_eq!(other.valid.class_counts(), va, "class shares do not depend on the seed");
+    assert_eq!(
+        other.valid.class_counts(),
+        va,
+        "class shares do not depend on the seed"
+    );
 }
 
 #[test]
 fn stratified_subset_keeps_proportions() {
     let data = load();
     let split = data
-        .split(&SplitConfig { limit: Some(3_000), ..Default::default() })
+        .split(&SplitConfig {
+            limit: Some(3_000),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!((split.train.len(), split.valid.len()), (2_550, 450));
-    let sub: Vec<u8> = split.train.labels().iter().chain(split.valid.labels()).copied().collect();
+    let sub: Vec<u8> = split
+        .train
+        .labels()
+        .iter()
+        .chain(split.valid.labels())
+        .copied()
+        .collect();
     let counts = class_counts(&sub);
     for (c, &n) in data.class_counts().iter().enumerate() {
         let exact = n as f64 * 3_000.0 / 70_000.0;
@@ -71,7 +93,12 @@ fn stratified_subset_keeps_proportions() {
 fn burn_dataset_trait_serves_items() {
     use burn_dataset::Dataset;
     let data = load();
-    let split = data.split(&SplitConfig { limit: Some(100), ..Default::default() }).unwrap();
+    let split = data
+        .split(&SplitConfig {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
     let item = split.valid.get(0).unwrap();
     assert_eq!(item.image.len(), 784);
     assert_eq!(item.label, split.valid.labels()[0] as usize);
@@ -84,7 +111,11 @@ fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let src = common::mnist_dir();
     for f in DatasetKind::Mnist.files() {
-        std::fs::copy(src.join(format!("{}.gz", f.name)), dir.path().join(format!("{}.gz", f.name))).unwrap();
+        std::fs::copy(
+            src.join(format!("{}.gz", f.name)),
+            dir.path().join(format!("{}.gz", f.name)),
+        )
+        .unwrap();
     }
     // Swap in the test labels for the training labels: a valid IDX file, the wrong content.
     std::fs::copy(
@@ -92,12 +123,20 @@ fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
         dir.path().join("train-labels-idx1-ubyte.gz"),
     )
     .unwrap();
-    let e = lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let e =
+        lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("train-labels-idx1-ubyte.gz") && msg.contains("SHA-256"), "{msg}");
+    assert!(
+        msg.contains("train-labels-idx1-ubyte.gz") && msg.contains("SHA-256"),
+        "{msg}"
+    );
 
     std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
-    let e = lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let e =
+        lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("has no train-labels-idx1-ubyte") && msg.contains("--data-dir"), "{msg}");
+    assert!(
+        msg.contains("has no train-labels-idx1-ubyte") && msg.contains("--data-dir"),
+        "{msg}"
+    );
 }

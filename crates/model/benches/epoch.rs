@@ -15,7 +15,10 @@ use lrsweep_data::{DatasetKind, Locator, SplitConfig};
 use lrsweep_model::{DeviceData, ModelConfig, TrainConfig, Trainer};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn device(name: &str) -> Option<Device> {
@@ -31,16 +34,26 @@ fn device(name: &str) -> Option<Device> {
 fn main() {
     let dir = std::env::var_os("LRSWEEP_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")
+        });
     let mut locator = Locator::new(DatasetKind::Mnist, Some(dir));
     locator.mirrors.clear();
     let images = lrsweep_data::load(&locator).expect("MNIST (set LRSWEEP_DATA_DIR)");
-    let limit = std::env::var("BENCH_LIMIT").ok().and_then(|v| v.parse().ok());
-    let split = images.split(&SplitConfig { limit, ..SplitConfig::default() }).expect("split");
+    let limit = std::env::var("BENCH_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let split = images
+        .split(&SplitConfig {
+            limit,
+            ..SplitConfig::default()
+        })
+        .expect("split");
     let epochs: usize = env_or("BENCH_EPOCHS", 3).max(2);
     let backends: String = env_or("BENCH_BACKENDS", "ndarray,flex".to_string());
     let model = ModelConfig::default();
-    let flop = model.train_flops() * split.train.len() as f64 + model.forward_flops() * split.valid.len() as f64;
+    let flop = model.train_flops() * split.train.len() as f64
+        + model.forward_flops() * split.valid.len() as f64;
     println!(
         "{} train + {} validation images, batch 256, {:.1} GFLOP per epoch; {} threads",
         split.train.len(),

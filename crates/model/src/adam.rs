@@ -102,7 +102,10 @@ impl AdamConfig {
             .clone()
             .mul_scalar(self.beta2)
             .add(grad.square().mul_scalar(1.0 - self.beta2));
-        let delta = m.clone().div(v.clone().sqrt().add_scalar(eps)).mul_scalar(step);
+        let delta = m
+            .clone()
+            .div(v.clone().sqrt().add_scalar(eps))
+            .mul_scalar(step);
         moments.m = m;
         moments.v = v;
         param.sub(delta)

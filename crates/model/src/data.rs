@@ -40,7 +40,12 @@ pub struct Batch {
 impl DeviceData {
     /// Uploads `part` in the order given by `order` (or its own order), chunked so that batches of
     /// `batch_size` never straddle two chunks.
-    pub fn upload(part: &Part, batch_size: usize, order: Option<&[usize]>, device: &Device) -> Self {
+    pub fn upload(
+        part: &Part,
+        batch_size: usize,
+        order: Option<&[usize]>,
+        device: &Device,
+    ) -> Self {
         let len = part.len();
         let batch_size = batch_size.max(1);
         let rows_cap = (MAX_CHUNK_BYTES / (PIXELS * 4)).max(batch_size);
@@ -54,7 +59,11 @@ impl DeviceData {
             let mut y = vec![0f32; idx.len() * CLASSES];
             let mut l = Vec::with_capacity(idx.len());
             for (row, &i) in idx.iter().enumerate() {
-                x.extend(part.pixels()[i * PIXELS..(i + 1) * PIXELS].iter().map(|&p| p as f32 / 255.0));
+                x.extend(
+                    part.pixels()[i * PIXELS..(i + 1) * PIXELS]
+                        .iter()
+                        .map(|&p| p as f32 / 255.0),
+                );
                 let c = part.labels()[i] as usize;
                 y[row * CLASSES + c] = 1.0;
                 l.push(c as i32);

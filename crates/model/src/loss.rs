@@ -23,7 +23,11 @@ pub enum LossKind {
 ///
 /// The gradient is `(softmax − target) / batch`, and zero for an image whose true-class
 /// probability lies outside the clip range in the Keras form.
-pub fn loss_and_grad(kind: LossKind, logits: Tensor<2>, target: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+pub fn loss_and_grad(
+    kind: LossKind,
+    logits: Tensor<2>,
+    target: Tensor<2>,
+) -> (Tensor<2>, Tensor<2>) {
     let (loss, grad) = compute(kind, logits, target, true);
     (loss, grad.expect("gradient requested"))
 }
@@ -109,9 +113,16 @@ mod tests {
         let (l, g) = loss_and_grad(LossKind::Exact, logits, target);
         let (l, g) = (v(l), v(g));
         assert!((l[0] - 40.0).abs() < 1e-4, "{l:?}");
-        assert!((g[0] - 0.5).abs() < 1e-6 && (g[1] + 0.5).abs() < 1e-6, "{g:?}");
+        assert!(
+            (g[0] - 0.5).abs() < 1e-6 && (g[1] + 0.5).abs() < 1e-6,
+            "{g:?}"
+        );
         // Confidently right: Keras floors the loss at −ln(1 − 1e-7) (f32: 1.19e-7).
-        let (l, _) = loss_and_grad(LossKind::Keras, t(vec![vec![0.0, 40.0]]), t(vec![vec![0.0, 1.0]]));
+        let (l, _) = loss_and_grad(
+            LossKind::Keras,
+            t(vec![vec![0.0, 40.0]]),
+            t(vec![vec![0.0, 1.0]]),
+        );
         assert!((v(l)[0] - 1.192_093e-7).abs() < 1e-9);
     }
 }

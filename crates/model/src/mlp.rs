@@ -51,7 +51,10 @@ impl ModelConfig {
             let w: Vec<f32> = (0..d_in * d_out).map(|_| normal.sample()).collect();
             Linear {
                 weight: Param::from_data(TensorData::new(w, [d_in, d_out]), device),
-                bias: Some(Param::from_data(TensorData::new(vec![0f32; d_out], [d_out]), device)),
+                bias: Some(Param::from_data(
+                    TensorData::new(vec![0f32; d_out], [d_out]),
+                    device,
+                )),
             }
         };
         let hidden = layer(self.inputs, self.hidden, &mut normal);
@@ -135,25 +138,42 @@ mod tests {
         assert!(mean.abs() < 0.001, "mean {mean}");
         assert!((std - 0.05).abs() < 0.001, "std {std}");
         for b in [&model.hidden.bias, &model.output.bias] {
-            let b = b.as_ref().unwrap().val().into_data().try_to_vec::<f32>().unwrap();
+            let b = b
+                .as_ref()
+                .unwrap()
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             assert!(b.iter().all(|&x| x == 0.0));
         }
         assert_eq!(model.output.weight.val().dims(), [784, 10]);
 
         let again = config.init(42, &device);
         assert_eq!(values(again.hidden.weight.val()), w);
-        assert_eq!(values(again.output.weight.val()), values(model.output.weight.val()));
+        assert_eq!(
+            values(again.output.weight.val()),
+            values(model.output.weight.val())
+        );
         let other = config.init(43, &device);
         assert_ne!(values(other.hidden.weight.val()), w);
         #[allow(deprecated)]
         let on_ndarray = config.init(42, &Device::ndarray());
-        assert_eq!(values(on_ndarray.hidden.weight.val()), w, "same weights on every backend");
+        assert_eq!(
+            values(on_ndarray.hidden.weight.val()),
+            w,
+            "same weights on every backend"
+        );
     }
 
     #[test]
     fn flop_counts_match_the_model_shape() {
         let c = ModelConfig::default();
         assert_eq!(c.forward_flops(), 2.0 * (784.0 * 784.0 + 784.0 * 10.0));
-        assert!((c.train_flops() / 1e6 - 2.5).abs() < 0.02, "{}", c.train_flops());
+        assert!(
+            (c.train_flops() / 1e6 - 2.5).abs() < 0.02,
+            "{}",
+            c.train_flops()
+        );
     }
 }

@@ -112,7 +112,9 @@ impl Trainer {
             )));
         }
         if config.batch_size == 0 {
-            return Err(TrainError::InvalidConfig("batch size 0: use at least 1".into()));
+            return Err(TrainError::InvalidConfig(
+                "batch size 0: use at least 1".into(),
+            ));
         }
         let take = |l: burn::nn::Linear| {
             let w = l.weight.val();
@@ -173,7 +175,9 @@ impl Trainer {
         let [_, classes] = dz2.dims();
         let dw2 = h.clone().transpose().matmul(dz2.clone());
         let db2 = dz2.clone().sum_dim(0).reshape([classes]);
-        let dz1 = dz2.matmul(self.w2.clone().transpose()).mask_fill(h.lower_equal_elem(0.0), 0.0);
+        let dz1 = dz2
+            .matmul(self.w2.clone().transpose())
+            .mask_fill(h.lower_equal_elem(0.0), 0.0);
         let dw1 = x.transpose().matmul(dz1.clone());
         let db1 = dz1.sum_dim(0).reshape([hidden]);
 
@@ -207,7 +211,10 @@ impl Trainer {
             let h = relu(linear(x, self.w1.clone(), Some(self.b1.clone())));
             let logits = linear(h, self.w2.clone(), Some(self.b2.clone()));
             let correct = logits.clone().argmax(1).equal(labels).float().sum();
-            let t = Tensor::cat(vec![loss::loss(self.config.loss, logits, y).sum(), correct], 0);
+            let t = Tensor::cat(
+                vec![loss::loss(self.config.loss, logits, y).sum(), correct],
+                0,
+            );
             totals = Some(match totals {
                 Some(acc) => acc + t,
                 None => t,
@@ -219,7 +226,9 @@ impl Trainer {
 
 fn read_score(totals: Option<Tensor<1>>, n: usize) -> Result<Score, TrainError> {
     let Some(totals) = totals else {
-        return Err(TrainError::InvalidConfig("no data to train or evaluate on".into()));
+        return Err(TrainError::InvalidConfig(
+            "no data to train or evaluate on".into(),
+        ));
     };
     let values = totals
         .try_into_data()

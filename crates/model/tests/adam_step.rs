@@ -16,7 +16,12 @@ struct Params {
 }
 
 fn f64s(t: Tensor<2>) -> Vec<f64> {
-    t.into_data().try_to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
 }
 
 fn params(trainer: &Trainer) -> Params {
@@ -33,15 +38,26 @@ fn params(trainer: &Trainer) -> Params {
 /// Gradients of the mean exact cross-entropy, by hand.
 fn grads(p: &Params, x: &[[f64; IN]], y: &[usize]) -> Params {
     let n = x.len() as f64;
-    let mut g = Params { w1: vec![0.0; IN * HID], b1: vec![0.0; HID], w2: vec![0.0; HID * OUT], b2: vec![0.0; OUT] };
+    let mut g = Params {
+        w1: vec![0.0; IN * HID],
+        b1: vec![0.0; HID],
+        w2: vec![0.0; HID * OUT],
+        b2: vec![0.0; OUT],
+    };
     for (xi, &yi) in x.iter().zip(y) {
-        let z1: Vec<f64> = (0..HID).map(|j| p.b1[j] + (0..IN).map(|i| xi[i] * p.w1[i * HID + j]).sum::<f64>()).collect();
+        let z1: Vec<f64> = (0..HID)
+            .map(|j| p.b1[j] + (0..IN).map(|i| xi[i] * p.w1[i * HID + j]).sum::<f64>())
+            .collect();
         let h: Vec<f64> = z1.iter().map(|&z| z.max(0.0)).collect();
-        let z2: Vec<f64> = (0..OUT).map(|k| p.b2[k] + (0..HID).map(|j| h[j] * p.w2[j * OUT + k]).sum::<f64>()).collect();
+        let z2: Vec<f64> = (0..OUT)
+            .map(|k| p.b2[k] + (0..HID).map(|j| h[j] * p.w2[j * OUT + k]).sum::<f64>())
+            .collect();
         let m = z2.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = z2.iter().map(|z| (z - m).exp()).collect();
         let s: f64 = e.iter().sum();
-        let dz2: Vec<f64> = (0..OUT).map(|k| (e[k] / s - if k == yi { 1.0 } else { 0.0 }) / n).collect();
+        let dz2: Vec<f64> = (0..OUT)
+            .map(|k| (e[k] / s - if k == yi { 1.0 } else { 0.0 }) / n)
+            .collect();
         for k in 0..OUT {
             g.b2[k] += dz2[k];
             for j in 0..HID {
@@ -68,7 +84,9 @@ fn adam_first_step(p: &[f64], g: &[f64], lr: f64, variant: AdamVariant) -> Vec<f
             let m = (1.0 - b1) * g;
             let v = (1.0 - b2) * g * g;
             match variant {
-                AdamVariant::Keras => p - lr * (1.0 - b2).sqrt() / (1.0 - b1) * m / (v.sqrt() + eps),
+                AdamVariant::Keras => {
+                    p - lr * (1.0 - b2).sqrt() / (1.0 - b1) * m / (v.sqrt() + eps)
+                }
                 AdamVariant::Torch => p - lr * (m / (1.0 - b1)) / ((v / (1.0 - b2)).sqrt() + eps),
             }
         })
@@ -85,28 +103,48 @@ fn batch(x: &[[f64; IN]], y: &[usize], device: &Device) -> Batch {
     Batch {
         x: Tensor::from_data(TensorData::new(flat, [n, IN]), device),
         y: Tensor::from_data(TensorData::new(onehot, [n, OUT]), device),
-        labels: Tensor::<2, Int>::from_data(TensorData::new(y.iter().map(|&c| c as i32).collect::<Vec<_>>(), [n, 1]), device),
+        labels: Tensor::<2, Int>::from_data(
+            TensorData::new(y.iter().map(|&c| c as i32).collect::<Vec<_>>(), [n, 1]),
+            device,
+        ),
     }
 }
 
 #[test]
 fn one_adam_step_matches_the_hand_computed_update() {
     let device = Device::flex();
-    let x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [0.0, 1.0, 1.0], [-1.0, 0.5, 0.3]];
+    let x = [
+        [0.5, -1.0, 2.0],
+        [1.5, 0.25, -0.5],
+        [0.0, 1.0, 1.0],
+        [-1.0, 0.5, 0.3],
+    ];
     let y = [0, 2, 1, 2];
-    let model_config = ModelConfig { inputs: IN, hidden: HID, classes: OUT, init_std: 0.5 };
+    let model_config = ModelConfig {
+        inputs: IN,
+        hidden: HID,
+        classes: OUT,
+        init_std: 0.5,
+    };
     for variant in [AdamVariant::Keras, AdamVariant::Torch] {
         let lr = 0.01;
         let config = TrainConfig {
             learning_rate: lr,
             loss: LossKind::Exact,
-            adam: AdamConfig { variant, ..AdamConfig::default() },
+            adam: AdamConfig {
+                variant,
+                ..AdamConfig::default()
+            },
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::new(model_config.init(3, &device), config).unwrap();
         let before = params(&trainer);
         let g = grads(&before, &x, &y);
-        let totals = trainer.train_step(batch(&x, &y, &device)).into_data().try_to_vec::<f32>().unwrap();
+        let totals = trainer
+            .train_step(batch(&x, &y, &device))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(trainer.steps(), 1);
         let after = params(&trainer);
         let pairs = [
@@ -124,8 +162,15 @@ fn one_adam_step_matches_the_hand_computed_update() {
             }
         }
         // Every parameter with a non-zero gradient moved (Burn issue 5014: steps that did nothing).
-        let nonzero = [&g.w1, &g.b1, &g.w2, &g.b2].iter().flat_map(|v| v.iter()).filter(|&&v| v != 0.0).count();
-        assert!(nonzero > 20 && changed == nonzero, "{changed} of {nonzero} moved");
+        let nonzero = [&g.w1, &g.b1, &g.w2, &g.b2]
+            .iter()
+            .flat_map(|v| v.iter())
+            .filter(|&&v| v != 0.0)
+            .count();
+        assert!(
+            nonzero > 20 && changed == nonzero,
+            "{changed} of {nonzero} moved"
+        );
         assert!(totals[0] > 0.0 && (0.0..=4.0).contains(&totals[1]));
     }
 }
@@ -133,7 +178,10 @@ fn one_adam_step_matches_the_hand_computed_update() {
 #[test]
 fn keras_and_torch_adam_differ_only_by_epsilon_scaling() {
     let k = AdamConfig::default();
-    let t = AdamConfig { variant: AdamVariant::Torch, ..k };
+    let t = AdamConfig {
+        variant: AdamVariant::Torch,
+        ..k
+    };
     let (sk, ek) = k.step_scalars(1e-3, 1);
     let (st, et) = t.step_scalars(1e-3, 1);
     assert_eq!(sk, st);

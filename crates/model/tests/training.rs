@@ -9,26 +9,41 @@ use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer};
 fn split(limit: usize) -> Split {
     let dir = std::env::var_os("LRSWEEP_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")
+        });
     let mut locator = Locator::new(DatasetKind::Mnist, Some(dir));
     locator.mirrors.clear();
     let images = lrsweep_data::load(&locator).expect("the real MNIST copy (set LRSWEEP_DATA_DIR)");
     images
-        .split(&SplitConfig { limit: Some(limit), ..SplitConfig::default() })
+        .split(&SplitConfig {
+            limit: Some(limit),
+            ..SplitConfig::default()
+        })
         .unwrap()
 }
 
 #[test]
 fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
     let split = split(3_000);
-    let config = TrainConfig { epochs: 3, ..TrainConfig::default() };
+    let config = TrainConfig {
+        epochs: 3,
+        ..TrainConfig::default()
+    };
     let mut seen = 0;
-    let records = fit(&ModelConfig::default(), &config, &split.train, &split.valid, &Device::flex(), |r, t| {
-        seen += 1;
-        assert_eq!(r.epoch, seen);
-        assert_eq!(t.steps() as usize, seen * 2_550usize.div_ceil(256));
-        Flow::Continue
-    })
+    let records = fit(
+        &ModelConfig::default(),
+        &config,
+        &split.train,
+        &split.valid,
+        &Device::flex(),
+        |r, t| {
+            seen += 1;
+            assert_eq!(r.epoch, seen);
+            assert_eq!(t.steps() as usize, seen * 2_550usize.div_ceil(256));
+            Flow::Continue
+        },
+    )
     .unwrap();
     assert_eq!(records.len(), 3);
     let last = records[2];
@@ -40,20 +55,43 @@ fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
 #[test]
 fn a_huge_rate_is_reported_not_crashed() {
     let split = split(1_000);
-    let config = TrainConfig { epochs: 3, learning_rate: 1e4, ..TrainConfig::default() };
-    let records = fit(&ModelConfig::default(), &config, &split.train, &split.valid, &Device::flex(), |_, _| Flow::Continue).unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        learning_rate: 1e4,
+        ..TrainConfig::default()
+    };
+    let records = fit(
+        &ModelConfig::default(),
+        &config,
+        &split.train,
+        &split.valid,
+        &Device::flex(),
+        |_, _| Flow::Continue,
+    )
+    .unwrap();
     let last = records.last().unwrap();
     assert!(last.diverged() || last.val_acc < 0.3, "{records:#?}");
 }
 
 /// Per-step losses of `steps` batches of `batch` from the same seed.
 fn step_losses(device: &Device, split: &Split, batch: usize, steps: usize) -> Vec<f32> {
-    let config = TrainConfig { batch_size: batch, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(ModelConfig::default().init(config.seed, device), config).unwrap();
+    let config = TrainConfig {
+        batch_size: batch,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(ModelConfig::default().init(config.seed, device), config).unwrap();
     let data = DeviceData::upload(&split.train, batch, None, device);
     data.batches()
         .take(steps)
-        .map(|b| trainer.train_step(b).into_data().try_to_vec::<f32>().unwrap()[0] / batch as f32)
+        .map(|b| {
+            trainer
+                .train_step(b)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()[0]
+                / batch as f32
+        })
         .collect()
 }
 
@@ -102,8 +140,16 @@ fn ndarray_and_wgpu_agree_step_by_step() {
         wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(0),
         _ => DeviceKind::Cpu,
     };
-    let api = if info.backend == wgpu::Backend::Metal { WgpuBackend::Metal } else { WgpuBackend::Vulkan };
-    let device = Device::wgpu_options().device_kind(kind).graphics_api(api).init().expect("wgpu starts");
+    let api = if info.backend == wgpu::Backend::Metal {
+        WgpuBackend::Metal
+    } else {
+        WgpuBackend::Vulkan
+    };
+    let device = Device::wgpu_options()
+        .device_kind(kind)
+        .graphics_api(api)
+        .init()
+        .expect("wgpu starts");
     let split = split(1_000);
     let gpu = step_losses(&device, &split, 32, 20);
     #[allow(deprecated)]

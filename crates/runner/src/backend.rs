@@ -53,7 +53,9 @@ impl Adapter {
     pub fn is_gpu(&self) -> bool {
         matches!(
             self.device_type,
-            wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu
+            wgpu::DeviceType::DiscreteGpu
+                | wgpu::DeviceType::IntegratedGpu
+                | wgpu::DeviceType::VirtualGpu
         )
     }
 
@@ -128,7 +130,10 @@ pub fn cpu(choice: BackendChoice) -> Selected {
     Selected {
         device,
         backend,
-        adapter: format!("CPU ({} threads)", std::thread::available_parallelism().map_or(1, |n| n.get())),
+        adapter: format!(
+            "CPU ({} threads)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ),
         fallback_reason: None,
     }
 }
@@ -170,7 +175,11 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                 None if adapters.is_empty() => "no GPU adapter (wgpu found none)".to_string(),
                 None => format!(
                     "no GPU adapter (wgpu found: {})",
-                    adapters.iter().map(Adapter::describe).collect::<Vec<_>>().join(", ")
+                    adapters
+                        .iter()
+                        .map(Adapter::describe)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
             let mut selected = cpu(CPU_DEFAULT);

@@ -61,10 +61,16 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-fn range(values: impl Iterator<Item = f64>, floor: Option<f64>, ceil: Option<f64>) -> std::ops::Range<f64> {
+fn range(
+    values: impl Iterator<Item = f64>,
+    floor: Option<f64>,
+    ceil: Option<f64>,
+) -> std::ops::Range<f64> {
     let (mut lo, mut hi) = values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !lo.is_finite() {
         return floor.unwrap_or(0.0)..ceil.unwrap_or(1.0);
     }
@@ -126,8 +132,16 @@ fn draw_rate<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let (plot, below) = root.split_vertically(h - (70.0 * u) as u32);
     let n = records.iter().map(|r| r.epoch).max().unwrap_or(1).max(2) as f64;
-    let acc = range(records.iter().flat_map(|r| [r.train_acc, r.val_acc]), Some(0.0), Some(1.0));
-    let loss = range(records.iter().flat_map(|r| [r.train_loss, r.val_loss]), Some(0.0), None);
+    let acc = range(
+        records.iter().flat_map(|r| [r.train_acc, r.val_acc]),
+        Some(0.0),
+        Some(1.0),
+    );
+    let loss = range(
+        records.iter().flat_map(|r| [r.train_loss, r.val_loss]),
+        Some(0.0),
+        None,
+    );
     let mut chart = ChartBuilder::on(&plot)
         .caption(title, (FAMILY, 14.0 * u))
         .margin((10.0 * u) as u32)
@@ -172,7 +186,11 @@ fn draw_rate<DB: DrawingBackend>(
     let entries: Vec<(String, RGBColor)> = series
         .iter()
         .map(|(name, _, color, secondary)| {
-            let axis = if *secondary { "right axis" } else { "left axis" };
+            let axis = if *secondary {
+                "right axis"
+            } else {
+                "left axis"
+            };
             (format!("{name} ({axis})"), *color)
         })
         .collect();
@@ -215,8 +233,16 @@ fn draw_overview<DB: DrawingBackend>(
         (&right, "Validation accuracy", "Accuracy", |r| r.val_acc),
     ];
     for (area, title, axis, get) in panels {
-        let (floor, ceil) = if axis == "Accuracy" { (Some(0.0), Some(1.0)) } else { (Some(0.0), None) };
-        let y = range(runs.iter().flat_map(|(_, r)| r.iter().map(get)), floor, ceil);
+        let (floor, ceil) = if axis == "Accuracy" {
+            (Some(0.0), Some(1.0))
+        } else {
+            (Some(0.0), None)
+        };
+        let y = range(
+            runs.iter().flat_map(|(_, r)| r.iter().map(get)),
+            floor,
+            ceil,
+        );
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FAMILY, 14.0 * u))
             .margin((10.0 * u) as u32)
@@ -262,7 +288,13 @@ mod tests {
 
     #[test]
     fn nan_breaks_a_line_into_segments() {
-        let pts = [(1.0, 1.0), (2.0, f64::NAN), (3.0, 2.0), (4.0, 3.0), (5.0, f64::INFINITY)];
+        let pts = [
+            (1.0, 1.0),
+            (2.0, f64::NAN),
+            (3.0, 2.0),
+            (4.0, 3.0),
+            (5.0, f64::INFINITY),
+        ];
         let s = segments(pts.into_iter());
         assert_eq!(s, vec![vec![(1.0, 1.0)], vec![(3.0, 2.0), (4.0, 3.0)]]);
     }

@@ -123,7 +123,8 @@ pub enum AdamArg {
 }
 
 fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
-    s.parse().map_err(|e: lrsweep_data::DataError| e.to_string())
+    s.parse()
+        .map_err(|e: lrsweep_data::DataError| e.to_string())
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -141,7 +142,10 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 }
 
 fn parse_fraction(s: &str) -> Result<f64, String> {
-    let f: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
     if f > 0.0 && f < 1.0 {
         Ok(f)
     } else {

@@ -137,7 +137,11 @@ pub fn rate_label(rate: f64) -> String {
 /// evenly spaced on a log scale where halvings would reach the neighbour.
 pub fn refined_rates(best: f64, neighbour: f64, n: usize) -> Vec<f64> {
     let ratio = (neighbour / best).abs();
-    let (lo, hi) = if ratio > 1.0 { (1.0, ratio) } else { (ratio, 1.0) };
+    let (lo, hi) = if ratio > 1.0 {
+        (1.0, ratio)
+    } else {
+        (ratio, 1.0)
+    };
     let span = hi / lo;
     if n == 0 || span <= 1.0 {
         return vec![];
@@ -186,7 +190,10 @@ mod tests {
     fn refinement_reproduces_the_reference_and_stays_between() {
         let r = refined_rates(1e-3, 1e-4, 2);
         assert_eq!(r.len(), 2);
-        assert!((r[0] - 5e-4).abs() < 1e-15 && (r[1] - 2.5e-4).abs() < 1e-15, "{r:?}");
+        assert!(
+            (r[0] - 5e-4).abs() < 1e-15 && (r[1] - 2.5e-4).abs() < 1e-15,
+            "{r:?}"
+        );
         assert_eq!(refined_rates(1e-3, 1e-2, 2), vec![2e-3, 4e-3]);
         for (b, nb, n) in [(1e-3, 1e-4, 5), (1e-2, 2e-2, 3), (1e-3, 1e-2, 1)] {
             let r = refined_rates(b, nb, n);

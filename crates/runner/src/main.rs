@@ -37,7 +37,12 @@ fn fetch(args: &DataArgs) -> Result<()> {
     let config = args.to_config(0.15, None);
     let images = lrsweep_data::load(&config.locator())
         .map_err(|e| usage(anyhow::anyhow!(e).context(format!("fetching {}", args.dataset))))?;
-    println!("{}: {} images, classes {:?}", images.dataset, images.len(), images.class_counts());
+    println!(
+        "{}: {} images, classes {:?}",
+        images.dataset,
+        images.len(),
+        images.class_counts()
+    );
     for f in &images.files {
         println!(
             "  {} ({:?}) {}\n    SHA-256 of the decompressed file verified: {}",

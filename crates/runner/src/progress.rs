@@ -35,7 +35,9 @@ impl Progress {
         let overall = multi.add(ProgressBar::new(rates as u64));
         overall.set_style(style("rates  {bar:30.cyan/blue} {pos}/{len} {msg}"));
         let epochs = multi.add(ProgressBar::new(0));
-        epochs.set_style(style("epochs {bar:30.green/white} {pos}/{len} eta {eta} {msg}"));
+        epochs.set_style(style(
+            "epochs {bar:30.green/white} {pos}/{len} eta {eta} {msg}",
+        ));
         overall.enable_steady_tick(Duration::from_millis(500));
         Self::Bars {
             multi,
@@ -67,7 +69,10 @@ impl Progress {
                 e.set_length(epochs as u64);
                 e.set_message("starting (the first epoch may compile kernels)");
             }
-            Self::Plain => eprintln!("[{}/{total}] learning rate {label}: {epochs} epochs", index + 1),
+            Self::Plain => eprintln!(
+                "[{}/{total}] learning rate {label}: {epochs} epochs",
+                index + 1
+            ),
         }
     }
 
@@ -88,7 +93,10 @@ impl Progress {
 
     /// All rates are done.
     pub fn finish(&self) {
-        if let Self::Bars { overall, epochs, .. } = self {
+        if let Self::Bars {
+            overall, epochs, ..
+        } = self
+        {
             epochs.finish_and_clear();
             overall.finish_and_clear();
         }

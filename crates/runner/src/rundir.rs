@@ -15,7 +15,10 @@ pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,se
 pub fn check_fresh(dir: &Path) -> Result<()> {
     if dir.exists() {
         if !dir.is_dir() {
-            bail!("--out {} exists and is not a directory; choose another path with --out DIR", dir.display());
+            bail!(
+                "--out {} exists and is not a directory; choose another path with --out DIR",
+                dir.display()
+            );
         }
         let occupied = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
@@ -45,7 +48,8 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
 
 /// Writes `bytes` to `path` through a temporary file and a rename: never half-written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    lrsweep_data::source::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
+    lrsweep_data::source::write_atomically(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// A `metrics.csv` being appended to, one flushed line per epoch.

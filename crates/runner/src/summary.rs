@@ -63,7 +63,11 @@ pub struct Summary {
     pub recommended: Option<Recommendation>,
 }
 
-fn first_best(records: &[EpochRecord], key: impl Fn(&EpochRecord) -> f64, lower: bool) -> Option<&EpochRecord> {
+fn first_best(
+    records: &[EpochRecord],
+    key: impl Fn(&EpochRecord) -> f64,
+    lower: bool,
+) -> Option<&EpochRecord> {
     records
         .iter()
         .filter(|r| key(r).is_finite())
@@ -88,7 +92,10 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
     let best_val_acc = best_acc.map_or(f64::NAN, |r| r.val_acc);
     let min_val_loss = min_loss.map_or(f64::NAN, |r| r.val_loss);
     let diverged_reason = if let Some(bad) = records.iter().find(|r| r.diverged()) {
-        Some(format!("loss became NaN or infinite at epoch {}", bad.epoch))
+        Some(format!(
+            "loss became NaN or infinite at epoch {}",
+            bad.epoch
+        ))
     } else if records.is_empty() {
         Some("no epoch finished".to_string())
     } else if !(best_val_acc > CHANCE_CEILING) {
@@ -176,7 +183,9 @@ impl Summary {
                 num(r.final_val_loss, 4),
                 num(r.final_val_acc, 4),
                 num(r.val_loss_rise, 4),
-                r.diverged_reason.as_deref().map_or("ok".to_string(), |w| format!("diverged: {w}")),
+                r.diverged_reason
+                    .as_deref()
+                    .map_or("ok".to_string(), |w| format!("diverged: {w}")),
             );
         }
         s += "\n";
@@ -208,7 +217,10 @@ mod tests {
 
     #[test]
     fn finds_minimum_rise_and_divergence() {
-        let good = summarize_rate(1e-3, &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)]);
+        let good = summarize_rate(
+            1e-3,
+            &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
+        );
         assert_eq!((good.min_val_loss_epoch, good.best_val_acc_epoch), (2, 3));
         assert!((good.val_loss_rise - 0.1).abs() < 1e-12);
         assert!(!good.diverged);
@@ -216,9 +228,19 @@ mod tests {
         let nan = summarize_rate(1e-1, &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)]);
         assert!(nan.diverged && nan.diverged_reason.as_deref().unwrap().contains("epoch 2"));
         let chance = summarize_rate(1e-1, &[rec(1, 2.3, 0.11), rec(2, 2.3, 0.10)]);
-        assert!(chance.diverged && chance.diverged_reason.as_deref().unwrap().contains("chance"));
+        assert!(
+            chance.diverged
+                && chance
+                    .diverged_reason
+                    .as_deref()
+                    .unwrap()
+                    .contains("chance")
+        );
 
-        let worse = summarize_rate(1e-4, &[rec(1, 0.5, 0.85), rec(2, 0.4, 0.9), rec(3, 0.35, 0.91)]);
+        let worse = summarize_rate(
+            1e-4,
+            &[rec(1, 0.5, 0.85), rec(2, 0.4, 0.9), rec(3, 0.35, 0.91)],
+        );
         let s = summarize(vec![worse, good, chance]);
         let r = s.recommended.as_ref().unwrap();
         assert_eq!((r.label.as_str(), r.epoch), ("0.001", 2));

@@ -84,7 +84,10 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     }
     let selected = backend::select(config.backend).map_err(usage)?;
     match &selected.fallback_reason {
-        Some(reason) => eprintln!("{reason}; training on {} ({})", selected.backend, selected.adapter),
+        Some(reason) => eprintln!(
+            "{reason}; training on {} ({})",
+            selected.backend, selected.adapter
+        ),
         None => eprintln!("training on {} ({})", selected.backend, selected.adapter),
     }
     let data = DataRecord {
@@ -153,8 +156,12 @@ impl Sweep<'_> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
         let total = self.config.rates.len() + self.config.refine;
-        self.progress
-            .start_rate(&label, self.runs.len(), total.max(rates.len()), self.config.epochs);
+        self.progress.start_rate(
+            &label,
+            self.runs.len(),
+            total.max(rates.len()),
+            self.config.epochs,
+        );
         let mut write_error = None;
         let progress = &self.progress;
         let epochs = self.config.epochs;
@@ -204,21 +211,32 @@ impl Sweep<'_> {
         }
         let listed = self.summaries();
         let Some(best) = summary::best(&listed) else {
-            self.progress.println("no refinement: every listed rate diverged");
+            self.progress
+                .println("no refinement: every listed rate diverged");
             return Ok(());
         };
         let mut sorted: Vec<&RateSummary> = listed.iter().collect();
         sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
         let pos = sorted.iter().position(|r| r.rate == best.rate).unwrap_or(0);
-        let neighbours = [pos.checked_sub(1).map(|i| sorted[i]), sorted.get(pos + 1).copied()];
+        let neighbours = [
+            pos.checked_sub(1).map(|i| sorted[i]),
+            sorted.get(pos + 1).copied(),
+        ];
         // The better neighbour: the lower minimum validation loss; a diverged one loses.
-        let score = |r: &RateSummary| if r.diverged || !r.min_val_loss.is_finite() { f64::INFINITY } else { r.min_val_loss };
+        let score = |r: &RateSummary| {
+            if r.diverged || !r.min_val_loss.is_finite() {
+                f64::INFINITY
+            } else {
+                r.min_val_loss
+            }
+        };
         let Some(neighbour) = neighbours
             .into_iter()
             .flatten()
             .min_by(|a, b| score(a).total_cmp(&score(b)))
         else {
-            self.progress.println("no refinement: it needs at least two listed rates");
+            self.progress
+                .println("no refinement: it needs at least two listed rates");
             return Ok(());
         };
         let added = refined_rates(best.rate, neighbour.rate, self.config.refine);
@@ -226,7 +244,11 @@ impl Sweep<'_> {
             "refining between {} (best) and {}: {}",
             best.label,
             neighbour.label,
-            added.iter().map(|r| rate_label(*r)).collect::<Vec<_>>().join(", ")
+            added
+                .iter()
+                .map(|r| rate_label(*r))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         for rate in added {
             if !self.runs.iter().any(|(r, _)| *r == rate) {

@@ -4,7 +4,10 @@
 use std::process::Command;
 
 fn lrsweep(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lrsweep")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lrsweep"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -17,7 +20,14 @@ fn help_lists_every_subcommand_and_the_sweep_defaults() {
     }
     let out = lrsweep(&["sweep", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
-    for default in ["1e-5,1e-4,1e-3,1e-2,1e-1", "[default: 150]", "[default: 256]", "[default: 42]", "[default: 0.15]", "[default: auto]"] {
+    for default in [
+        "1e-5,1e-4,1e-3,1e-2,1e-1",
+        "[default: 150]",
+        "[default: 256]",
+        "[default: 42]",
+        "[default: 0.15]",
+        "[default: auto]",
+    ] {
         assert!(help.contains(default), "{default} missing from:\n{help}");
     }
 }

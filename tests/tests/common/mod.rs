@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 /// The `lrsweep` binary of this build (`target/<profile>/lrsweep`, beside the test's own `deps/`).
 pub fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join(format!("lrsweep{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
@@ -27,7 +30,9 @@ pub fn mnist_dir() -> PathBuf {
         dirs_cache().map(|c| c.join("lrsweep/mnist")),
     ];
     for dir in candidates.into_iter().flatten() {
-        if dir.join("train-images-idx3-ubyte.gz").is_file() || dir.join("train-images-idx3-ubyte").is_file() {
+        if dir.join("train-images-idx3-ubyte.gz").is_file()
+            || dir.join("train-images-idx3-ubyte").is_file()
+        {
             return dir;
         }
     }
@@ -63,6 +68,11 @@ pub fn text(out: &Output) -> String {
 pub fn metrics(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds"));
-    lines.map(|l| l.split(',').map(str::to_string).collect()).collect()
+    assert_eq!(
+        lines.next(),
+        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds")
+    );
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
