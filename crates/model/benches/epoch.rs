@@ -7,11 +7,12 @@
 //! `BENCH_BACKENDS` (comma list of ndarray, flex, wgpu; default ndarray,flex),
 //! `BENCH_LIMIT` (a stratified subset instead of all 70,000 images).
 
-use std::path::PathBuf;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use burn::tensor::Device;
-use lrsweep_data::{DatasetKind, Locator, SplitConfig};
 use lrsweep_model::{DeviceData, ModelConfig, TrainConfig, Trainer};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -32,23 +33,10 @@ fn device(name: &str) -> Option<Device> {
 }
 
 fn main() {
-    let dir = std::env::var_os("LRSWEEP_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")
-        });
-    let mut locator = Locator::new(DatasetKind::Mnist, Some(dir));
-    locator.mirrors.clear();
-    let images = lrsweep_data::load(&locator).expect("MNIST (set LRSWEEP_DATA_DIR)");
     let limit = std::env::var("BENCH_LIMIT")
         .ok()
         .and_then(|v| v.parse().ok());
-    let split = images
-        .split(&SplitConfig {
-            limit,
-            ..SplitConfig::default()
-        })
-        .expect("split");
+    let split = common::split(limit);
     let epochs: usize = env_or("BENCH_EPOCHS", 3).max(2);
     let backends: String = env_or("BENCH_BACKENDS", "ndarray,flex".to_string());
     let model = ModelConfig::default();

@@ -1,26 +1,13 @@
 //! Training on the real MNIST copy, and the same steps on two backends.
 
-use std::path::PathBuf;
+mod common;
 
 use burn::tensor::Device;
-use lrsweep_data::{DatasetKind, Locator, Split, SplitConfig};
+use lrsweep_data::Split;
 use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer};
 
 fn split(limit: usize) -> Split {
-    let dir = std::env::var_os("LRSWEEP_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")
-        });
-    let mut locator = Locator::new(DatasetKind::Mnist, Some(dir));
-    locator.mirrors.clear();
-    let images = lrsweep_data::load(&locator).expect("the real MNIST copy (set LRSWEEP_DATA_DIR)");
-    images
-        .split(&SplitConfig {
-            limit: Some(limit),
-            ..SplitConfig::default()
-        })
-        .unwrap()
+    common::split(Some(limit))
 }
 
 #[test]
