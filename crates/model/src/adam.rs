@@ -49,21 +49,25 @@ impl Default for AdamConfig {
     }
 }
 
-/// The moments of one parameter tensor.
+/// One parameter tensor with its moments, owned together so that the update can run in place
+/// on the CPU backends (a tensor that nothing else references is reused, not reallocated).
 #[derive(Debug, Clone)]
-pub struct Moments<const D: usize> {
+pub struct Slot<const D: usize> {
+    /// The parameter.
+    pub param: Tensor<D>,
     /// First moment.
     pub m: Tensor<D>,
     /// Second moment.
     pub v: Tensor<D>,
 }
 
-impl<const D: usize> Moments<D> {
-    /// Zero moments shaped like `param`.
-    pub fn zeros_like(param: &Tensor<D>) -> Self {
+impl<const D: usize> Slot<D> {
+    /// A parameter with zero moments.
+    pub fn new(param: Tensor<D>) -> Self {
         Self {
             m: param.zeros_like(),
             v: param.zeros_like(),
+            param,
         }
     }
 }
@@ -82,32 +86,30 @@ impl AdamConfig {
         }
     }
 
-    /// One update of `param` with gradient `grad` at step `t` (1-based); returns the new parameter.
+    /// One update of a parameter with gradient `grad` at step `t` (1-based).
     pub fn update<const D: usize>(
         &self,
         lr: f64,
         t: u64,
-        param: Tensor<D>,
+        slot: Slot<D>,
         grad: Tensor<D>,
-        moments: &mut Moments<D>,
-    ) -> Tensor<D> {
+    ) -> Slot<D> {
         let (step, eps) = self.step_scalars(lr, t);
-        let m = moments
-            .m
-            .clone()
+        let Slot { param, m, v } = slot;
+        let m = m
             .mul_scalar(self.beta1)
             .add(grad.clone().mul_scalar(1.0 - self.beta1));
-        let v = moments
-            .v
-            .clone()
+        let v = v
             .mul_scalar(self.beta2)
             .add(grad.square().mul_scalar(1.0 - self.beta2));
         let delta = m
             .clone()
             .div(v.clone().sqrt().add_scalar(eps))
             .mul_scalar(step);
-        moments.m = m;
-        moments.v = v;
-        param.sub(delta)
+        Slot {
+            param: param.sub(delta),
+            m,
+            v,
+        }
     }
 }

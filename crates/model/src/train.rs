@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use lrsweep_data::Part;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamConfig, Moments};
+use crate::adam::{AdamConfig, Slot};
 use crate::data::{Batch, DeviceData};
 use crate::loss::{self, LossKind};
 use crate::mlp::{Mlp, ModelConfig};
@@ -84,13 +84,19 @@ pub enum TrainError {
 /// The network's parameters and Adam's state during training.
 #[derive(Debug, Clone)]
 pub struct Trainer {
-    w1: Tensor<2>,
-    b1: Tensor<1>,
-    w2: Tensor<2>,
-    b2: Tensor<1>,
-    moments: (Moments<2>, Moments<1>, Moments<2>, Moments<1>),
+    /// Always `Some` between calls; taken during a step so the update owns its tensors.
+    params: Option<Params>,
     step: u64,
     config: TrainConfig,
+}
+
+/// The four parameter tensors with Adam's moments.
+#[derive(Debug, Clone)]
+struct Params {
+    w1: Slot<2>,
+    b1: Slot<1>,
+    w2: Slot<2>,
+    b2: Slot<1>,
 }
 
 /// Loss and accuracy of a pass over a data set.
@@ -126,18 +132,13 @@ impl Trainer {
         };
         let (w1, b1) = take(model.hidden);
         let (w2, b2) = take(model.output);
-        let moments = (
-            Moments::zeros_like(&w1),
-            Moments::zeros_like(&b1),
-            Moments::zeros_like(&w2),
-            Moments::zeros_like(&b2),
-        );
         Ok(Self {
-            w1,
-            b1,
-            w2,
-            b2,
-            moments,
+            params: Some(Params {
+                w1: Slot::new(w1),
+                b1: Slot::new(b1),
+                w2: Slot::new(w2),
+                b2: Slot::new(b2),
+            }),
             step: 0,
             config,
         })
@@ -150,10 +151,17 @@ impl Trainer {
             weight: Param::from_tensor(w.clone()),
             bias: Some(Param::from_tensor(b.clone())),
         };
+        let p = self.params();
         Mlp {
-            hidden: layer(&self.w1, &self.b1),
-            output: layer(&self.w2, &self.b2),
+            hidden: layer(&p.w1.param, &p.b1.param),
+            output: layer(&p.w2.param, &p.b2.param),
         }
+    }
+
+    fn params(&self) -> &Params {
+        self.params
+            .as_ref()
+            .expect("parameters are only taken during a step")
     }
 
     /// Adam steps taken so far.
@@ -165,9 +173,16 @@ impl Trainer {
     /// predictions as a two-element tensor left on the device.
     pub fn train_step(&mut self, batch: Batch) -> Tensor<1> {
         let Batch { x, y, labels } = batch;
-        let (w1, w2) = (self.w1.clone(), self.w2.clone());
-        let h = relu(linear(x.clone(), w1, Some(self.b1.clone())));
-        let logits = linear(h.clone(), w2.clone(), Some(self.b2.clone()));
+        let p = self
+            .params
+            .take()
+            .expect("parameters are only taken during a step");
+        let h = relu(linear(
+            x.clone(),
+            p.w1.param.clone(),
+            Some(p.b1.param.clone()),
+        ));
+        let logits = linear(h.clone(), p.w2.param.clone(), Some(p.b2.param.clone()));
         let correct = logits.clone().argmax(1).equal(labels).float().sum();
         let (losses, dz2) = loss::loss_and_grad(self.config.loss, logits, y);
 
@@ -176,18 +191,19 @@ impl Trainer {
         let dw2 = h.clone().transpose().matmul(dz2.clone());
         let db2 = dz2.clone().sum_dim(0).reshape([classes]);
         let dz1 = dz2
-            .matmul(self.w2.clone().transpose())
+            .matmul(p.w2.param.clone().transpose())
             .mask_fill(h.lower_equal_elem(0.0), 0.0);
         let dw1 = x.transpose().matmul(dz1.clone());
         let db1 = dz1.sum_dim(0).reshape([hidden]);
 
         self.step += 1;
         let (adam, lr, t) = (self.config.adam, self.config.learning_rate, self.step);
-        let (m1, mb1, m2, mb2) = &mut self.moments;
-        self.w1 = adam.update(lr, t, self.w1.clone(), dw1, m1);
-        self.b1 = adam.update(lr, t, self.b1.clone(), db1, mb1);
-        self.w2 = adam.update(lr, t, self.w2.clone(), dw2, m2);
-        self.b2 = adam.update(lr, t, self.b2.clone(), db2, mb2);
+        self.params = Some(Params {
+            w1: adam.update(lr, t, p.w1, dw1),
+            b1: adam.update(lr, t, p.b1, db1),
+            w2: adam.update(lr, t, p.w2, dw2),
+            b2: adam.update(lr, t, p.b2, db2),
+        });
         Tensor::cat(vec![losses.sum(), correct], 0)
     }
 
@@ -207,9 +223,10 @@ impl Trainer {
     /// Loss and accuracy of the current weights on `data`, without gradients.
     pub fn evaluate(&self, data: &DeviceData) -> Result<Score, TrainError> {
         let mut totals: Option<Tensor<1>> = None;
+        let p = self.params();
         for Batch { x, y, labels } in data.batches() {
-            let h = relu(linear(x, self.w1.clone(), Some(self.b1.clone())));
-            let logits = linear(h, self.w2.clone(), Some(self.b2.clone()));
+            let h = relu(linear(x, p.w1.param.clone(), Some(p.b1.param.clone())));
+            let logits = linear(h, p.w2.param.clone(), Some(p.b2.param.clone()));
             let correct = logits.clone().argmax(1).equal(labels).float().sum();
             let t = Tensor::cat(
                 vec![loss::loss(self.config.loss, logits, y).sum(), correct],
