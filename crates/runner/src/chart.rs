@@ -282,6 +282,65 @@ pub fn overview(dir: &Path, runs: &[(String, Vec<EpochRecord>)]) -> Result<()> {
     draw_overview(&area, runs).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
 }
 
+fn draw_bench<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rows: &[&crate::bench::BenchRow],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, _) = root.dim_in_pixel();
+    let u = w as f64 / 640.0;
+    root.fill(&WHITE)?;
+    let n = rows.len().max(1);
+    let top = rows
+        .iter()
+        .map(|r| r.median_ms)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} @ {}", r.backend, crate::config::rate_label(r.rate)))
+        .collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            "Milliseconds per epoch (median after warm-up)",
+            (FAMILY, 14.0 * u),
+        )
+        .margin((10.0 * u) as u32)
+        .x_label_area_size((30.0 * u) as u32)
+        .y_label_area_size((50.0 * u) as u32)
+        .build_cartesian_2d(0.0..n as f64, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_labels(0)
+        .y_desc("ms per epoch")
+        .label_style((FAMILY, 10.0 * u))
+        .axis_desc_style((FAMILY, 10.0 * u))
+        .disable_x_mesh()
+        .draw()?;
+    for (i, r) in rows.iter().enumerate() {
+        let x = i as f64;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.2, 0.0), (x + 0.8, r.median_ms)],
+            TAB10[i % TAB10.len()].filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{}: {:.0} ms", names[i], r.median_ms),
+            (x + 0.2, r.median_ms + top * 0.05),
+            (FAMILY, 10.0 * u).into_font(),
+        )))?;
+    }
+    root.present()
+}
+
+/// Writes `bench.png`: a bar of median milliseconds per epoch for each backend that ran.
+pub fn bench(dir: &Path, rows: &[crate::bench::BenchRow]) -> Result<()> {
+    register_font()?;
+    let ok: Vec<&crate::bench::BenchRow> = rows.iter().filter(|r| r.ok).collect();
+    let png = dir.join("bench.png");
+    let area = BitMapBackend::new(&png, RATE_CHART_SIZE).into_drawing_area();
+    draw_bench(&area, &ok).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

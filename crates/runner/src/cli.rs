@@ -25,6 +25,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Download and verify the data set; print where it is and what was checked.
     Fetch(DataArgs),
+    /// Time the same training on each backend: warm-up, median epoch, GFLOP/s, memory, accuracy.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Where the data comes from.
@@ -127,7 +129,8 @@ fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
         .map_err(|e: lrsweep_data::DataError| e.to_string())
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+/// A learning rate: a finite number above 0, with a message that says how to write one.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty learning rate: give a comma-separated list such as 1e-4,1e-3".into());

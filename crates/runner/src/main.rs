@@ -1,6 +1,7 @@
 //! `lrsweep`: which learning rate? Train the same network once per rate and let the curves answer.
 
 mod backend;
+mod bench;
 mod chart;
 mod cli;
 mod config;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sweep(args) => sweep::run(args),
         Command::Fetch(args) => fetch(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
