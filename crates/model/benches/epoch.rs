@@ -13,7 +13,7 @@ mod common;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use lrsweep_model::{DeviceData, ModelConfig, TrainConfig, Trainer};
+use lrsweep_model::{DeviceData, ModelConfig, TrainConfig, Trainer, UpdateExec};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -56,7 +56,15 @@ fn main() {
             println!("| {name} | unknown backend | | | |");
             continue;
         };
-        let config = TrainConfig::default();
+        let update = if name == "wgpu" {
+            UpdateExec::OnDevice
+        } else {
+            UpdateExec::FusedOnHost
+        };
+        let config = TrainConfig {
+            update,
+            ..TrainConfig::default()
+        };
         let mut trainer = Trainer::new(model.init(config.seed, &device), config).expect("trainer");
         let train = DeviceData::upload(&split.train, config.batch_size, None, &device);
         let valid = DeviceData::upload(&split.valid, config.batch_size, None, &device);

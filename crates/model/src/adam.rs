@@ -25,6 +25,18 @@ pub enum AdamVariant {
     Torch,
 }
 
+/// Where the update runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateExec {
+    /// Element-wise tensor operations on the device (any backend; right for GPUs).
+    #[default]
+    OnDevice,
+    /// One fused pass over host memory, for CPU backends whose tensors live there (flex,
+    /// ndarray): a dozen element-wise passes become one. Same arithmetic, same results.
+    FusedOnHost,
+}
+
 /// Adam's hyper-parameters (the learning rate is per run).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
@@ -86,6 +98,67 @@ impl AdamConfig {
         }
     }
 
+    /// One update of a parameter with gradient `grad` at step `t` (1-based), where `exec` says.
+    pub fn update_with<const D: usize>(
+        &self,
+        exec: UpdateExec,
+        lr: f64,
+        t: u64,
+        slot: Slot<D>,
+        grad: Tensor<D>,
+    ) -> Slot<D> {
+        match exec {
+            UpdateExec::OnDevice => self.update(lr, t, slot, grad),
+            UpdateExec::FusedOnHost => self.update_fused(lr, t, slot, grad),
+        }
+    }
+
+    /// The update as one pass over host memory (falls back to tensor operations for a dtype
+    /// other than f32).
+    fn update_fused<const D: usize>(
+        &self,
+        lr: f64,
+        t: u64,
+        slot: Slot<D>,
+        grad: Tensor<D>,
+    ) -> Slot<D> {
+        let device = slot.param.device();
+        let (mut p, mut m, mut v) = (
+            slot.param.into_data(),
+            slot.m.into_data(),
+            slot.v.into_data(),
+        );
+        let g = grad.into_data();
+        let (step, eps) = self.step_scalars(lr, t);
+        let k = FusedScalars {
+            b1: self.beta1 as f32,
+            c1: (1.0 - self.beta1) as f32,
+            b2: self.beta2 as f32,
+            c2: (1.0 - self.beta2) as f32,
+            step: step as f32,
+            eps: eps as f32,
+        };
+        if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
+            p.as_mut_slice::<f32>(),
+            m.as_mut_slice::<f32>(),
+            v.as_mut_slice::<f32>(),
+            g.as_slice::<f32>(),
+        ) {
+            fused_adam(ps, ms, vs, gs, k);
+            return Slot {
+                param: Tensor::from_data(p, &device),
+                m: Tensor::from_data(m, &device),
+                v: Tensor::from_data(v, &device),
+            };
+        }
+        let slot = Slot {
+            param: Tensor::from_data(p, &device),
+            m: Tensor::from_data(m, &device),
+            v: Tensor::from_data(v, &device),
+        };
+        self.update(lr, t, slot, Tensor::from_data(g, &device))
+    }
+
     /// One update of a parameter with gradient `grad` at step `t` (1-based).
     pub fn update<const D: usize>(
         &self,
@@ -112,4 +185,40 @@ impl AdamConfig {
             v,
         }
     }
+}
+
+#[derive(Clone, Copy)]
+struct FusedScalars {
+    b1: f32,
+    c1: f32,
+    b2: f32,
+    c2: f32,
+    step: f32,
+    eps: f32,
+}
+
+/// Adam over slices, split across the available cores for large tensors.
+fn fused_adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
+    fn run(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
+        for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+            *m = *m * k.b1 + g * k.c1;
+            *v = *v * k.b2 + g * g * k.c2;
+            *p -= *m / (v.sqrt() + k.eps) * k.step;
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || p.len() < 1 << 16 {
+        return run(p, m, v, g, k);
+    }
+    let chunk = p.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (((p, m), v), g) in p
+            .chunks_mut(chunk)
+            .zip(m.chunks_mut(chunk))
+            .zip(v.chunks_mut(chunk))
+            .zip(g.chunks(chunk))
+        {
+            s.spawn(move || run(p, m, v, g, k));
+        }
+    });
 }

@@ -10,7 +10,7 @@ pub mod loss;
 pub mod mlp;
 pub mod train;
 
-pub use adam::{AdamConfig, AdamVariant};
+pub use adam::{AdamConfig, AdamVariant, UpdateExec};
 pub use data::DeviceData;
 pub use loss::LossKind;
 pub use mlp::{Mlp, ModelConfig};

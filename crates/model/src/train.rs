@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use lrsweep_data::Part;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamConfig, Slot};
+use crate::adam::{AdamConfig, Slot, UpdateExec};
 use crate::data::{Batch, DeviceData};
 use crate::loss::{self, LossKind};
 use crate::mlp::{Mlp, ModelConfig};
@@ -30,6 +30,9 @@ pub struct TrainConfig {
     pub adam: AdamConfig,
     /// Reshuffle the training order every epoch (the reference keeps it fixed: false).
     pub reshuffle: bool,
+    /// Where the optimizer's update runs (fused on the host for CPU backends).
+    #[serde(default)]
+    pub update: UpdateExec,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +45,7 @@ impl Default for TrainConfig {
             loss: LossKind::Keras,
             adam: AdamConfig::default(),
             reshuffle: false,
+            update: UpdateExec::OnDevice,
         }
     }
 }
@@ -197,12 +201,17 @@ impl Trainer {
         let db1 = dz1.sum_dim(0).reshape([hidden]);
 
         self.step += 1;
-        let (adam, lr, t) = (self.config.adam, self.config.learning_rate, self.step);
+        let (adam, exec, lr, t) = (
+            self.config.adam,
+            self.config.update,
+            self.config.learning_rate,
+            self.step,
+        );
         self.params = Some(Params {
-            w1: adam.update(lr, t, p.w1, dw1),
-            b1: adam.update(lr, t, p.b1, db1),
-            w2: adam.update(lr, t, p.w2, dw2),
-            b2: adam.update(lr, t, p.b2, db2),
+            w1: adam.update_with(exec, lr, t, p.w1, dw1),
+            b1: adam.update_with(exec, lr, t, p.b1, db1),
+            w2: adam.update_with(exec, lr, t, p.w2, dw2),
+            b2: adam.update_with(exec, lr, t, p.b2, db2),
         });
         Tensor::cat(vec![losses.sum(), correct], 0)
     }

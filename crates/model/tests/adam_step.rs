@@ -2,7 +2,9 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lrsweep_model::data::Batch;
-use lrsweep_model::{AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig, Trainer};
+use lrsweep_model::{
+    AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig, Trainer, UpdateExec,
+};
 
 const IN: usize = 3;
 const HID: usize = 4;
@@ -126,10 +128,17 @@ fn one_adam_step_matches_the_hand_computed_update() {
         classes: OUT,
         init_std: 0.5,
     };
-    for variant in [AdamVariant::Keras, AdamVariant::Torch] {
+    let cases = [
+        (AdamVariant::Keras, UpdateExec::OnDevice),
+        (AdamVariant::Torch, UpdateExec::OnDevice),
+        (AdamVariant::Keras, UpdateExec::FusedOnHost),
+        (AdamVariant::Torch, UpdateExec::FusedOnHost),
+    ];
+    for (variant, update) in cases {
         let lr = 0.01;
         let config = TrainConfig {
             learning_rate: lr,
+            update,
             loss: LossKind::Exact,
             adam: AdamConfig {
                 variant,

@@ -4,7 +4,7 @@ mod common;
 
 use burn::tensor::Device;
 use lrsweep_data::Split;
-use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer};
+use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer, UpdateExec};
 
 fn split(limit: usize) -> Split {
     common::split(Some(limit))
@@ -15,6 +15,7 @@ fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
     let split = split(3_000);
     let config = TrainConfig {
         epochs: 3,
+        update: UpdateExec::FusedOnHost,
         ..TrainConfig::default()
     };
     let mut seen = 0;
@@ -61,9 +62,16 @@ fn a_huge_rate_is_reported_not_crashed() {
 }
 
 /// Per-step losses of `steps` batches of `batch` from the same seed.
-fn step_losses(device: &Device, split: &Split, batch: usize, steps: usize) -> Vec<f32> {
+fn step_losses(
+    device: &Device,
+    update: UpdateExec,
+    split: &Split,
+    batch: usize,
+    steps: usize,
+) -> Vec<f32> {
     let config = TrainConfig {
         batch_size: batch,
+        update,
         ..TrainConfig::default()
     };
     let mut trainer =
@@ -94,8 +102,8 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
 fn ndarray_and_flex_agree_step_by_step() {
     let split = split(2_000);
     #[allow(deprecated)]
-    let nd = step_losses(&Device::ndarray(), &split, 64, 20);
-    let fx = step_losses(&Device::flex(), &split, 64, 20);
+    let nd = step_losses(&Device::ndarray(), UpdateExec::FusedOnHost, &split, 64, 20);
+    let fx = step_losses(&Device::flex(), UpdateExec::OnDevice, &split, 64, 20);
     assert!(nd[19] < nd[0], "training progresses: {nd:?}");
     assert_close(&nd, &fx, "ndarray vs flex");
 }
@@ -138,8 +146,8 @@ fn ndarray_and_wgpu_agree_step_by_step() {
         .init()
         .expect("wgpu starts");
     let split = split(1_000);
-    let gpu = step_losses(&device, &split, 32, 20);
+    let gpu = step_losses(&device, UpdateExec::OnDevice, &split, 32, 20);
     #[allow(deprecated)]
-    let cpu = step_losses(&Device::ndarray(), &split, 32, 20);
+    let cpu = step_losses(&Device::ndarray(), UpdateExec::FusedOnHost, &split, 32, 20);
     assert_close(&cpu, &gpu, &format!("ndarray vs wgpu on {}", info.name));
 }

@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use burn::tensor::wgpu::{wgpu, WgpuBackend};
 use burn::tensor::{Device, DeviceKind};
+use lrsweep_model::UpdateExec;
 use serde::Serialize;
 
 /// What the user may ask for with `--backend`.
@@ -33,6 +34,8 @@ pub struct Selected {
     pub adapter: String,
     /// Why `auto` chose a CPU backend, when it did.
     pub fallback_reason: Option<String>,
+    /// Where the optimizer update runs: fused on the host for CPU backends.
+    pub update: UpdateExec,
 }
 
 /// A wgpu adapter that a probe found.
@@ -135,6 +138,7 @@ pub fn cpu(choice: BackendChoice) -> Selected {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         ),
         fallback_reason: None,
+        update: UpdateExec::FusedOnHost,
     }
 }
 
@@ -155,6 +159,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                 backend: "wgpu",
                 adapter: best.describe(),
                 fallback_reason: None,
+                update: UpdateExec::OnDevice,
             })
         }
         BackendChoice::Auto => {
@@ -168,6 +173,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                             backend: "wgpu",
                             adapter: gpu.describe(),
                             fallback_reason: None,
+                            update: UpdateExec::OnDevice,
                         })
                     }
                     Err(e) => format!("{e:#}"),

@@ -237,7 +237,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 fit(
                     &model,
-                    &config.train(rate),
+                    &config.train(rate, selected.update),
                     &split.train,
                     &split.valid,
                     &selected.device,

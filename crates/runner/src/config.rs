@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use lrsweep_data::{DatasetKind, Locator, SplitConfig};
-use lrsweep_model::{AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig};
+use lrsweep_model::{AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig, UpdateExec};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendChoice;
@@ -109,8 +109,8 @@ impl SweepConfig {
         }
     }
 
-    /// The training of one rate.
-    pub fn train(&self, learning_rate: f64) -> TrainConfig {
+    /// The training of one rate, with the optimizer update placed where the backend wants it.
+    pub fn train(&self, learning_rate: f64, update: UpdateExec) -> TrainConfig {
         TrainConfig {
             learning_rate,
             epochs: self.epochs,
@@ -122,6 +122,7 @@ impl SweepConfig {
                 ..AdamConfig::default()
             },
             reshuffle: self.reshuffle,
+            update,
         }
     }
 }

@@ -167,7 +167,7 @@ impl Sweep<'_> {
         let epochs = self.config.epochs;
         let records = fit(
             &self.config.model(),
-            &self.config.train(rate),
+            &self.config.train(rate, self.selected.update),
             &self.split.train,
             &self.split.valid,
             &self.selected.device,
