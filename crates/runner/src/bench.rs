@@ -313,10 +313,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     rundir::write_atomic(&out.join("bench.csv"), to_csv(&report).as_bytes())?;
     chart::bench(&out, &report.rows)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::say(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("{}", to_markdown(&report));
-        println!("Written to {}", out.display());
+        crate::say(&to_markdown(&report))?;
+        crate::say(&format!("Written to {}", out.display()))?;
     }
     Ok(())
 }

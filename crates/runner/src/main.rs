@@ -29,6 +29,22 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// Writes `text` and a newline to stdout; a closed pipe (`lrsweep … | head`) ends the program
+/// quietly instead of panicking.
+pub fn say(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|_| out.flush())?;
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Wraps an error as a usage error.
 pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(Usage(e.into()))
@@ -38,20 +54,21 @@ fn fetch(args: &DataArgs) -> Result<()> {
     let config = args.to_config(0.15, None);
     let images = lrsweep_data::load(&config.locator())
         .map_err(|e| usage(anyhow::anyhow!(e).context(format!("fetching {}", args.dataset))))?;
-    println!(
+    say(&format!(
         "{}: {} images, classes {:?}",
         images.dataset,
         images.len(),
         images.class_counts()
-    );
+    ))?;
     for f in &images.files {
-        println!(
-            "  {} ({:?}) {}\n    SHA-256 of the decompressed file verified: {}",
+        say(&format!(
+            "  {} ({:?}) {}
+    SHA-256 of the decompressed file verified: {}",
             f.name,
             f.origin,
             f.path.display(),
             f.sha256
-        );
+        ))?;
     }
     Ok(())
 }
@@ -69,6 +86,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.is::<Usage>() {

@@ -277,8 +277,8 @@ impl Sweep<'_> {
             summary.to_markdown()
         );
         rundir::write_atomic(&self.out.join("summary.md"), md.as_bytes())?;
-        println!("{}", summary.to_markdown());
-        println!("Run written to {}", self.out.display());
+        crate::say(&summary.to_markdown())?;
+        crate::say(&format!("Run written to {}", self.out.display()))?;
         Ok(())
     }
 }
