@@ -77,7 +77,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Where to train: auto picks wgpu on a real GPU and falls back to the CPU, saying why.
+    /// Where to train: auto picks wgpu on a real GPU and otherwise the CPU (flex), saying why.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
 
