@@ -13,12 +13,7 @@ use crate::cli::DataArgs;
 use crate::config::{rate_label, SweepConfig};
 use crate::{chart, rundir, sweep, usage};
 
-/// Options of `lrsweep bench`.
-///
-/// FLOPs are counted from the model shape: a forward pass costs 2·(784·H + H·10) per image, a
-/// training step 3× that less the input gradient it does not need (2·784·H), and an epoch is the
-/// training set at the training cost plus the validation set at the forward cost (162 GFLOP for
-/// MNIST with H = 784). GFLOP/s is that count over the median epoch.
+/// Options of `lrsweep bench` (the FLOP formula is in the subcommand's `--help`).
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Backends to time, comma-separated (wgpu, ndarray, flex), or `all`.

@@ -26,6 +26,14 @@ pub enum Command {
     /// Download and verify the data set; print where it is and what was checked.
     Fetch(DataArgs),
     /// Time the same training on each backend: warm-up, median epoch, GFLOP/s, memory, accuracy.
+    ///
+    /// Each backend trains the same model on the same data from the same seed. The first epoch is
+    /// reported apart (kernel compilation, autotuning); the figure to quote is the median of the
+    /// others. FLOPs are counted from the model shape: a forward pass costs 2·(784·H + H·10) per
+    /// image; a training step three times that, less the input gradient it does not need
+    /// (2·784·H); an epoch is the training images at the training cost plus the validation images
+    /// at the forward cost (162.2 GFLOP for MNIST with H = 784). GFLOP/s = that count / median
+    /// epoch. Peak memory is the process's peak resident set while the backend ran (Linux).
     Bench(crate::bench::BenchArgs),
 }
 

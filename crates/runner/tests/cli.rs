@@ -33,6 +33,16 @@ fn help_lists_every_subcommand_and_the_sweep_defaults() {
 }
 
 #[test]
+fn bench_help_states_the_flop_formula() {
+    let out = lrsweep(&["bench", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("2·(784·H + H·10)") && help.contains("median"),
+        "{help}"
+    );
+}
+
+#[test]
 fn an_unknown_option_is_a_usage_error() {
     let out = lrsweep(&["sweep", "--no-such-option"]);
     assert_eq!(out.status.code(), Some(2));
