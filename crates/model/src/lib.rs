@@ -14,4 +14,6 @@ pub use adam::{AdamConfig, AdamVariant, UpdateExec};
 pub use data::DeviceData;
 pub use loss::LossKind;
 pub use mlp::{Mlp, ModelConfig};
-pub use train::{fit, EpochRecord, Flow, Score, TrainConfig, TrainError, Trainer};
+pub use train::{
+    fit, fit_from, EpochRecord, Flow, Score, TrainConfig, TrainError, Trainer, TrainerState,
+};

@@ -115,17 +115,7 @@ pub struct Score {
 impl Trainer {
     /// Starts training `model` (whose tensors live on the device to train on).
     pub fn new(model: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
-        let lr = config.learning_rate;
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(TrainError::InvalidConfig(format!(
-                "learning rate {lr} is not a finite number above 0"
-            )));
-        }
-        if config.batch_size == 0 {
-            return Err(TrainError::InvalidConfig(
-                "batch size 0: use at least 1".into(),
-            ));
-        }
+        check_config(&config)?;
         let take = |l: burn::nn::Linear| {
             let w = l.weight.val();
             let b = match l.bias {
@@ -267,6 +257,120 @@ fn read_score(totals: Option<Tensor<1>>, n: usize) -> Result<Score, TrainError> 
     })
 }
 
+fn check_config(config: &TrainConfig) -> Result<(), TrainError> {
+    let lr = config.learning_rate;
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(TrainError::InvalidConfig(format!(
+            "learning rate {lr} is not a finite number above 0"
+        )));
+    }
+    if config.batch_size == 0 {
+        return Err(TrainError::InvalidConfig(
+            "batch size 0: use at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A trainer's full state on the host: weights, Adam's moments and step count, so that a run can
+/// stop after any epoch and continue later with the same results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainerState {
+    /// Adam steps taken.
+    pub step: u64,
+    /// The tensors in the order w1, m, v, b1, m, v, w2, m, v, b2, m, v: shape and values.
+    pub tensors: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+fn read_tensor<const D: usize>(t: &Tensor<D>) -> Result<(Vec<usize>, Vec<f32>), TrainError> {
+    let data = t
+        .clone()
+        .try_into_data()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let shape = data.shape().to_vec();
+    let values = data
+        .try_to_vec::<f32>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    Ok((shape, values))
+}
+
+fn write_tensor<const D: usize>(
+    (shape, values): &(Vec<usize>, Vec<f32>),
+    device: &Device,
+) -> Result<Tensor<D>, TrainError> {
+    if shape.len() != D || shape.iter().product::<usize>() != values.len() {
+        return Err(TrainError::InvalidConfig(format!(
+            "saved state holds a tensor of shape {shape:?} with {} values where a rank-{D} tensor was expected",
+            values.len()
+        )));
+    }
+    Ok(Tensor::from_data(
+        burn::tensor::TensorData::new(values.clone(), shape.clone()),
+        device,
+    ))
+}
+
+fn slot_state<const D: usize>(s: &Slot<D>) -> Result<[(Vec<usize>, Vec<f32>); 3], TrainError> {
+    Ok([
+        read_tensor(&s.param)?,
+        read_tensor(&s.m)?,
+        read_tensor(&s.v)?,
+    ])
+}
+
+fn slot_from<const D: usize>(
+    t: &[(Vec<usize>, Vec<f32>)],
+    device: &Device,
+) -> Result<Slot<D>, TrainError> {
+    Ok(Slot {
+        param: write_tensor(&t[0], device)?,
+        m: write_tensor(&t[1], device)?,
+        v: write_tensor(&t[2], device)?,
+    })
+}
+
+impl Trainer {
+    /// Reads the full state back to the host (a device sync).
+    pub fn state(&self) -> Result<TrainerState, TrainError> {
+        let p = self.params();
+        let mut tensors = Vec::with_capacity(12);
+        tensors.extend(slot_state(&p.w1)?);
+        tensors.extend(slot_state(&p.b1)?);
+        tensors.extend(slot_state(&p.w2)?);
+        tensors.extend(slot_state(&p.b2)?);
+        Ok(TrainerState {
+            step: self.step,
+            tensors,
+        })
+    }
+
+    /// Continues from a saved state on `device`.
+    pub fn restore(
+        state: &TrainerState,
+        config: TrainConfig,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        if state.tensors.len() != 12 {
+            return Err(TrainError::InvalidConfig(format!(
+                "saved state holds {} tensors, expected 12",
+                state.tensors.len()
+            )));
+        }
+        check_config(&config)?;
+        let t = &state.tensors;
+        Ok(Self {
+            params: Some(Params {
+                w1: slot_from(&t[0..3], device)?,
+                b1: slot_from(&t[3..6], device)?,
+                w2: slot_from(&t[6..9], device)?,
+                b2: slot_from(&t[9..12], device)?,
+            }),
+            step: state.step,
+            config,
+        })
+    }
+}
+
 /// Whether to go on after an epoch (the caller's progress, early stopping or interruption).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -285,6 +389,19 @@ pub fn fit(
     train: &Part,
     valid: &Part,
     device: &Device,
+    on_epoch: impl FnMut(&EpochRecord, &Trainer) -> Flow,
+) -> Result<Vec<EpochRecord>, TrainError> {
+    fit_from(model_config, config, None, train, valid, device, on_epoch)
+}
+
+/// Like [`fit`], but continuing from a saved state and the records of the epochs it covers.
+pub fn fit_from(
+    model_config: &ModelConfig,
+    config: &TrainConfig,
+    resume: Option<(&TrainerState, Vec<EpochRecord>)>,
+    train: &Part,
+    valid: &Part,
+    device: &Device,
     mut on_epoch: impl FnMut(&EpochRecord, &Trainer) -> Flow,
 ) -> Result<Vec<EpochRecord>, TrainError> {
     if config.batch_size == 0 || train.is_empty() || valid.is_empty() {
@@ -295,18 +412,31 @@ pub fn fit(
             valid.len()
         )));
     }
-    let mut trainer = Trainer::new(model_config.init(config.seed, device), *config)?;
-    let mut train_data = DeviceData::upload(train, config.batch_size, None, device);
-    let valid_data = DeviceData::upload(valid, config.batch_size, None, device);
-    let mut records = Vec::with_capacity(config.epochs);
-    for epoch in 1..=config.epochs {
-        let start = Instant::now();
-        if config.reshuffle && epoch > 1 {
-            let order = lrsweep_data::split::seeded_permutation(
+    let (mut trainer, mut records) = match resume {
+        Some((state, records)) => (Trainer::restore(state, *config, device)?, records),
+        None => (
+            Trainer::new(model_config.init(config.seed, device), *config)?,
+            Vec::with_capacity(config.epochs),
+        ),
+    };
+    let first = records.len() + 1;
+    let order = |epoch: usize| {
+        (config.reshuffle && epoch > 1).then(|| {
+            lrsweep_data::split::seeded_permutation(
                 train.len(),
                 config.seed.wrapping_add(epoch as u64),
-            );
-            train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
+            )
+        })
+    };
+    let mut train_data =
+        DeviceData::upload(train, config.batch_size, order(first).as_deref(), device);
+    let valid_data = DeviceData::upload(valid, config.batch_size, None, device);
+    for epoch in first..=config.epochs {
+        let start = Instant::now();
+        if epoch > first {
+            if let Some(order) = order(epoch) {
+                train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
+            }
         }
         let t = trainer.train_epoch(&train_data)?;
         let v = trainer.evaluate(&valid_data)?;

@@ -151,3 +151,49 @@ fn ndarray_and_wgpu_agree_step_by_step() {
     let cpu = step_losses(&Device::ndarray(), UpdateExec::FusedOnHost, &split, 32, 20);
     assert_close(&cpu, &gpu, &format!("ndarray vs wgpu on {}", info.name));
 }
+
+#[test]
+fn a_run_continued_from_a_saved_state_matches_an_uninterrupted_one() {
+    use lrsweep_model::{fit_from, TrainerState};
+    let split = split(1_500);
+    let config = TrainConfig {
+        epochs: 3,
+        update: UpdateExec::FusedOnHost,
+        ..TrainConfig::default()
+    };
+    let device = Device::flex();
+    let mut saved: Option<TrainerState> = None;
+    let whole = fit(
+        &ModelConfig::default(),
+        &config,
+        &split.train,
+        &split.valid,
+        &device,
+        |r, t| {
+            if r.epoch == 1 {
+                saved = Some(t.state().unwrap());
+            }
+            Flow::Continue
+        },
+    )
+    .unwrap();
+    let state = saved.unwrap();
+    assert_eq!(state.tensors.len(), 12);
+    let resumed = fit_from(
+        &ModelConfig::default(),
+        &config,
+        Some((&state, whole[..1].to_vec())),
+        &split.train,
+        &split.valid,
+        &device,
+        |_, _| Flow::Continue,
+    )
+    .unwrap();
+    assert_eq!(resumed.len(), 3);
+    for (a, b) in whole.iter().zip(&resumed) {
+        assert_eq!(
+            (a.epoch, a.train_loss, a.train_acc, a.val_loss, a.val_acc),
+            (b.epoch, b.train_loss, b.train_acc, b.val_loss, b.val_acc)
+        );
+    }
+}
