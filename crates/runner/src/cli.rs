@@ -109,6 +109,11 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
+    /// Continue an interrupted sweep in RUN_DIR: finished rates are kept, unfinished ones go on
+    /// from their last checkpoint; settings given here must agree with the run's.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+
     /// Where the data comes from.
     #[command(flatten)]
     pub data: DataArgs,

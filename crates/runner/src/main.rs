@@ -3,6 +3,7 @@
 mod backend;
 mod bench;
 mod chart;
+mod checkpoint;
 mod cli;
 mod config;
 mod progress;
@@ -13,7 +14,7 @@ mod sweep;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, DataArgs};
 
@@ -78,9 +79,24 @@ fn main() -> ExitCode {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let explicit: Vec<String> = matches
+        .subcommand_matches("sweep")
+        .map(|m| {
+            m.ids()
+                .filter(|id| {
+                    m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let result = match &cli.command {
-        Command::Sweep(args) => sweep::run(args),
+        Command::Sweep(args) => sweep::run(args, &explicit),
         Command::Fetch(args) => fetch(args),
         Command::Bench(args) => bench::run(args),
     };
@@ -88,6 +104,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(i) = e.downcast_ref::<sweep::Interrupted>() {
+                eprintln!("{i}");
+                return ExitCode::from(130);
+            }
             eprintln!("error: {e:#}");
             if e.is::<Usage>() {
                 ExitCode::from(2)

@@ -89,3 +89,109 @@ pub fn format_record(r: &EpochRecord) -> String {
         r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds
     )
 }
+
+/// Parses one metrics line written by [`format_record`].
+pub fn parse_record(line: &str) -> Result<EpochRecord> {
+    let fields: Vec<&str> = line.trim_end().split(',').collect();
+    if fields.len() != 6 {
+        bail!(
+            "expected 6 comma-separated fields ({METRICS_HEADER}), found {}",
+            fields.len()
+        );
+    }
+    let num = |i: usize| -> Result<f64> {
+        fields[i]
+            .trim()
+            .parse::<f64>()
+            .with_context(|| format!("field {} ('{}') is not a number", i + 1, fields[i]))
+    };
+    let epoch = fields[0]
+        .trim()
+        .parse::<usize>()
+        .with_context(|| format!("epoch '{}' is not a whole number", fields[0]))?;
+    Ok(EpochRecord {
+        epoch,
+        train_loss: num(1)?,
+        train_acc: num(2)?,
+        val_loss: num(3)?,
+        val_acc: num(4)?,
+        seconds: num(5)?,
+    })
+}
+
+/// Reads a `metrics.csv`; a malformed file is an error naming the file and the line.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(METRICS_HEADER) {
+        bail!(
+            "{} line 1: expected the header '{METRICS_HEADER}'",
+            path.display()
+        );
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            parse_record(line).with_context(|| format!("{} line {}", path.display(), i + 2))
+        })
+        .collect()
+}
+
+/// A lock file that keeps two processes from writing one run; removed when dropped.
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock of `dir`, or refuses while a live process holds it; a lock left by a dead
+    /// process is taken over with a message.
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join("lrsweep.lock");
+        let me = std::process::id().to_string();
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    f.write_all(me.as_bytes())
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    return Ok(Self { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = holder.trim().parse::<u32>().ok();
+                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+                    if alive {
+                        bail!(
+                            "{} is being written by another lrsweep (process {}); wait for it to finish or stop it, or choose another directory",
+                            dir.display(),
+                            holder.trim()
+                        );
+                    }
+                    eprintln!(
+                        "taking over the lock of {} left by a process that no longer runs ({})",
+                        dir.display(),
+                        if holder.trim().is_empty() {
+                            "unknown"
+                        } else {
+                            holder.trim()
+                        }
+                    );
+                    std::fs::remove_file(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+        bail!("could not take the lock {}", path.display())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -1,20 +1,22 @@
 //! `lrsweep sweep`: one fresh model per learning rate, then the refinement, charts and summary.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use lrsweep_data::{Images, Split, VerifiedFile, CLASSES};
-use lrsweep_model::{fit, EpochRecord, Flow};
-use serde::Serialize;
+use lrsweep_model::{fit_from, EpochRecord, Flow};
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, Selected};
-use crate::chart;
 use crate::cli::SweepArgs;
 use crate::config::{rate_label, refined_rates, SweepConfig};
 use crate::progress::Progress;
 use crate::rundir::{self, MetricsWriter};
 use crate::summary::{self, RateSummary};
 use crate::usage;
+use crate::{chart, checkpoint};
 
 /// The Burn version lrsweep is built against (pinned in the workspace manifest).
 pub const BURN_VERSION: &str = "0.22.1";
@@ -69,11 +71,197 @@ pub fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
     Ok((images, split))
 }
 
-/// Runs the sweep the arguments describe.
-pub fn run(args: &SweepArgs) -> Result<()> {
-    let config = args.to_config();
-    let out = args.out.clone().unwrap_or_else(rundir::default_dir);
-    rundir::check_fresh(&out).map_err(usage)?;
+/// The part of a saved `config.json` a resume needs.
+#[derive(Debug, Deserialize)]
+struct SavedRun {
+    config: SweepConfig,
+}
+
+/// Set by SIGINT or SIGTERM: stop after the epoch in progress, its checkpoint on disk.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The error a sweep stopped by a signal ends with (exit code 130).
+#[derive(Debug)]
+pub struct Interrupted(pub PathBuf);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted; every finished epoch and its checkpoint are saved. Continue with: lrsweep sweep --resume {}",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+fn install_signal_handlers() {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    let flag = FLAG
+        .get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, flag.clone());
+    }
+    std::thread::spawn(move || loop {
+        if flag.load(Ordering::Relaxed) {
+            INTERRUPTED.store(true, Ordering::Relaxed);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    });
+}
+
+/// The settings of `args` given explicitly that differ from the saved run's.
+fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |id: &str, flag: &str, same: bool, old: String, new: String| {
+        if explicit.iter().any(|e| e == id) && !same {
+            out.push(format!("{flag} {new} (the run has {old})"));
+        }
+    };
+    check(
+        "rates",
+        "--rates",
+        saved.rates == asked.rates,
+        format!("{:?}", saved.rates),
+        format!("{:?}", asked.rates),
+    );
+    check(
+        "refine",
+        "--refine",
+        saved.refine == asked.refine,
+        saved.refine.to_string(),
+        asked.refine.to_string(),
+    );
+    check(
+        "epochs",
+        "--epochs",
+        saved.epochs == asked.epochs,
+        saved.epochs.to_string(),
+        asked.epochs.to_string(),
+    );
+    check(
+        "batch_size",
+        "--batch-size",
+        saved.batch_size == asked.batch_size,
+        saved.batch_size.to_string(),
+        asked.batch_size.to_string(),
+    );
+    check(
+        "seed",
+        "--seed",
+        saved.seed == asked.seed,
+        saved.seed.to_string(),
+        asked.seed.to_string(),
+    );
+    check(
+        "hidden",
+        "--hidden",
+        saved.hidden == asked.hidden,
+        saved.hidden.to_string(),
+        asked.hidden.to_string(),
+    );
+    check(
+        "loss",
+        "--loss",
+        saved.loss == asked.loss,
+        format!("{:?}", saved.loss),
+        format!("{:?}", asked.loss),
+    );
+    check(
+        "adam",
+        "--adam",
+        saved.adam == asked.adam,
+        format!("{:?}", saved.adam),
+        format!("{:?}", asked.adam),
+    );
+    check(
+        "reshuffle",
+        "--reshuffle",
+        saved.reshuffle == asked.reshuffle,
+        saved.reshuffle.to_string(),
+        asked.reshuffle.to_string(),
+    );
+    check(
+        "backend",
+        "--backend",
+        saved.backend == asked.backend,
+        format!("{:?}", saved.backend),
+        format!("{:?}", asked.backend),
+    );
+    check(
+        "dataset",
+        "--dataset",
+        saved.data.dataset == asked.data.dataset,
+        saved.data.dataset.to_string(),
+        asked.data.dataset.to_string(),
+    );
+    check(
+        "val_fraction",
+        "--val-fraction",
+        saved.data.val_fraction == asked.data.val_fraction,
+        saved.data.val_fraction.to_string(),
+        asked.data.val_fraction.to_string(),
+    );
+    check(
+        "limit",
+        "--limit",
+        saved.data.limit == asked.data.limit,
+        format!("{:?}", saved.data.limit),
+        format!("{:?}", asked.data.limit),
+    );
+    out
+}
+
+/// Runs the sweep the arguments describe; `explicit` names the options given on the command line
+/// (a resume refuses those that conflict with the saved run).
+pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
+    let asked = args.to_config();
+    let (config, out) = match &args.resume {
+        Some(dir) => {
+            if args.out.is_some() {
+                return Err(usage(anyhow!(
+                    "--resume continues the run in its own directory; drop --out"
+                )));
+            }
+            let path = dir.join("config.json");
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                usage(anyhow!(
+                    "{}: {e}; --resume needs the directory of a previous sweep",
+                    path.display()
+                ))
+            })?;
+            let saved: SavedRun = serde_json::from_str(&text).map_err(|e| {
+                usage(anyhow!(
+                    "{}: not a lrsweep run configuration ({e})",
+                    path.display()
+                ))
+            })?;
+            let clashes = conflicts(&saved.config, &asked, explicit);
+            if !clashes.is_empty() {
+                return Err(usage(anyhow!(
+                    "--resume {}: the run was made with other settings: {}; resume without them, or start a new run with --out",
+                    dir.display(),
+                    clashes.join("; ")
+                )));
+            }
+            let mut config = saved.config;
+            // Where the data lives is not a setting of the run: its checksums are verified anyway.
+            config.data.data_dir = asked.data.data_dir.clone().or(config.data.data_dir);
+            if !asked.data.mirrors.is_empty() {
+                config.data.mirrors = asked.data.mirrors.clone();
+            }
+            (config, dir.clone())
+        }
+        None => {
+            let out = args.out.clone().unwrap_or_else(rundir::default_dir);
+            rundir::check_fresh(&out).map_err(usage)?;
+            (asked, out)
+        }
+    };
+    let resuming = args.resume.is_some();
     let (images, split) = load_data(&config)?;
     if config.batch_size > split.train.len() {
         return Err(usage(anyhow!(
@@ -100,6 +288,8 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     };
     drop(images);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let _lock = rundir::Lock::acquire(&out).map_err(usage)?;
+    install_signal_handlers();
     let mut sweep = Sweep {
         config: &config,
         out: &out,
@@ -109,6 +299,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         started: chrono::Local::now().to_rfc3339(),
         runs: Vec::new(),
         progress: Progress::new(config.rates.len() + config.refine),
+        resuming,
     };
     for &rate in &config.rates {
         sweep.train_rate(rate)?;
@@ -127,6 +318,7 @@ struct Sweep<'a> {
     started: String,
     runs: Vec<(f64, Vec<EpochRecord>)>,
     progress: Progress,
+    resuming: bool,
 }
 
 impl Sweep<'_> {
@@ -147,14 +339,69 @@ impl Sweep<'_> {
         )
     }
 
+    /// On a resume: the records of a rate that finished, or the checkpoint to continue from.
+    fn previous(
+        &self,
+        rate: f64,
+        dir: &Path,
+    ) -> (Option<Vec<EpochRecord>>, Option<checkpoint::Checkpoint>) {
+        let label = rate_label(rate);
+        if !self.resuming || !dir.exists() {
+            return (None, None);
+        }
+        if let Ok(records) = rundir::read_metrics(&dir.join("metrics.csv")) {
+            let finished =
+                records.len() >= self.config.epochs || records.last().is_some_and(|r| r.diverged());
+            if finished {
+                return (Some(records), None);
+            }
+        }
+        let path = dir.join(checkpoint::FILE);
+        if !path.exists() {
+            self.progress.println(&format!(
+                "learning rate {label}: no checkpoint; training it from the start"
+            ));
+            return (None, None);
+        }
+        match checkpoint::load(&path, rate) {
+            Ok(c) => {
+                self.progress.println(&format!(
+                    "learning rate {label}: continuing after epoch {} from its checkpoint",
+                    c.records.len()
+                ));
+                (None, Some(c))
+            }
+            Err(e) => {
+                self.progress.println(&format!(
+                    "learning rate {label}: {e:#}; training it again from the start"
+                ));
+                (None, None)
+            }
+        }
+    }
+
     fn train_rate(&mut self, rate: f64) -> Result<()> {
         let label = rate_label(rate);
         let mut rates: Vec<f64> = self.runs.iter().map(|(r, _)| *r).collect();
         rates.push(rate);
         self.write_config(&rates)?;
         let dir: PathBuf = self.out.join(format!("lr-{label}"));
+        let (finished, resume) = self.previous(rate, &dir);
+        if let Some(records) = finished {
+            self.progress.println(&format!(
+                "learning rate {label}: finished before, kept as it is"
+            ));
+            chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
+            self.runs.push((rate, records));
+            return Ok(());
+        }
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
+        let mut records: Vec<EpochRecord> =
+            resume.as_ref().map_or_else(Vec::new, |c| c.records.clone());
+        for r in &records {
+            metrics.append(r)?;
+        }
         let total = self.config.rates.len() + self.config.refine;
         self.progress.start_rate(
             &label,
@@ -165,15 +412,24 @@ impl Sweep<'_> {
         let mut write_error = None;
         let progress = &self.progress;
         let epochs = self.config.epochs;
-        let records = fit(
+        let ckpt_path = dir.join(checkpoint::FILE);
+        let trained = fit_from(
             &self.config.model(),
             &self.config.train(rate, self.selected.update),
+            resume.as_ref().map(|c| (&c.state, c.records.clone())),
             &self.split.train,
             &self.split.valid,
             &self.selected.device,
-            |record, _| {
+            |record, trainer| {
                 progress.epoch(&label, epochs, record);
-                match metrics.append(record) {
+                records.push(*record);
+                let saved = trainer
+                    .state()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|state| checkpoint::save(&ckpt_path, rate, &records, &state))
+                    .and_then(|()| metrics.append(record));
+                match saved {
+                    Ok(()) if INTERRUPTED.load(Ordering::Relaxed) => Flow::Stop,
                     Ok(()) => Flow::Continue,
                     Err(e) => {
                         write_error = Some(e);
@@ -184,16 +440,24 @@ impl Sweep<'_> {
         )
         .with_context(|| format!("training learning rate {label}"))?;
         if let Some(e) = write_error {
-            return Err(e);
+            return Err(e.context(format!(
+                "saving learning rate {label}; what was written before stays valid"
+            )));
         }
-        if let Some(bad) = records.iter().find(|r| r.diverged()) {
+        let done =
+            trained.len() >= self.config.epochs || trained.last().is_some_and(|r| r.diverged());
+        if INTERRUPTED.load(Ordering::Relaxed) && !done {
+            self.progress.finish();
+            return Err(anyhow::Error::new(Interrupted(self.out.to_path_buf())));
+        }
+        if let Some(bad) = trained.iter().find(|r| r.diverged()) {
             self.progress.println(&format!(
                 "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
                 bad.epoch
             ));
         }
-        chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
-        self.runs.push((rate, records));
+        chart::rate_chart(self.out, &format!("lr-{label}"), &label, &trained)?;
+        self.runs.push((rate, trained));
         Ok(())
     }
 
