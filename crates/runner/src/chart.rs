@@ -45,6 +45,20 @@ fn register_font() -> Result<()> {
     result
 }
 
+/// Draws into a temporary file beside `path` (same extension, so the encoder knows the format)
+/// and renames it into place: a chart is either the old one, absent, or complete.
+fn write_atomically(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
+    let tmp = path.with_file_name(format!(".partial-{}-{name}", std::process::id()));
+    let result = draw(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|e| anyhow!("writing {}: {e}", path.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Runs of consecutive finite points (a NaN breaks the line instead of ending the chart).
 fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = vec![vec![]];
@@ -204,12 +218,14 @@ pub fn rate_chart(dir: &Path, stem: &str, label: &str, records: &[EpochRecord]) 
     let title = format!("Model - Learning Rate {label}");
     let png = dir.join(format!("{stem}.png"));
     let svg = dir.join(format!("{stem}.svg"));
-    {
-        let area = BitMapBackend::new(&png, RATE_CHART_SIZE).into_drawing_area();
-        draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
-    }
-    let area = SVGBackend::new(&svg, RATE_CHART_SIZE).into_drawing_area();
-    draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", svg.display()))
+    write_atomically(&png, |tmp| {
+        let area = BitMapBackend::new(tmp, RATE_CHART_SIZE).into_drawing_area();
+        draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    })?;
+    write_atomically(&svg, |tmp| {
+        let area = SVGBackend::new(tmp, RATE_CHART_SIZE).into_drawing_area();
+        draw_rate(&area, &title, records).map_err(|e| anyhow!("drawing {}: {e}", svg.display()))
+    })
 }
 
 fn draw_overview<DB: DrawingBackend>(
@@ -278,8 +294,10 @@ fn draw_overview<DB: DrawingBackend>(
 pub fn overview(dir: &Path, runs: &[(String, Vec<EpochRecord>)]) -> Result<()> {
     register_font()?;
     let png = dir.join("overview.png");
-    let area = BitMapBackend::new(&png, OVERVIEW_SIZE).into_drawing_area();
-    draw_overview(&area, runs).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    write_atomically(&png, |tmp| {
+        let area = BitMapBackend::new(tmp, OVERVIEW_SIZE).into_drawing_area();
+        draw_overview(&area, runs).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    })
 }
 
 fn draw_bench<DB: DrawingBackend>(
@@ -337,8 +355,10 @@ pub fn bench(dir: &Path, rows: &[crate::bench::BenchRow]) -> Result<()> {
     register_font()?;
     let ok: Vec<&crate::bench::BenchRow> = rows.iter().filter(|r| r.ok).collect();
     let png = dir.join("bench.png");
-    let area = BitMapBackend::new(&png, RATE_CHART_SIZE).into_drawing_area();
-    draw_bench(&area, &ok).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    write_atomically(&png, |tmp| {
+        let area = BitMapBackend::new(tmp, RATE_CHART_SIZE).into_drawing_area();
+        draw_bench(&area, &ok).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    })
 }
 
 #[cfg(test)]
