@@ -138,25 +138,27 @@ impl AdamConfig {
             step: step as f32,
             eps: eps as f32,
         };
-        if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
+        let fused = if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
             p.as_mut_slice::<f32>(),
             m.as_mut_slice::<f32>(),
             v.as_mut_slice::<f32>(),
             g.as_slice::<f32>(),
         ) {
             fused_adam(ps, ms, vs, gs, k);
-            return Slot {
-                param: Tensor::from_data(p, &device),
-                m: Tensor::from_data(m, &device),
-                v: Tensor::from_data(v, &device),
-            };
-        }
+            true
+        } else {
+            false
+        };
         let slot = Slot {
             param: Tensor::from_data(p, &device),
             m: Tensor::from_data(m, &device),
             v: Tensor::from_data(v, &device),
         };
-        self.update(lr, t, slot, Tensor::from_data(g, &device))
+        if fused {
+            slot
+        } else {
+            self.update(lr, t, slot, Tensor::from_data(g, &device))
+        }
     }
 
     /// One update of a parameter with gradient `grad` at step `t` (1-based).

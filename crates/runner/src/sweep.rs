@@ -113,106 +113,37 @@ fn install_signal_handlers() {
     });
 }
 
-/// The settings of `args` given explicitly that differ from the saved run's.
+/// Options that define a run, as (clap id, flag, JSON pointer into [`SweepConfig`]).
+const RUN_SETTINGS: [(&str, &str, &str); 13] = [
+    ("rates", "--rates", "/rates"),
+    ("refine", "--refine", "/refine"),
+    ("epochs", "--epochs", "/epochs"),
+    ("batch_size", "--batch-size", "/batch_size"),
+    ("seed", "--seed", "/seed"),
+    ("hidden", "--hidden", "/hidden"),
+    ("loss", "--loss", "/loss"),
+    ("adam", "--adam", "/adam"),
+    ("reshuffle", "--reshuffle", "/reshuffle"),
+    ("backend", "--backend", "/backend"),
+    ("dataset", "--dataset", "/data/dataset"),
+    ("val_fraction", "--val-fraction", "/data/val_fraction"),
+    ("limit", "--limit", "/data/limit"),
+];
+
+/// The settings given explicitly (`explicit` holds clap ids) that differ from the saved run's.
 fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut check = |id: &str, flag: &str, same: bool, old: String, new: String| {
-        if explicit.iter().any(|e| e == id) && !same {
-            out.push(format!("{flag} {new} (the run has {old})"));
-        }
+    let (saved, asked) = (serde_json::to_value(saved), serde_json::to_value(asked));
+    let (Ok(saved), Ok(asked)) = (saved, asked) else {
+        return vec!["the settings could not be compared".to_string()];
     };
-    check(
-        "rates",
-        "--rates",
-        saved.rates == asked.rates,
-        format!("{:?}", saved.rates),
-        format!("{:?}", asked.rates),
-    );
-    check(
-        "refine",
-        "--refine",
-        saved.refine == asked.refine,
-        saved.refine.to_string(),
-        asked.refine.to_string(),
-    );
-    check(
-        "epochs",
-        "--epochs",
-        saved.epochs == asked.epochs,
-        saved.epochs.to_string(),
-        asked.epochs.to_string(),
-    );
-    check(
-        "batch_size",
-        "--batch-size",
-        saved.batch_size == asked.batch_size,
-        saved.batch_size.to_string(),
-        asked.batch_size.to_string(),
-    );
-    check(
-        "seed",
-        "--seed",
-        saved.seed == asked.seed,
-        saved.seed.to_string(),
-        asked.seed.to_string(),
-    );
-    check(
-        "hidden",
-        "--hidden",
-        saved.hidden == asked.hidden,
-        saved.hidden.to_string(),
-        asked.hidden.to_string(),
-    );
-    check(
-        "loss",
-        "--loss",
-        saved.loss == asked.loss,
-        format!("{:?}", saved.loss),
-        format!("{:?}", asked.loss),
-    );
-    check(
-        "adam",
-        "--adam",
-        saved.adam == asked.adam,
-        format!("{:?}", saved.adam),
-        format!("{:?}", asked.adam),
-    );
-    check(
-        "reshuffle",
-        "--reshuffle",
-        saved.reshuffle == asked.reshuffle,
-        saved.reshuffle.to_string(),
-        asked.reshuffle.to_string(),
-    );
-    check(
-        "backend",
-        "--backend",
-        saved.backend == asked.backend,
-        format!("{:?}", saved.backend),
-        format!("{:?}", asked.backend),
-    );
-    check(
-        "dataset",
-        "--dataset",
-        saved.data.dataset == asked.data.dataset,
-        saved.data.dataset.to_string(),
-        asked.data.dataset.to_string(),
-    );
-    check(
-        "val_fraction",
-        "--val-fraction",
-        saved.data.val_fraction == asked.data.val_fraction,
-        saved.data.val_fraction.to_string(),
-        asked.data.val_fraction.to_string(),
-    );
-    check(
-        "limit",
-        "--limit",
-        saved.data.limit == asked.data.limit,
-        format!("{:?}", saved.data.limit),
-        format!("{:?}", asked.data.limit),
-    );
-    out
+    RUN_SETTINGS
+        .iter()
+        .filter(|(id, _, _)| explicit.iter().any(|e| e == id))
+        .filter_map(|(_, flag, ptr)| {
+            let (old, new) = (saved.pointer(ptr)?, asked.pointer(ptr)?);
+            (old != new).then(|| format!("{flag} {new} (the run has {old})"))
+        })
+        .collect()
 }
 
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
