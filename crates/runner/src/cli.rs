@@ -35,6 +35,8 @@ pub enum Command {
     /// at the forward cost (162.2 GFLOP for MNIST with H = 784). GFLOP/s = that count / median
     /// epoch. Peak memory is the process's peak resident set while the backend ran (Linux).
     Bench(crate::bench::BenchArgs),
+    /// Score a model file saved by a sweep on its validation split.
+    Eval(crate::models::EvalArgs),
 }
 
 /// Where the data comes from.
@@ -104,6 +106,15 @@ pub struct SweepArgs {
     /// Reshuffle the training order every epoch (the reference keeps it fixed).
     #[arg(long)]
     pub reshuffle: bool,
+
+    /// Early stopping: stop a rate when validation loss has not improved for N epochs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub patience: Option<u64>,
+
+    /// Save the best epoch's weights (lowest validation loss) as each rate's model.bpk, not the
+    /// last epoch's (Keras' restore_best_weights).
+    #[arg(long)]
+    pub restore_best: bool,
 
     /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
     #[arg(long, value_name = "DIR")]
@@ -194,6 +205,8 @@ impl SweepArgs {
                 AdamArg::Torch => AdamVariant::Torch,
             },
             reshuffle: self.reshuffle,
+            patience: self.patience.map(|p| p as usize),
+            restore_best: self.restore_best,
             backend: self.backend,
             data: self.data.to_config(self.val_fraction, self.limit),
         }

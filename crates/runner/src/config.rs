@@ -76,6 +76,12 @@ pub struct SweepConfig {
     pub adam: AdamVariant,
     /// Reshuffle every epoch.
     pub reshuffle: bool,
+    /// Stop a rate when validation loss has not improved for this many epochs.
+    #[serde(default)]
+    pub patience: Option<usize>,
+    /// Make each rate's `model.bpk` the best epoch's weights rather than the last epoch's.
+    #[serde(default)]
+    pub restore_best: bool,
     /// Backend asked for.
     pub backend: BackendChoice,
     /// The data.
@@ -94,6 +100,8 @@ impl Default for SweepConfig {
             loss: LossKind::Keras,
             adam: AdamVariant::Keras,
             reshuffle: false,
+            patience: None,
+            restore_best: false,
             backend: BackendChoice::Auto,
             data: DataConfig::default(),
         }

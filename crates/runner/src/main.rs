@@ -6,6 +6,7 @@ mod chart;
 mod checkpoint;
 mod cli;
 mod config;
+mod models;
 mod progress;
 mod rundir;
 mod summary;
@@ -99,6 +100,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args, &explicit),
         Command::Fetch(args) => fetch(args),
         Command::Bench(args) => bench::run(args),
+        Command::Eval(args) => models::eval(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

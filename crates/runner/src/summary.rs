@@ -39,6 +39,30 @@ pub struct RateSummary {
     pub diverged: bool,
     /// Why it counts as diverged.
     pub diverged_reason: Option<String>,
+    /// The epoch early stopping with patience 5 (on validation loss) would have stopped at; none
+    /// when it would have run to the end.
+    pub patience_5_stop: Option<usize>,
+    /// The same with patience 10.
+    pub patience_10_stop: Option<usize>,
+}
+
+/// The epoch at which early stopping on validation loss with `patience` stops (Keras'
+/// `EarlyStopping(monitor="val_loss", patience=N)`), if it does within `records`.
+pub fn patience_stop(records: &[EpochRecord], patience: usize) -> Option<usize> {
+    let mut best = f64::INFINITY;
+    let mut wait = 0;
+    for r in records {
+        if r.val_loss < best {
+            best = r.val_loss;
+            wait = 0;
+        } else {
+            wait += 1;
+            if wait >= patience {
+                return Some(r.epoch);
+            }
+        }
+    }
+    None
 }
 
 /// The recommended rate and epoch.
@@ -120,6 +144,8 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
         val_loss_rise: last.val_loss - min_val_loss,
         diverged: diverged_reason.is_some(),
         diverged_reason,
+        patience_5_stop: patience_stop(records, 5),
+        patience_10_stop: patience_stop(records, 10),
     }
 }
 
@@ -167,11 +193,11 @@ impl Summary {
     /// The table as Markdown (also printed at the end of a run).
     pub fn to_markdown(&self) -> String {
         let mut s = String::from(
-            "| rate | epochs | best val acc (epoch) | min val loss (epoch) | final train loss / acc | final val loss / acc | val loss rise | status |\n|---|---|---|---|---|---|---|---|\n",
+            "| rate | epochs | best val acc (epoch) | min val loss (epoch) | final train loss / acc | final val loss / acc | val loss rise | early stop (patience 5 / 10) | status |\n|---|---|---|---|---|---|---|---|---|\n",
         );
         for r in &self.rates {
             s += &format!(
-                "| {} | {} | {} ({}) | {} ({}) | {} / {} | {} / {} | {} | {} |\n",
+                "| {} | {} | {} ({}) | {} ({}) | {} / {} | {} / {} | {} | {} / {} | {} |\n",
                 r.label,
                 r.epochs,
                 num(r.best_val_acc, 4),
@@ -183,6 +209,9 @@ impl Summary {
                 num(r.final_val_loss, 4),
                 num(r.final_val_acc, 4),
                 num(r.val_loss_rise, 4),
+                r.patience_5_stop.map_or("-".to_string(), |e| e.to_string()),
+                r.patience_10_stop
+                    .map_or("-".to_string(), |e| e.to_string()),
                 r.diverged_reason
                     .as_deref()
                     .map_or("ok".to_string(), |w| format!("diverged: {w}")),
@@ -245,6 +274,26 @@ mod tests {
         let r = s.recommended.as_ref().unwrap();
         assert_eq!((r.label.as_str(), r.epoch), ("0.001", 2));
         assert!(r.reason.contains("overfitting"));
+        assert_eq!(
+            (s.rates[1].patience_5_stop, s.rates[1].patience_10_stop),
+            (None, None)
+        );
+        let rising: Vec<EpochRecord> = (1..=12)
+            .map(|e| {
+                rec(
+                    e,
+                    if e <= 3 {
+                        1.0 / e as f64
+                    } else {
+                        0.3 + e as f64 * 0.01
+                    },
+                    0.9,
+                )
+            })
+            .collect();
+        assert_eq!(patience_stop(&rising, 5), Some(8));
+        assert_eq!(patience_stop(&rising, 10), None);
+        assert_eq!(patience_stop(&rising, 2), Some(5));
         let md = s.to_markdown();
         assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
         assert!(md.contains("Recommended: learning rate 0.001, stop at epoch 2"));

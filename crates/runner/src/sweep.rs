@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
 use crate::config::{rate_label, refined_rates, SweepConfig};
+use crate::models::{self, ModelMeta};
 use crate::progress::Progress;
 use crate::rundir::{self, MetricsWriter};
 use crate::summary::{self, RateSummary};
@@ -114,7 +115,7 @@ fn install_signal_handlers() {
 }
 
 /// Options that define a run, as (clap id, flag, JSON pointer into [`SweepConfig`]).
-const RUN_SETTINGS: [(&str, &str, &str); 13] = [
+const RUN_SETTINGS: [(&str, &str, &str); 15] = [
     ("rates", "--rates", "/rates"),
     ("refine", "--refine", "/refine"),
     ("epochs", "--epochs", "/epochs"),
@@ -124,6 +125,8 @@ const RUN_SETTINGS: [(&str, &str, &str); 13] = [
     ("loss", "--loss", "/loss"),
     ("adam", "--adam", "/adam"),
     ("reshuffle", "--reshuffle", "/reshuffle"),
+    ("patience", "--patience", "/patience"),
+    ("restore_best", "--restore-best", "/restore_best"),
     ("backend", "--backend", "/backend"),
     ("dataset", "--dataset", "/data/dataset"),
     ("val_fraction", "--val-fraction", "/data/val_fraction"),
@@ -270,6 +273,16 @@ impl Sweep<'_> {
         )
     }
 
+    /// Whether a rate with these records is done: all epochs, diverged, or stopped early.
+    fn finished(&self, records: &[EpochRecord]) -> bool {
+        records.len() >= self.config.epochs
+            || records.last().is_some_and(|r| r.diverged())
+            || self
+                .config
+                .patience
+                .is_some_and(|p| summary::patience_stop(records, p).is_some())
+    }
+
     /// On a resume: the records of a rate that finished, or the checkpoint to continue from.
     fn previous(
         &self,
@@ -281,9 +294,7 @@ impl Sweep<'_> {
             return (None, None);
         }
         if let Ok(records) = rundir::read_metrics(&dir.join("metrics.csv")) {
-            let finished =
-                records.len() >= self.config.epochs || records.last().is_some_and(|r| r.diverged());
-            if finished {
+            if self.finished(&records) {
                 return (Some(records), None);
             }
         }
@@ -344,6 +355,13 @@ impl Sweep<'_> {
         let progress = &self.progress;
         let epochs = self.config.epochs;
         let ckpt_path = dir.join(checkpoint::FILE);
+        let (config, patience, restore_best) =
+            (self.config, self.config.patience, self.config.restore_best);
+        let mut best_loss = records
+            .iter()
+            .map(|r| r.val_loss)
+            .filter(|l| l.is_finite())
+            .fold(f64::INFINITY, f64::min);
         let trained = fit_from(
             &self.config.model(),
             &self.config.train(rate, self.selected.update),
@@ -354,12 +372,39 @@ impl Sweep<'_> {
             |record, trainer| {
                 progress.epoch(&label, epochs, record);
                 records.push(*record);
+                let improved = record.val_loss < best_loss;
+                if improved {
+                    best_loss = record.val_loss;
+                }
+                let stop_early = patience.is_some_and(|p| summary::patience_stop(&records, p).is_some());
+                let last = record.epoch >= epochs || stop_early || record.diverged();
+                let meta = ModelMeta::new(config, rate, record);
                 let saved = trainer
                     .state()
                     .map_err(anyhow::Error::from)
                     .and_then(|state| checkpoint::save(&ckpt_path, rate, &records, &state))
+                    .and_then(|()| {
+                        if improved {
+                            models::save(&dir, "best", trainer, &meta)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .and_then(|()| match (last, restore_best) {
+                        (false, _) => Ok(()),
+                        (true, true) => models::copy(&dir, "best", "model"),
+                        (true, false) => models::save(&dir, "model", trainer, &meta),
+                    })
                     .and_then(|()| metrics.append(record));
                 match saved {
+                    Ok(()) if stop_early => {
+                        progress.println(&format!(
+                            "learning rate {label}: validation loss has not improved for {} epochs; stopping at epoch {}",
+                            patience.unwrap_or_default(),
+                            record.epoch
+                        ));
+                        Flow::Stop
+                    }
                     Ok(()) if INTERRUPTED.load(Ordering::Relaxed) => Flow::Stop,
                     Ok(()) => Flow::Continue,
                     Err(e) => {
@@ -375,8 +420,7 @@ impl Sweep<'_> {
                 "saving learning rate {label}; what was written before stays valid"
             )));
         }
-        let done =
-            trained.len() >= self.config.epochs || trained.last().is_some_and(|r| r.diverged());
+        let done = self.finished(&trained);
         if INTERRUPTED.load(Ordering::Relaxed) && !done {
             self.progress.finish();
             return Err(anyhow::Error::new(Interrupted(self.out.to_path_buf())));
