@@ -158,6 +158,16 @@ impl Trainer {
             .expect("parameters are only taken during a step")
     }
 
+    /// Changes the learning rate for the following steps (a schedule, or a range test).
+    pub fn set_learning_rate(&mut self, lr: f64) -> Result<(), TrainError> {
+        check_config(&TrainConfig {
+            learning_rate: lr,
+            ..self.config
+        })?;
+        self.config.learning_rate = lr;
+        Ok(())
+    }
+
     /// Adam steps taken so far.
     pub fn steps(&self) -> u64 {
         self.step

@@ -361,6 +361,83 @@ pub fn bench(dir: &Path, rows: &[crate::bench::BenchRow]) -> Result<()> {
     })
 }
 
+fn draw_find<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    result: &crate::find::FindResult,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, h) = root.dim_in_pixel();
+    let u = w as f64 / 640.0;
+    root.fill(&WHITE)?;
+    let (plot, below) = root.split_vertically(h - (50.0 * u) as u32);
+    let steps = &result.steps;
+    let curve = if result.diverged && steps.len() > 1 {
+        &steps[..steps.len() - 1]
+    } else {
+        &steps[..]
+    };
+    let lo = steps.first().map_or(1e-7, |s| s.rate);
+    let hi = steps.last().map_or(10.0, |s| s.rate).max(lo * 10.0);
+    let y = range(curve.iter().map(|s| s.smoothed), Some(0.0), None);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption("Learning-rate range test", (FAMILY, 14.0 * u))
+        .margin((10.0 * u) as u32)
+        .x_label_area_size((30.0 * u) as u32)
+        .y_label_area_size((45.0 * u) as u32)
+        .build_cartesian_2d((lo..hi).log_scale(), y)?;
+    chart
+        .configure_mesh()
+        .x_desc("Learning rate (log scale)")
+        .y_desc("Smoothed training loss")
+        .x_label_formatter(&|x| format!("{x:.0e}"))
+        .label_style((FAMILY, 10.0 * u))
+        .axis_desc_style((FAMILY, 10.0 * u))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let stroke = (1.5 * u).round().max(1.0) as u32;
+    chart.draw_series(LineSeries::new(
+        curve.iter().map(|s| (s.rate, s.smoothed)),
+        TAB10[0].stroke_width(stroke),
+    ))?;
+    let mut entries = vec![("Smoothed loss".to_string(), TAB10[0])];
+    if let Some(sg) = &result.suggestions {
+        for (i, (name, rate)) in [
+            ("valley", sg.valley),
+            ("steep", sg.steep),
+            ("minimum/10", sg.minimum_10),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let color = TAB10[i + 1];
+            let near = curve.iter().min_by(|a, b| {
+                (a.rate.ln() - rate.ln())
+                    .abs()
+                    .total_cmp(&(b.rate.ln() - rate.ln()).abs())
+            });
+            if let Some(p) = near {
+                chart.draw_series(std::iter::once(Circle::new(
+                    (rate, p.smoothed),
+                    (5.0 * u) as i32,
+                    color.filled(),
+                )))?;
+            }
+            entries.push((format!("{name} {}", crate::find::short(rate)), color));
+        }
+    }
+    legend(&below, &entries, 9.0 * u, stroke)?;
+    root.present()
+}
+
+/// Writes `find.png`: the smoothed loss against the rate, the suggestions marked.
+pub fn find(dir: &Path, result: &crate::find::FindResult) -> Result<()> {
+    register_font()?;
+    let png = dir.join("find.png");
+    write_atomically(&png, |tmp| {
+        let area = BitMapBackend::new(tmp, RATE_CHART_SIZE).into_drawing_area();
+        draw_find(&area, result).map_err(|e| anyhow!("drawing {}: {e}", png.display()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

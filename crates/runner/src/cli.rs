@@ -35,6 +35,10 @@ pub enum Command {
     /// at the forward cost (162.2 GFLOP for MNIST with H = 784). GFLOP/s = that count / median
     /// epoch. Peak memory is the process's peak resident set while the backend ran (Linux).
     Bench(crate::bench::BenchArgs),
+    /// Learning-rate range test (Leslie Smith): one short run with a growing rate, suggestions in a minute.
+    Find(crate::find::FindArgs),
+    /// Regenerate a run's charts and summary from its files and write a self-contained report.html.
+    Report(crate::report::ReportArgs),
     /// Score a model file saved by a sweep on its validation split.
     Eval(crate::models::EvalArgs),
 }
@@ -115,6 +119,11 @@ pub struct SweepArgs {
     /// last epoch's (Keras' restore_best_weights).
     #[arg(long)]
     pub restore_best: bool,
+
+    /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
+    /// suggestions the summary sets beside the sweep's answer.
+    #[arg(long)]
+    pub no_find: bool,
 
     /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
     #[arg(long, value_name = "DIR")]
@@ -207,6 +216,7 @@ impl SweepArgs {
             reshuffle: self.reshuffle,
             patience: self.patience.map(|p| p as usize),
             restore_best: self.restore_best,
+            no_find: self.no_find,
             backend: self.backend,
             data: self.data.to_config(self.val_fraction, self.limit),
         }

@@ -82,6 +82,9 @@ pub struct SweepConfig {
     /// Make each rate's `model.bpk` the best epoch's weights rather than the last epoch's.
     #[serde(default)]
     pub restore_best: bool,
+    /// Skip the learning-rate range test that runs before the sweep.
+    #[serde(default)]
+    pub no_find: bool,
     /// Backend asked for.
     pub backend: BackendChoice,
     /// The data.
@@ -102,6 +105,7 @@ impl Default for SweepConfig {
             reshuffle: false,
             patience: None,
             restore_best: false,
+            no_find: false,
             backend: BackendChoice::Auto,
             data: DataConfig::default(),
         }

@@ -6,8 +6,10 @@ mod chart;
 mod checkpoint;
 mod cli;
 mod config;
+mod find;
 mod models;
 mod progress;
+mod report;
 mod rundir;
 mod summary;
 mod sweep;
@@ -101,6 +103,8 @@ fn main() -> ExitCode {
         Command::Fetch(args) => fetch(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => models::eval(args),
+        Command::Find(args) => find::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -85,6 +85,9 @@ pub struct Summary {
     pub rates: Vec<RateSummary>,
     /// The recommendation, absent when every rate diverged.
     pub recommended: Option<Recommendation>,
+    /// The range test's suggestions, when it ran, beside the sweep's answer.
+    #[serde(default)]
+    pub range_test: Option<crate::find::Suggestions>,
 }
 
 fn first_best(
@@ -158,7 +161,7 @@ pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
 }
 
 /// Builds the summary and its recommendation.
-pub fn summarize(rates: Vec<RateSummary>) -> Summary {
+pub fn summarize(rates: Vec<RateSummary>, range_test: Option<crate::find::Suggestions>) -> Summary {
     let recommended = best(&rates).map(|b| {
         let overfit = if b.val_loss_rise > 0.0 && b.min_val_loss_epoch < b.epochs {
             format!(
@@ -178,7 +181,11 @@ pub fn summarize(rates: Vec<RateSummary>) -> Summary {
             ),
         }
     });
-    Summary { rates, recommended }
+    Summary {
+        rates,
+        recommended,
+        range_test,
+    }
 }
 
 fn num(x: f64, digits: usize) -> String {
@@ -225,6 +232,32 @@ impl Summary {
             ),
             None => "**No recommendation**: every rate diverged; try smaller rates.\n".to_string(),
         };
+        if let Some(t) = &self.range_test {
+            use crate::find::short;
+            let verdict = match &self.recommended {
+                Some(r) => {
+                    let factor = (r.rate / t.valley).max(t.valley / r.rate);
+                    if factor <= 3.0 {
+                        format!(
+                            "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
+                            r.label
+                        )
+                    } else {
+                        format!(
+                            "differs from the sweep's {} by a factor {factor:.1} (valley)",
+                            r.label
+                        )
+                    }
+                }
+                None => "the sweep has no recommendation to compare with".to_string(),
+            };
+            s += &format!(
+                "\nRange test: valley {}, steep {}, minimum/10 {}; it {verdict}.\n",
+                short(t.valley),
+                short(t.steep),
+                short(t.minimum_10)
+            );
+        }
         s
     }
 }
@@ -270,7 +303,7 @@ mod tests {
             1e-4,
             &[rec(1, 0.5, 0.85), rec(2, 0.4, 0.9), rec(3, 0.35, 0.91)],
         );
-        let s = summarize(vec![worse, good, chance]);
+        let s = summarize(vec![worse, good, chance], None);
         let r = s.recommended.as_ref().unwrap();
         assert_eq!((r.label.as_str(), r.epoch), ("0.001", 2));
         assert!(r.reason.contains("overfitting"));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
 use crate::config::{rate_label, refined_rates, SweepConfig};
+use crate::find::{self, FindConfig, FindResult};
 use crate::models::{self, ModelMeta};
 use crate::progress::Progress;
 use crate::rundir::{self, MetricsWriter};
@@ -72,10 +73,78 @@ pub fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
     Ok((images, split))
 }
 
-/// The part of a saved `config.json` a resume needs.
+/// Writes what is derived from the records: overview.png, summary.json and summary.md.
+pub fn write_results(
+    out: &Path,
+    header: &str,
+    runs: &[(f64, Vec<EpochRecord>)],
+    find: Option<&FindResult>,
+) -> Result<summary::Summary> {
+    let labelled: Vec<(String, Vec<EpochRecord>)> = runs
+        .iter()
+        .map(|(r, rec)| (rate_label(*r), rec.clone()))
+        .collect();
+    chart::overview(out, &labelled)?;
+    let rates = runs
+        .iter()
+        .map(|(rate, records)| summary::summarize_rate(*rate, records))
+        .collect();
+    let summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    rundir::write_json(&out.join("summary.json"), &summary)?;
+    let md = format!(
+        "# Learning-rate sweep\n\n{header}\n\n{}",
+        summary.to_markdown()
+    );
+    rundir::write_atomic(&out.join("summary.md"), md.as_bytes())?;
+    Ok(summary)
+}
+
+/// What `report` and `--resume` read back from a run's `config.json`.
 #[derive(Debug, Deserialize)]
-struct SavedRun {
-    config: SweepConfig,
+pub struct SavedRun {
+    /// The settings.
+    pub config: SweepConfig,
+    /// Rates trained or being trained.
+    #[serde(default)]
+    pub rates_trained: Vec<f64>,
+    /// Backend used.
+    #[serde(default)]
+    pub backend: String,
+    /// Adapter used.
+    #[serde(default)]
+    pub adapter: String,
+}
+
+impl SavedRun {
+    /// The line under the summary's title.
+    pub fn header(&self) -> String {
+        header(&self.config, &self.backend, &self.adapter)
+    }
+}
+
+/// The line under the summary's title: what ran where.
+fn header(config: &SweepConfig, backend: &str, adapter: &str) -> String {
+    format!(
+        "{} epochs per rate, batch {}, seed {}, {backend} on {adapter}.",
+        config.epochs, config.batch_size, config.seed
+    )
+}
+
+/// Reads a run's `config.json`; a missing or foreign file is a usage error naming it.
+pub fn read_saved(dir: &Path) -> Result<SavedRun> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(anyhow!(
+            "{}: {e}; give the directory of a previous `lrsweep sweep`",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        usage(anyhow!(
+            "{}: not a lrsweep run configuration ({e})",
+            path.display()
+        ))
+    })
 }
 
 /// Set by SIGINT or SIGTERM: stop after the epoch in progress, its checkpoint on disk.
@@ -160,19 +229,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
                     "--resume continues the run in its own directory; drop --out"
                 )));
             }
-            let path = dir.join("config.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                usage(anyhow!(
-                    "{}: {e}; --resume needs the directory of a previous sweep",
-                    path.display()
-                ))
-            })?;
-            let saved: SavedRun = serde_json::from_str(&text).map_err(|e| {
-                usage(anyhow!(
-                    "{}: not a lrsweep run configuration ({e})",
-                    path.display()
-                ))
-            })?;
+            let saved = read_saved(dir)?;
             let clashes = conflicts(&saved.config, &asked, explicit);
             if !clashes.is_empty() {
                 return Err(usage(anyhow!(
@@ -234,7 +291,11 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         runs: Vec::new(),
         progress: Progress::new(config.rates.len() + config.refine),
         resuming,
+        find: None,
     };
+    if !config.no_find {
+        sweep.find = Some(sweep.range_test()?);
+    }
     for &rate in &config.rates {
         sweep.train_rate(rate)?;
     }
@@ -253,6 +314,7 @@ struct Sweep<'a> {
     runs: Vec<(f64, Vec<EpochRecord>)>,
     progress: Progress,
     resuming: bool,
+    find: Option<FindResult>,
 }
 
 impl Sweep<'_> {
@@ -271,6 +333,27 @@ impl Sweep<'_> {
                 started: self.started.clone(),
             },
         )
+    }
+
+    /// The range test before the sweep (or its saved result when resuming).
+    fn range_test(&self) -> Result<FindResult> {
+        let path = self.out.join("find.json");
+        if self.resuming && path.exists() {
+            if let Ok(saved) = find::read(self.out) {
+                return Ok(saved);
+            }
+        }
+        let result = find::range_test(
+            &FindConfig::default(),
+            &self.config.model(),
+            self.config
+                .train(FindConfig::default().start, self.selected.update),
+            self.split,
+            self.selected,
+        )?;
+        find::write(self.out, &result)?;
+        self.progress.println(&find::describe(&result));
+        Ok(result)
     }
 
     /// Whether a rate with these records is done: all epochs, diverged, or stopped early.
@@ -498,24 +581,8 @@ impl Sweep<'_> {
     }
 
     fn finish(&self) -> Result<()> {
-        let runs: Vec<(String, Vec<EpochRecord>)> = self
-            .runs
-            .iter()
-            .map(|(r, rec)| (rate_label(*r), rec.clone()))
-            .collect();
-        chart::overview(self.out, &runs)?;
-        let summary = summary::summarize(self.summaries());
-        rundir::write_json(&self.out.join("summary.json"), &summary)?;
-        let md = format!(
-            "# Learning-rate sweep\n\n{} epochs per rate, batch {}, seed {}, {} on {}.\n\n{}",
-            self.config.epochs,
-            self.config.batch_size,
-            self.config.seed,
-            self.selected.backend,
-            self.selected.adapter,
-            summary.to_markdown()
-        );
-        rundir::write_atomic(&self.out.join("summary.md"), md.as_bytes())?;
+        let header = header(self.config, self.selected.backend, &self.selected.adapter);
+        let summary = write_results(self.out, &header, &self.runs, self.find.as_ref())?;
         crate::say(&summary.to_markdown())?;
         crate::say(&format!("Run written to {}", self.out.display()))?;
         Ok(())
