@@ -1,5 +1,6 @@
 //! One training run: device-resident epochs with a hand-derived backward pass and Adam.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::tensor::activation::relu;
@@ -218,15 +219,29 @@ impl Trainer {
 
     /// Trains one epoch over `data` in its order; reads the device back once, at the end.
     pub fn train_epoch(&mut self, data: &DeviceData) -> Result<Score, TrainError> {
+        self.train_epoch_unless(data, None)?
+            .ok_or_else(|| TrainError::InvalidConfig("interrupted".into()))
+    }
+
+    /// Like [`Trainer::train_epoch`], but checks `interrupt` before every batch and gives up the
+    /// epoch (returning `None`, the weights part-way through it) once it is set.
+    pub fn train_epoch_unless(
+        &mut self,
+        data: &DeviceData,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<Option<Score>, TrainError> {
         let mut totals: Option<Tensor<1>> = None;
         for batch in data.batches() {
+            if interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+                return Ok(None);
+            }
             let t = self.train_step(batch);
             totals = Some(match totals {
                 Some(acc) => acc + t,
                 None => t,
             });
         }
-        read_score(totals, data.len())
+        read_score(totals, data.len()).map(Some)
     }
 
     /// Loss and accuracy of the current weights on `data`, without gradients.
@@ -401,14 +416,27 @@ pub fn fit(
     device: &Device,
     on_epoch: impl FnMut(&EpochRecord, &Trainer) -> Flow,
 ) -> Result<Vec<EpochRecord>, TrainError> {
-    fit_from(model_config, config, None, train, valid, device, on_epoch)
+    fit_from(
+        model_config,
+        config,
+        None,
+        None,
+        train,
+        valid,
+        device,
+        on_epoch,
+    )
 }
 
-/// Like [`fit`], but continuing from a saved state and the records of the epochs it covers.
+/// Like [`fit`], but continuing from a saved state and the records of the epochs it covers, and
+/// giving up the epoch in progress (after its current batch) once `interrupt` is set: the
+/// records returned are those of the finished epochs.
+#[allow(clippy::too_many_arguments)]
 pub fn fit_from(
     model_config: &ModelConfig,
     config: &TrainConfig,
     resume: Option<(&TrainerState, Vec<EpochRecord>)>,
+    interrupt: Option<&AtomicBool>,
     train: &Part,
     valid: &Part,
     device: &Device,
@@ -448,7 +476,9 @@ pub fn fit_from(
                 train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
             }
         }
-        let t = trainer.train_epoch(&train_data)?;
+        let Some(t) = trainer.train_epoch_unless(&train_data, interrupt)? else {
+            break;
+        };
         let v = trainer.evaluate(&valid_data)?;
         let record = EpochRecord {
             epoch,

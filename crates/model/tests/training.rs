@@ -183,6 +183,7 @@ fn a_run_continued_from_a_saved_state_matches_an_uninterrupted_one() {
         &ModelConfig::default(),
         &config,
         Some((&state, whole[..1].to_vec())),
+        None,
         &split.train,
         &split.valid,
         &device,

@@ -147,7 +147,8 @@ pub fn read_saved(dir: &Path) -> Result<SavedRun> {
     })
 }
 
-/// Set by SIGINT or SIGTERM: stop after the epoch in progress, its checkpoint on disk.
+/// Set by SIGINT or SIGTERM: give up the epoch in progress after its current batch; the last
+/// finished epoch's metrics and checkpoint are already on disk.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// The error a sweep stopped by a signal ends with (exit code 130).
@@ -449,6 +450,7 @@ impl Sweep<'_> {
             &self.config.model(),
             &self.config.train(rate, self.selected.update),
             resume.as_ref().map(|c| (&c.state, c.records.clone())),
+            Some(&INTERRUPTED),
             &self.split.train,
             &self.split.valid,
             &self.selected.device,
@@ -488,7 +490,6 @@ impl Sweep<'_> {
                         ));
                         Flow::Stop
                     }
-                    Ok(()) if INTERRUPTED.load(Ordering::Relaxed) => Flow::Stop,
                     Ok(()) => Flow::Continue,
                     Err(e) => {
                         write_error = Some(e);
