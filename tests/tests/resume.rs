@@ -221,3 +221,34 @@ fn a_truncated_checkpoint_restarts_the_rate_from_scratch() {
         figures(&whole.join("lr-0.001/metrics.csv"))
     );
 }
+
+#[test]
+fn a_full_disk_stops_the_run_with_a_clear_message_and_keeps_what_was_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_sweep(&out);
+    let csv = out.join("lr-0.001/metrics.csv");
+    wait_rows(&csv, 2, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let checkpoint = std::fs::read(out.join("lr-0.001/checkpoint.bin")).unwrap();
+    let config = std::fs::read(out.join("config.json")).unwrap();
+    // Every write to /dev/full fails with "No space left on device".
+    std::fs::remove_file(&csv).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &csv).unwrap();
+    let o = resume(&out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("metrics.csv") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        std::fs::read(out.join("lr-0.001/checkpoint.bin")).unwrap(),
+        checkpoint,
+        "the checkpoint stays valid"
+    );
+    assert_eq!(std::fs::read(out.join("config.json")).unwrap(), config);
+    assert!(!out.join("lrsweep.lock").exists());
+}

@@ -121,6 +121,9 @@ pub fn parse_record(line: &str) -> Result<EpochRecord> {
 
 /// Reads a `metrics.csv`; a malformed file is an error naming the file and the line.
 pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
+    if !path.is_file() {
+        bail!("{} is missing or not a regular file", path.display());
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines();

@@ -113,6 +113,9 @@ pub struct SavedRun {
     /// Adapter used.
     #[serde(default)]
     pub adapter: String,
+    /// When the run first started.
+    #[serde(default)]
+    pub started: String,
 }
 
 impl SavedRun {
@@ -223,6 +226,7 @@ fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> V
 /// (a resume refuses those that conflict with the saved run).
 pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     let asked = args.to_config();
+    let mut started = chrono::Local::now().to_rfc3339();
     let (config, out) = match &args.resume {
         Some(dir) => {
             if args.out.is_some() {
@@ -238,6 +242,9 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
                     dir.display(),
                     clashes.join("; ")
                 )));
+            }
+            if !saved.started.is_empty() {
+                started = saved.started;
             }
             let mut config = saved.config;
             // Where the data lives is not a setting of the run: its checksums are verified anyway.
@@ -288,7 +295,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         split: &split,
         selected: &selected,
         data: &data,
-        started: chrono::Local::now().to_rfc3339(),
+        started,
         runs: Vec::new(),
         progress: Progress::new(config.rates.len() + config.refine),
         resuming,
