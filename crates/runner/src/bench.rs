@@ -187,12 +187,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         data: args.data.to_config(0.15, args.limit),
         ..SweepConfig::default()
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(format!(
-            "bench-{}",
-            chrono::Local::now().format("%Y%m%d-%H%M%S")
-        ))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| rundir::default_dir_for("bench"));
     rundir::check_fresh(&out).map_err(usage)?;
     let (_, split) = sweep::load_data(&config)?;
     if config.batch_size > split.train.len() {

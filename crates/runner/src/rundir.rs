@@ -39,6 +39,14 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from("runs").join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string())
 }
 
+/// The default directory of another command: `runs/<kind>-<YYYYMMDD-HHMMSS>`.
+pub fn default_dir_for(kind: &str) -> PathBuf {
+    PathBuf::from("runs").join(format!(
+        "{kind}-{}",
+        chrono::Local::now().format("%Y%m%d-%H%M%S")
+    ))
+}
+
 /// Writes `value` as pretty JSON to `path` through a temporary file and a rename.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).context("serialising JSON")?;
