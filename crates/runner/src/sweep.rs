@@ -471,23 +471,21 @@ impl Sweep<'_> {
                 let stop_early = patience.is_some_and(|p| summary::patience_stop(&records, p).is_some());
                 let last = record.epoch >= epochs || stop_early || record.diverged();
                 let meta = ModelMeta::new(config, rate, record);
-                let saved = trainer
-                    .state()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|state| checkpoint::save(&ckpt_path, rate, &records, &state))
-                    .and_then(|()| {
-                        if improved {
-                            models::save(&dir, "best", trainer, &meta)
-                        } else {
-                            Ok(())
-                        }
-                    })
-                    .and_then(|()| match (last, restore_best) {
-                        (false, _) => Ok(()),
-                        (true, true) => models::copy(&dir, "best", "model"),
-                        (true, false) => models::save(&dir, "model", trainer, &meta),
-                    })
-                    .and_then(|()| metrics.append(record));
+                // Model files before the checkpoint: a crash between the two retrains the epoch
+                // (identically) and writes them again, never leaving them behind the checkpoint.
+                let saved = if improved {
+                    models::save(&dir, "best", trainer, &meta)
+                } else {
+                    Ok(())
+                }
+                .and_then(|()| match (last, restore_best) {
+                    (false, _) => Ok(()),
+                    (true, true) => models::copy(&dir, "best", "model"),
+                    (true, false) => models::save(&dir, "model", trainer, &meta),
+                })
+                .and_then(|()| trainer.state().map_err(anyhow::Error::from))
+                .and_then(|state| checkpoint::save(&ckpt_path, rate, &records, &state))
+                .and_then(|()| metrics.append(record));
                 match saved {
                     Ok(()) if stop_early => {
                         progress.println(&format!(
