@@ -187,19 +187,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         data: args.data.to_config(0.15, args.limit),
         ..SweepConfig::default()
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| rundir::default_dir_for("bench"));
-    rundir::check_fresh(&out).map_err(usage)?;
+    let out = rundir::fresh_out(args.out.clone(), Some("bench"))?;
     let (_, split) = sweep::load_data(&config)?;
-    if config.batch_size > split.train.len() {
-        return Err(usage(anyhow!(
-            "--batch-size {} is larger than the {} training images",
-            config.batch_size,
-            split.train.len()
-        )));
-    }
     let model = config.model();
     let flop = model.train_flops() * split.train.len() as f64
         + model.forward_flops() * split.valid.len() as f64;

@@ -320,11 +320,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
         data: args.data.to_config(0.15, args.limit),
         ..SweepConfig::default()
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| rundir::default_dir_for("find"));
-    rundir::check_fresh(&out).map_err(usage)?;
+    let out = rundir::fresh_out(args.out.clone(), Some("find"))?;
     let (_, split) = sweep::load_data(&config)?;
     let selected = backend::select(args.backend).map_err(usage)?;
     let find = FindConfig {

@@ -39,6 +39,14 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from("runs").join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string())
 }
 
+/// The output directory: `out`, or the default one (`runs/[<kind>-]<YYYYMMDD-HHMMSS>`); refused
+/// (as a usage error) when it already holds anything.
+pub fn fresh_out(out: Option<PathBuf>, kind: Option<&str>) -> Result<PathBuf> {
+    let out = out.unwrap_or_else(|| kind.map_or_else(default_dir, default_dir_for));
+    check_fresh(&out).map_err(crate::usage)?;
+    Ok(out)
+}
+
 /// The default directory of another command: `runs/<kind>-<YYYYMMDD-HHMMSS>`.
 pub fn default_dir_for(kind: &str) -> PathBuf {
     PathBuf::from("runs").join(format!(

@@ -63,13 +63,21 @@ pub struct RunRecord<'a> {
     pub started: String,
 }
 
-/// Loads and splits the data, mapping every problem to a usage error that says how to fix it.
+/// Loads and splits the data, mapping every problem to a usage error that says how to fix it,
+/// and refuses a batch larger than the training part.
 pub fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
     let images = lrsweep_data::load(&config.data.locator())
         .map_err(|e| usage(anyhow!(e).context(format!("loading {}", config.data.dataset))))?;
     let split = images
         .split(&config.data.split(config.seed))
         .map_err(|e| usage(anyhow!(e)))?;
+    if config.batch_size > split.train.len() {
+        return Err(usage(anyhow!(
+            "--batch-size {} is larger than the {} training images; choose a smaller batch or a larger --limit",
+            config.batch_size,
+            split.train.len()
+        )));
+    }
     Ok((images, split))
 }
 
@@ -254,21 +262,10 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
             }
             (config, dir.clone())
         }
-        None => {
-            let out = args.out.clone().unwrap_or_else(rundir::default_dir);
-            rundir::check_fresh(&out).map_err(usage)?;
-            (asked, out)
-        }
+        None => (asked, rundir::fresh_out(args.out.clone(), None)?),
     };
     let resuming = args.resume.is_some();
     let (images, split) = load_data(&config)?;
-    if config.batch_size > split.train.len() {
-        return Err(usage(anyhow!(
-            "--batch-size {} is larger than the {} training images; choose a smaller batch or a larger --limit",
-            config.batch_size,
-            split.train.len()
-        )));
-    }
     let selected = backend::select(config.backend).map_err(usage)?;
     match &selected.fallback_reason {
         Some(reason) => eprintln!(
