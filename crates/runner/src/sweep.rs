@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, Context, Result};
 use lrsweep_data::{Images, Split, VerifiedFile, CLASSES};
@@ -93,11 +93,7 @@ pub fn write_results(
         .map(|(r, rec)| (rate_label(*r), rec.clone()))
         .collect();
     chart::overview(out, &labelled)?;
-    let rates = runs
-        .iter()
-        .map(|(rate, records)| summary::summarize_rate(*rate, records))
-        .collect();
-    let summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    let summary = summary::summarize(summarize_runs(runs), find.and_then(|f| f.suggestions));
     rundir::write_json(&out.join("summary.json"), &summary)?;
     let md = format!(
         "# Learning-rate sweep\n\n{header}\n\n{}",
@@ -105,6 +101,13 @@ pub fn write_results(
     );
     rundir::write_atomic(&out.join("summary.md"), md.as_bytes())?;
     Ok(summary)
+}
+
+/// The analysis of each rate's records, in training order.
+fn summarize_runs(runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
+    runs.iter()
+        .map(|(rate, records)| summary::summarize_rate(*rate, records))
+        .collect()
 }
 
 /// What `report` and `--resume` read back from a run's `config.json`.
@@ -160,7 +163,11 @@ pub fn read_saved(dir: &Path) -> Result<SavedRun> {
 
 /// Set by SIGINT or SIGTERM: give up the epoch in progress after its current batch; the last
 /// finished epoch's metrics and checkpoint are already on disk.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+fn interrupted() -> &'static Arc<AtomicBool> {
+    INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
 
 /// The error a sweep stopped by a signal ends with (exit code 130).
 #[derive(Debug)]
@@ -179,20 +186,9 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 fn install_signal_handlers() {
-    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
-    let flag = FLAG
-        .get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(sig, flag.clone());
+        let _ = signal_hook::flag::register(sig, interrupted().clone());
     }
-    std::thread::spawn(move || loop {
-        if flag.load(Ordering::Relaxed) {
-            INTERRUPTED.store(true, Ordering::Relaxed);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    });
 }
 
 /// Options that define a run, as (clap id, flag, JSON pointer into [`SweepConfig`]).
@@ -454,7 +450,7 @@ impl Sweep<'_> {
             &self.config.model(),
             &self.config.train(rate, self.selected.update),
             resume.as_ref().map(|c| (&c.state, c.records.clone())),
-            Some(&INTERRUPTED),
+            Some(interrupted()),
             &self.split.train,
             &self.split.valid,
             &self.selected.device,
@@ -507,7 +503,7 @@ impl Sweep<'_> {
             )));
         }
         let done = self.finished(&trained);
-        if INTERRUPTED.load(Ordering::Relaxed) && !done {
+        if interrupted().load(Ordering::Relaxed) && !done {
             self.progress.finish();
             return Err(anyhow::Error::new(Interrupted(self.out.to_path_buf())));
         }
@@ -522,19 +518,12 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    fn summaries(&self) -> Vec<RateSummary> {
-        self.runs
-            .iter()
-            .map(|(rate, records)| summary::summarize_rate(*rate, records))
-            .collect()
-    }
-
     /// Adds `refine` rates between the best listed rate and its better neighbour.
     fn refine(&mut self) -> Result<()> {
         if self.config.refine == 0 {
             return Ok(());
         }
-        let listed = self.summaries();
+        let listed = summarize_runs(&self.runs);
         let Some(best) = summary::best(&listed) else {
             self.progress
                 .println("no refinement: every listed rate diverged");
