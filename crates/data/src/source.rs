@@ -134,7 +134,7 @@ impl DatasetKind {
 }
 
 /// How a file was obtained, recorded with the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Origin {
     /// The directory passed explicitly (`--data-dir`).

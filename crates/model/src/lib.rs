@@ -6,14 +6,20 @@
 
 pub mod adam;
 pub mod data;
+pub mod fit;
 pub mod loss;
 pub mod mlp;
-pub mod train;
+pub mod range;
+pub mod record;
+pub mod state;
+pub mod trainer;
 
 pub use adam::{AdamConfig, AdamVariant, UpdateExec};
 pub use data::DeviceData;
+pub use fit::Fit;
 pub use loss::LossKind;
 pub use mlp::{Mlp, ModelConfig};
-pub use train::{
-    fit, fit_from, EpochRecord, Flow, Score, TrainConfig, TrainError, Trainer, TrainerState,
-};
+pub use range::{range_test, RangeConfig};
+pub use record::{EpochRecord, Flow, Score, TrainError};
+pub use state::TrainerState;
+pub use trainer::{TrainConfig, Trainer};

@@ -3,6 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
+use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -105,10 +106,36 @@ pub struct Mlp {
     pub output: Linear,
 }
 
+/// The network's forward pass on its raw tensors, the one every path uses (training,
+/// validation, [`Mlp::forward`]): hidden activations after ReLU `[batch, H]` (the backward pass
+/// needs them) and logits `[batch, classes]`.
+pub fn forward(
+    x: Tensor<2>,
+    w1: &Tensor<2>,
+    b1: &Tensor<1>,
+    w2: &Tensor<2>,
+    b2: &Tensor<1>,
+) -> (Tensor<2>, Tensor<2>) {
+    let h = relu(linear(x, w1.clone(), Some(b1.clone())));
+    let logits = linear(h.clone(), w2.clone(), Some(b2.clone()));
+    (h, logits)
+}
+
+/// A layer's weight and bias (zeros where it has none).
+pub(crate) fn linear_parts(l: &Linear) -> (Tensor<2>, Tensor<1>) {
+    let w = l.weight.val();
+    let b = match &l.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([w.dims()[1]], &w.device()),
+    };
+    (w, b)
+}
+
 impl Mlp {
     /// Logits for a batch of flattened images `[batch, inputs]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.output.forward(relu(self.hidden.forward(x)))
+        let ((w1, b1), (w2, b2)) = (linear_parts(&self.hidden), linear_parts(&self.output));
+        forward(x, &w1, &b1, &w2, &b2).1
     }
 
     /// Class probabilities (softmax of the logits).

@@ -4,7 +4,7 @@ mod common;
 
 use burn::tensor::Device;
 use lrsweep_data::Split;
-use lrsweep_model::{fit, DeviceData, Flow, ModelConfig, TrainConfig, Trainer, UpdateExec};
+use lrsweep_model::{DeviceData, Fit, Flow, ModelConfig, TrainConfig, Trainer, UpdateExec};
 
 fn split(limit: usize) -> Split {
     common::split(Some(limit))
@@ -19,19 +19,19 @@ fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
         ..TrainConfig::default()
     };
     let mut seen = 0;
-    let records = fit(
+    let records = Fit::new(
         &ModelConfig::default(),
         &config,
         &split.train,
         &split.valid,
         &Device::flex(),
-        |r, t| {
-            seen += 1;
-            assert_eq!(r.epoch, seen);
-            assert_eq!(t.steps() as usize, seen * 2_550usize.div_ceil(256));
-            Flow::Continue
-        },
     )
+    .run(|r, t| {
+        seen += 1;
+        assert_eq!(r.epoch, seen);
+        assert_eq!(t.steps() as usize, seen * 2_550usize.div_ceil(256));
+        Flow::Continue
+    })
     .unwrap();
     assert_eq!(records.len(), 3);
     let last = records[2];
@@ -48,14 +48,14 @@ fn a_huge_rate_is_reported_not_crashed() {
         learning_rate: 1e4,
         ..TrainConfig::default()
     };
-    let records = fit(
+    let records = Fit::new(
         &ModelConfig::default(),
         &config,
         &split.train,
         &split.valid,
         &Device::flex(),
-        |_, _| Flow::Continue,
     )
+    .run(|_, _| Flow::Continue)
     .unwrap();
     let last = records.last().unwrap();
     assert!(last.diverged() || last.val_acc < 0.3, "{records:#?}");
@@ -154,7 +154,7 @@ fn ndarray_and_wgpu_agree_step_by_step() {
 
 #[test]
 fn a_run_continued_from_a_saved_state_matches_an_uninterrupted_one() {
-    use lrsweep_model::{fit_from, TrainerState};
+    use lrsweep_model::TrainerState;
     let split = split(1_500);
     let config = TrainConfig {
         epochs: 3,
@@ -163,32 +163,31 @@ fn a_run_continued_from_a_saved_state_matches_an_uninterrupted_one() {
     };
     let device = Device::flex();
     let mut saved: Option<TrainerState> = None;
-    let whole = fit(
+    let whole = Fit::new(
         &ModelConfig::default(),
         &config,
         &split.train,
         &split.valid,
         &device,
-        |r, t| {
-            if r.epoch == 1 {
-                saved = Some(t.state().unwrap());
-            }
-            Flow::Continue
-        },
     )
+    .run(|r, t| {
+        if r.epoch == 1 {
+            saved = Some(t.state().unwrap());
+        }
+        Flow::Continue
+    })
     .unwrap();
     let state = saved.unwrap();
     assert_eq!(state.tensors.len(), 12);
-    let resumed = fit_from(
+    let resumed = Fit::new(
         &ModelConfig::default(),
         &config,
-        Some((&state, whole[..1].to_vec())),
-        None,
         &split.train,
         &split.valid,
         &device,
-        |_, _| Flow::Continue,
     )
+    .resume(&state, whole[..1].to_vec())
+    .run(|_, _| Flow::Continue)
     .unwrap();
     assert_eq!(resumed.len(), 3);
     for (a, b) in whole.iter().zip(&resumed) {

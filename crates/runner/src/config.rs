@@ -25,12 +25,13 @@ pub struct DataConfig {
 
 impl Default for DataConfig {
     fn default() -> Self {
+        let split = SplitConfig::default();
         Self {
             dataset: DatasetKind::Mnist,
             data_dir: None,
             mirrors: Vec::new(),
-            val_fraction: 0.15,
-            limit: None,
+            val_fraction: split.val_fraction,
+            limit: split.limit,
         }
     }
 }
@@ -91,18 +92,21 @@ pub struct SweepConfig {
     pub data: DataConfig,
 }
 
+/// The defaults of the reference experiment; the network, training and Adam defaults come from
+/// `lrsweep-model` (`ModelConfig`, `TrainConfig`, `AdamConfig`), the split's from `lrsweep-data`.
 impl Default for SweepConfig {
     fn default() -> Self {
+        let train = TrainConfig::default();
         Self {
             rates: vec![1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
             refine: 2,
-            epochs: 150,
-            batch_size: 256,
-            seed: 42,
-            hidden: 784,
-            loss: LossKind::Keras,
-            adam: AdamVariant::Keras,
-            reshuffle: false,
+            epochs: train.epochs,
+            batch_size: train.batch_size,
+            seed: train.seed,
+            hidden: ModelConfig::default().hidden,
+            loss: train.loss,
+            adam: train.adam.variant,
+            reshuffle: train.reshuffle,
             patience: None,
             restore_best: false,
             no_find: false,
@@ -139,43 +143,28 @@ impl SweepConfig {
     }
 }
 
+/// What `lrsweep bench` times; recorded in `bench.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Epochs per backend and rate (the first is warm-up).
+    pub epochs: usize,
+    /// Rates each backend trains.
+    pub rates: Vec<f64>,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 3,
+            rates: vec![TrainConfig::default().learning_rate],
+        }
+    }
+}
+
 /// A rate written the way the reference did: fixed-point, no trailing zeros (0.001, 0.00025).
 pub fn rate_label(rate: f64) -> String {
     // Rust's `Display` for f64 is the shortest round-trip form and never uses an exponent.
     format!("{rate}")
-}
-
-/// The rates to add after a sweep: `n` rates strictly between `best` and `neighbour`, halving
-/// (or doubling) from `best` as the reference did (1e-3 toward 1e-4 gives 5e-4, 2.5e-4), or
-/// evenly spaced on a log scale where halvings would reach the neighbour.
-pub fn refined_rates(best: f64, neighbour: f64, n: usize) -> Vec<f64> {
-    let ratio = (neighbour / best).abs();
-    let (lo, hi) = if ratio > 1.0 {
-        (1.0, ratio)
-    } else {
-        (ratio, 1.0)
-    };
-    let span = hi / lo;
-    if n == 0 || span <= 1.0 {
-        return vec![];
-    }
-    let toward_up = neighbour > best;
-    if 2f64.powi(n as i32) < span {
-        (1..=n)
-            .map(|k| {
-                let f = 2f64.powi(k as i32);
-                if toward_up {
-                    best * f
-                } else {
-                    best / f
-                }
-            })
-            .collect()
-    } else {
-        (1..=n)
-            .map(|k| best * (neighbour / best).powf(k as f64 / (n + 1) as f64))
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -197,23 +186,5 @@ mod tests {
         for (r, l) in cases {
             assert_eq!(rate_label(r), l);
         }
-    }
-
-    #[test]
-    fn refinement_reproduces_the_reference_and_stays_between() {
-        let r = refined_rates(1e-3, 1e-4, 2);
-        assert_eq!(r.len(), 2);
-        assert!(
-            (r[0] - 5e-4).abs() < 1e-15 && (r[1] - 2.5e-4).abs() < 1e-15,
-            "{r:?}"
-        );
-        assert_eq!(refined_rates(1e-3, 1e-2, 2), vec![2e-3, 4e-3]);
-        for (b, nb, n) in [(1e-3, 1e-4, 5), (1e-2, 2e-2, 3), (1e-3, 1e-2, 1)] {
-            let r = refined_rates(b, nb, n);
-            assert_eq!(r.len(), n);
-            let (lo, hi) = if b < nb { (b, nb) } else { (nb, b) };
-            assert!(r.iter().all(|&x| x > lo && x < hi), "{b} {nb} {r:?}");
-        }
-        assert!(refined_rates(1e-3, 1e-4, 0).is_empty());
     }
 }

@@ -1,0 +1,92 @@
+//! The benchmark's results as data: one row per backend and rate, medians and the accuracy flag.
+
+use serde::{Deserialize, Serialize};
+
+/// One backend at one rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// Backend name.
+    pub backend: String,
+    /// Device or adapter, with its type.
+    pub device: String,
+    /// Learning rate.
+    pub rate: f64,
+    /// Whether it ran.
+    pub ok: bool,
+    /// Why it did not run, when it did not.
+    pub error: Option<String>,
+    /// Seconds of the first epoch.
+    pub warmup_s: f64,
+    /// Median milliseconds of the later epochs.
+    pub median_ms: f64,
+    /// Training plus validation images per second at the median epoch.
+    pub images_per_s: f64,
+    /// Achieved GFLOP/s at the median epoch.
+    pub gflops: f64,
+    /// Peak resident memory of the process while this backend ran, MiB.
+    pub peak_mib: f64,
+    /// Validation accuracy after the last epoch.
+    pub val_acc: f64,
+    /// Whether the accuracy differs from the best backend's by more than 1 point.
+    pub acc_differs: bool,
+}
+
+/// `bench.json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Epochs per backend.
+    pub epochs: usize,
+    /// Training images.
+    pub train_images: usize,
+    /// Validation images.
+    pub valid_images: usize,
+    /// FLOPs of one epoch.
+    pub epoch_gflop: f64,
+    /// Batch size.
+    pub batch_size: usize,
+    /// lrsweep version.
+    pub lrsweep_version: String,
+    /// One row per backend and rate.
+    pub rows: Vec<BenchRow>,
+}
+
+impl BenchRow {
+    /// The row of a backend that could not run, with why.
+    pub fn failed(backend: &str, device: &str, rate: f64, error: String) -> BenchRow {
+        BenchRow {
+            backend: backend.to_string(),
+            device: device.to_string(),
+            rate,
+            ok: false,
+            error: Some(error),
+            warmup_s: f64::NAN,
+            median_ms: f64::NAN,
+            images_per_s: f64::NAN,
+            gflops: f64::NAN,
+            peak_mib: f64::NAN,
+            val_acc: f64::NAN,
+            acc_differs: false,
+        }
+    }
+}
+
+/// The median of `xs` (the upper one of an even count); NaN for none.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Flags, per rate, the rows whose accuracy trails the best backend's by more than a point.
+pub fn flag_accuracy(rows: &mut [BenchRow]) {
+    let rates: Vec<f64> = rows.iter().map(|r| r.rate).collect();
+    for rate in rates {
+        let best = rows
+            .iter()
+            .filter(|r| r.ok && r.rate == rate)
+            .map(|r| r.val_acc)
+            .fold(f64::NEG_INFINITY, f64::max);
+        for r in rows.iter_mut().filter(|r| r.ok && r.rate == rate) {
+            r.acc_differs = best - r.val_acc > 0.01;
+        }
+    }
+}

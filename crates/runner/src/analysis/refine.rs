@@ -1,0 +1,155 @@
+//! Refinement: which rates to add after the listed ones, between the best rate and its better
+//! neighbour.
+
+use crate::analysis::summary::{best, RateSummary};
+
+/// The refinement a round of rates calls for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refinement {
+    /// Train `rates` between `best` and `neighbour` (labels of listed rates).
+    Between {
+        /// The listed rate with the lowest validation loss.
+        best: String,
+        /// Its better neighbour.
+        neighbour: String,
+        /// The rates to add, in training order.
+        rates: Vec<f64>,
+    },
+    /// Nothing to refine, and why (a sentence for the user).
+    None(&'static str),
+}
+
+/// The `n` rates to add after `listed` (the summaries of the listed rates).
+pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
+    if n == 0 {
+        return Refinement::None("refinement is off");
+    }
+    let Some(best) = best(listed) else {
+        return Refinement::None("no refinement: every listed rate diverged");
+    };
+    let mut sorted: Vec<&RateSummary> = listed.iter().collect();
+    sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let pos = sorted.iter().position(|r| r.rate == best.rate).unwrap_or(0);
+    let neighbours = [
+        pos.checked_sub(1).map(|i| sorted[i]),
+        sorted.get(pos + 1).copied(),
+    ];
+    // The better neighbour: the lower minimum validation loss; a diverged one loses.
+    let score = |r: &RateSummary| {
+        if r.diverged || !r.min_val_loss.is_finite() {
+            f64::INFINITY
+        } else {
+            r.min_val_loss
+        }
+    };
+    let Some(neighbour) = neighbours
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| score(a).total_cmp(&score(b)))
+    else {
+        return Refinement::None("no refinement: it needs at least two listed rates");
+    };
+    Refinement::Between {
+        best: best.label.clone(),
+        neighbour: neighbour.label.clone(),
+        rates: refined_rates(best.rate, neighbour.rate, n),
+    }
+}
+
+/// The rates to add after a sweep: `n` rates strictly between `best` and `neighbour`, halving
+/// (or doubling) from `best` as the reference did (1e-3 toward 1e-4 gives 5e-4, 2.5e-4), or
+/// evenly spaced on a log scale where halvings would reach the neighbour.
+pub fn refined_rates(best: f64, neighbour: f64, n: usize) -> Vec<f64> {
+    let ratio = (neighbour / best).abs();
+    let (lo, hi) = if ratio > 1.0 {
+        (1.0, ratio)
+    } else {
+        (ratio, 1.0)
+    };
+    let span = hi / lo;
+    if n == 0 || span <= 1.0 {
+        return vec![];
+    }
+    let toward_up = neighbour > best;
+    if 2f64.powi(n as i32) < span {
+        (1..=n)
+            .map(|k| {
+                let f = 2f64.powi(k as i32);
+                if toward_up {
+                    best * f
+                } else {
+                    best / f
+                }
+            })
+            .collect()
+    } else {
+        (1..=n)
+            .map(|k| best * (neighbour / best).powf(k as f64 / (n + 1) as f64))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::summary::summarize_rate;
+    use lrsweep_model::EpochRecord;
+
+    #[test]
+    fn refinement_reproduces_the_reference_and_stays_between() {
+        let r = refined_rates(1e-3, 1e-4, 2);
+        assert_eq!(r.len(), 2);
+        assert!(
+            (r[0] - 5e-4).abs() < 1e-15 && (r[1] - 2.5e-4).abs() < 1e-15,
+            "{r:?}"
+        );
+        assert_eq!(refined_rates(1e-3, 1e-2, 2), vec![2e-3, 4e-3]);
+        for (b, nb, n) in [(1e-3, 1e-4, 5), (1e-2, 2e-2, 3), (1e-3, 1e-2, 1)] {
+            let r = refined_rates(b, nb, n);
+            assert_eq!(r.len(), n);
+            let (lo, hi) = if b < nb { (b, nb) } else { (nb, b) };
+            assert!(r.iter().all(|&x| x > lo && x < hi), "{b} {nb} {r:?}");
+        }
+        assert!(refined_rates(1e-3, 1e-4, 0).is_empty());
+    }
+
+    fn rate(rate: f64, val_loss: f64) -> RateSummary {
+        summarize_rate(
+            rate,
+            &[EpochRecord {
+                epoch: 1,
+                train_loss: val_loss,
+                train_acc: 0.9,
+                val_loss,
+                val_acc: 0.9,
+                seconds: 1.0,
+            }],
+        )
+    }
+
+    #[test]
+    fn the_plan_refines_toward_the_better_neighbour_and_both_added_rates_are_right() {
+        let listed = [
+            rate(1e-5, 0.5),
+            rate(1e-4, 0.12),
+            rate(1e-3, 0.07),
+            rate(1e-2, 0.2),
+            rate(1e-1, f64::NAN),
+        ];
+        let Refinement::Between {
+            best,
+            neighbour,
+            rates,
+        } = plan(&listed, 2)
+        else {
+            panic!("a plan")
+        };
+        assert_eq!((best.as_str(), neighbour.as_str()), ("0.001", "0.0001"));
+        assert_eq!(rates.len(), 2);
+        assert!((rates[0] - 5e-4).abs() < 1e-15, "{rates:?}");
+        assert!((rates[1] - 2.5e-4).abs() < 1e-15, "{rates:?}");
+        assert_eq!(plan(&listed, 0), Refinement::None("refinement is off"));
+        assert!(matches!(plan(&listed[..1], 2), Refinement::None(_)));
+        assert!(matches!(plan(&listed[4..], 2), Refinement::None(_)));
+    }
+}

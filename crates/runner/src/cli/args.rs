@@ -1,0 +1,123 @@
+//! The options of `find`, `bench`, `eval` and `report`.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use clap::Args;
+use lrsweep_model::RangeConfig;
+
+use super::parse::{parse_rate, rate_list};
+use super::DataArgs;
+use crate::backend::BackendChoice;
+use crate::config::{BenchConfig, SweepConfig};
+
+fn sweep() -> SweepConfig {
+    SweepConfig::default()
+}
+
+fn range() -> RangeConfig {
+    RangeConfig::default()
+}
+
+fn bench() -> BenchConfig {
+    BenchConfig::default()
+}
+
+static BENCH_RATES: LazyLock<String> = LazyLock::new(|| rate_list(&bench().rates));
+
+/// Options of `lrsweep find`.
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// Most batches to train while the rate grows.
+    #[arg(long, default_value_t = range().steps as u64, value_parser = clap::value_parser!(u64).range(5..))]
+    pub steps: u64,
+    /// First learning rate.
+    #[arg(long, default_value_t = range().start, value_parser = parse_rate)]
+    pub start: f64,
+    /// Last learning rate.
+    #[arg(long, default_value_t = range().end, value_parser = parse_rate)]
+    pub end: f64,
+    /// Images per batch.
+    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+    /// Seed of the split, the order and the weights.
+    #[arg(long, default_value_t = sweep().seed)]
+    pub seed: u64,
+    /// Use a stratified subset of N images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = sweep().backend)]
+    pub backend: BackendChoice,
+    /// Directory for find.csv, find.png and find.json [default: runs/find-<YYYYMMDD-HHMMSS>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the data comes from.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Options of `lrsweep bench` (the FLOP formula is in the subcommand's `--help`).
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backends to time, comma-separated (wgpu, ndarray, flex), or `all`.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub backends: Vec<String>,
+
+    /// Epochs per backend; the first is reported apart as warm-up (kernel compilation, autotuning).
+    #[arg(long, default_value_t = bench().epochs as u64, value_parser = clap::value_parser!(u64).range(2..))]
+    pub epochs: u64,
+
+    /// Use a stratified subset of N images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Images per batch.
+    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+
+    /// Learning rates to train (each backend trains each rate).
+    #[arg(long, value_delimiter = ',', default_value = BENCH_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
+    pub rates: Vec<f64>,
+
+    /// Seed of split, order and weights.
+    #[arg(long, default_value_t = sweep().seed)]
+    pub seed: u64,
+
+    /// Directory for bench.json, bench.csv and bench.png [default: runs/bench-<YYYYMMDD-HHMMSS>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print the results as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where the data comes from.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Options of `lrsweep eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A model file written by a sweep (`lr-<rate>/best.bpk` or `model.bpk`); its `.json` sidecar
+    /// says which data and split it was validated on.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Directory holding the data files (otherwise `LRSWEEP_DATA_DIR`, the cache, a download).
+    #[arg(long, env = "LRSWEEP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Where to compute.
+    #[arg(long, value_enum, default_value_t = sweep().backend)]
+    pub backend: BackendChoice,
+}
+
+/// Options of `lrsweep report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory written by `lrsweep sweep`.
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+}

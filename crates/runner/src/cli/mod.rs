@@ -1,0 +1,96 @@
+//! The command line: every clap definition lives here; the commands receive the parsed structs.
+//! Defaults come from the configuration structs in [`crate::config`] and the model crate.
+
+mod args;
+mod parse;
+mod sweep;
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, Parser, Subcommand};
+use lrsweep_data::DatasetKind;
+
+pub use args::{BenchArgs, EvalArgs, FindArgs, ReportArgs};
+pub use parse::parse_rate;
+pub use sweep::SweepArgs;
+
+use crate::config::DataConfig;
+
+/// Which learning rate? Train the same network once per rate and let the curves answer.
+#[derive(Debug, Parser)]
+#[command(name = "lrsweep", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the reference MLP once per learning rate; write metrics, charts and a summary.
+    Sweep(SweepArgs),
+    /// Download and verify the data set; print where it is and what was checked.
+    Fetch(DataArgs),
+    /// Time the same training on each backend: warm-up, median epoch, GFLOP/s, memory, accuracy.
+    ///
+    /// Each backend trains the same model on the same data from the same seed. The first epoch is
+    /// reported apart (kernel compilation, autotuning); the figure to quote is the median of the
+    /// others. FLOPs are counted from the model shape: a forward pass costs 2·(784·H + H·10) per
+    /// image; a training step three times that, less the input gradient it does not need
+    /// (2·784·H); an epoch is the training images at the training cost plus the validation images
+    /// at the forward cost (162.2 GFLOP for MNIST with H = 784). GFLOP/s = that count / median
+    /// epoch. Peak memory is the process's peak resident set while the backend ran (Linux).
+    Bench(BenchArgs),
+    /// Learning-rate range test (Leslie Smith): one short run with a growing rate, suggestions in a minute.
+    Find(FindArgs),
+    /// Regenerate a run's charts and summary from its files and write a self-contained report.html.
+    Report(ReportArgs),
+    /// Score a model file saved by a sweep on its validation split.
+    Eval(EvalArgs),
+}
+
+/// Where the data comes from.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// Data set to use.
+    #[arg(long, default_value_t = DataConfig::default().dataset, value_parser = parse::dataset)]
+    pub dataset: DatasetKind,
+
+    /// Directory holding the four IDX files (gzipped or not); otherwise the cache, then a download.
+    #[arg(long, env = "LRSWEEP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Base URL to download from instead of the public mirrors (may be repeated).
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+}
+
+impl DataArgs {
+    /// The data part of a configuration: the default split, optionally a stratified subset.
+    pub fn to_config(&self, limit: Option<usize>) -> DataConfig {
+        DataConfig {
+            dataset: self.dataset,
+            data_dir: self.data_dir.clone(),
+            mirrors: self.mirror.clone(),
+            limit,
+            ..DataConfig::default()
+        }
+    }
+}
+
+/// The ids of the options of `subcommand` given on the command line (not defaulted), so that a
+/// resume can refuse only what the user asked for.
+pub fn explicit_ids(matches: &ArgMatches, subcommand: &str) -> Vec<String> {
+    matches
+        .subcommand_matches(subcommand)
+        .map(|m| {
+            m.ids()
+                .filter(|id| {
+                    m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,184 @@
+//! The options of `lrsweep sweep`; every default is the reference experiment's, read from
+//! [`SweepConfig::default`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+use lrsweep_model::{AdamVariant, LossKind};
+
+use super::parse::{fraction, parse_rate};
+use super::DataArgs;
+use crate::backend::BackendChoice;
+use crate::config::SweepConfig;
+
+fn d() -> SweepConfig {
+    SweepConfig::default()
+}
+
+/// The default rates as the reference wrote them (`1e-5,1e-4,…`), from [`SweepConfig::default`].
+static DEFAULT_RATES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| super::parse::rate_list(&d().rates));
+
+/// Options of `lrsweep sweep`; the defaults are the reference experiment's.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Learning rates to train, comma-separated; each a finite number above 0.
+    #[arg(long, value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
+    pub rates: Vec<f64>,
+
+    /// After the listed rates, train N more between the best rate (lowest validation loss) and
+    /// its better neighbour: r/2, r/4, ... as the reference did; 0 turns it off.
+    #[arg(long, default_value_t = d().refine, value_name = "N")]
+    pub refine: usize,
+
+    /// Epochs per rate.
+    #[arg(long, default_value_t = d().epochs as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: u64,
+
+    /// Images per batch (the last batch of an epoch is smaller).
+    #[arg(long, default_value_t = d().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+
+    /// Seed of the split, the training order and the initial weights.
+    #[arg(long, default_value_t = d().seed)]
+    pub seed: u64,
+
+    /// Share of the images held out for validation (stratified).
+    #[arg(long, default_value_t = d().data.val_fraction, value_parser = fraction)]
+    pub val_fraction: f64,
+
+    /// Use a stratified subset of N images, for quick looks.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Where to train: auto picks wgpu on a real GPU and otherwise the CPU (flex), saying why.
+    #[arg(long, value_enum, default_value_t = d().backend)]
+    pub backend: BackendChoice,
+
+    /// Hidden units of the network.
+    #[arg(long, default_value_t = d().hidden as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub hidden: u64,
+
+    /// Loss: keras (probabilities clipped to [1e-7, 1-1e-7], the reference) or exact (log-softmax).
+    #[arg(long, value_enum, default_value_t = d().loss.into())]
+    pub loss: LossArg,
+
+    /// Adam's form: keras (epsilon before bias correction, the reference) or torch.
+    #[arg(long, value_enum, default_value_t = d().adam.into())]
+    pub adam: AdamArg,
+
+    /// Reshuffle the training order every epoch (the reference keeps it fixed).
+    #[arg(long)]
+    pub reshuffle: bool,
+
+    /// Early stopping: stop a rate when validation loss has not improved for N epochs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub patience: Option<u64>,
+
+    /// Save the best epoch's weights (lowest validation loss) as each rate's model.bpk, not the
+    /// last epoch's (Keras' restore_best_weights).
+    #[arg(long)]
+    pub restore_best: bool,
+
+    /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
+    /// suggestions the summary sets beside the sweep's answer.
+    #[arg(long)]
+    pub no_find: bool,
+
+    /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Continue an interrupted sweep in RUN_DIR: finished rates are kept, unfinished ones go on
+    /// from their last checkpoint; settings given here must agree with the run's.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Where the data comes from.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `--loss`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LossArg {
+    /// Keras 2's clipped cross-entropy.
+    Keras,
+    /// Exact log-softmax cross-entropy.
+    Exact,
+}
+
+impl From<LossKind> for LossArg {
+    fn from(k: LossKind) -> Self {
+        match k {
+            LossKind::Keras => Self::Keras,
+            LossKind::Exact => Self::Exact,
+        }
+    }
+}
+
+impl From<LossArg> for LossKind {
+    fn from(a: LossArg) -> Self {
+        match a {
+            LossArg::Keras => Self::Keras,
+            LossArg::Exact => Self::Exact,
+        }
+    }
+}
+
+/// `--adam`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AdamArg {
+    /// Keras 2's form.
+    Keras,
+    /// PyTorch's (and Burn's) form.
+    Torch,
+}
+
+impl From<AdamVariant> for AdamArg {
+    fn from(v: AdamVariant) -> Self {
+        match v {
+            AdamVariant::Keras => Self::Keras,
+            AdamVariant::Torch => Self::Torch,
+        }
+    }
+}
+
+impl From<AdamArg> for AdamVariant {
+    fn from(a: AdamArg) -> Self {
+        match a {
+            AdamArg::Keras => Self::Keras,
+            AdamArg::Torch => Self::Torch,
+        }
+    }
+}
+
+impl SweepArgs {
+    /// The run's configuration (repeated rates once, in the order given).
+    pub fn to_config(&self) -> SweepConfig {
+        let mut rates = Vec::with_capacity(self.rates.len());
+        for &r in &self.rates {
+            if !rates.contains(&r) {
+                rates.push(r);
+            }
+        }
+        let mut data = self.data.to_config(self.limit);
+        data.val_fraction = self.val_fraction;
+        SweepConfig {
+            rates,
+            refine: self.refine,
+            epochs: self.epochs as usize,
+            batch_size: self.batch_size as usize,
+            seed: self.seed,
+            hidden: self.hidden as usize,
+            loss: self.loss.into(),
+            adam: self.adam.into(),
+            reshuffle: self.reshuffle,
+            patience: self.patience.map(|p| p as usize),
+            restore_best: self.restore_best,
+            no_find: self.no_find,
+            backend: self.backend,
+            data,
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `lrsweep sweep`: one fresh model per learning rate, then the refinement, charts and summary.
+
+mod interrupt;
+mod rate;
+mod resume;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use lrsweep_data::Split;
+use lrsweep_model::EpochRecord;
+
+use crate::analysis::range::FindResult;
+use crate::analysis::refine::{self, Refinement};
+use crate::backend::{self, Selected};
+use crate::cli::SweepArgs;
+use crate::commands::{find, load_data, results};
+use crate::config::{rate_label, SweepConfig};
+use crate::exit::{say, usage};
+use crate::render::progress::Progress;
+use crate::render::text;
+use crate::store::lock::Lock;
+use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
+use crate::store::{self, range as find_files};
+
+/// Runs the sweep the arguments describe; `explicit` names the options given on the command line
+/// (a resume refuses those that conflict with the saved run).
+pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
+    let (config, out, started) = destination(args, explicit)?;
+    let (images, split) = load_data(&config)?;
+    let selected = backend::select(config.backend).map_err(usage)?;
+    match &selected.fallback_reason {
+        Some(reason) => eprintln!(
+            "{reason}; training on {} ({})",
+            selected.backend, selected.adapter
+        ),
+        None => eprintln!("training on {} ({})", selected.backend, selected.adapter),
+    }
+    let record = RunRecord {
+        lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+        burn_version: BURN_VERSION.to_string(),
+        config,
+        rates_trained: Vec::new(),
+        backend: selected.backend.to_string(),
+        adapter: selected.adapter.clone(),
+        backend_fallback_reason: selected.fallback_reason.clone(),
+        data: DataRecord::new(&images, &split),
+        started,
+    };
+    drop(images);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let _lock = Lock::acquire(&out).map_err(usage)?;
+    interrupt::install_handlers();
+    let config = record.config.clone();
+    let mut sweep = Sweep {
+        progress: Progress::new(config.rates.len() + config.refine),
+        config: &config,
+        out: &out,
+        split: &split,
+        selected: &selected,
+        record,
+        runs: Vec::new(),
+        resuming: args.resume.is_some(),
+        find: None,
+    };
+    if !config.no_find {
+        sweep.find = Some(sweep.range_test()?);
+    }
+    for &rate in &config.rates {
+        sweep.train_rate(rate)?;
+    }
+    sweep.refine()?;
+    sweep.progress.finish();
+    sweep.finish()
+}
+
+/// The configuration, the run directory and the start time: a fresh run's, or those of the run
+/// `--resume` continues.
+fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, PathBuf, String)> {
+    let now = chrono::Local::now().to_rfc3339();
+    match &args.resume {
+        Some(dir) => {
+            let (saved, out) = resume::resolve(args, dir, explicit)?;
+            let started = if saved.started.is_empty() {
+                now
+            } else {
+                saved.started
+            };
+            Ok((saved.config, out, started))
+        }
+        None => Ok((
+            args.to_config(),
+            store::fresh_out(args.out.clone(), None)?,
+            now,
+        )),
+    }
+}
+
+/// A sweep in progress: what it runs on and the rates trained so far.
+struct Sweep<'a> {
+    config: &'a SweepConfig,
+    out: &'a Path,
+    split: &'a Split,
+    selected: &'a Selected,
+    /// `config.json`, rewritten as rates are added.
+    record: RunRecord,
+    runs: Vec<(f64, Vec<EpochRecord>)>,
+    progress: Progress,
+    resuming: bool,
+    find: Option<FindResult>,
+}
+
+impl Sweep<'_> {
+    /// The range test before the sweep (or its saved result when resuming).
+    fn range_test(&self) -> Result<FindResult> {
+        if self.resuming && find_files::exists(self.out) {
+            if let Ok(saved) = find_files::read(self.out) {
+                return Ok(saved);
+            }
+        }
+        let schedule = lrsweep_model::RangeConfig::default();
+        let result = find::range_test(
+            &schedule,
+            &self.config.model(),
+            self.config.train(schedule.start, self.selected.update),
+            self.split,
+            self.selected,
+        )?;
+        find::write(self.out, &result)?;
+        self.progress.println(&text::describe_range(&result));
+        Ok(result)
+    }
+
+    /// Adds `refine` rates between the best listed rate and its better neighbour.
+    fn refine(&mut self) -> Result<()> {
+        match refine::plan(&results::summarize_runs(&self.runs), self.config.refine) {
+            Refinement::None(_) if self.config.refine == 0 => Ok(()),
+            Refinement::None(why) => {
+                self.progress.println(why);
+                Ok(())
+            }
+            Refinement::Between {
+                best,
+                neighbour,
+                rates,
+            } => {
+                let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+                self.progress.println(&format!(
+                    "refining between {best} (best) and {neighbour}: {}",
+                    labels.join(", ")
+                ));
+                for rate in rates {
+                    if !self.runs.iter().any(|(r, _)| *r == rate) {
+                        self.train_rate(rate)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&self) -> Result<()> {
+        let header = text::run_header(self.config, self.selected.backend, &self.selected.adapter);
+        let summary = results::write(self.out, &header, &self.runs, self.find.as_ref())?;
+        say(&text::summary_markdown(&summary))?;
+        say(&format!("Run written to {}", self.out.display()))?;
+        Ok(())
+    }
+}
+
+/// The error a sweep stopped by a signal ends with.
+fn interrupted(out: &Path) -> anyhow::Error {
+    anyhow::Error::new(crate::exit::Interrupted(out.to_path_buf()))
+}

@@ -1,0 +1,116 @@
+//! `--resume`: which run to continue, with which settings, and what each rate already has.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use serde_json::Value;
+
+use crate::cli::SweepArgs;
+use crate::config::SweepConfig;
+use crate::exit::usage;
+use crate::store::run::RunRecord;
+
+/// Fields of [`SweepConfig`] that do not define a run: where the data is read from and whether
+/// the range test runs may change between a run and its resume.
+const NOT_DEFINING: [&str; 3] = ["data_dir", "mirrors", "no_find"];
+
+/// The flag of the option that sets a configuration field (clap ids are the field names).
+fn flag(field: &str) -> String {
+    format!("--{}", field.replace('_', "-"))
+}
+
+/// The leaves of a JSON value as (field name, value) pairs, nested objects flattened.
+fn leaves<'a>(value: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
+    if let Value::Object(map) = value {
+        for (key, v) in map {
+            match v {
+                Value::Object(_) => leaves(v, out),
+                _ => out.push((key.as_str(), v)),
+            }
+        }
+    }
+}
+
+/// The settings given explicitly (`explicit` holds clap ids) that differ from the saved run's.
+/// Every field of the configuration is compared: a new option needs no table kept in step.
+pub fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
+    let (Ok(saved), Ok(asked)) = (serde_json::to_value(saved), serde_json::to_value(asked)) else {
+        return vec!["the settings could not be compared".to_string()];
+    };
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    leaves(&saved, &mut old);
+    leaves(&asked, &mut new);
+    old.into_iter()
+        .zip(new)
+        .filter(|((field, _), _)| !NOT_DEFINING.contains(field))
+        .filter(|((field, _), _)| explicit.iter().any(|e| e == field))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((field, old), (_, new))| format!("{} {new} (the run has {old})", flag(field)))
+        .collect()
+}
+
+/// The run a resume continues: its record, with the data location the user gives now.
+pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunRecord, PathBuf)> {
+    if args.out.is_some() {
+        return Err(usage(anyhow!(
+            "--resume continues the run in its own directory; drop --out"
+        )));
+    }
+    let asked = args.to_config();
+    let mut saved = RunRecord::read(dir)?;
+    let clashes = conflicts(&saved.config, &asked, explicit);
+    if !clashes.is_empty() {
+        return Err(usage(anyhow!(
+            "--resume {}: the run was made with other settings: {}; resume without them, or start a new run with --out",
+            dir.display(),
+            clashes.join("; ")
+        )));
+    }
+    // Where the data lives is not a setting of the run: its checksums are verified anyway.
+    let config = &mut saved.config;
+    config.data.data_dir = asked.data.data_dir.clone().or(config.data.data_dir.take());
+    if !asked.data.mirrors.is_empty() {
+        config.data.mirrors = asked.data.mirrors.clone();
+    }
+    Ok((saved, dir.to_path_buf()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        sweep: SweepArgs,
+    }
+
+    #[test]
+    fn every_defining_field_is_an_option_and_conflicts_name_it() {
+        let ids: Vec<String> = Wrap::command()
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        let value = serde_json::to_value(SweepConfig::default()).unwrap();
+        let mut fields = Vec::new();
+        leaves(&value, &mut fields);
+        for (field, _) in &fields {
+            let id = if *field == "mirrors" { "mirror" } else { field };
+            assert!(ids.iter().any(|i| i == id), "{field} has no option");
+        }
+        let saved = SweepConfig::default();
+        let asked = SweepConfig {
+            epochs: 3,
+            seed: 7,
+            ..SweepConfig::default()
+        };
+        let explicit = vec!["epochs".to_string(), "seed".to_string()];
+        assert_eq!(
+            conflicts(&saved, &asked, &explicit),
+            vec!["--epochs 3 (the run has 150)", "--seed 7 (the run has 42)"]
+        );
+        assert!(conflicts(&saved, &asked, &["epochs".into()]).len() == 1);
+        assert!(conflicts(&saved, &saved, &explicit).is_empty());
+    }
+}

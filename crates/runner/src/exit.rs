@@ -1,0 +1,79 @@
+//! How lrsweep ends: the user-facing error kinds, their exit codes, and stdout that a closed
+//! pipe cannot turn into a panic.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code of a usage error: bad options, bad data, an occupied output directory.
+pub const USAGE: u8 = 2;
+/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// Marks an error the user can fix by changing the command line or the data (exit code 2).
+#[derive(Debug)]
+pub struct Usage(anyhow::Error);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Wraps an error as a usage error.
+pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Usage(e.into()))
+}
+
+/// The error a sweep stopped by a signal ends with (exit code 130): it says how to continue.
+#[derive(Debug)]
+pub struct Interrupted(pub PathBuf);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted; every finished epoch and its checkpoint are saved. Continue with: lrsweep sweep --resume {}",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Writes `text` and a newline to stdout; a closed pipe (`lrsweep … | head`) ends the program
+/// quietly instead of panicking.
+pub fn say(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|_| out.flush())?;
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Reports a command's outcome on stderr and turns it into the process's exit code.
+pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(i) = e.downcast_ref::<Interrupted>() {
+                eprintln!("{i}");
+                return ExitCode::from(INTERRUPTED);
+            }
+            eprintln!("error: {e:#}");
+            if e.is::<Usage>() {
+                ExitCode::from(USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

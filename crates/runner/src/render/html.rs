@@ -1,0 +1,86 @@
+//! `report.html`: one self-contained page, the charts embedded as data URLs.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::analysis::range::FindResult;
+use crate::analysis::summary::Summary;
+use crate::render::text::{describe_range, escape, summary_html};
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn image(path: &Path, alt: &str) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(format!(
+        "<img alt=\"{}\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\">",
+        escape(alt),
+        base64(&bytes)
+    ))
+}
+
+/// The page for the run in `dir`, whose charts are already drawn there.
+pub fn report(
+    dir: &Path,
+    header: &str,
+    summary: &Summary,
+    find: Option<&FindResult>,
+) -> Result<String> {
+    let mut h = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lrsweep report</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>\n<h1>Learning-rate sweep</h1>\n",
+    );
+    h += &format!("<p>{}</p>\n", escape(header));
+    h += &summary_html(summary);
+    if let Some(f) = find {
+        h += &format!(
+            "<h2>Range test</h2>\n<p>{}</p>\n{}\n",
+            escape(&describe_range(f)),
+            image(&dir.join("find.png"), "range test")?
+        );
+    }
+    h += &format!(
+        "<h2>All rates</h2>\n{}\n",
+        image(&dir.join("overview.png"), "overview")?
+    );
+    for r in &summary.rates {
+        h += &format!(
+            "<h2>Learning rate {}</h2>\n{}\n",
+            escape(&r.label),
+            image(&dir.join(format!("lr-{}.png", r.label)), &r.label)?
+        );
+    }
+    h += "</body></html>\n";
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
+}

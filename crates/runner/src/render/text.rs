@@ -1,0 +1,203 @@
+//! Text for people: the summary's table (one row model, rendered as Markdown and as HTML), the
+//! recommendation, the range test's line and the run's header.
+
+use crate::analysis::range::{verdict, FindResult, RangeVerdict};
+use crate::analysis::summary::{RateSummary, Summary};
+use crate::config::SweepConfig;
+
+/// A suggested rate with three significant digits (they are not round numbers).
+pub fn short(rate: f64) -> String {
+    format!("{rate:.2e}")
+}
+
+fn num(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// The line under the summary's title: what ran where.
+pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String {
+    format!(
+        "{} epochs per rate, batch {}, seed {}, {backend} on {adapter}.",
+        config.epochs, config.batch_size, config.seed
+    )
+}
+
+/// One line saying what the range test suggests.
+pub fn describe_range(result: &FindResult) -> String {
+    match &result.suggestions {
+        Some(s) => format!(
+            "range test ({} steps{}): valley {}, steep {}, minimum/10 {}",
+            result.steps.len(),
+            if result.diverged {
+                ", stopped at divergence"
+            } else {
+                ""
+            },
+            short(s.valley),
+            short(s.steep),
+            short(s.minimum_10)
+        ),
+        None => "range test: too few steps for a suggestion".to_string(),
+    }
+}
+
+/// One rate's row of the summary table, as display strings.
+struct Row {
+    rate: String,
+    epochs: String,
+    best_acc: String,
+    min_loss: String,
+    final_train: String,
+    final_val: String,
+    rise: String,
+    patience: String,
+    /// Why the rate counts as diverged, if it does.
+    diverged: Option<String>,
+}
+
+fn row(r: &RateSummary) -> Row {
+    let stop = |e: Option<usize>| e.map_or("-".to_string(), |e| e.to_string());
+    Row {
+        rate: r.label.clone(),
+        epochs: r.epochs.to_string(),
+        best_acc: format!("{} ({})", num(r.best_val_acc, 4), r.best_val_acc_epoch),
+        min_loss: format!("{} ({})", num(r.min_val_loss, 4), r.min_val_loss_epoch),
+        final_train: format!(
+            "{} / {}",
+            num(r.final_train_loss, 4),
+            num(r.final_train_acc, 4)
+        ),
+        final_val: format!("{} / {}", num(r.final_val_loss, 4), num(r.final_val_acc, 4)),
+        rise: num(r.val_loss_rise, 4),
+        patience: format!("{} / {}", stop(r.patience_5_stop), stop(r.patience_10_stop)),
+        diverged: r.diverged_reason.clone(),
+    }
+}
+
+/// The summary as Markdown: the table, the recommendation and the range test's verdict (also
+/// printed at the end of a run).
+pub fn summary_markdown(summary: &Summary) -> String {
+    let mut s = String::from(
+        "| rate | epochs | best val acc (epoch) | min val loss (epoch) | final train loss / acc | final val loss / acc | val loss rise | early stop (patience 5 / 10) | status |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in summary.rates.iter().map(row) {
+        let status = r
+            .diverged
+            .as_deref()
+            .map_or("ok".to_string(), |w| format!("diverged: {w}"));
+        s += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.rate,
+            r.epochs,
+            r.best_acc,
+            r.min_loss,
+            r.final_train,
+            r.final_val,
+            r.rise,
+            r.patience,
+            status
+        );
+    }
+    s += "\n";
+    s += &match &summary.recommended {
+        Some(r) => format!(
+            "**Recommended: learning rate {}, stop at epoch {}** — {}.\n",
+            r.label, r.epoch, r.reason
+        ),
+        None => "**No recommendation**: every rate diverged; try smaller rates.\n".to_string(),
+    };
+    if let Some(t) = &summary.range_test {
+        let label = summary.recommended.as_ref().map(|r| r.label.as_str());
+        let verdict = match verdict(summary.recommended.as_ref().map(|r| r.rate), t) {
+            RangeVerdict::Agrees { factor } => format!(
+                "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
+                label.unwrap_or_default()
+            ),
+            RangeVerdict::Differs { factor } => format!(
+                "differs from the sweep's {} by a factor {factor:.1} (valley)",
+                label.unwrap_or_default()
+            ),
+            RangeVerdict::NothingToCompare => {
+                "the sweep has no recommendation to compare with".to_string()
+            }
+        };
+        s += &format!(
+            "\nRange test: valley {}, steep {}, minimum/10 {}; it {verdict}.\n",
+            short(t.valley),
+            short(t.steep),
+            short(t.minimum_10)
+        );
+    }
+    s
+}
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The recommendation and the summary table as HTML.
+pub fn summary_html(summary: &Summary) -> String {
+    let mut h = match &summary.recommended {
+        Some(r) => format!(
+            "<p><b>Recommended: learning rate {}, stop at epoch {}</b> — {}.</p>\n",
+            escape(&r.label),
+            r.epoch,
+            escape(&r.reason)
+        ),
+        None => "<p><b>No recommendation</b>: every rate diverged.</p>\n".to_string(),
+    };
+    h += "<table><tr><th>rate</th><th>epochs</th><th>best val acc (epoch)</th><th>min val loss (epoch)</th><th>final val loss / acc</th><th>val loss rise</th><th>patience 5 / 10 stop</th><th>status</th></tr>\n";
+    for r in summary.rates.iter().map(row) {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(&r.rate),
+            r.epochs,
+            r.best_acc,
+            r.min_loss,
+            r.final_val,
+            r.rise,
+            r.patience,
+            escape(r.diverged.as_deref().unwrap_or("ok"))
+        );
+    }
+    h += "</table>\n";
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::summary::{summarize, summarize_rate};
+    use lrsweep_model::EpochRecord;
+
+    fn rec(epoch: usize, val_loss: f64, val_acc: f64) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_loss: val_loss * 0.9,
+            train_acc: val_acc,
+            val_loss,
+            val_acc,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn markdown_shows_the_figures_and_the_recommendation() {
+        let good = summarize_rate(
+            1e-3,
+            &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
+        );
+        let bad = summarize_rate(1e-1, &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)]);
+        let md = summary_markdown(&summarize(vec![good, bad], None));
+        assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
+        assert!(md.contains("Recommended: learning rate 0.001, stop at epoch 2"));
+        assert!(md.contains("| 0.1 | 2 |") && md.contains("diverged: loss became NaN"));
+    }
+}

@@ -1,0 +1,100 @@
+//! `metrics.csv`: one line per epoch, flushed as it is written, read back exactly.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use lrsweep_model::EpochRecord;
+
+/// Header of every `metrics.csv`.
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds";
+
+/// A `metrics.csv` being appended to, one flushed line per epoch.
+pub struct MetricsWriter {
+    out: BufWriter<File>,
+    path: PathBuf,
+}
+
+impl MetricsWriter {
+    /// Creates `path` with its header.
+    pub fn create(path: &Path) -> Result<Self> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = Self {
+            out: BufWriter::new(file),
+            path: path.to_path_buf(),
+        };
+        w.line(METRICS_HEADER)?;
+        Ok(w)
+    }
+
+    fn line(&mut self, line: &str) -> Result<()> {
+        writeln!(self.out, "{line}")
+            .and_then(|_| self.out.flush())
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// Appends one epoch and flushes it to the file.
+    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
+        self.line(&format_record(r))
+    }
+}
+
+/// One CSV line: shortest exact decimal for the metrics, milliseconds for the time.
+pub fn format_record(r: &EpochRecord) -> String {
+    format!(
+        "{},{},{},{},{},{:.3}",
+        r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds
+    )
+}
+
+/// Parses one metrics line written by [`format_record`].
+pub fn parse_record(line: &str) -> Result<EpochRecord> {
+    let fields: Vec<&str> = line.trim_end().split(',').collect();
+    if fields.len() != 6 {
+        bail!(
+            "expected 6 comma-separated fields ({METRICS_HEADER}), found {}",
+            fields.len()
+        );
+    }
+    let num = |i: usize| -> Result<f64> {
+        fields[i]
+            .trim()
+            .parse::<f64>()
+            .with_context(|| format!("field {} ('{}') is not a number", i + 1, fields[i]))
+    };
+    let epoch = fields[0]
+        .trim()
+        .parse::<usize>()
+        .with_context(|| format!("epoch '{}' is not a whole number", fields[0]))?;
+    Ok(EpochRecord {
+        epoch,
+        train_loss: num(1)?,
+        train_acc: num(2)?,
+        val_loss: num(3)?,
+        val_acc: num(4)?,
+        seconds: num(5)?,
+    })
+}
+
+/// Reads a `metrics.csv`; a malformed file is an error naming the file and the line.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
+    if !path.is_file() {
+        bail!("{} is missing or not a regular file", path.display());
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(METRICS_HEADER) {
+        bail!(
+            "{} line 1: expected the header '{METRICS_HEADER}'",
+            path.display()
+        );
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            parse_record(line).with_context(|| format!("{} line {}", path.display(), i + 2))
+        })
+        .collect()
+}

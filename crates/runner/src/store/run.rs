@@ -1,0 +1,127 @@
+//! `config.json`: everything a run was made with, one type written by `sweep` and read back by
+//! `--resume` and `report`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use lrsweep_data::{Images, Origin, Split, VerifiedFile, CLASSES};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SweepConfig;
+use crate::exit::usage;
+
+/// The Burn version lrsweep is built against (pinned in the workspace manifest).
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// File name of a run's record inside its directory.
+pub const FILE: &str = "config.json";
+
+/// One data file as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// File name without `.gz`.
+    pub name: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// How it was obtained.
+    pub origin: Origin,
+    /// SHA-256 of the decompressed content.
+    pub sha256: String,
+}
+
+impl From<&VerifiedFile> for FileRecord {
+    fn from(f: &VerifiedFile) -> Self {
+        Self {
+            name: f.name.to_string(),
+            path: f.path.clone(),
+            origin: f.origin,
+            sha256: f.sha256.to_string(),
+        }
+    }
+}
+
+/// The data as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// Files read, with origin and SHA-256.
+    pub files: Vec<FileRecord>,
+    /// Images loaded (before any `--limit`).
+    pub images: usize,
+    /// Training images.
+    pub train_size: usize,
+    /// Validation images.
+    pub valid_size: usize,
+    /// Training images per class.
+    pub train_class_counts: [usize; CLASSES],
+    /// Validation images per class.
+    pub valid_class_counts: [usize; CLASSES],
+}
+
+impl DataRecord {
+    /// What was loaded and how it was split.
+    pub fn new(images: &Images, split: &Split) -> Self {
+        Self {
+            files: images.files.iter().map(FileRecord::from).collect(),
+            images: images.len(),
+            train_size: split.train.len(),
+            valid_size: split.valid.len(),
+            train_class_counts: split.train.class_counts(),
+            valid_class_counts: split.valid.class_counts(),
+        }
+    }
+}
+
+/// `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// lrsweep's version.
+    #[serde(default)]
+    pub lrsweep_version: String,
+    /// Burn's version.
+    #[serde(default)]
+    pub burn_version: String,
+    /// The sweep's settings.
+    pub config: SweepConfig,
+    /// Rates trained or being trained, listed then refined.
+    #[serde(default)]
+    pub rates_trained: Vec<f64>,
+    /// The backend used.
+    #[serde(default)]
+    pub backend: String,
+    /// The adapter or processor.
+    #[serde(default)]
+    pub adapter: String,
+    /// Why `auto` fell back to the CPU.
+    #[serde(default)]
+    pub backend_fallback_reason: Option<String>,
+    /// The data.
+    #[serde(default)]
+    pub data: DataRecord,
+    /// When the run first started (local time, RFC 3339).
+    #[serde(default)]
+    pub started: String,
+}
+
+impl RunRecord {
+    /// Writes the record into `dir` (atomically).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        super::write_json(&dir.join(FILE), self)
+    }
+
+    /// Reads a run's record; a missing or foreign file is a usage error naming it.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            usage(anyhow!(
+                "{}: {e}; give the directory of a previous `lrsweep sweep`",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            usage(anyhow!(
+                "{}: not a lrsweep run configuration ({e})",
+                path.display()
+            ))
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Helpers for the end-to-end tests: find the built `lrsweep` binary and the real MNIST copy.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `lrsweep` binary of this build (`target/<profile>/lrsweep`, beside the test's own `deps/`).
+pub fn bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = dir.join(format!("lrsweep{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --release --workspace`, which builds it",
+        bin.display()
+    );
+    bin
+}
+
+/// The real MNIST copy: `LRSWEEP_DATA_DIR`, `../shared/data/mnist` beside the project, or the
+/// cache `lrsweep fetch` fills.
+pub fn mnist_dir() -> PathBuf {
+    let candidates = [
+        std::env::var_os("LRSWEEP_DATA_DIR").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")),
+        dirs_cache().map(|c| c.join("lrsweep/mnist")),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        if dir.join("train-images-idx3-ubyte.gz").is_file()
+            || dir.join("train-images-idx3-ubyte").is_file()
+        {
+            return dir;
+        }
+    }
+    panic!("no MNIST copy found: set LRSWEEP_DATA_DIR to a directory holding the four MNIST files, or run `lrsweep fetch`");
+}
+
+fn dirs_cache() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+}
+
+/// Runs `lrsweep args…` with the real data, stderr not a terminal.
+pub fn lrsweep(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .output()
+        .expect("lrsweep runs")
+}
+
+/// Stdout and stderr as text, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The rows of a metrics.csv, header checked.
+pub fn metrics(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds")
+    );
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: each drives the built `lrsweep` binary as a user would. One test binary,
+//! one way to find the executable ([`common::bin`]).
+
+mod bad_input;
+mod bench;
+mod common;
+mod early_stop;
+mod fetch;
+mod find_report;
+mod golden;
+mod resume;
+mod sweep;

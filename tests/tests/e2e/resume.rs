@@ -1,0 +1,252 @@
+//! Interrupted sweeps: checkpoints, `--resume`, the lock file, damaged checkpoints.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, lrsweep, metrics, mnist_dir, text};
+
+const SETTINGS: [&str; 10] = [
+    "--limit",
+    "6000",
+    "--epochs",
+    "12",
+    "--rates",
+    "1e-3,1e-2",
+    "--refine",
+    "0",
+    "--backend",
+    "flex",
+];
+
+fn spawn_sweep(out: &Path) -> Child {
+    Command::new(bin())
+        .arg("sweep")
+        .args(SETTINGS)
+        .arg("--out")
+        .arg(out)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `csv` holds at least `rows` epochs.
+fn wait_rows(csv: &Path, rows: usize, child: &mut Child) {
+    let start = Instant::now();
+    loop {
+        let n = std::fs::read_to_string(csv).map_or(0, |t| t.lines().count().saturating_sub(1));
+        if n >= rows {
+            return;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before epoch {rows}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no progress in {}",
+            csv.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Metrics without the seconds column.
+fn figures(csv: &Path) -> Vec<Vec<String>> {
+    metrics(csv)
+        .into_iter()
+        .map(|mut r| {
+            r.pop();
+            r
+        })
+        .collect()
+}
+
+fn uninterrupted(out: &Path) {
+    let mut args = vec!["sweep"];
+    args.extend(SETTINGS);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn resume(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["sweep", "--resume", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lrsweep(&args)
+}
+
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_sweep_killed_mid_rate_resumes_to_the_same_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (killed, whole) = (tmp.path().join("killed"), tmp.path().join("whole"));
+    let mut child = spawn_sweep(&killed);
+    let csv = killed.join("lr-0.001/metrics.csv");
+    wait_rows(&csv, 3, &mut child);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let rows_at_kill = metrics(&csv).len();
+    assert!(
+        rows_at_kill < 12,
+        "killed partway through the first rate ({rows_at_kill} epochs)"
+    );
+    assert!(
+        killed.join("lrsweep.lock").exists(),
+        "a killed process leaves its lock behind"
+    );
+
+    let o = resume(&killed, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("taking over the lock"), "{stderr}");
+    assert!(stderr.contains("continuing after epoch"), "{stderr}");
+    assert!(!killed.join("lrsweep.lock").exists());
+
+    uninterrupted(&whole);
+    for rate in ["0.001", "0.01"] {
+        let (a, b) = (
+            figures(&killed.join(format!("lr-{rate}/metrics.csv"))),
+            figures(&whole.join(format!("lr-{rate}/metrics.csv"))),
+        );
+        assert_eq!(a.len(), 12);
+        assert_eq!(a, b, "lr {rate}: resumed and uninterrupted runs differ");
+    }
+    let summary = |d: &Path| std::fs::read_to_string(d.join("summary.json")).unwrap();
+    assert_eq!(summary(&killed), summary(&whole));
+}
+
+#[test]
+fn sigint_saves_and_says_how_to_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_sweep(&out);
+    wait_rows(&out.join("lr-0.001/metrics.csv"), 2, &mut child);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let rows = metrics(&out.join("lr-0.001/metrics.csv")).len();
+    assert!((2..12).contains(&rows), "{rows}");
+    assert!(out.join("lr-0.001/checkpoint.bin").is_file());
+    assert!(!out.join("lrsweep.lock").exists());
+}
+
+#[test]
+fn a_conflicting_resume_is_refused_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_sweep(&out);
+    wait_rows(&out.join("lr-0.001/metrics.csv"), 2, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = snapshot(&out);
+    for (flag, value) in [("--epochs", "20"), ("--seed", "7")] {
+        let o = resume(&out, &[flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("other settings"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        snapshot(&out) == before,
+        "a refused resume changed the run directory"
+    );
+}
+
+#[test]
+fn a_second_sweep_on_a_running_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_sweep(&out);
+    wait_rows(&out.join("lr-0.001/metrics.csv"), 1, &mut child);
+    let o = resume(&out, &[]);
+    let _ = child.kill();
+    child.wait().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is being written by another lrsweep"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_truncated_checkpoint_restarts_the_rate_from_scratch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (damaged, whole) = (tmp.path().join("damaged"), tmp.path().join("whole"));
+    let mut child = spawn_sweep(&damaged);
+    wait_rows(&damaged.join("lr-0.001/metrics.csv"), 3, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What a crash mid-write would leave if the rename were not atomic.
+    let ckpt = damaged.join("lr-0.001/checkpoint.bin");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+
+    let o = resume(&damaged, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("damaged or truncated") && stderr.contains("from the start"),
+        "{stderr}"
+    );
+    uninterrupted(&whole);
+    assert_eq!(
+        figures(&damaged.join("lr-0.001/metrics.csv")),
+        figures(&whole.join("lr-0.001/metrics.csv"))
+    );
+}
+
+#[test]
+fn a_full_disk_stops_the_run_with_a_clear_message_and_keeps_what_was_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_sweep(&out);
+    let csv = out.join("lr-0.001/metrics.csv");
+    wait_rows(&csv, 2, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let checkpoint = std::fs::read(out.join("lr-0.001/checkpoint.bin")).unwrap();
+    let config = std::fs::read(out.join("config.json")).unwrap();
+    // Every write to /dev/full fails with "No space left on device".
+    std::fs::remove_file(&csv).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &csv).unwrap();
+    let o = resume(&out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("metrics.csv") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        std::fs::read(out.join("lr-0.001/checkpoint.bin")).unwrap(),
+        checkpoint,
+        "the checkpoint stays valid"
+    );
+    assert_eq!(std::fs::read(out.join("config.json")).unwrap(), config);
+    assert!(!out.join("lrsweep.lock").exists());
+}
