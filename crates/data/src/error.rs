@@ -100,6 +100,14 @@ pub enum DataError {
     },
 
     /// A directory the user named does not hold a needed file.
+    #[error("{path} is {kind}, not a data file; put the IDX file itself there (gzipped or not)")]
+    /// Something that is not a regular file stands where a data file should be.
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: String,
+    },
     #[error("{dir} has no {file} (nor {file}.gz); {hint}")]
     MissingFile {
         /// The directory searched.

@@ -220,11 +220,11 @@ impl Locator {
             return specs
                 .iter()
                 .map(|spec| {
-                    let path = find_in(dir, spec.name).ok_or_else(|| DataError::MissingFile {
+                    let path = find_in(dir, spec.name)?.ok_or_else(|| DataError::MissingFile {
                         dir: dir.clone(),
                         file: spec.name,
                         hint: format!(
-                            "{what} must name a directory holding the four {} files; run `lrsweep fetch` to download them, or unset {what} to use the cache",
+                            "{what} must name a directory holding the four {} files; leave {what} out to use lrsweep's cache, which `lrsweep fetch` (without {what}) downloads into",
                             self.dataset
                         ),
                     })?;
@@ -246,7 +246,9 @@ impl Locator {
                         .into_iter()
                         .map(|d| (d, Origin::Shared)),
                 )
-                .find_map(|(d, origin)| find_in(&d, spec.name).map(|p| (p, origin)));
+                .map(|(d, origin)| find_in(&d, spec.name).map(|p| p.map(|p| (p, origin))))
+                .find_map(|found| found.transpose())
+                .transpose()?;
             let file = match local {
                 Some((path, origin)) => verify_file(&path, spec, self.dataset, origin)?,
                 None => self.download(spec, cache.as_deref())?,
@@ -324,7 +326,8 @@ impl Locator {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(format!("downloading {}", spec.name));
-        let mut body = Vec::with_capacity(expected_len.unwrap_or(1 << 20) as usize);
+        // Never trust a server's number for an allocation: a lying Content-Length would abort.
+        let mut body = Vec::with_capacity(expected_len.unwrap_or(1 << 20).min(64 << 20) as usize);
         let read = bar.wrap_read(response.into_reader()).read_to_end(&mut body);
         bar.finish_and_clear();
         read.map_err(|e| format!("transfer failed after {} bytes: {e}", body.len()))?;
@@ -357,11 +360,36 @@ impl Locator {
     }
 }
 
-/// `dir/name` or `dir/name.gz`, whichever exists first.
-fn find_in(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(name), dir.join(format!("{name}.gz"))]
-        .into_iter()
-        .find(|p| p.is_file())
+/// `dir/name` or `dir/name.gz`, whichever exists first; `None` when neither exists. Something
+/// there that is not a readable regular file (a directory, a FIFO, a symbolic-link loop) is an
+/// error that says so, not a missing file.
+fn find_in(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    for path in [dir.join(name), dir.join(format!("{name}.gz"))] {
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => return Ok(Some(path)),
+            Ok(meta) => {
+                let kind = if meta.is_dir() {
+                    "a directory"
+                } else if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+                    "a FIFO"
+                } else {
+                    "not a regular file"
+                };
+                return Err(DataError::NotAFile {
+                    path,
+                    kind: kind.to_string(),
+                });
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(&path).is_err() =>
+            {
+                continue
+            }
+            Err(e) => return Err(DataError::io("reading", path, e)),
+        }
+    }
+    Ok(None)
 }
 
 fn verify_file(

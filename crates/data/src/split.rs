@@ -98,10 +98,19 @@ pub fn stratified_split(
     }
     let n = labels.len();
     let n_val = (fraction * n as f64).ceil() as usize;
-    if n_val == 0 || n_val >= n {
+    // Each part needs every class present at least once: fewer validation images than classes
+    // cannot score the classes at all.
+    let classes = class_counts(labels)
+        .iter()
+        .filter(|&&c| c > 0)
+        .count()
+        .max(1);
+    if n_val < classes || n.saturating_sub(n_val) < classes {
         return Err(DataError::InvalidSplit(format!(
-            "a validation fraction of {fraction} of {n} items leaves {} for training and {n_val} for validation; both need at least one",
-            n.saturating_sub(n_val)
+            "a validation fraction of {fraction} of {n} images leaves {} for training and {n_val} for validation; each part needs at least one image per class ({classes}): choose a --val-fraction between {:.2e} and {:.4}",
+            n.saturating_sub(n_val),
+            classes as f64 / n as f64,
+            1.0 - classes as f64 / n as f64
         )));
     }
     let mut rng = rng(seed);

@@ -113,6 +113,115 @@ impl AdamConfig {
         }
     }
 
+    /// Per-member `(step, eps)` for members of a stack at learning rates `rates` and Adam steps
+    /// `steps` (1-based, each member's own).
+    pub fn stack_scalars(&self, rates: &[f64], steps: &[u64]) -> Vec<(f64, f64)> {
+        rates
+            .iter()
+            .zip(steps)
+            .map(|(&lr, &t)| self.step_scalars(lr, t))
+            .collect()
+    }
+
+    /// One update of a stacked parameter whose leading dimension holds the members, each with
+    /// its own `(step, eps)`: on the device with the scalars as one small tensor (one set of
+    /// kernels for every member), or fused on the host member by member. A member's numbers
+    /// never depend on another member's.
+    pub fn update_stacked(
+        &self,
+        exec: UpdateExec,
+        scalars: &[(f64, f64)],
+        slot: Slot<3>,
+        grad: Tensor<3>,
+    ) -> Slot<3> {
+        match exec {
+            UpdateExec::OnDevice => self.update_stacked_on_device(scalars, slot, grad),
+            UpdateExec::FusedOnHost => self.update_stacked_fused(scalars, slot, grad),
+        }
+    }
+
+    fn update_stacked_on_device(
+        &self,
+        scalars: &[(f64, f64)],
+        slot: Slot<3>,
+        grad: Tensor<3>,
+    ) -> Slot<3> {
+        let device = slot.param.device();
+        let k = scalars.len();
+        let column = |f: fn(&(f64, f64)) -> f64| {
+            let values: Vec<f32> = scalars.iter().map(|s| f(s) as f32).collect();
+            Tensor::<3>::from_data(burn::tensor::TensorData::new(values, [k, 1, 1]), &device)
+        };
+        let (step, eps) = (column(|s| s.0), column(|s| s.1));
+        let Slot { param, m, v } = slot;
+        let m = m
+            .mul_scalar(self.beta1)
+            .add(grad.clone().mul_scalar(1.0 - self.beta1));
+        let v = v
+            .mul_scalar(self.beta2)
+            .add(grad.square().mul_scalar(1.0 - self.beta2));
+        let delta = m.clone().div(v.clone().sqrt().add(eps)).mul(step);
+        Slot {
+            param: param.sub(delta),
+            m,
+            v,
+        }
+    }
+
+    fn update_stacked_fused(
+        &self,
+        scalars: &[(f64, f64)],
+        slot: Slot<3>,
+        grad: Tensor<3>,
+    ) -> Slot<3> {
+        let device = slot.param.device();
+        let (mut p, mut m, mut v) = (
+            slot.param.into_data(),
+            slot.m.into_data(),
+            slot.v.into_data(),
+        );
+        let g = grad.into_data();
+        let fused = if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
+            p.as_mut_slice::<f32>(),
+            m.as_mut_slice::<f32>(),
+            v.as_mut_slice::<f32>(),
+            g.as_slice::<f32>(),
+        ) {
+            let per = ps.len() / scalars.len().max(1);
+            for (i, &(step, eps)) in scalars.iter().enumerate() {
+                let r = i * per..(i + 1) * per;
+                let k = FusedScalars {
+                    b1: self.beta1 as f32,
+                    c1: (1.0 - self.beta1) as f32,
+                    b2: self.beta2 as f32,
+                    c2: (1.0 - self.beta2) as f32,
+                    step: step as f32,
+                    eps: eps as f32,
+                };
+                fused_adam(
+                    &mut ps[r.clone()],
+                    &mut ms[r.clone()],
+                    &mut vs[r.clone()],
+                    &gs[r],
+                    k,
+                );
+            }
+            true
+        } else {
+            false
+        };
+        let slot = Slot {
+            param: Tensor::from_data(p, &device),
+            m: Tensor::from_data(m, &device),
+            v: Tensor::from_data(v, &device),
+        };
+        if fused {
+            slot
+        } else {
+            self.update_stacked_on_device(scalars, slot, Tensor::from_data(g, &device))
+        }
+    }
+
     /// The update as one pass over host memory (falls back to tensor operations for a dtype
     /// other than f32).
     fn update_fused<const D: usize>(

@@ -1,4 +1,5 @@
-//! A whole training run: epochs over device-resident data, a record per epoch, resumable.
+//! Whole training runs: epochs over device-resident data, a record per epoch, resumable; one
+//! rate ([`Fit`]) or several trained together ([`StackFit`]).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -7,21 +8,207 @@ use burn::tensor::Device;
 use lrsweep_data::Part;
 
 use crate::data::DeviceData;
-use crate::mlp::ModelConfig;
+use crate::mlp::{Mlp, ModelConfig};
 use crate::record::{EpochRecord, Flow, TrainError};
+use crate::stack::{Joining, StackTrainer};
 use crate::state::TrainerState;
-use crate::trainer::{TrainConfig, Trainer};
+use crate::trainer::TrainConfig;
 
-/// One training run to carry out: what to train, on which data and device, and optionally from
-/// where to continue and what may interrupt it. Build it with [`Fit::new`], then [`Fit::run`].
-pub struct Fit<'a> {
+/// A member of a [`StackFit`]: its rate, and the state and records to continue from.
+#[derive(Debug, Clone)]
+pub struct Member<'a> {
+    /// The learning rate.
+    pub rate: f64,
+    /// The state after the epochs of `records`, when continuing.
+    pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
+}
+
+/// One member of a stack as an epoch's callback sees it.
+pub struct MemberView<'t> {
+    stack: &'t StackTrainer,
+    slot: usize,
+}
+
+impl MemberView<'_> {
+    /// The member's full state on the host (a device sync).
+    pub fn state(&self) -> Result<TrainerState, TrainError> {
+        self.stack.state(self.slot)
+    }
+
+    /// The member's network with its current weights.
+    pub fn model(&self) -> Mlp {
+        self.stack.model(self.slot)
+    }
+
+    /// Adam steps the member has taken.
+    pub fn steps(&self) -> u64 {
+        self.stack.steps()[self.slot]
+    }
+
+    /// Whether this is the last member to report this epoch.
+    pub fn is_last(&self) -> bool {
+        self.slot + 1 == self.stack.len()
+    }
+}
+
+/// Several rates trained together over the same batches in the same order; each member leaves
+/// the stack when it finishes, diverges or its callback says stop, and the others go on.
+pub struct StackFit<'a> {
     model: &'a ModelConfig,
     config: &'a TrainConfig,
     train: &'a Part,
     valid: &'a Part,
     device: &'a Device,
-    resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
+    members: Vec<Member<'a>>,
     interrupt: Option<&'a AtomicBool>,
+}
+
+impl<'a> StackFit<'a> {
+    /// Trains `members` (fresh ones from `config.seed`) on `train`, scoring each on `valid`
+    /// after every epoch; `config.learning_rate` is ignored.
+    pub fn new(
+        model: &'a ModelConfig,
+        config: &'a TrainConfig,
+        train: &'a Part,
+        valid: &'a Part,
+        device: &'a Device,
+        members: Vec<Member<'a>>,
+    ) -> Self {
+        Self {
+            model,
+            config,
+            train,
+            valid,
+            device,
+            members,
+            interrupt: None,
+        }
+    }
+
+    /// Gives up the epoch in progress (after its current batch) once `flag` is set; the records
+    /// returned are then those of the finished epochs.
+    pub fn interrupt(mut self, flag: &'a AtomicBool) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Trains; `on_epoch(member, record, view)` sees each member's record as soon as it exists.
+    /// Returns every member's records, in the order of the members given. Members at different
+    /// epochs train together unless the order is reshuffled per epoch: then those that start
+    /// at the same epoch form a stack, one stack after another.
+    pub fn run(
+        self,
+        mut on_epoch: impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
+    ) -> Result<Vec<Vec<EpochRecord>>, TrainError> {
+        if self.train.is_empty() || self.valid.is_empty() {
+            return Err(TrainError::NoData(format!(
+                "training needs images in both parts (train {}, validation {})",
+                self.train.len(),
+                self.valid.len()
+            )));
+        }
+        let mut records: Vec<Vec<EpochRecord>> = self
+            .members
+            .iter()
+            .map(|m| m.resume.as_ref().map_or_else(Vec::new, |(_, r)| r.clone()))
+            .collect();
+        let waiting: Vec<usize> = (0..self.members.len())
+            .filter(|&i| records[i].len() < self.config.epochs)
+            .collect();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for i in waiting {
+            let first = records[i].len();
+            match groups
+                .iter_mut()
+                .find(|g| !self.config.reshuffle || records[g[0]].len() == first)
+            {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        for group in groups {
+            if !self.run_group(group, &mut records, &mut on_epoch)? {
+                break;
+            }
+        }
+        Ok(records)
+    }
+
+    /// Trains one stack until every member has left it; false when interrupted.
+    fn run_group(
+        &self,
+        mut ids: Vec<usize>,
+        records: &mut [Vec<EpochRecord>],
+        on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
+    ) -> Result<bool, TrainError> {
+        let (config, train, device) = (self.config, self.train, self.device);
+        let joining: Vec<Joining> = ids
+            .iter()
+            .map(|&i| Joining {
+                rate: self.members[i].rate,
+                state: self.members[i].resume.as_ref().map(|(s, _)| *s),
+            })
+            .collect();
+        let mut stack = StackTrainer::new(self.model, *config, &joining, device)?;
+        let order = |epoch: usize| {
+            (config.reshuffle && epoch > 1).then(|| {
+                lrsweep_data::split::seeded_permutation(
+                    train.len(),
+                    config.seed.wrapping_add(epoch as u64),
+                )
+            })
+        };
+        // With reshuffling every member of the group is at the same epoch.
+        let first = records[ids[0]].len() + 1;
+        let mut train_data =
+            DeviceData::upload(train, config.batch_size, order(first).as_deref(), device);
+        let valid_data = DeviceData::upload(self.valid, config.batch_size, None, device);
+        for round in 0.. {
+            if ids.is_empty() {
+                break;
+            }
+            let start = Instant::now();
+            if round > 0 {
+                if let Some(order) = order(first + round) {
+                    train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
+                }
+            }
+            let Some(scores) = stack.train_epoch_unless(&train_data, self.interrupt)? else {
+                return Ok(false);
+            };
+            let valid = stack.evaluate(&valid_data)?;
+            let seconds = start.elapsed().as_secs_f64();
+            let mut keep = Vec::with_capacity(ids.len());
+            for (slot, &id) in ids.iter().enumerate() {
+                let record = EpochRecord {
+                    epoch: records[id].len() + 1,
+                    train_loss: scores[slot].loss,
+                    train_acc: scores[slot].accuracy,
+                    val_loss: valid[slot].loss,
+                    val_acc: valid[slot].accuracy,
+                    seconds,
+                };
+                records[id].push(record);
+                let view = MemberView {
+                    stack: &stack,
+                    slot,
+                };
+                let flow = on_epoch(id, &record, &view);
+                if flow == Flow::Continue && !record.diverged() && record.epoch < config.epochs {
+                    keep.push(slot);
+                }
+            }
+            ids = keep.iter().map(|&s| ids[s]).collect();
+            stack.retain(&keep);
+        }
+        Ok(true)
+    }
+}
+
+/// One training run to carry out: what to train, on which data and device, and optionally from
+/// where to continue and what may interrupt it. Build it with [`Fit::new`], then [`Fit::run`].
+pub struct Fit<'a> {
+    inner: StackFit<'a>,
 }
 
 impl<'a> Fit<'a> {
@@ -34,95 +221,35 @@ impl<'a> Fit<'a> {
         valid: &'a Part,
         device: &'a Device,
     ) -> Self {
-        Self {
-            model,
-            config,
-            train,
-            valid,
-            device,
+        let member = Member {
+            rate: config.learning_rate,
             resume: None,
-            interrupt: None,
+        };
+        Self {
+            inner: StackFit::new(model, config, train, valid, device, vec![member]),
         }
     }
 
     /// Continues from a saved state and the records of the epochs it covers.
     pub fn resume(mut self, state: &'a TrainerState, records: Vec<EpochRecord>) -> Self {
-        self.resume = Some((state, records));
+        self.inner.members[0].resume = Some((state, records));
         self
     }
 
     /// Gives up the epoch in progress (after its current batch) once `flag` is set; the records
     /// returned are then those of the finished epochs.
     pub fn interrupt(mut self, flag: &'a AtomicBool) -> Self {
-        self.interrupt = Some(flag);
+        self.inner.interrupt = Some(flag);
         self
     }
 
-    /// Trains; `on_epoch` sees each record (and the trainer) as soon as it exists. A diverged
+    /// Trains; `on_epoch` sees each record (and the model) as soon as it exists. A diverged
     /// epoch (NaN or infinite loss) ends the run: it is the last record.
     pub fn run(
         self,
-        mut on_epoch: impl FnMut(&EpochRecord, &Trainer) -> Flow,
+        mut on_epoch: impl FnMut(&EpochRecord, &MemberView) -> Flow,
     ) -> Result<Vec<EpochRecord>, TrainError> {
-        let Self {
-            model,
-            config,
-            train,
-            valid,
-            device,
-            resume,
-            interrupt,
-        } = self;
-        if train.is_empty() || valid.is_empty() {
-            return Err(TrainError::NoData(format!(
-                "training needs images in both parts (train {}, validation {})",
-                train.len(),
-                valid.len()
-            )));
-        }
-        let (mut trainer, mut records) = match resume {
-            Some((state, records)) => (Trainer::restore(state, *config, device)?, records),
-            None => (
-                Trainer::new(model.init(config.seed, device), *config)?,
-                Vec::new(),
-            ),
-        };
-        let first = records.len() + 1;
-        let order = |epoch: usize| {
-            (config.reshuffle && epoch > 1).then(|| {
-                lrsweep_data::split::seeded_permutation(
-                    train.len(),
-                    config.seed.wrapping_add(epoch as u64),
-                )
-            })
-        };
-        let mut train_data =
-            DeviceData::upload(train, config.batch_size, order(first).as_deref(), device);
-        let valid_data = DeviceData::upload(valid, config.batch_size, None, device);
-        for epoch in first..=config.epochs {
-            let start = Instant::now();
-            if epoch > first {
-                if let Some(order) = order(epoch) {
-                    train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
-                }
-            }
-            let Some(t) = trainer.train_epoch_unless(&train_data, interrupt)? else {
-                break;
-            };
-            let v = trainer.evaluate(&valid_data)?;
-            let record = EpochRecord {
-                epoch,
-                train_loss: t.loss,
-                train_acc: t.accuracy,
-                val_loss: v.loss,
-                val_acc: v.accuracy,
-                seconds: start.elapsed().as_secs_f64(),
-            };
-            records.push(record);
-            if on_epoch(&record, &trainer) == Flow::Stop || record.diverged() {
-                break;
-            }
-        }
-        Ok(records)
+        let mut all = self.inner.run(|_, r, v| on_epoch(r, v))?;
+        Ok(all.pop().unwrap_or_default())
     }
 }

@@ -11,15 +11,17 @@ pub mod loss;
 pub mod mlp;
 pub mod range;
 pub mod record;
+pub mod stack;
 pub mod state;
 pub mod trainer;
 
 pub use adam::{AdamConfig, AdamVariant, UpdateExec};
 pub use data::DeviceData;
-pub use fit::Fit;
+pub use fit::{Fit, Member, MemberView, StackFit};
 pub use loss::LossKind;
 pub use mlp::{Mlp, ModelConfig};
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
+pub use stack::{Joining, StackTrainer};
 pub use state::TrainerState;
 pub use trainer::{TrainConfig, Trainer};

@@ -28,27 +28,39 @@ pub fn loss_and_grad(
     logits: Tensor<2>,
     target: Tensor<2>,
 ) -> (Tensor<2>, Tensor<2>) {
-    let (loss, grad) = compute(kind, logits, target, true);
+    let rows = logits.dims()[0];
+    loss_and_grad_of_batches(kind, logits, target, rows)
+}
+
+/// Like [`loss_and_grad`] for several models' batches stacked row-wise: the gradient is that of
+/// each model's mean loss over its own `batch` rows.
+pub fn loss_and_grad_of_batches(
+    kind: LossKind,
+    logits: Tensor<2>,
+    target: Tensor<2>,
+    batch: usize,
+) -> (Tensor<2>, Tensor<2>) {
+    let (loss, grad) = compute(kind, logits, target, Some(1.0 / batch.max(1) as f64));
     (loss, grad.expect("gradient requested"))
 }
 
 /// Per-image losses `[batch, 1]` only (validation).
 pub fn loss(kind: LossKind, logits: Tensor<2>, target: Tensor<2>) -> Tensor<2> {
-    compute(kind, logits, target, false).0
+    compute(kind, logits, target, None).0
 }
 
 fn compute(
     kind: LossKind,
     logits: Tensor<2>,
     target: Tensor<2>,
-    with_grad: bool,
+    grad_scale: Option<f64>,
 ) -> (Tensor<2>, Option<Tensor<2>>) {
-    let [batch, _] = logits.dims();
+    let with_grad = grad_scale.is_some();
+    let scale = grad_scale.unwrap_or(1.0);
     let max = logits.clone().max_dim(1);
     let shifted = logits - max;
     let exp = shifted.clone().exp();
     let sum = exp.clone().sum_dim(1);
-    let scale = 1.0 / batch as f64;
     match kind {
         LossKind::Keras => {
             let prob = exp / sum;

@@ -3,7 +3,6 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
-use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,6 +42,31 @@ impl ModelConfig {
     /// hidden-layer gradient (no gradient for the input): 3 × forward − 2·inputs·H.
     pub fn train_flops(&self) -> f64 {
         3.0 * self.forward_flops() - 2.0 * (self.inputs * self.hidden) as f64
+    }
+
+    /// Parameters of the network (weights and biases), or `None` if the count overflows.
+    pub fn parameters(&self) -> Option<usize> {
+        let (i, h, c) = (self.inputs, self.hidden, self.classes);
+        i.checked_mul(h)?
+            .checked_add(h)?
+            .checked_add(h.checked_mul(c)?)?
+            .checked_add(c)
+    }
+
+    /// Bytes a training run of this network holds, roughly: every parameter four times (weights,
+    /// gradient, Adam's two moments) and a batch's activations and their gradients (four
+    /// `[batch, H]` tensors plus inputs and outputs), as f32; `None` if that overflows.
+    pub fn training_bytes(&self, batch: usize) -> Option<u64> {
+        let params = self.parameters()? as u64;
+        let (b, h) = (batch as u64, self.hidden as u64);
+        let activations = b
+            .checked_mul(h)?
+            .checked_mul(4)?
+            .checked_add(b.checked_mul((self.inputs + self.classes) as u64)?)?;
+        params
+            .checked_mul(4)?
+            .checked_add(activations)?
+            .checked_mul(4)
     }
 
     /// Builds the network with seeded weights: the same seed gives the same weights on every backend.
@@ -106,18 +130,19 @@ pub struct Mlp {
     pub output: Linear,
 }
 
-/// The network's forward pass on its raw tensors, the one every path uses (training,
-/// validation, [`Mlp::forward`]): hidden activations after ReLU `[batch, H]` (the backward pass
-/// needs them) and logits `[batch, classes]`.
-pub fn forward(
+/// The network's forward pass, the one every path uses (training, validation,
+/// [`Mlp::forward`]), for K models stacked along the leading dimension (weights `[K, in, H]`,
+/// `[K, H, C]`, biases `[K, 1, H]`, `[K, 1, C]`) on one batch `[rows, in]`: hidden activations
+/// after ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
+pub fn forward_stack(
     x: Tensor<2>,
-    w1: &Tensor<2>,
-    b1: &Tensor<1>,
-    w2: &Tensor<2>,
-    b2: &Tensor<1>,
-) -> (Tensor<2>, Tensor<2>) {
-    let h = relu(linear(x, w1.clone(), Some(b1.clone())));
-    let logits = linear(h.clone(), w2.clone(), Some(b2.clone()));
+    w1: &Tensor<3>,
+    b1: &Tensor<3>,
+    w2: &Tensor<3>,
+    b2: &Tensor<3>,
+) -> (Tensor<3>, Tensor<3>) {
+    let h = relu(x.unsqueeze_dim::<3>(0).matmul(w1.clone()).add(b1.clone()));
+    let logits = h.clone().matmul(w2.clone()).add(b2.clone());
     (h, logits)
 }
 
@@ -135,7 +160,17 @@ impl Mlp {
     /// Logits for a batch of flattened images `[batch, inputs]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let ((w1, b1), (w2, b2)) = (linear_parts(&self.hidden), linear_parts(&self.output));
-        forward(x, &w1, &b1, &w2, &b2).1
+        let [rows, _] = x.dims();
+        let [inputs, hidden] = w1.dims();
+        let classes = b2.dims()[0];
+        let (_, logits) = forward_stack(
+            x,
+            &w1.reshape([1, inputs, hidden]),
+            &b1.reshape([1, 1, hidden]),
+            &w2.reshape([1, hidden, classes]),
+            &b2.reshape([1, 1, classes]),
+        );
+        logits.reshape([rows, classes])
     }
 
     /// Class probabilities (softmax of the logits).
@@ -191,6 +226,25 @@ mod tests {
             w,
             "same weights on every backend"
         );
+    }
+
+    #[test]
+    fn memory_estimates_grow_with_the_shape_and_never_overflow() {
+        let c = ModelConfig::default();
+        assert_eq!(c.parameters(), Some(784 * 784 + 784 + 784 * 10 + 10));
+        let bytes = c.training_bytes(256).unwrap();
+        assert!((9_000_000..20_000_000).contains(&bytes), "{bytes}");
+        let huge = ModelConfig {
+            hidden: 100_000_000,
+            ..c
+        };
+        assert!(huge.training_bytes(256).unwrap() > 1 << 40);
+        let absurd = ModelConfig {
+            hidden: usize::MAX,
+            ..c
+        };
+        assert_eq!(absurd.parameters(), None);
+        assert_eq!(absurd.training_bytes(256), None);
     }
 
     #[test]

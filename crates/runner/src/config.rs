@@ -86,6 +86,9 @@ pub struct SweepConfig {
     /// Skip the learning-rate range test that runs before the sweep.
     #[serde(default)]
     pub no_find: bool,
+    /// Train a round's rates one after another instead of together as one stack.
+    #[serde(default)]
+    pub serial: bool,
     /// Backend asked for.
     pub backend: BackendChoice,
     /// The data.
@@ -110,6 +113,7 @@ impl Default for SweepConfig {
             patience: None,
             restore_best: false,
             no_find: false,
+            serial: false,
             backend: BackendChoice::Auto,
             data: DataConfig::default(),
         }
@@ -117,6 +121,15 @@ impl Default for SweepConfig {
 }
 
 impl SweepConfig {
+    /// The most rates trained at once: the largest round, or one with `--serial`.
+    pub fn stack_size(&self) -> usize {
+        if self.serial {
+            1
+        } else {
+            self.rates.len().max(self.refine).max(1)
+        }
+    }
+
     /// The network.
     pub fn model(&self) -> ModelConfig {
         ModelConfig {
@@ -161,10 +174,20 @@ impl Default for BenchConfig {
     }
 }
 
-/// A rate written the way the reference did: fixed-point, no trailing zeros (0.001, 0.00025).
+/// Longest label in fixed-point form; longer ones use an exponent, so that a directory name
+/// (`lr-<label>`) stays short whatever the rate.
+const MAX_FIXED_LABEL: usize = 16;
+
+/// A rate written the way the reference did: fixed-point, no trailing zeros (0.001, 0.00025);
+/// with an exponent (`1.2345e-9`, `3e20`) where that would be longer than 16 characters.
 pub fn rate_label(rate: f64) -> String {
     // Rust's `Display` for f64 is the shortest round-trip form and never uses an exponent.
-    format!("{rate}")
+    let fixed = format!("{rate}");
+    if fixed.len() <= MAX_FIXED_LABEL {
+        fixed
+    } else {
+        format!("{rate:e}")
+    }
 }
 
 #[cfg(test)]
@@ -182,9 +205,14 @@ mod tests {
             (5e-4, "0.0005"),
             (2.5e-4, "0.00025"),
             (1.0, "1"),
+            (1e-10, "0.0000000001"),
+            (1.2345678901e-9, "1.2345678901e-9"),
+            (3e38, "3e38"),
+            (1e-320, "1e-320"),
         ];
         for (r, l) in cases {
             assert_eq!(rate_label(r), l);
+            assert!(rate_label(r).len() <= 24);
         }
     }
 }

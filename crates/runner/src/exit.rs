@@ -42,13 +42,49 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// An error with a sentence after it saying how to go on (e.g. how to resume a run).
+#[derive(Debug)]
+struct Hinted {
+    error: anyhow::Error,
+    hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}\n{}", self.error, self.hint)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// Adds `hint` after a failure's message, unless the failure is the user's (a usage error, an
+/// interruption, a closed pipe): those say what to do already.
+pub fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    if error.is::<Usage>() || error.is::<Interrupted>() || is_broken_pipe(&error) {
+        return error;
+    }
+    anyhow::Error::new(Hinted {
+        error,
+        hint: hint.into(),
+    })
+}
+
 /// Writes `text` and a newline to stdout; a closed pipe (`lrsweep … | head`) ends the program
-/// quietly instead of panicking.
+/// quietly instead of panicking, a full disk is an error that says it was stdout.
 pub fn say(text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").and_then(|_| out.flush())?;
-    Ok(())
+    writeln!(out, "{text}")
+        .and_then(|_| out.flush())
+        .context("writing to standard output")
+}
+
+/// Writes `text` and a newline to stderr, ignoring failure: progress and notes are not worth a
+/// run, so a closed or full stderr (`2>&1 | head -1`, `2>/dev/full`) never stops one.
+pub fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -65,10 +101,10 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(i) = e.downcast_ref::<Interrupted>() {
-                eprintln!("{i}");
+                note(&i.to_string());
                 return ExitCode::from(INTERRUPTED);
             }
-            eprintln!("error: {e:#}");
+            note(&format!("error: {e:#}"));
             if e.is::<Usage>() {
                 ExitCode::from(USAGE)
             } else {

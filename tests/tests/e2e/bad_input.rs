@@ -2,7 +2,7 @@
 
 use crate::common::{lrsweep, text};
 
-fn refused(extra: &[&str], expect: &str) {
+pub(crate) fn refused(extra: &[&str], expect: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let mut args = vec![

@@ -8,5 +8,7 @@ mod early_stop;
 mod fetch;
 mod find_report;
 mod golden;
+mod hostile;
+mod hostile_runs;
 mod resume;
 mod sweep;

@@ -121,7 +121,7 @@ fn refine_adds_two_rates_between_the_best_and_its_better_neighbour() {
     // Halving (or doubling) from the best toward the neighbour, as the reference did: a decade
     // apart, two steps stay inside (1e-3 toward 1e-4 gives 5e-4 and 2.5e-4).
     let (b, nb) = (rates[best], rates[neighbour]);
-    let factor = if nb < b { 0.5 } else { 2.0 };
+    let factor: f64 = if nb < b { 0.5 } else { 2.0 };
     for (k, added) in rates[3..].iter().enumerate() {
         let expected = b * factor.powi(k as i32 + 1);
         assert!(

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One backend at one rate.
+/// One backend at one rate: trained alone (`stack` 1) or together with others.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchRow {
     /// Backend name.
@@ -11,14 +11,21 @@ pub struct BenchRow {
     pub device: String,
     /// Learning rate.
     pub rate: f64,
+    /// Rates trained together with this one, itself included (1: alone).
+    pub stack: usize,
     /// Whether it ran.
     pub ok: bool,
     /// Why it did not run, when it did not.
     pub error: Option<String>,
     /// Seconds of the first epoch.
     pub warmup_s: f64,
-    /// Median milliseconds of the later epochs.
+    /// Median milliseconds of the later epochs (of the whole stack).
     pub median_ms: f64,
+    /// The median epoch divided by the stack size: what one rate's epoch costs.
+    pub rate_epoch_ms: f64,
+    /// Kernel launches per training step of the whole stack, counted on the cubecl backends
+    /// (wgpu); `None` where not counted (the CPU backends launch no kernels).
+    pub launches_per_step: Option<f64>,
     /// Training plus validation images per second at the median epoch.
     pub images_per_s: f64,
     /// Achieved GFLOP/s at the median epoch.
@@ -52,15 +59,18 @@ pub struct BenchReport {
 
 impl BenchRow {
     /// The row of a backend that could not run, with why.
-    pub fn failed(backend: &str, device: &str, rate: f64, error: String) -> BenchRow {
+    pub fn failed(backend: &str, device: &str, rate: f64, stack: usize, error: String) -> BenchRow {
         BenchRow {
             backend: backend.to_string(),
             device: device.to_string(),
             rate,
+            stack,
             ok: false,
             error: Some(error),
             warmup_s: f64::NAN,
             median_ms: f64::NAN,
+            rate_epoch_ms: f64::NAN,
+            launches_per_step: None,
             images_per_s: f64::NAN,
             gflops: f64::NAN,
             peak_mib: f64::NAN,
@@ -74,6 +84,22 @@ impl BenchRow {
 pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Per backend, how a stack's per-rate epoch compares with training the rates alone: the stack
+/// row's `rate_epoch_ms` over the mean `rate_epoch_ms` of the same backend's rows of one
+/// (below 1: the stack is faster per rate).
+pub fn stack_ratio(rows: &[BenchRow], backend: &str) -> Option<f64> {
+    let ours = rows.iter().filter(|r| r.ok && r.backend == backend);
+    let stacked = ours.clone().find(|r| r.stack > 1)?.rate_epoch_ms;
+    let alone: Vec<f64> = ours
+        .filter(|r| r.stack == 1)
+        .map(|r| r.rate_epoch_ms)
+        .collect();
+    if alone.is_empty() {
+        return None;
+    }
+    Some(stacked / (alone.iter().sum::<f64>() / alone.len() as f64))
 }
 
 /// Flags, per rate, the rows whose accuracy trails the best backend's by more than a point.

@@ -45,6 +45,9 @@ pub struct RateSummary {
     pub patience_5_stop: Option<usize>,
     /// The same with patience 10.
     pub patience_10_stop: Option<usize>,
+    /// Set when the rate has not finished (its run was interrupted): how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
 }
 
 /// The epoch at which early stopping on validation loss with `patience` stops (Keras'
@@ -64,6 +67,26 @@ pub fn patience_stop(records: &[EpochRecord], patience: usize) -> Option<usize> 
         }
     }
     None
+}
+
+/// Whether a rate with these records is done: all `epochs`, diverged, or stopped early by
+/// `patience`.
+pub fn is_finished(records: &[EpochRecord], epochs: usize, patience: Option<usize>) -> bool {
+    records.len() >= epochs
+        || records.last().is_some_and(|r| r.diverged())
+        || patience.is_some_and(|p| patience_stop(records, p).is_some())
+}
+
+/// Marks `summary` unfinished unless its records are done.
+pub fn mark_progress(
+    summary: &mut RateSummary,
+    records: &[EpochRecord],
+    epochs: usize,
+    patience: Option<usize>,
+) {
+    if !is_finished(records, epochs, patience) {
+        summary.unfinished = Some(format!("{} of {epochs} epochs", records.len()));
+    }
 }
 
 /// The recommended rate and epoch.
@@ -89,6 +112,10 @@ pub struct Summary {
     /// The range test's suggestions, when it ran, beside the sweep's answer.
     #[serde(default)]
     pub range_test: Option<Suggestions>,
+    /// What the run has not finished yet (rates cut short or not started); empty for a complete
+    /// run. The recommendation is then from the rates that finished.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
 }
 
 fn first_best(
@@ -150,6 +177,7 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
         diverged_reason,
         patience_5_stop: patience_stop(records, 5),
         patience_10_stop: patience_stop(records, 10),
+        unfinished: None,
     }
 }
 
@@ -157,7 +185,7 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
 pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
     rates
         .iter()
-        .filter(|r| !r.diverged && r.min_val_loss.is_finite())
+        .filter(|r| !r.diverged && r.unfinished.is_none() && r.min_val_loss.is_finite())
         .min_by(|a, b| a.min_val_loss.total_cmp(&b.min_val_loss))
 }
 
@@ -182,10 +210,15 @@ pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Su
             ),
         }
     });
+    let unfinished = rates
+        .iter()
+        .filter_map(|r| r.unfinished.as_ref().map(|u| format!("{}: {u}", r.label)))
+        .collect();
     Summary {
         rates,
         recommended,
         range_test,
+        unfinished,
     }
 }
 

@@ -64,8 +64,9 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub backends: Vec<String>,
 
-    /// Epochs per backend; the first is reported apart as warm-up (kernel compilation, autotuning).
-    #[arg(long, default_value_t = bench().epochs as u64, value_parser = clap::value_parser!(u64).range(2..))]
+    /// Epochs per backend (2 to 1000); the first is reported apart as warm-up (kernel
+    /// compilation, autotuning).
+    #[arg(long, default_value_t = bench().epochs as u64, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub epochs: u64,
 
     /// Use a stratified subset of N images.

@@ -11,7 +11,7 @@ use clap::{ArgMatches, Args, Parser, Subcommand};
 use lrsweep_data::DatasetKind;
 
 pub use args::{BenchArgs, EvalArgs, FindArgs, ReportArgs};
-pub use parse::parse_rate;
+
 pub use sweep::SweepArgs;
 
 use crate::config::DataConfig;

@@ -8,7 +8,16 @@ pub fn dataset(s: &str) -> Result<DatasetKind, String> {
         .map_err(|e: lrsweep_data::DataError| e.to_string())
 }
 
-/// A learning rate: a finite number above 0, with a message that says how to write one.
+/// The smallest rate accepted. Adam's step is about the rate itself, and below this a step is
+/// under a fiftieth of the f32 spacing of the network's typical weight (0.05: spacing 3.7e-9), so
+/// the weights could not move: training would make no progress.
+pub const MIN_RATE: f64 = 1e-10;
+
+/// The largest rate accepted: the largest finite f32, the precision training runs in.
+pub const MAX_RATE: f64 = f32::MAX as f64;
+
+/// A learning rate: a finite number in [`MIN_RATE`, `MAX_RATE`], with a message that says how to
+/// write one.
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let t = s.trim();
     if t.is_empty() {
@@ -19,6 +28,16 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("'{t}' is not a number: give learning rates such as 1e-3 or 0.001"))?;
     if !r.is_finite() || r <= 0.0 {
         return Err(format!("learning rate {t} must be a finite number above 0"));
+    }
+    if r < MIN_RATE {
+        return Err(format!(
+            "learning rate {t} is too small to train anything: below {MIN_RATE:e} an Adam step is lost in the f32 rounding of the weights; use at least {MIN_RATE:e}"
+        ));
+    }
+    if r > MAX_RATE {
+        return Err(format!(
+            "learning rate {t} is beyond f32's range (at most {MAX_RATE:.2e}), the precision training runs in"
+        ));
     }
     Ok(r)
 }
@@ -48,6 +67,23 @@ pub fn rate_list(rates: &[f64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_f32_cannot_train_are_refused_with_the_reason() {
+        for bad in ["1e-320", "1e-250", "1e-46", "1e-11"] {
+            let e = parse_rate(bad).unwrap_err();
+            assert!(e.contains("too small"), "{bad}: {e}");
+        }
+        for bad in ["1e300", "1e39"] {
+            let e = parse_rate(bad).unwrap_err();
+            assert!(e.contains("f32"), "{bad}: {e}");
+        }
+        for bad in ["0", "-1", "nan", "inf", "", "x"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rate("1e-10"), Ok(1e-10));
+        assert_eq!(parse_rate("1e38"), Ok(1e38));
+    }
 
     #[test]
     fn a_rate_list_parses_back_to_the_same_rates() {

@@ -11,6 +11,10 @@ use super::DataArgs;
 use crate::backend::BackendChoice;
 use crate::config::SweepConfig;
 
+/// The most rates a refinement adds: each trains a full run, and more than this many between
+/// two neighbouring rates tells nothing new.
+const MAX_REFINE: u64 = 20;
+
 fn d() -> SweepConfig {
     SweepConfig::default()
 }
@@ -22,14 +26,15 @@ static DEFAULT_RATES: std::sync::LazyLock<String> =
 /// Options of `lrsweep sweep`; the defaults are the reference experiment's.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// Learning rates to train, comma-separated; each a finite number above 0.
+    /// Learning rates to train, comma-separated; each between 1e-10 (smaller ones cannot move f32
+    /// weights) and 3.4e38 (the largest f32).
     #[arg(long, value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
     pub rates: Vec<f64>,
 
-    /// After the listed rates, train N more between the best rate (lowest validation loss) and
-    /// its better neighbour: r/2, r/4, ... as the reference did; 0 turns it off.
-    #[arg(long, default_value_t = d().refine, value_name = "N")]
-    pub refine: usize,
+    /// After the listed rates, train N more (at most 20) between the best rate (lowest validation
+    /// loss) and its better neighbour: r/2, r/4, ... as the reference did; 0 turns it off.
+    #[arg(long, default_value_t = d().refine as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_REFINE))]
+    pub refine: u64,
 
     /// Epochs per rate.
     #[arg(long, default_value_t = d().epochs as u64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -84,6 +89,12 @@ pub struct SweepArgs {
     /// suggestions the summary sets beside the sweep's answer.
     #[arg(long)]
     pub no_find: bool,
+
+    /// Train a round's rates one after another, as separate models, instead of together as one
+    /// stack (the default: the same batches serve every rate; a rate's results do not depend on
+    /// the others). A resumed run may switch either way.
+    #[arg(long)]
+    pub serial: bool,
 
     /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
     #[arg(long, value_name = "DIR")]
@@ -166,7 +177,7 @@ impl SweepArgs {
         data.val_fraction = self.val_fraction;
         SweepConfig {
             rates,
-            refine: self.refine,
+            refine: self.refine as usize,
             epochs: self.epochs as usize,
             batch_size: self.batch_size as usize,
             seed: self.seed,
@@ -177,6 +188,7 @@ impl SweepArgs {
             patience: self.patience.map(|p| p as usize),
             restore_best: self.restore_best,
             no_find: self.no_find,
+            serial: self.serial,
             backend: self.backend,
             data,
         }

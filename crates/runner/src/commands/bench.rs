@@ -2,15 +2,15 @@
 
 use std::panic::AssertUnwindSafe;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use lrsweep_data::Split;
-use lrsweep_model::{EpochRecord, Fit, Flow};
+use lrsweep_model::{EpochRecord, Flow, Member, StackFit};
 
 use crate::analysis::bench::{flag_accuracy, median, BenchReport, BenchRow};
-use crate::backend::{self, BackendChoice};
+use crate::backend::{self, BackendChoice, Selected};
 use crate::cli::BenchArgs;
 use crate::config::{rate_label, SweepConfig};
-use crate::exit::{say, usage};
+use crate::exit::{note, say, usage};
 use crate::render::{self, chart};
 use crate::store;
 
@@ -75,85 +75,115 @@ struct Workload<'a> {
     images: f64,
 }
 
-/// Times `choice` at every rate; a backend that cannot start or fails gets rows saying why.
+/// Times `choice` at every rate alone and, with several rates, all of them as one stack; a
+/// backend that cannot start or fails gets rows saying why.
 fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
     let name = match choice {
         BackendChoice::Wgpu => "wgpu",
         BackendChoice::Flex => "flex",
         _ => "ndarray",
     };
-    let config = work.config;
+    let rates = &work.config.rates;
     let selected = match backend::select(choice) {
         Ok(s) => s,
         Err(e) => {
-            return config
-                .rates
+            return rates
                 .iter()
-                .map(|&rate| BenchRow::failed(name, "unavailable", rate, format!("{e:#}")))
+                .map(|&rate| BenchRow::failed(name, "unavailable", rate, 1, format!("{e:#}")))
                 .collect()
         }
     };
+    let mut rows: Vec<BenchRow> = rates
+        .iter()
+        .flat_map(|&rate| time_stack(name, &selected, work, &[rate]))
+        .collect();
+    if rates.len() > 1 {
+        rows.extend(time_stack(name, &selected, work, rates));
+    }
+    rows
+}
+
+/// Trains `rates` together (one rate: alone) for the configured epochs and makes their rows.
+fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -> Vec<BenchRow> {
+    let config = work.config;
+    let k = rates.len();
+    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+    note(&format!(
+        "bench: {name} on {} at lr {}{}",
+        selected.adapter,
+        labels.join(", "),
+        if k > 1 { " together" } else { "" }
+    ));
+    reset_peak_memory();
     let model = config.model();
-    let mut rows = Vec::new();
-    for &rate in &config.rates {
-        eprintln!(
-            "bench: {name} on {} at lr {}",
-            selected.adapter,
-            rate_label(rate)
-        );
-        reset_peak_memory();
-        let train = config.train(rate, selected.update);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            Fit::new(
-                &model,
-                &train,
-                &work.split.train,
-                &work.split.valid,
-                &selected.device,
-            )
-            .run(|r: &EpochRecord, _| {
-                eprintln!(
+    let train = config.train(rates[0], selected.update);
+    let members: Vec<Member> = rates
+        .iter()
+        .map(|&rate| Member { rate, resume: None })
+        .collect();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        StackFit::new(
+            &model,
+            &train,
+            &work.split.train,
+            &work.split.valid,
+            &selected.device,
+            members,
+        )
+        .run(|id, r: &EpochRecord, view| {
+            if view.is_last() {
+                note(&format!(
                     "  epoch {}: {:.0} ms, val acc {:.4}",
                     r.epoch,
                     r.seconds * 1e3,
                     r.val_acc
-                );
-                Flow::Continue
-            })
-        }));
-        let failed = |why: String| BenchRow::failed(name, &selected.adapter, rate, why);
-        let records = match result {
-            Ok(Ok(records)) if records.len() >= 2 => records,
-            Ok(Ok(_)) => {
-                rows.push(failed("diverged before the second epoch".into()));
-                continue;
+                ));
             }
-            Ok(Err(e)) => {
-                rows.push(failed(e.to_string()));
-                continue;
-            }
-            Err(p) => {
-                rows.push(failed(panic_text(p)));
-                continue;
-            }
-        };
-        let med = median(records[1..].iter().map(|r| r.seconds).collect());
-        rows.push(BenchRow {
+            let _ = id;
+            Flow::Continue
+        })
+    }));
+    let peak = peak_memory_mib();
+    let failed = |why: String| -> Vec<BenchRow> {
+        rates
+            .iter()
+            .map(|&rate| BenchRow::failed(name, &selected.adapter, rate, k, why.clone()))
+            .collect()
+    };
+    let all = match result {
+        Ok(Ok(all)) => all,
+        Ok(Err(e)) => return failed(e.to_string()),
+        Err(p) => return failed(panic_text(p)),
+    };
+    // The stack's epochs are timed together: the longest-lived member saw them all.
+    let Some(longest) = all.iter().max_by_key(|r| r.len()).filter(|r| r.len() >= 2) else {
+        return failed("diverged before the second epoch".into());
+    };
+    let med = median(longest[1..].iter().map(|r| r.seconds).collect());
+    let launches = (name == "wgpu")
+        .then(|| backend::launches_per_step(&model, &train, rates, work.split, selected))
+        .flatten();
+    rates
+        .iter()
+        .zip(&all)
+        .map(|(&rate, records)| BenchRow {
             backend: name.to_string(),
             device: selected.adapter.clone(),
             rate,
+            stack: k,
             ok: true,
             error: None,
-            warmup_s: records[0].seconds,
+            warmup_s: longest[0].seconds,
             median_ms: med * 1e3,
-            images_per_s: work.images / med,
-            gflops: work.flop / med / 1e9,
-            peak_mib: peak_memory_mib(),
+            rate_epoch_ms: med * 1e3 / k as f64,
+            launches_per_step: launches,
+            images_per_s: work.images * k as f64 / med,
+            gflops: work.flop * k as f64 / med / 1e9,
+            peak_mib: peak,
             val_acc: records.last().map_or(f64::NAN, |r| r.val_acc),
             acc_differs: false,
-        });
-    }
-    rows
+        })
+        .collect()
 }
 
 /// Runs the benchmark the arguments describe.
@@ -192,23 +222,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
         rows,
     };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = out.create()?;
     store::write_json(&out.join("bench.json"), &report)?;
     store::write_atomic(
         &out.join("bench.csv"),
         render::bench::csv(&report).as_bytes(),
     )?;
-    let bars: Vec<(String, f64)> = report
-        .rows
-        .iter()
-        .filter(|r| r.ok)
-        .map(|r| {
-            (
-                format!("{} @ {}", r.backend, rate_label(r.rate)),
-                r.median_ms,
-            )
-        })
-        .collect();
+    let bars = render::bench::bars(&report.rows);
     chart::bench(&out, &bars)?;
     if args.json {
         say(&serde_json::to_string_pretty(&report)?)?;

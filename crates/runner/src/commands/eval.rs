@@ -11,13 +11,14 @@ use crate::store::model_file;
 
 /// Scores a saved model on its validation split and prints the result.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let meta = model_file::read_meta(&args.model)?;
+    let file = model_file::verify(&args.model).map_err(usage)?;
+    let meta = file.meta.clone();
     let locator = lrsweep_data::Locator::new(meta.dataset, args.data_dir.clone());
     let images =
         lrsweep_data::load(&locator).map_err(|e| usage(anyhow!(e).context("loading the data")))?;
     let split = images.split(&meta.split).map_err(|e| usage(anyhow!(e)))?;
     let selected = backend::select(args.backend).map_err(usage)?;
-    let model = model_file::load(&args.model, &meta, &selected.device)?;
+    let model = file.load(&selected.device)?;
     let config = TrainConfig {
         learning_rate: meta.rate,
         loss: meta.loss,

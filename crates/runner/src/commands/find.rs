@@ -77,7 +77,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
         &split,
         &selected,
     )?;
-    std::fs::create_dir_all(&out).map_err(|e| anyhow!("creating {}: {e}", out.display()))?;
+    let out = out.create()?;
     write(&out, &result)?;
     say(&text::describe_range(&result))?;
     say(&format!("Written to {}", out.display()))

@@ -32,3 +32,34 @@ fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
     }
     Ok((images, split))
 }
+
+/// Refuses (as a usage error, before anything is written) a sweep whose largest stack of rates
+/// cannot fit in the memory this machine has: weights are made on the host whatever the backend.
+fn check_fits(config: &SweepConfig) -> Result<()> {
+    let model = config.model();
+    let stack = config.stack_size() as u64;
+    let need = model
+        .training_bytes(config.batch_size)
+        .and_then(|b| b.checked_mul(stack));
+    let available = crate::backend::available_memory();
+    let too_big = match (need, available) {
+        (None, _) => true,
+        (Some(n), Some(a)) => n > a,
+        (Some(_), None) => false,
+    };
+    if too_big {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(usage(anyhow!(
+            "{} network{} with --hidden {} and --batch-size {} need{} about {} to train, more than the {} available; choose a smaller --hidden or --batch-size{}",
+            stack,
+            if stack > 1 { "s trained together" } else { "" },
+            config.hidden,
+            config.batch_size,
+            if stack > 1 { "" } else { "s" },
+            need.map_or("more bytes than can be counted".to_string(), |n| format!("{:.1} GiB", gib(n))),
+            available.map_or("memory".to_string(), |a| format!("{:.1} GiB", gib(a))),
+            if stack > 1 { ", or train the rates one after another with --serial" } else { "" }
+        )));
+    }
+    Ok(())
+}

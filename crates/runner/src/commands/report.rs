@@ -1,5 +1,6 @@
 //! `lrsweep report <RUN_DIR>`: every chart and the summary again from the run's files alone, and
-//! one self-contained `report.html`.
+//! one self-contained `report.html`. Everything is read and checked before anything is written,
+//! and a run that a sweep is still writing is left alone.
 
 use anyhow::{anyhow, Result};
 use lrsweep_model::EpochRecord;
@@ -8,41 +9,58 @@ use crate::cli::ReportArgs;
 use crate::config::rate_label;
 use crate::exit::{say, usage};
 use crate::render::{chart, html, text};
-use crate::store::{self, metrics, run::RunRecord};
+use crate::store::{self, lock::Lock, metrics, run::RunRecord};
 
 /// Regenerates the charts, the summary and `report.html` of a run directory.
 pub fn run(args: &ReportArgs) -> Result<()> {
     let dir = &args.run_dir;
     let saved = RunRecord::read(dir)?;
+    // Holding the run's lock: a sweep still writing it is not reported half-way, and cannot
+    // start while the report is written.
+    let _lock = Lock::acquire(dir).map_err(|e| {
+        usage(e.context(
+            "the run is in progress; report it once the sweep has finished or been stopped",
+        ))
+    })?;
+    if saved.rates_trained.is_empty() {
+        return Err(usage(anyhow!(
+            "{} lists no trained rates: nothing to report yet",
+            dir.join(store::run::FILE).display()
+        )));
+    }
     let mut runs: Vec<(f64, Vec<EpochRecord>)> = Vec::new();
     for &rate in &saved.rates_trained {
-        let label = rate_label(rate);
-        let records = metrics::read_metrics(&dir.join(format!("lr-{label}")).join("metrics.csv"))
-            .map_err(usage)?;
-        chart::rate_chart(dir, &format!("lr-{label}"), &label, &records)?;
+        let path = dir
+            .join(format!("lr-{}", rate_label(rate)))
+            .join("metrics.csv");
+        let records = metrics::read_metrics(&path).map_err(usage)?;
         runs.push((rate, records));
     }
     let find = if store::range::exists(dir) {
-        let f = store::range::read(dir).map_err(usage)?;
-        chart::find(dir, &f)?;
-        Some(f)
+        Some(store::range::read(dir).map_err(usage)?)
     } else {
         None
     };
+    for (rate, records) in &runs {
+        let label = rate_label(*rate);
+        chart::rate_chart(dir, &format!("lr-{label}"), &label, records)?;
+    }
+    if let Some(f) = &find {
+        chart::find(dir, f)?;
+    }
     let header = text::run_header(&saved.config, &saved.backend, &saved.adapter);
-    let summary = super::results::write(dir, &header, &runs, find.as_ref())?;
+    let summary = super::results::write(dir, &header, &saved.config, &runs, find.as_ref())?;
     let page = html::report(dir, &header, &summary, find.as_ref())?;
     store::write_atomic(&dir.join("report.html"), page.as_bytes())?;
     say(&text::summary_markdown(&summary))?;
+    if !summary.unfinished.is_empty() {
+        say(&format!(
+            "Continue the run with: lrsweep sweep --resume {}",
+            dir.display()
+        ))?;
+    }
     say(&format!(
         "Report written to {}",
         dir.join("report.html").display()
-    ))?;
-    if runs.is_empty() {
-        return Err(anyhow!(
-            "{} lists no trained rates",
-            dir.join("config.json").display()
-        ));
-    }
-    Ok(())
+    ))
 }

@@ -1,23 +1,50 @@
 //! The benchmark's table (Markdown) and `bench.csv`.
 
-use crate::analysis::bench::BenchReport;
+use crate::analysis::bench::{stack_ratio, BenchReport, BenchRow};
 use crate::config::rate_label;
+
+/// The bars of `bench.png`: milliseconds per rate-epoch, one bar per rate trained alone and one
+/// per stack (its rates share the bar).
+pub fn bars(rows: &[BenchRow]) -> Vec<(String, f64)> {
+    let mut bars: Vec<(String, f64)> = Vec::new();
+    for r in rows.iter().filter(|r| r.ok) {
+        let name = if r.stack > 1 {
+            format!("{} stack of {} (per rate)", r.backend, r.stack)
+        } else {
+            format!("{} @ {}", r.backend, rate_label(r.rate))
+        };
+        if !bars.iter().any(|(n, _)| *n == name) {
+            bars.push((name, r.rate_epoch_ms));
+        }
+    }
+    bars
+}
+
+fn launches(r: &BenchRow) -> String {
+    r.launches_per_step.map_or("-".to_string(), |l| {
+        format!("{l:.1} ({:.1} per rate)", l / r.stack as f64)
+    })
+}
 
 /// `bench.csv`: one line per row.
 pub fn csv(report: &BenchReport) -> String {
     let mut s = String::from(
-        "backend,device,rate,ok,warmup_s,median_ms,images_per_s,gflops,peak_mib,val_acc,acc_differs,error\n",
+        "backend,device,rate,stack,ok,warmup_s,median_ms,rate_epoch_ms,launches_per_step,images_per_s,gflops,peak_mib,val_acc,acc_differs,error\n",
     );
     for r in &report.rows {
         let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
         s += &format!(
-            "{},{},{},{},{:.3},{:.1},{:.0},{:.2},{:.1},{},{},{}\n",
+            "{},{},{},{},{},{:.3},{:.1},{:.1},{},{:.0},{:.2},{:.1},{},{},{}\n",
             r.backend,
             quote(&r.device),
             r.rate,
+            r.stack,
             r.ok,
             r.warmup_s,
             r.median_ms,
+            r.rate_epoch_ms,
+            r.launches_per_step
+                .map_or(String::new(), |l| format!("{l:.2}")),
             r.images_per_s,
             r.gflops,
             r.peak_mib,
@@ -32,18 +59,21 @@ pub fn csv(report: &BenchReport) -> String {
 /// The table printed after a benchmark.
 pub fn markdown(report: &BenchReport) -> String {
     let mut s = format!(
-        "{} training + {} validation images per epoch, batch {}, {:.1} GFLOP per epoch, {} epochs (the first is warm-up)\n\n| backend | device | rate | warm-up (s) | median epoch (ms) | images/s | GFLOP/s | peak memory (MiB) | val acc |\n|---|---|---|---|---|---|---|---|---|\n",
+        "{} training + {} validation images per epoch, batch {}, {:.1} GFLOP per epoch, {} epochs (the first is warm-up)\n\n| backend | device | rate | stack | warm-up (s) | median epoch (ms) | per rate (ms) | launches per step | images/s | GFLOP/s | peak memory (MiB) | val acc |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         report.train_images, report.valid_images, report.batch_size, report.epoch_gflop, report.epochs
     );
     for r in &report.rows {
         if r.ok {
             s += &format!(
-                "| {} | {} | {} | {:.2} | {:.0} | {:.0} | {:.1} | {:.0} | {:.4}{} |\n",
+                "| {} | {} | {} | {} | {:.2} | {:.0} | {:.0} | {} | {:.0} | {:.1} | {:.0} | {:.4}{} |\n",
                 r.backend,
                 r.device,
                 rate_label(r.rate),
+                r.stack,
                 r.warmup_s,
                 r.median_ms,
+                r.rate_epoch_ms,
+                launches(r),
                 r.images_per_s,
                 r.gflops,
                 r.peak_mib,
@@ -56,11 +86,26 @@ pub fn markdown(report: &BenchReport) -> String {
             );
         } else {
             s += &format!(
-                "| {} | {} | {} | failed: {} | | | | | |\n",
+                "| {} | {} | {} | {} | failed: {} | | | | | | | |\n",
                 r.backend,
                 r.device,
                 rate_label(r.rate),
+                r.stack,
                 r.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    let mut backends: Vec<&str> = report.rows.iter().map(|r| r.backend.as_str()).collect();
+    backends.dedup();
+    for b in backends {
+        if let Some(ratio) = stack_ratio(&report.rows, b) {
+            s += &format!(
+                "\n{b}: a rate's epoch in the stack takes {ratio:.2}× its epoch alone ({}).\n",
+                if ratio <= 1.0 {
+                    "the stack is no slower"
+                } else {
+                    "the stack is slower"
+                }
             );
         }
     }

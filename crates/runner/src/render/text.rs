@@ -57,6 +57,27 @@ struct Row {
     patience: String,
     /// Why the rate counts as diverged, if it does.
     diverged: Option<String>,
+    /// How far an unfinished rate got.
+    unfinished: Option<String>,
+}
+
+/// The status cell: unfinished, diverged (and why) or ok.
+fn status(r: &Row) -> String {
+    match (&r.unfinished, &r.diverged) {
+        (Some(u), _) => format!("unfinished: {u}"),
+        (None, Some(w)) => format!("diverged: {w}"),
+        (None, None) => "ok".to_string(),
+    }
+}
+
+/// The paragraph saying a run is incomplete, when it is.
+fn incomplete(summary: &Summary) -> Option<String> {
+    (!summary.unfinished.is_empty()).then(|| {
+        format!(
+            "This run is incomplete ({}): the figures are from what finished so far, and the recommendation from the rates that finished; `lrsweep sweep --resume RUN_DIR` continues it.",
+            summary.unfinished.join("; ")
+        )
+    })
 }
 
 fn row(r: &RateSummary) -> Row {
@@ -75,6 +96,7 @@ fn row(r: &RateSummary) -> Row {
         rise: num(r.val_loss_rise, 4),
         patience: format!("{} / {}", stop(r.patience_5_stop), stop(r.patience_10_stop)),
         diverged: r.diverged_reason.clone(),
+        unfinished: r.unfinished.clone(),
     }
 }
 
@@ -85,10 +107,7 @@ pub fn summary_markdown(summary: &Summary) -> String {
         "| rate | epochs | best val acc (epoch) | min val loss (epoch) | final train loss / acc | final val loss / acc | val loss rise | early stop (patience 5 / 10) | status |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in summary.rates.iter().map(row) {
-        let status = r
-            .diverged
-            .as_deref()
-            .map_or("ok".to_string(), |w| format!("diverged: {w}"));
+        let status = status(&r);
         s += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.rate,
@@ -108,8 +127,14 @@ pub fn summary_markdown(summary: &Summary) -> String {
             "**Recommended: learning rate {}, stop at epoch {}** — {}.\n",
             r.label, r.epoch, r.reason
         ),
+        None if !summary.unfinished.is_empty() => {
+            "**No recommendation yet**: no rate has finished without diverging.\n".to_string()
+        }
         None => "**No recommendation**: every rate diverged; try smaller rates.\n".to_string(),
     };
+    if let Some(text) = incomplete(summary) {
+        s += &format!("\n**{text}**\n");
+    }
     if let Some(t) = &summary.range_test {
         let label = summary.recommended.as_ref().map(|r| r.label.as_str());
         let verdict = match verdict(summary.recommended.as_ref().map(|r| r.rate), t) {
@@ -164,10 +189,16 @@ pub fn summary_html(summary: &Summary) -> String {
             r.final_val,
             r.rise,
             r.patience,
-            escape(r.diverged.as_deref().unwrap_or("ok"))
+            escape(&match &r.unfinished {
+                Some(u) => format!("unfinished: {u}"),
+                None => r.diverged.clone().unwrap_or_else(|| "ok".to_string()),
+            })
         );
     }
     h += "</table>\n";
+    if let Some(text) = incomplete(summary) {
+        h += &format!("<p><b>{}</b></p>\n", escape(&text));
+    }
     h
 }
 

@@ -18,6 +18,10 @@ pub const FILE: &str = "checkpoint.bin";
 #[derive(Serialize, Deserialize)]
 struct Header {
     lrsweep_version: String,
+    /// What the weights belong to: the run's defining settings, its data and the rate
+    /// ([`crate::store::run::RunRecord::rate_identity`]); empty in checkpoints of older versions.
+    #[serde(default)]
+    identity: String,
     rate: f64,
     /// The records as metrics.csv lines (NaN and inf survive, unlike in JSON).
     records: Vec<String>,
@@ -33,10 +37,18 @@ pub struct Checkpoint {
     pub state: TrainerState,
 }
 
-/// Writes the checkpoint of `rate` after `records` to `path` (temporary file, then rename).
-pub fn save(path: &Path, rate: f64, records: &[EpochRecord], state: &TrainerState) -> Result<()> {
+/// Writes the checkpoint of `rate` after `records` to `path` (temporary file, then rename);
+/// `identity` says which run and rate it belongs to.
+pub fn save(
+    path: &Path,
+    identity: &str,
+    rate: f64,
+    records: &[EpochRecord],
+    state: &TrainerState,
+) -> Result<()> {
     let header = Header {
         lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+        identity: identity.to_string(),
         rate,
         records: records.iter().map(metrics::format_record).collect(),
         step: state.step,
@@ -58,8 +70,9 @@ pub fn save(path: &Path, rate: f64, records: &[EpochRecord], state: &TrainerStat
     write_atomic(path, &bytes)
 }
 
-/// Reads and verifies a checkpoint; any damage (truncation, corruption) is an error saying what.
-pub fn load(path: &Path, rate: f64) -> Result<Checkpoint> {
+/// Reads and verifies a checkpoint; any damage (truncation, corruption) or a checkpoint of
+/// another run or rate (its identity differs from `identity`) is an error saying what.
+pub fn load(path: &Path, identity: &str, rate: f64) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.len() < MAGIC.len() + 8 + DIGEST_LEN || &bytes[..8] != MAGIC {
         bail!("{} is not a complete lrsweep checkpoint", path.display());
@@ -86,17 +99,26 @@ pub fn load(path: &Path, rate: f64) -> Result<Checkpoint> {
             header.rate
         );
     }
+    if header.identity != identity {
+        bail!(
+            "{} belongs to another run (its network, seed, data, split or training settings differ from this run's)",
+            path.display()
+        );
+    }
     let mut rest = &body[json_end..];
     let mut tensors = Vec::with_capacity(header.shapes.len());
     for shape in header.shapes {
-        let n: usize = shape.iter().product();
-        if rest.len() < 4 * n {
+        let n = shape
+            .iter()
+            .try_fold(4usize, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX);
+        if rest.len() < n {
             bail!(
                 "{} holds fewer values than its header announces",
                 path.display()
             );
         }
-        let (head, tail) = rest.split_at(4 * n);
+        let (head, tail) = rest.split_at(n);
         let values = head
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -94,7 +94,63 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
     lines
         .enumerate()
         .map(|(i, line)| {
-            parse_record(line).with_context(|| format!("{} line {}", path.display(), i + 2))
+            parse_record(line)
+                .and_then(|r| check_record(&r, i + 1).map(|()| r))
+                .with_context(|| format!("{} line {}", path.display(), i + 2))
         })
         .collect()
+}
+
+/// Checks that a record read back is one lrsweep could have written as the `nth` epoch: epochs
+/// counted from 1 without gaps or repeats, accuracies within 0..=1, losses not negative (NaN and
+/// infinity mark divergence), seconds finite and not negative.
+fn check_record(r: &EpochRecord, nth: usize) -> Result<()> {
+    if r.epoch != nth {
+        bail!(
+            "epoch {} where epoch {nth} was expected (epochs count from 1, one line each)",
+            r.epoch
+        );
+    }
+    for (name, acc) in [("train_acc", r.train_acc), ("val_acc", r.val_acc)] {
+        if !(acc.is_nan() || (0.0..=1.0).contains(&acc)) {
+            bail!("{name} {acc} is not an accuracy between 0 and 1");
+        }
+    }
+    for (name, loss) in [("train_loss", r.train_loss), ("val_loss", r.val_loss)] {
+        if loss < 0.0 {
+            bail!("{name} {loss} is negative");
+        }
+    }
+    if !(r.seconds.is_finite() && r.seconds >= 0.0) {
+        bail!("seconds {} is not a duration", r.seconds);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implausible_records_are_refused_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let good = "1,0.5,0.8,0.6,0.79,1.000\n2,NaN,0.1,NaN,0.1,1.000\n";
+        std::fs::write(&path, format!("{METRICS_HEADER}\n{good}")).unwrap();
+        assert_eq!(read_metrics(&path).unwrap().len(), 2);
+        for (bad, says) in [
+            (
+                "1,0.5,0.8,0.6,0.79,1.0\n1,0.5,0.8,0.6,0.79,1.0\n",
+                "line 3: epoch 1 where epoch 2",
+            ),
+            ("0,0.5,0.8,0.6,0.79,1.0\n", "line 2: epoch 0"),
+            ("1,0.5,7.5,0.6,0.79,1.0\n", "train_acc 7.5"),
+            ("1,-0.5,0.8,0.6,0.79,1.0\n", "train_loss -0.5 is negative"),
+            ("1,0.5,0.8,0.6,0.79,-1\n", "seconds -1"),
+        ] {
+            std::fs::write(&path, format!("{METRICS_HEADER}\n{bad}")).unwrap();
+            let e = format!("{:#}", read_metrics(&path).unwrap_err());
+            assert!(e.contains(says) && e.contains("metrics.csv"), "{bad}: {e}");
+        }
+    }
 }

@@ -1,15 +1,19 @@
 //! Model files: each rate's best and final weights (Burn's burnpack format) with a JSON sidecar
-//! saying what they are.
+//! saying what they are and the SHA-256 of the weights, so a damaged file is caught before use.
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use lrsweep_data::source::sha256_hex;
 use lrsweep_data::{DatasetKind, SplitConfig};
-use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig, Trainer};
+use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SweepConfig;
+use crate::exit::usage;
 use crate::store::{write_atomic, write_json};
 
 /// What a model file holds and how to score it again: `<file>.json` beside `<file>.bpk`.
@@ -31,6 +35,9 @@ pub struct ModelMeta {
     pub dataset: DatasetKind,
     /// The split it was validated on.
     pub split: SplitConfig,
+    /// SHA-256 of the `.bpk` file (absent in files of older versions).
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 impl ModelMeta {
@@ -45,18 +52,25 @@ impl ModelMeta {
             loss: config.loss,
             dataset: config.data.dataset,
             split: config.data.split(config.seed),
+            sha256: None,
         }
     }
 }
 
-/// Saves `trainer`'s weights as `<stem>.bpk` with `<stem>.json` in `dir` (both atomically).
-pub fn save(dir: &Path, stem: &str, trainer: &Trainer, meta: &ModelMeta) -> Result<()> {
+/// Saves `model`'s weights as `<stem>.bpk` with `<stem>.json` in `dir` (both atomically, the
+/// sidecar carrying the weights' SHA-256).
+pub fn save(dir: &Path, stem: &str, model: Mlp, meta: &ModelMeta) -> Result<()> {
     let path = dir.join(format!("{stem}.bpk"));
-    trainer
-        .model()
-        .save_file(&path)
-        .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
-    write_json(&dir.join(format!("{stem}.json")), meta)
+    let bytes = model
+        .into_record()
+        .into_bytes()
+        .map_err(|e| anyhow!("serialising {}: {e}", path.display()))?;
+    let meta = ModelMeta {
+        sha256: Some(sha256_hex(&bytes)),
+        ..meta.clone()
+    };
+    write_atomic(&path, &bytes)?;
+    write_json(&dir.join(format!("{stem}.json")), &meta)
 }
 
 /// Copies `<from>.bpk`/`.json` to `<to>.bpk`/`.json` in `dir` (atomically).
@@ -69,28 +83,71 @@ pub fn copy(dir: &Path, from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads the sidecar of the model file `bpk` (`<file>.json`); a missing or foreign one is a
-/// usage error naming it.
-pub fn read_meta(bpk: &Path) -> Result<ModelMeta> {
-    let meta_path = bpk.with_extension("json");
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| {
-        crate::exit::usage(anyhow!(
-            "{}: {e}; a model file needs the .json written beside it by `lrsweep sweep`",
-            meta_path.display()
-        ))
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        crate::exit::usage(anyhow!(
-            "{}: not an lrsweep model description ({e})",
-            meta_path.display()
-        ))
-    })
+/// A model file checked against its sidecar: the description and the weights' bytes.
+pub struct Verified {
+    /// The sidecar.
+    pub meta: ModelMeta,
+    bytes: Vec<u8>,
 }
 
-/// Loads the weights of `bpk` onto `device` into the network its sidecar `meta` describes.
-pub fn load(bpk: &Path, meta: &ModelMeta, device: &burn::tensor::Device) -> Result<Mlp> {
-    meta.model
-        .init(meta.split.seed, device)
-        .try_load_file(bpk)
-        .map_err(|e| crate::exit::usage(anyhow!("{}: {e}", bpk.display())))
+/// Reads the model file `bpk` and its sidecar `<file>.json` and checks that they belong
+/// together; every problem is a usage error that names the file and what to do.
+pub fn verify(bpk: &Path) -> Result<Verified> {
+    if bpk.extension().is_some_and(|e| e == "json") {
+        bail!(
+            "{} is the description of a model, not the model: give the .bpk file beside it ({})",
+            bpk.display(),
+            bpk.with_extension("bpk").display()
+        );
+    }
+    let bytes = match std::fs::read(bpk) {
+        Ok(b) => b,
+        Err(e) => bail!(
+            "{}: {e}; give a model file written by `lrsweep sweep` (lr-<rate>/best.bpk or model.bpk)",
+            bpk.display()
+        ),
+    };
+    if bytes.is_empty() {
+        bail!(
+            "{} is empty (cut off while being written?); it cannot be used",
+            bpk.display()
+        );
+    }
+    let meta_path = bpk.with_extension("json");
+    let text = std::fs::read_to_string(&meta_path).map_err(|e| {
+        anyhow!(
+            "{}: {e}; a model file needs the .json written beside it by `lrsweep sweep`",
+            meta_path.display()
+        )
+    })?;
+    let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}: not an lrsweep model description ({e})",
+            meta_path.display()
+        )
+    })?;
+    if let Some(expected) = &meta.sha256 {
+        let found = sha256_hex(&bytes);
+        if &found != expected {
+            bail!(
+                "{} is damaged or is not the model {} describes (SHA-256 {found}, expected {expected}); it cannot be used",
+                bpk.display(),
+                meta_path.display()
+            );
+        }
+    }
+    Ok(Verified { meta, bytes })
+}
+
+impl Verified {
+    /// The network with these weights on `device`.
+    pub fn load(self, device: &Device) -> Result<Mlp> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.bytes))
+            .map_err(|e| usage(anyhow!("the model file cannot be read: {e}")))?;
+        self.meta
+            .model
+            .init(self.meta.split.seed, device)
+            .try_load_record(record)
+            .map_err(|e| usage(anyhow!("the model file does not fit its description: {e}")))
+    }
 }

@@ -103,6 +103,27 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// What a rate's weights belong to: the SHA-256 of the settings that shape its training
+    /// (network, seed, batch, loss, Adam, order, data set and the checksums of its files, split)
+    /// and the rate. A checkpoint of another run or rate never matches.
+    pub fn rate_identity(&self, rate: f64) -> String {
+        let c = &self.config;
+        let fields = serde_json::json!({
+            "rate": rate,
+            "model": c.model(),
+            "seed": c.seed,
+            "batch_size": c.batch_size,
+            "loss": c.loss,
+            "adam": c.adam,
+            "reshuffle": c.reshuffle,
+            "dataset": c.data.dataset,
+            "files": self.data.files.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
+            "val_fraction": c.data.val_fraction,
+            "limit": c.data.limit,
+        });
+        lrsweep_data::source::sha256_hex(fields.to_string().as_bytes())
+    }
+
     /// Writes the record into `dir` (atomically).
     pub fn write(&self, dir: &Path) -> Result<()> {
         super::write_json(&dir.join(FILE), self)
@@ -123,5 +144,49 @@ impl RunRecord {
                 path.display()
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RunRecord {
+        RunRecord {
+            lrsweep_version: String::new(),
+            burn_version: String::new(),
+            config: SweepConfig::default(),
+            rates_trained: vec![],
+            backend: "flex".into(),
+            adapter: "CPU".into(),
+            backend_fallback_reason: None,
+            data: DataRecord::default(),
+            started: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_identity_changes_with_every_setting_that_shapes_training() {
+        let base = record();
+        let id = base.rate_identity(1e-3);
+        assert_eq!(id, record().rate_identity(1e-3));
+        assert_ne!(id, base.rate_identity(1e-2));
+        let mut other = record();
+        other.config.hidden = 32;
+        assert_ne!(id, other.rate_identity(1e-3));
+        let mut other = record();
+        other.config.seed = 7;
+        assert_ne!(id, other.rate_identity(1e-3));
+        let mut other = record();
+        other.config.data.limit = Some(3000);
+        assert_ne!(id, other.rate_identity(1e-3));
+        let mut other = record();
+        other.config.epochs = 3;
+        other.backend = "wgpu".into();
+        assert_eq!(
+            id,
+            other.rate_identity(1e-3),
+            "epochs and backend do not shape the weights"
+        );
     }
 }

@@ -6,7 +6,7 @@ mod resume;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lrsweep_data::Split;
 use lrsweep_model::EpochRecord;
 
@@ -14,27 +14,31 @@ use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
-use crate::commands::{find, load_data, results};
+use crate::commands::{check_fits, find, load_data, results};
 use crate::config::{rate_label, SweepConfig};
-use crate::exit::{say, usage};
+use crate::exit::{note, say, usage, with_hint};
 use crate::render::progress::Progress;
 use crate::render::text;
 use crate::store::lock::Lock;
 use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
-use crate::store::{self, range as find_files};
+use crate::store::{self, range as find_files, OutDir};
 
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
 /// (a resume refuses those that conflict with the saved run).
 pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
-    let (config, out, started) = destination(args, explicit)?;
+    let (config, target, started) = destination(args, explicit)?;
+    check_fits(&config)?;
     let (images, split) = load_data(&config)?;
     let selected = backend::select(config.backend).map_err(usage)?;
     match &selected.fallback_reason {
-        Some(reason) => eprintln!(
+        Some(reason) => note(&format!(
             "{reason}; training on {} ({})",
             selected.backend, selected.adapter
-        ),
-        None => eprintln!("training on {} ({})", selected.backend, selected.adapter),
+        )),
+        None => note(&format!(
+            "training on {} ({})",
+            selected.backend, selected.adapter
+        )),
     }
     let record = RunRecord {
         lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -48,7 +52,10 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         started,
     };
     drop(images);
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = match target {
+        Target::Fresh(dir) => dir.create()?,
+        Target::Resume(dir) => dir,
+    };
     let _lock = Lock::acquire(&out).map_err(usage)?;
     interrupt::install_handlers();
     let config = record.config.clone();
@@ -63,20 +70,28 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         resuming: args.resume.is_some(),
         find: None,
     };
-    if !config.no_find {
-        sweep.find = Some(sweep.range_test()?);
-    }
-    for &rate in &config.rates {
-        sweep.train_rate(rate)?;
-    }
-    sweep.refine()?;
-    sweep.progress.finish();
-    sweep.finish()
+    sweep.execute().map_err(|e| {
+        with_hint(
+            e,
+            format!(
+                "What was written before stays valid; once the cause is fixed, continue with: lrsweep sweep --resume {}",
+                out.display()
+            ),
+        )
+    })
+}
+
+/// Where a sweep writes.
+enum Target {
+    /// A new run directory, created once the data is loaded.
+    Fresh(OutDir),
+    /// The directory of the run `--resume` continues.
+    Resume(PathBuf),
 }
 
 /// The configuration, the run directory and the start time: a fresh run's, or those of the run
 /// `--resume` continues.
-fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, PathBuf, String)> {
+fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, Target, String)> {
     let now = chrono::Local::now().to_rfc3339();
     match &args.resume {
         Some(dir) => {
@@ -86,11 +101,11 @@ fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, Pa
             } else {
                 saved.started
             };
-            Ok((saved.config, out, started))
+            Ok((saved.config, Target::Resume(out), started))
         }
         None => Ok((
             args.to_config(),
-            store::fresh_out(args.out.clone(), None)?,
+            Target::Fresh(store::fresh_out(args.out.clone(), None)?),
             now,
         )),
     }
@@ -111,6 +126,18 @@ struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
+    /// The range test, the listed rates, the refinement, then the results.
+    fn execute(&mut self) -> Result<()> {
+        if !self.config.no_find {
+            self.find = Some(self.range_test()?);
+        }
+        let listed = self.config.rates.clone();
+        self.train_round(&listed)?;
+        self.refine()?;
+        self.progress.finish();
+        self.finish()
+    }
+
     /// The range test before the sweep (or its saved result when resuming).
     fn range_test(&self) -> Result<FindResult> {
         if self.resuming && find_files::exists(self.out) {
@@ -149,19 +176,24 @@ impl Sweep<'_> {
                     "refining between {best} (best) and {neighbour}: {}",
                     labels.join(", ")
                 ));
-                for rate in rates {
-                    if !self.runs.iter().any(|(r, _)| *r == rate) {
-                        self.train_rate(rate)?;
-                    }
-                }
-                Ok(())
+                let new: Vec<f64> = rates
+                    .into_iter()
+                    .filter(|rate| !self.runs.iter().any(|(r, _)| r == rate))
+                    .collect();
+                self.train_round(&new)
             }
         }
     }
 
     fn finish(&self) -> Result<()> {
         let header = text::run_header(self.config, self.selected.backend, &self.selected.adapter);
-        let summary = results::write(self.out, &header, &self.runs, self.find.as_ref())?;
+        let summary = results::write(
+            self.out,
+            &header,
+            self.config,
+            &self.runs,
+            self.find.as_ref(),
+        )?;
         say(&text::summary_markdown(&summary))?;
         say(&format!("Run written to {}", self.out.display()))?;
         Ok(())

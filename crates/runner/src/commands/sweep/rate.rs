@@ -1,11 +1,11 @@
-//! Training one rate of a sweep: continue or skip what a resume finds, then after every epoch
-//! report progress, save model files and the checkpoint, append the metrics and decide on
-//! early stopping.
+//! Training a round of a sweep's rates (together, as one stack, unless `--serial`): continue or
+//! keep what a resume finds, then after every epoch of each rate report progress, save model
+//! files and the checkpoint, append the metrics and decide on early stopping.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use lrsweep_model::{EpochRecord, Fit, Flow, Trainer};
+use lrsweep_model::{EpochRecord, Flow, Member, MemberView, StackFit};
 
 use super::{interrupt, interrupted, Sweep};
 use crate::analysis::summary;
@@ -28,19 +28,27 @@ enum Previous {
 
 /// Whether a rate with these records is done: all epochs, diverged, or stopped early.
 fn finished(config: &SweepConfig, records: &[EpochRecord]) -> bool {
-    records.len() >= config.epochs
-        || records.last().is_some_and(|r| r.diverged())
-        || config
-            .patience
-            .is_some_and(|p| summary::patience_stop(records, p).is_some())
+    summary::is_finished(records, config.epochs, config.patience)
+}
+
+/// Checks that a finished rate has its model files, each matching its sidecar: `model.bpk`, and
+/// `best.bpk` when some epoch had a finite validation loss.
+fn model_files_intact(dir: &Path, records: &[EpochRecord]) -> Result<()> {
+    model_file::verify(&dir.join("model.bpk"))?;
+    if records.iter().any(|r| r.val_loss.is_finite()) {
+        model_file::verify(&dir.join("best.bpk"))?;
+    }
+    Ok(())
 }
 
 /// Everything that happens after an epoch, for one rate.
 struct EpochSink<'a> {
     config: &'a SweepConfig,
     rate: f64,
-    label: &'a str,
-    dir: &'a Path,
+    /// What the checkpoint belongs to ([`crate::store::run::RunRecord::rate_identity`]).
+    identity: String,
+    label: String,
+    dir: PathBuf,
     progress: &'a Progress,
     metrics: MetricsWriter,
     records: Vec<EpochRecord>,
@@ -50,8 +58,9 @@ struct EpochSink<'a> {
 }
 
 impl EpochSink<'_> {
-    fn on_epoch(&mut self, record: &EpochRecord, trainer: &Trainer) -> Flow {
-        self.progress.epoch(self.label, self.config.epochs, record);
+    fn on_epoch(&mut self, record: &EpochRecord, trainer: &MemberView) -> Flow {
+        self.progress
+            .epoch(&self.label, self.config.epochs, record, trainer.is_last());
         self.records.push(*record);
         let stop_early = self
             .config
@@ -77,23 +86,25 @@ impl EpochSink<'_> {
 
     /// Model files before the checkpoint: a crash between the two retrains the epoch
     /// (identically) and writes them again, never leaving them behind the checkpoint.
-    fn save(&mut self, record: &EpochRecord, trainer: &Trainer, stop_early: bool) -> Result<()> {
+    fn save(&mut self, record: &EpochRecord, trainer: &MemberView, stop_early: bool) -> Result<()> {
         let meta = ModelMeta::new(self.config, self.rate, record);
         if record.val_loss < self.best_loss {
             self.best_loss = record.val_loss;
-            model_file::save(self.dir, "best", trainer, &meta)?;
+            model_file::save(&self.dir, "best", trainer.model(), &meta)?;
         }
         let last = record.epoch >= self.config.epochs || stop_early || record.diverged();
         if last {
-            if self.config.restore_best {
-                model_file::copy(self.dir, "best", "model")?;
+            // With no finite validation loss there is no best epoch: keep the last one.
+            if self.config.restore_best && self.best_loss.is_finite() {
+                model_file::copy(&self.dir, "best", "model")?;
             } else {
-                model_file::save(self.dir, "model", trainer, &meta)?;
+                model_file::save(&self.dir, "model", trainer.model(), &meta)?;
             }
         }
         let state = trainer.state()?;
         checkpoint::save(
             &self.dir.join(checkpoint::FILE),
+            &self.identity,
             self.rate,
             &self.records,
             &state,
@@ -111,7 +122,15 @@ impl Sweep<'_> {
         }
         if let Ok(records) = crate::store::metrics::read_metrics(&dir.join("metrics.csv")) {
             if finished(self.config, &records) {
-                return Previous::Finished(records);
+                match model_files_intact(dir, &records) {
+                    Ok(()) => return Previous::Finished(records),
+                    Err(e) => {
+                        self.progress.println(&format!(
+                            "learning rate {label}: finished before, but {e:#}; training it again from the start"
+                        ));
+                        return Previous::Nothing;
+                    }
+                }
             }
         }
         let path = dir.join(checkpoint::FILE);
@@ -121,7 +140,7 @@ impl Sweep<'_> {
             ));
             return Previous::Nothing;
         }
-        match checkpoint::load(&path, rate) {
+        match checkpoint::load(&path, &self.record.rate_identity(rate), rate) {
             Ok(c) => {
                 self.progress.println(&format!(
                     "learning rate {label}: continuing after epoch {} from its checkpoint",
@@ -138,89 +157,126 @@ impl Sweep<'_> {
         }
     }
 
-    /// Trains `rate` (or keeps it, when a resume finds it finished) and draws its chart.
-    pub(super) fn train_rate(&mut self, rate: f64) -> Result<()> {
-        let label = rate_label(rate);
-        self.record.rates_trained = self.runs.iter().map(|(r, _)| *r).collect();
-        self.record.rates_trained.push(rate);
-        self.record.write(self.out)?;
-        let dir: PathBuf = self.out.join(format!("lr-{label}"));
-        let resume = match self.previous(rate, &dir) {
-            Previous::Finished(records) => {
-                self.progress.println(&format!(
-                    "learning rate {label}: finished before, kept as it is"
-                ));
-                chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
-                self.runs.push((rate, records));
-                return Ok(());
+    /// Trains a round of rates together (one after another with `--serial`), keeping those a
+    /// resume finds finished, and draws their charts; the runs are added in the round's order.
+    pub(super) fn train_round(&mut self, rates: &[f64]) -> Result<()> {
+        if self.config.serial && rates.len() > 1 {
+            for &rate in rates {
+                self.train_round(&[rate])?;
             }
-            Previous::Checkpoint(c) => Some(c),
-            Previous::Nothing => None,
-        };
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
-        let records: Vec<EpochRecord> =
-            resume.as_ref().map_or_else(Vec::new, |c| c.records.clone());
-        for r in &records {
-            metrics.append(r)?;
+            return Ok(());
+        }
+        for &rate in rates {
+            if !self.record.rates_trained.contains(&rate) {
+                self.record.rates_trained.push(rate);
+            }
+        }
+        self.record.write(self.out)?;
+        let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; rates.len()];
+        let mut pending = Vec::new();
+        for (i, &rate) in rates.iter().enumerate() {
+            let label = rate_label(rate);
+            match self.previous(rate, &self.out.join(format!("lr-{label}"))) {
+                Previous::Finished(records) => {
+                    self.progress.println(&format!(
+                        "learning rate {label}: finished before, kept as it is"
+                    ));
+                    results[i] = Some(records);
+                }
+                Previous::Checkpoint(c) => pending.push((i, rate, Some(c))),
+                Previous::Nothing => pending.push((i, rate, None)),
+            }
+        }
+        if !pending.is_empty() {
+            let trained = self.train_members(&pending)?;
+            for ((i, _, _), records) in pending.iter().zip(trained) {
+                results[*i] = Some(records);
+            }
+        }
+        for (&rate, records) in rates.iter().zip(results) {
+            let records = records.unwrap_or_default();
+            let label = rate_label(rate);
+            if let Some(bad) = records.iter().find(|r| r.diverged()) {
+                self.progress.println(&format!(
+                    "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
+                    bad.epoch
+                ));
+            }
+            chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
+            self.runs.push((rate, records));
+        }
+        Ok(())
+    }
+
+    /// Trains the `pending` rates of a round as one stack; returns their records in order.
+    fn train_members(
+        &self,
+        pending: &[(usize, f64, Option<Checkpoint>)],
+    ) -> Result<Vec<Vec<EpochRecord>>> {
+        let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
+        let mut sinks = Vec::with_capacity(pending.len());
+        for ((_, rate, resume), label) in pending.iter().zip(&labels) {
+            let dir = self.out.join(format!("lr-{label}"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
+            let records: Vec<EpochRecord> =
+                resume.as_ref().map_or_else(Vec::new, |c| c.records.clone());
+            for r in &records {
+                metrics.append(r)?;
+            }
+            sinks.push(EpochSink {
+                config: self.config,
+                rate: *rate,
+                identity: self.record.rate_identity(*rate),
+                label: label.clone(),
+                dir,
+                progress: &self.progress,
+                metrics,
+                best_loss: records
+                    .iter()
+                    .map(|r| r.val_loss)
+                    .filter(|l| l.is_finite())
+                    .fold(f64::INFINITY, f64::min),
+                records,
+                error: None,
+            });
         }
         let total = self.config.rates.len() + self.config.refine;
-        self.progress.start_rate(
-            &label,
+        self.progress.start_round(
+            &labels,
             self.runs.len(),
             total.max(self.record.rates_trained.len()),
             self.config.epochs,
         );
-        let mut sink = EpochSink {
-            config: self.config,
-            rate,
-            label: &label,
-            dir: &dir,
-            progress: &self.progress,
-            metrics,
-            best_loss: records
-                .iter()
-                .map(|r| r.val_loss)
-                .filter(|l| l.is_finite())
-                .fold(f64::INFINITY, f64::min),
-            records,
-            error: None,
-        };
-        let (model, train) = (
-            self.config.model(),
-            self.config.train(rate, self.selected.update),
-        );
-        let mut fit = Fit::new(
+        let model = self.config.model();
+        let train = self.config.train(pending[0].1, self.selected.update);
+        let members = pending
+            .iter()
+            .map(|(_, rate, resume)| Member {
+                rate: *rate,
+                resume: resume.as_ref().map(|c| (&c.state, c.records.clone())),
+            })
+            .collect();
+        let trained = StackFit::new(
             &model,
             &train,
             &self.split.train,
             &self.split.valid,
             &self.selected.device,
+            members,
         )
-        .interrupt(interrupt::flag());
-        if let Some(c) = &resume {
-            fit = fit.resume(&c.state, c.records.clone());
+        .interrupt(interrupt::flag())
+        .run(|id, record, view| sinks[id].on_epoch(record, view))
+        .with_context(|| format!("training learning rates {}", labels.join(", ")))?;
+        for sink in &mut sinks {
+            if let Some(e) = sink.error.take() {
+                return Err(e.context(format!("saving learning rate {}", sink.label)));
+            }
         }
-        let trained = fit
-            .run(|record, trainer| sink.on_epoch(record, trainer))
-            .with_context(|| format!("training learning rate {label}"))?;
-        if let Some(e) = sink.error {
-            return Err(e.context(format!(
-                "saving learning rate {label}; what was written before stays valid"
-            )));
-        }
-        if interrupt::requested() && !finished(self.config, &trained) {
+        if interrupt::requested() && !trained.iter().all(|r| finished(self.config, r)) {
             self.progress.finish();
             return Err(interrupted(self.out));
         }
-        if let Some(bad) = trained.iter().find(|r| r.diverged()) {
-            self.progress.println(&format!(
-                "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
-                bad.epoch
-            ));
-        }
-        chart::rate_chart(self.out, &format!("lr-{label}"), &label, &trained)?;
-        self.runs.push((rate, trained));
-        Ok(())
+        Ok(trained)
     }
 }

@@ -10,9 +10,10 @@ use crate::config::SweepConfig;
 use crate::exit::usage;
 use crate::store::run::RunRecord;
 
-/// Fields of [`SweepConfig`] that do not define a run: where the data is read from and whether
-/// the range test runs may change between a run and its resume.
-const NOT_DEFINING: [&str; 3] = ["data_dir", "mirrors", "no_find"];
+/// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
+/// range test runs and whether rates train together or one after another may change between a
+/// run and its resume (a rate's checkpoints are the same either way).
+const NOT_DEFINING: [&str; 4] = ["data_dir", "mirrors", "no_find", "serial"];
 
 /// The flag of the option that sets a configuration field (clap ids are the field names).
 fn flag(field: &str) -> String {
@@ -71,6 +72,9 @@ pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(Run
     config.data.data_dir = asked.data.data_dir.clone().or(config.data.data_dir.take());
     if !asked.data.mirrors.is_empty() {
         config.data.mirrors = asked.data.mirrors.clone();
+    }
+    if explicit.iter().any(|e| e == "serial") {
+        config.serial = asked.serial;
     }
     Ok((saved, dir.to_path_buf()))
 }

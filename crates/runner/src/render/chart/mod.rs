@@ -73,7 +73,7 @@ fn write_atomically(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Resu
 fn png(
     path: &Path,
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> DrawResult<BitMapBackend>,
+    draw: impl for<'b> FnOnce(&DrawingArea<BitMapBackend<'b>, Shift>) -> DrawResult<BitMapBackend<'b>>,
 ) -> Result<()> {
     register_font()?;
     write_atomically(path, |tmp| {
@@ -86,7 +86,7 @@ fn png(
 fn svg(
     path: &Path,
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> DrawResult<SVGBackend>,
+    draw: impl for<'b> FnOnce(&DrawingArea<SVGBackend<'b>, Shift>) -> DrawResult<SVGBackend<'b>>,
 ) -> Result<()> {
     register_font()?;
     write_atomically(path, |tmp| {

@@ -1,0 +1,155 @@
+//! Rates trained together: each member matches its run alone, and a diverging member never
+//! changes another's numbers. On flex, 3 epochs on 6,000 real images.
+
+mod common;
+
+use burn::tensor::Device;
+use lrsweep_data::Split;
+use lrsweep_model::{
+    EpochRecord, Fit, Flow, Member, ModelConfig, StackFit, TrainConfig, UpdateExec,
+};
+
+fn config(update: UpdateExec) -> TrainConfig {
+    TrainConfig {
+        epochs: 3,
+        update,
+        ..TrainConfig::default()
+    }
+}
+
+fn stacked(split: &Split, rates: &[f64], update: UpdateExec) -> Vec<Vec<EpochRecord>> {
+    let config = config(update);
+    let members = rates
+        .iter()
+        .map(|&rate| Member { rate, resume: None })
+        .collect();
+    StackFit::new(
+        &ModelConfig::default(),
+        &config,
+        &split.train,
+        &split.valid,
+        &Device::flex(),
+        members,
+    )
+    .run(|_, _, _| Flow::Continue)
+    .unwrap()
+}
+
+fn alone(split: &Split, rate: f64, update: UpdateExec) -> Vec<EpochRecord> {
+    let config = TrainConfig {
+        learning_rate: rate,
+        ..config(update)
+    };
+    Fit::new(
+        &ModelConfig::default(),
+        &config,
+        &split.train,
+        &split.valid,
+        &Device::flex(),
+    )
+    .run(|_, _| Flow::Continue)
+    .unwrap()
+}
+
+fn figures(r: &[EpochRecord]) -> Vec<[f64; 4]> {
+    r.iter()
+        .map(|r| [r.train_loss, r.train_acc, r.val_loss, r.val_acc])
+        .collect()
+}
+
+/// The tolerance the engine promises (1e-4 relative); the test also reports whether the
+/// figures are bit-identical, which they are on flex: every operation of a step works slice by
+/// slice, and flex computes each slice of a batched product with the same kernel as a single one.
+fn assert_matches(a: &[EpochRecord], b: &[EpochRecord], what: &str) -> bool {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in figures(a).iter().zip(figures(b)) {
+        for (p, q) in x.iter().zip(y) {
+            let rel = (p - q).abs() / p.abs().max(1e-12);
+            assert!(rel <= 1e-4, "{what}: {x:?} vs {y:?}");
+        }
+    }
+    figures(a) == figures(b)
+}
+
+#[test]
+fn each_member_of_a_stack_matches_its_run_alone() {
+    let split = common::split(Some(6_000));
+    for update in [UpdateExec::FusedOnHost, UpdateExec::OnDevice] {
+        let rates = [1e-4, 1e-3, 1e-2];
+        let together = stacked(&split, &rates, update);
+        for (rate, records) in rates.iter().zip(&together) {
+            let solo = alone(&split, *rate, update);
+            let identical = assert_matches(records, &solo, &format!("lr {rate} {update:?}"));
+            assert!(
+                identical,
+                "lr {rate} {update:?}: within 1e-4 but not bit-identical"
+            );
+        }
+        assert!(together[1].last().unwrap().val_acc > 0.9);
+    }
+}
+
+#[test]
+fn a_diverging_member_leaves_the_others_exactly_as_they_were() {
+    let split = common::split(Some(6_000));
+    let update = UpdateExec::FusedOnHost;
+    let with = stacked(&split, &[1e-3, 1e3], update);
+    let without = stacked(&split, &[1e-3], update);
+    assert!(
+        with[1].last().unwrap().diverged() || with[1].last().unwrap().val_acc < 0.3,
+        "the huge rate fails: {:?}",
+        with[1]
+    );
+    assert_eq!(figures(&with[0]), figures(&without[0]));
+}
+
+#[test]
+fn members_at_different_epochs_train_together_and_leave_when_done() {
+    let split = common::split(Some(2_000));
+    let config = config(UpdateExec::FusedOnHost);
+    let model = ModelConfig::default();
+    let device = Device::flex();
+    // Member 1 is one epoch ahead: saved after its first epoch of a run alone.
+    let mut saved = None;
+    let first = Fit::new(&model, &config, &split.train, &split.valid, &device)
+        .run(|r, v| {
+            if r.epoch == 1 {
+                saved = Some(v.state().unwrap());
+            }
+            Flow::Continue
+        })
+        .unwrap();
+    let state = saved.unwrap();
+    let mut seen = Vec::new();
+    let members = vec![
+        Member {
+            rate: 1e-2,
+            resume: None,
+        },
+        Member {
+            rate: 1e-3,
+            resume: Some((&state, first[..1].to_vec())),
+        },
+    ];
+    let all = StackFit::new(
+        &model,
+        &config,
+        &split.train,
+        &split.valid,
+        &device,
+        members,
+    )
+    .run(|id, r, _| {
+        seen.push((id, r.epoch));
+        Flow::Continue
+    })
+    .unwrap();
+    assert_eq!(all[0].len(), 3);
+    assert_eq!(all[1].len(), 3);
+    assert_eq!(seen, vec![(0, 1), (1, 2), (0, 2), (1, 3), (0, 3)]);
+    assert_eq!(
+        figures(&all[1]),
+        figures(&first),
+        "the resumed member continues exactly"
+    );
+}

@@ -1,0 +1,355 @@
+//! Hostile but fair use that needs training runs (small ones): what a run survives and what it
+//! refuses to trust. The classes are those of issue "fourteen ways lrsweep still breaks".
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, json, lrsweep, metrics, mnist_dir, text};
+
+/// A small sweep's arguments: one rate unless `extra` says otherwise.
+fn small(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "sweep",
+        "--limit",
+        "1000",
+        "--epochs",
+        "3",
+        "--rates",
+        "1e-3",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "flex",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".to_string(), out.display().to_string()]);
+    args
+}
+
+fn run(args: &[String]) -> std::process::Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    lrsweep(&args)
+}
+
+fn ok(args: &[String]) -> std::process::Output {
+    let o = run(args);
+    assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+/// Class 1: "train until early stopping" with an enormous epoch count.
+#[test]
+fn an_enormous_epoch_count_with_patience_trains_until_it_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut args = small(&out, &["--patience", "2"]);
+    args[4] = "4294967296".into();
+    args[6] = "1e-2".into();
+    ok(&args);
+    let rows = metrics(&out.join("lr-0.01/metrics.csv")).len();
+    assert!((3..200).contains(&rows), "{rows} epochs");
+    assert!(!out.join("lrsweep.lock").exists());
+}
+
+/// Class 2: a closed or full stderr costs the progress lines, not the run.
+#[test]
+fn a_closed_or_full_stderr_does_not_stop_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, stderr) in [
+        (
+            "full",
+            Stdio::from(std::fs::File::create("/dev/full").unwrap()),
+        ),
+        ("closed", Stdio::piped()),
+    ] {
+        let out = tmp.path().join(name);
+        let mut child = Command::new(bin())
+            .args(&small(&out, &[])[..])
+            .env("LRSWEEP_DATA_DIR", mnist_dir())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take()); // the reading end closes: every write to stderr fails
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "stderr {name}");
+        assert_eq!(
+            metrics(&out.join("lr-0.001/metrics.csv")).len(),
+            3,
+            "{name}"
+        );
+        assert!(out.join("summary.json").is_file(), "{name}");
+    }
+}
+
+/// Class 3: a checkpoint from another run is discarded with a message; the rate is trained
+/// from the start and ends as an uninterrupted run does.
+#[test]
+fn a_checkpoint_of_another_run_is_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (other, victim, clean) = (
+        tmp.path().join("other"),
+        tmp.path().join("victim"),
+        tmp.path().join("clean"),
+    );
+    ok(&small(&other, &["--hidden", "32"]));
+    ok(&small(&victim, &[]));
+    ok(&small(&clean, &[]));
+    // Make the victim look interrupted after epoch 1, holding the other run's checkpoint.
+    let csv = victim.join("lr-0.001/metrics.csv");
+    let text_csv = std::fs::read_to_string(&csv).unwrap();
+    let first_two: Vec<&str> = text_csv.lines().take(2).collect();
+    std::fs::write(&csv, first_two.join("\n") + "\n").unwrap();
+    std::fs::copy(
+        other.join("lr-0.001/checkpoint.bin"),
+        victim.join("lr-0.001/checkpoint.bin"),
+    )
+    .unwrap();
+    let o = lrsweep(&["sweep", "--resume", victim.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("belongs to another run"), "{stderr}");
+    let figures = |d: &Path| -> Vec<Vec<String>> {
+        metrics(&d.join("lr-0.001/metrics.csv"))
+            .into_iter()
+            .map(|mut r| {
+                r.pop();
+                r
+            })
+            .collect()
+    };
+    assert_eq!(figures(&victim), figures(&clean));
+    let meta = json(&victim.join("lr-0.001/model.json"));
+    assert_eq!(meta["model"]["hidden"], 784);
+}
+
+/// Classes 4 and 5: a damaged model file fails eval clearly; a finished run whose model file
+/// is gone is rebuilt by `--resume`, not kept as it is.
+#[test]
+fn damaged_or_missing_model_files_are_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &[]));
+    let best = out.join("lr-0.001/best.bpk");
+    let eval = |model: &Path| {
+        Command::new(bin())
+            .args(["eval", "--backend", "flex", "--model"])
+            .arg(model)
+            .env("LRSWEEP_DATA_DIR", mnist_dir())
+            .output()
+            .unwrap()
+    };
+    let o = eval(&best);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut bytes = std::fs::read(&best).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n - 200..n - 196] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&best, &bytes).unwrap();
+    let o = eval(&best);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("damaged"),
+        "{}",
+        text(&o)
+    );
+
+    std::fs::remove_file(out.join("lr-0.001/model.bpk")).unwrap();
+    let o = lrsweep(&["sweep", "--resume", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("model.bpk") && stderr.contains("training it again"),
+        "{stderr}"
+    );
+    for file in ["model.bpk", "best.bpk"] {
+        let o = eval(&out.join("lr-0.001").join(file));
+        assert!(o.status.success(), "{file}: {}", text(&o));
+    }
+}
+
+fn spawn_long(out: &Path) -> std::process::Child {
+    let mut args = small(out, &[]);
+    args[2] = "3000".into();
+    args[4] = "200".into();
+    Command::new(bin())
+        .args(&args[..])
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(path: &Path, rows: usize) {
+    let start = Instant::now();
+    while std::fs::read_to_string(path).map_or(0, |t| t.lines().count()) < rows + 1 {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Class 7: a run being written is not reported; an interrupted one is reported as unfinished.
+#[test]
+fn report_respects_a_running_sweep_and_marks_an_unfinished_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = spawn_long(&out);
+    wait_for(&out.join("lr-0.001/metrics.csv"), 1);
+    let o = lrsweep(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("in progress") && stderr.contains("lrsweep.lock"),
+        "{stderr}"
+    );
+    assert!(!out.join("report.html").exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let o = lrsweep(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("This run is incomplete") && md.contains("of 200 epochs"),
+        "{md}"
+    );
+    assert!(md.contains("unfinished"), "{md}");
+    let summary = json(&out.join("summary.json"));
+    assert!(
+        summary["recommended"].is_null(),
+        "nothing finished, nothing recommended"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("This run is incomplete"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--resume"));
+}
+
+/// Class 9: a lock file naming a live process that holds no lock (a reused PID) is taken over.
+#[test]
+fn a_stale_lock_naming_a_live_process_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &[]));
+    // PID 1 is alive; the old lock trusted it and refused forever.
+    std::fs::write(out.join("lrsweep.lock"), "1").unwrap();
+    let o = lrsweep(&["sweep", "--resume", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("taking over the lock") && stderr.contains("lrsweep.lock"),
+        "{stderr}"
+    );
+    assert!(!out.join("lrsweep.lock").exists());
+}
+
+/// Class 13: report validates every file before writing any.
+#[test]
+fn report_writes_nothing_when_a_file_is_bad() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &["--rates", "1e-3,1e-2"]));
+    std::fs::remove_file(out.join("lr-0.001.png")).unwrap();
+    let csv = out.join("lr-0.01/metrics.csv");
+    let good = std::fs::read_to_string(&csv).unwrap();
+    let broken: [(&str, Box<dyn Fn(&mut Vec<String>)>); 3] = [
+        ("epoch 2 where epoch 3", Box::new(|l| l[3] = l[2].clone())),
+        (
+            "not an accuracy",
+            Box::new(|l| {
+                let mut f: Vec<String> = l[1].split(',').map(String::from).collect();
+                f[2] = "7.5".into();
+                l[1] = f.join(",");
+            }),
+        ),
+        ("missing", Box::new(|_| ())),
+    ];
+    for (says, damage) in broken {
+        let mut lines: Vec<String> = good.lines().map(String::from).collect();
+        damage(&mut lines);
+        if says == "missing" {
+            std::fs::remove_file(&csv).unwrap();
+        } else {
+            std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+        }
+        let o = lrsweep(&["report", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{says}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            !out.join("lr-0.001.png").exists(),
+            "{says}: a chart was rewritten"
+        );
+        assert!(!out.join("report.html").exists());
+    }
+}
+
+/// Class 8: on a real terminal with TERM=dumb, progress falls back to plain lines.
+#[test]
+fn a_dumb_terminal_gets_plain_progress_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let args = small(&out, &[]);
+    let command = format!(
+        "TERM=dumb LRSWEEP_DATA_DIR='{}' '{}' {} 2>&1",
+        mnist_dir().display(),
+        bin().display(),
+        args.join(" ")
+    );
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let o = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{seen}");
+    assert!(seen.contains("lr 0.001 epoch 3/3"), "{seen}");
+}
+
+/// Class 10: two runs started in the same second without `--out` get their own directories.
+#[test]
+fn default_directories_never_collide() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spawn = || {
+        Command::new(bin())
+            .args([
+                "find",
+                "--limit",
+                "1000",
+                "--steps",
+                "5",
+                "--backend",
+                "flex",
+            ])
+            .current_dir(tmp.path())
+            .env("LRSWEEP_DATA_DIR", mnist_dir())
+            .output()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    let dirs: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for d in dirs {
+        assert!(d.join("find.json").is_file(), "{}", d.display());
+    }
+}
