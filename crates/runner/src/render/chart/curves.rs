@@ -7,8 +7,15 @@ use lrsweep_model::EpochRecord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axes, frame, legend, png, range, segments, stroke, svg, DrawResult, FAMILY};
+use super::{frame, legend, png, range, segments, stroke, svg, DrawResult, FAMILY};
 use super::{RATE_CHART_SIZE, TAB10};
+
+/// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
+/// validation accuracy green, training loss red, validation loss cyan.
+const BLUE: RGBColor = RGBColor(0, 0, 255);
+const GREEN: RGBColor = RGBColor(0, 128, 0);
+const RED: RGBColor = RGBColor(255, 0, 0);
+const CYAN: RGBColor = RGBColor(0, 191, 191);
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
 
@@ -17,10 +24,10 @@ type Curve = (&'static str, fn(&EpochRecord) -> f64, RGBColor, bool);
 
 /// The reference chart's four curves.
 const RATE_CURVES: [Curve; 4] = [
-    ("Training accuracy", |r| r.train_acc, TAB10[0], false),
-    ("Validation accuracy", |r| r.val_acc, TAB10[1], false),
-    ("Training loss", |r| r.train_loss, TAB10[2], true),
-    ("Validation loss", |r| r.val_loss, TAB10[3], true),
+    ("Training accuracy", |r| r.train_acc, BLUE, false),
+    ("Validation accuracy", |r| r.val_acc, GREEN, false),
+    ("Training loss", |r| r.train_loss, RED, true),
+    ("Validation loss", |r| r.val_loss, CYAN, true),
 ];
 
 fn draw_rate<DB: DrawingBackend>(
@@ -32,7 +39,7 @@ fn draw_rate<DB: DrawingBackend>(
     let u = w as f64 / 640.0; // one matplotlib point at this size
     root.fill(&WHITE)?;
     let (plot, below) = root.split_vertically(h - (70.0 * u) as u32);
-    let n = records.iter().map(|r| r.epoch).max().unwrap_or(1).max(2) as f64;
+    let n = last_epoch(records.iter().map(|r| r.epoch));
     let acc = range(
         records.iter().flat_map(|r| [r.train_acc, r.val_acc]),
         Some(0.0),
@@ -45,9 +52,17 @@ fn draw_rate<DB: DrawingBackend>(
     );
     let mut chart = frame(&plot, title, u, 45.0)
         .right_y_label_area_size((45.0 * u) as u32)
-        .build_cartesian_2d(1.0..n, acc)?
-        .set_secondary_coord(1.0..n, loss);
-    axes(&mut chart, u, "Epoch", "Accuracy", &|x| format!("{x:.0}"))?;
+        .build_cartesian_2d(1..n, acc)?
+        .set_secondary_coord(1..n, loss);
+    chart
+        .configure_mesh()
+        .x_labels(epoch_labels(n))
+        .x_desc("Epoch")
+        .y_desc("Accuracy")
+        .label_style((FAMILY, 10.0 * u))
+        .axis_desc_style((FAMILY, 10.0 * u))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
     let label_font = (FAMILY, 10.0 * u);
     chart
         .configure_secondary_axes()
@@ -58,6 +73,7 @@ fn draw_rate<DB: DrawingBackend>(
     let stroke = stroke(u);
     for (_, get, color, secondary) in RATE_CURVES {
         for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
+            let seg = seg.into_iter().map(|(x, y)| (x as u32, y));
             let line = LineSeries::new(seg, color.stroke_width(stroke));
             if secondary {
                 chart.draw_secondary_series(line)?;
@@ -101,35 +117,36 @@ fn draw_overview<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
     let (left, right) = top.split_horizontally(w / 2);
-    let n = runs
-        .iter()
-        .flat_map(|(_, r)| r.iter().map(|e| e.epoch))
-        .max()
-        .unwrap_or(1)
-        .max(2) as f64;
+    let n = last_epoch(runs.iter().flat_map(|(_, r)| r.iter().map(|e| e.epoch)));
     let stroke = stroke(u);
-    let panels: [(&DrawingArea<DB, Shift>, &str, &str, fn(&EpochRecord) -> f64); 2] = [
-        (&left, "Validation loss", "Loss", |r| r.val_loss),
-        (&right, "Validation accuracy", "Accuracy", |r| r.val_acc),
-    ];
-    for (area, title, axis, get) in panels {
-        let (floor, ceil) = if axis == "Accuracy" {
-            (Some(0.0), Some(1.0))
-        } else {
-            (Some(0.0), None)
-        };
-        let y = range(
-            runs.iter().flat_map(|(_, r)| r.iter().map(get)),
-            floor,
-            ceil,
-        );
-        let mut chart = frame(area, title, u, 45.0).build_cartesian_2d(1.0..n, y)?;
-        axes(&mut chart, u, "Epoch", axis, &|x| format!("{x:.0}"))?;
-        for (i, (_, records)) in runs.iter().enumerate() {
-            let color = TAB10[i % TAB10.len()];
-            for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
-                chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
+    loss_panel(&left, runs, n, u, stroke)?;
+    let y = range(
+        runs.iter().flat_map(|(_, r)| r.iter().map(|e| e.val_acc)),
+        Some(0.0),
+        Some(1.0),
+    );
+    let mut chart = frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, y)?;
+    chart
+        .configure_mesh()
+        .x_labels(epoch_labels(n))
+        .x_desc("Epoch")
+        .y_desc("Accuracy")
+        .label_style((FAMILY, 10.0 * u))
+        .axis_desc_style((FAMILY, 10.0 * u))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, (_, records)) in runs.iter().enumerate() {
+        let color = TAB10[i % TAB10.len()];
+        for seg in segments(records.iter().map(|r| (r.epoch as f64, r.val_acc))) {
+            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
+            if let [only] = seg[..] {
+                chart.draw_series(std::iter::once(Circle::new(
+                    only,
+                    2 * stroke,
+                    color.filled(),
+                )))?;
             }
+            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
         }
     }
     let entries: Vec<(String, RGBColor)> = runs
@@ -141,9 +158,156 @@ fn draw_overview<DB: DrawingBackend>(
     root.present()
 }
 
+/// The overview's loss panel, on a log axis: a diverged rate's loss of 14.5 and a good rate's
+/// 0.07 both stay readable.
+fn loss_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    runs: &[(String, Vec<EpochRecord>)],
+    n: u32,
+    u: f64,
+    stroke: u32,
+) -> DrawResult<DB> {
+    let (lo, hi) = runs
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|e| e.val_loss))
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (lo, hi) = if lo.is_finite() {
+        (lo / 1.25, (hi * 1.25).max(lo * 2.0))
+    } else {
+        (0.01, 10.0)
+    };
+    let mut chart = frame(area, "Validation loss (log scale)", u, 45.0)
+        .build_cartesian_2d(1..n, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_labels(epoch_labels(n))
+        .x_desc("Epoch")
+        .y_desc("Loss")
+        .y_label_formatter(&|y| tidy(*y))
+        .label_style((FAMILY, 10.0 * u))
+        .axis_desc_style((FAMILY, 10.0 * u))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, (_, records)) in runs.iter().enumerate() {
+        let color = TAB10[i % TAB10.len()];
+        let points = records.iter().map(|r| {
+            (
+                r.epoch as f64,
+                if r.val_loss > 0.0 {
+                    r.val_loss
+                } else {
+                    f64::NAN
+                },
+            )
+        });
+        for seg in segments(points) {
+            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
+            if let [only] = seg[..] {
+                // A lone point (a rate that diverged after one epoch) still shows.
+                chart.draw_series(std::iter::once(Circle::new(
+                    only,
+                    2 * stroke,
+                    color.filled(),
+                )))?;
+            }
+            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
+        }
+    }
+    Ok(())
+}
+
+/// A loss tick as people write it: 10, 1, 0.1, 0.05.
+fn tidy(y: f64) -> String {
+    let s = format!("{y:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The last epoch of the records, at least 2 (an axis needs a span).
+fn last_epoch(epochs: impl Iterator<Item = usize>) -> u32 {
+    epochs.max().unwrap_or(1).clamp(2, u32::MAX as usize) as u32
+}
+
+/// How many epoch labels: every epoch up to ten, else ten (whole numbers, so none repeats).
+fn epoch_labels(n: u32) -> usize {
+    (n as usize).min(10)
+}
+
 /// Writes `overview.png`: every rate's validation loss and accuracy against epoch.
 pub fn overview(dir: &Path, runs: &[(String, Vec<EpochRecord>)]) -> Result<()> {
     png(&dir.join("overview.png"), OVERVIEW_SIZE, |area| {
         draw_overview(area, runs)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(epoch: usize, loss: f64) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_loss: loss,
+            train_acc: 0.9,
+            val_loss: loss * 1.1,
+            val_acc: 0.88,
+            seconds: 1.0,
+        }
+    }
+
+    /// The polylines of an SVG as (stroke colour, number of points).
+    fn polylines(svg: &str) -> Vec<(String, usize)> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|p| {
+                let attr = |name: &str| {
+                    p.split(&format!("{name}=\""))
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                (attr("stroke"), attr("points").split_whitespace().count())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rate_chart_draws_four_curves_in_the_reference_colours_under_its_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let records: Vec<EpochRecord> = (1..=4).map(|e| rec(e, 1.0 / e as f64)).collect();
+        rate_chart(dir.path(), "lr-0.001", "0.001", &records).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("lr-0.001.svg")).unwrap();
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                t.split_once('>')
+                    .and_then(|(_, r)| r.split("</text>").next())
+            })
+            .map(str::trim)
+            .collect();
+        assert_eq!(texts[0], "Model - Learning Rate 0.001", "title: {texts:?}");
+        let lines = polylines(&svg);
+        for colour in ["#0000FF", "#008000", "#FF0000", "#00BFBF"] {
+            let curves: Vec<usize> = lines
+                .iter()
+                .filter(|(c, _)| c == colour)
+                .map(|(_, n)| *n)
+                .collect();
+            // The curve (one point per epoch) and its legend sample (two points).
+            assert_eq!(curves, vec![4, 2], "{colour}: {lines:?}");
+        }
+        // Epoch labels 1, 2, 3, 4, each once (no repeats such as 1 2 2 2 3 4 4).
+        let at = texts.iter().position(|t| *t == "Epoch").unwrap();
+        let epochs: Vec<&str> = texts[at + 1..]
+            .iter()
+            .copied()
+            .filter(|t| t.parse::<u32>().is_ok())
+            .collect();
+        assert_eq!(epochs, vec!["1", "2", "3", "4"], "{texts:?}");
+        assert!(dir.path().join("lr-0.001.png").is_file());
+    }
 }
