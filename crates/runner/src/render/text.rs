@@ -100,62 +100,99 @@ fn row(r: &RateSummary) -> Row {
     }
 }
 
+/// The summary table's columns, in Markdown and HTML alike.
+const COLUMNS: [&str; 9] = [
+    "rate",
+    "epochs",
+    "best val acc (epoch)",
+    "min val loss (epoch)",
+    "final train loss / acc",
+    "final val loss / acc",
+    "val loss rise",
+    "early stop (patience 5 / 10)",
+    "status",
+];
+
+/// A row's cells, in the order of [`COLUMNS`].
+fn cells(r: Row) -> [String; 9] {
+    let status = status(&r);
+    [
+        r.rate,
+        r.epochs,
+        r.best_acc,
+        r.min_loss,
+        r.final_train,
+        r.final_val,
+        r.rise,
+        r.patience,
+        status,
+    ]
+}
+
+/// The recommendation as a bold lead and the sentence after it.
+fn recommendation(summary: &Summary) -> (String, String) {
+    match &summary.recommended {
+        Some(r) => (
+            format!(
+                "Recommended: learning rate {}, stop at epoch {}",
+                r.label, r.epoch
+            ),
+            format!(" — {}.", r.reason),
+        ),
+        None if !summary.unfinished.is_empty() => (
+            "No recommendation yet".to_string(),
+            ": no rate has finished without diverging.".to_string(),
+        ),
+        None => (
+            "No recommendation".to_string(),
+            ": every rate diverged; try smaller rates.".to_string(),
+        ),
+    }
+}
+
+/// The range test's line: its suggestions and how they compare with the sweep's answer.
+fn range_line(summary: &Summary) -> Option<String> {
+    let t = summary.range_test.as_ref()?;
+    let label = summary.recommended.as_ref().map(|r| r.label.as_str());
+    let verdict = match verdict(summary.recommended.as_ref().map(|r| r.rate), t) {
+        RangeVerdict::Agrees { factor } => format!(
+            "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
+            label.unwrap_or_default()
+        ),
+        RangeVerdict::Differs { factor } => format!(
+            "differs from the sweep's {} by a factor {factor:.1} (valley)",
+            label.unwrap_or_default()
+        ),
+        RangeVerdict::NothingToCompare => {
+            "the sweep has no recommendation to compare with".to_string()
+        }
+    };
+    Some(format!(
+        "Range test: valley {}, steep {}, minimum/10 {}; it {verdict}.",
+        short(t.valley),
+        short(t.steep),
+        short(t.minimum_10)
+    ))
+}
+
 /// The summary as Markdown: the table, the recommendation and the range test's verdict (also
 /// printed at the end of a run).
 pub fn summary_markdown(summary: &Summary) -> String {
-    let mut s = String::from(
-        "| rate | epochs | best val acc (epoch) | min val loss (epoch) | final train loss / acc | final val loss / acc | val loss rise | early stop (patience 5 / 10) | status |\n|---|---|---|---|---|---|---|---|---|\n",
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        COLUMNS.join(" | "),
+        "---|".repeat(COLUMNS.len())
     );
     for r in summary.rates.iter().map(row) {
-        let status = status(&r);
-        s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.rate,
-            r.epochs,
-            r.best_acc,
-            r.min_loss,
-            r.final_train,
-            r.final_val,
-            r.rise,
-            r.patience,
-            status
-        );
+        s += &format!("| {} |\n", cells(r).join(" | "));
     }
-    s += "\n";
-    s += &match &summary.recommended {
-        Some(r) => format!(
-            "**Recommended: learning rate {}, stop at epoch {}** — {}.\n",
-            r.label, r.epoch, r.reason
-        ),
-        None if !summary.unfinished.is_empty() => {
-            "**No recommendation yet**: no rate has finished without diverging.\n".to_string()
-        }
-        None => "**No recommendation**: every rate diverged; try smaller rates.\n".to_string(),
-    };
+    let (lead, rest) = recommendation(summary);
+    s += &format!("\n**{lead}**{rest}\n");
     if let Some(text) = incomplete(summary) {
         s += &format!("\n**{text}**\n");
     }
-    if let Some(t) = &summary.range_test {
-        let label = summary.recommended.as_ref().map(|r| r.label.as_str());
-        let verdict = match verdict(summary.recommended.as_ref().map(|r| r.rate), t) {
-            RangeVerdict::Agrees { factor } => format!(
-                "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
-                label.unwrap_or_default()
-            ),
-            RangeVerdict::Differs { factor } => format!(
-                "differs from the sweep's {} by a factor {factor:.1} (valley)",
-                label.unwrap_or_default()
-            ),
-            RangeVerdict::NothingToCompare => {
-                "the sweep has no recommendation to compare with".to_string()
-            }
-        };
-        s += &format!(
-            "\nRange test: valley {}, steep {}, minimum/10 {}; it {verdict}.\n",
-            short(t.valley),
-            short(t.steep),
-            short(t.minimum_10)
-        );
+    if let Some(line) = range_line(summary) {
+        s += &format!("\n{line}\n");
     }
     s
 }
@@ -167,37 +204,29 @@ pub fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The recommendation and the summary table as HTML.
+/// The recommendation, the summary table and the range test's verdict as HTML: the same row
+/// model and sentences as [`summary_markdown`].
 pub fn summary_html(summary: &Summary) -> String {
-    let mut h = match &summary.recommended {
-        Some(r) => format!(
-            "<p><b>Recommended: learning rate {}, stop at epoch {}</b> — {}.</p>\n",
-            escape(&r.label),
-            r.epoch,
-            escape(&r.reason)
-        ),
-        None => "<p><b>No recommendation</b>: every rate diverged.</p>\n".to_string(),
-    };
-    h += "<table><tr><th>rate</th><th>epochs</th><th>best val acc (epoch)</th><th>min val loss (epoch)</th><th>final val loss / acc</th><th>val loss rise</th><th>patience 5 / 10 stop</th><th>status</th></tr>\n";
+    let (lead, rest) = recommendation(summary);
+    let mut h = format!("<p><b>{}</b>{}</p>\n", escape(&lead), escape(&rest));
+    h += "<table><tr>";
+    for c in COLUMNS {
+        h += &format!("<th>{}</th>", escape(c));
+    }
+    h += "</tr>\n";
     for r in summary.rates.iter().map(row) {
-        h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&r.rate),
-            r.epochs,
-            r.best_acc,
-            r.min_loss,
-            r.final_val,
-            r.rise,
-            r.patience,
-            escape(&match &r.unfinished {
-                Some(u) => format!("unfinished: {u}"),
-                None => r.diverged.clone().unwrap_or_else(|| "ok".to_string()),
-            })
-        );
+        h += "<tr>";
+        for c in cells(r) {
+            h += &format!("<td>{}</td>", escape(&c));
+        }
+        h += "</tr>\n";
     }
     h += "</table>\n";
     if let Some(text) = incomplete(summary) {
         h += &format!("<p><b>{}</b></p>\n", escape(&text));
+    }
+    if let Some(line) = range_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
     }
     h
 }
