@@ -107,9 +107,25 @@ impl AdamConfig {
         slot: Slot<D>,
         grad: Tensor<D>,
     ) -> Slot<D> {
-        match exec {
-            UpdateExec::OnDevice => self.update(lr, t, slot, grad),
-            UpdateExec::FusedOnHost => self.update_fused(lr, t, slot, grad),
+        // A stack of one: the same arithmetic as every member of a stack.
+        let dims = slot.param.dims();
+        let n = dims.iter().product::<usize>();
+        let flat = |x: Tensor<D>| x.reshape([1, 1, n]);
+        let out = self.update_stacked(
+            exec,
+            &[self.step_scalars(lr, t)],
+            Slot {
+                param: flat(slot.param),
+                m: flat(slot.m),
+                v: flat(slot.v),
+            },
+            flat(grad),
+        );
+        let back = |x: Tensor<3>| x.reshape(dims);
+        Slot {
+            param: back(out.param),
+            m: back(out.m),
+            v: back(out.v),
         }
     }
 
@@ -219,54 +235,6 @@ impl AdamConfig {
             slot
         } else {
             self.update_stacked_on_device(scalars, slot, Tensor::from_data(g, &device))
-        }
-    }
-
-    /// The update as one pass over host memory (falls back to tensor operations for a dtype
-    /// other than f32).
-    fn update_fused<const D: usize>(
-        &self,
-        lr: f64,
-        t: u64,
-        slot: Slot<D>,
-        grad: Tensor<D>,
-    ) -> Slot<D> {
-        let device = slot.param.device();
-        let (mut p, mut m, mut v) = (
-            slot.param.into_data(),
-            slot.m.into_data(),
-            slot.v.into_data(),
-        );
-        let g = grad.into_data();
-        let (step, eps) = self.step_scalars(lr, t);
-        let k = FusedScalars {
-            b1: self.beta1 as f32,
-            c1: (1.0 - self.beta1) as f32,
-            b2: self.beta2 as f32,
-            c2: (1.0 - self.beta2) as f32,
-            step: step as f32,
-            eps: eps as f32,
-        };
-        let fused = if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
-            p.as_mut_slice::<f32>(),
-            m.as_mut_slice::<f32>(),
-            v.as_mut_slice::<f32>(),
-            g.as_slice::<f32>(),
-        ) {
-            fused_adam(ps, ms, vs, gs, k);
-            true
-        } else {
-            false
-        };
-        let slot = Slot {
-            param: Tensor::from_data(p, &device),
-            m: Tensor::from_data(m, &device),
-            v: Tensor::from_data(v, &device),
-        };
-        if fused {
-            slot
-        } else {
-            self.update(lr, t, slot, Tensor::from_data(g, &device))
         }
     }
 

@@ -7,7 +7,10 @@ use lrsweep_model::EpochRecord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{frame, legend, png, range, segments, stroke, svg, DrawResult, FAMILY};
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordu32;
+
+use super::{axes, frame, legend, png, range, segments, stroke, svg, Axes, DrawResult, FAMILY};
 use super::{RATE_CHART_SIZE, TAB10};
 
 /// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
@@ -54,15 +57,7 @@ fn draw_rate<DB: DrawingBackend>(
         .right_y_label_area_size((45.0 * u) as u32)
         .build_cartesian_2d(1..n, acc)?
         .set_secondary_coord(1..n, loss);
-    chart
-        .configure_mesh()
-        .x_labels(epoch_labels(n))
-        .x_desc("Epoch")
-        .y_desc("Accuracy")
-        .label_style((FAMILY, 10.0 * u))
-        .axis_desc_style((FAMILY, 10.0 * u))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    epoch_axes(&mut chart, u, n, "Accuracy", None)?;
     let label_font = (FAMILY, 10.0 * u);
     chart
         .configure_secondary_axes()
@@ -126,15 +121,7 @@ fn draw_overview<DB: DrawingBackend>(
         Some(1.0),
     );
     let mut chart = frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, y)?;
-    chart
-        .configure_mesh()
-        .x_labels(epoch_labels(n))
-        .x_desc("Epoch")
-        .y_desc("Accuracy")
-        .label_style((FAMILY, 10.0 * u))
-        .axis_desc_style((FAMILY, 10.0 * u))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    epoch_axes(&mut chart, u, n, "Accuracy", None)?;
     for (i, (_, records)) in runs.iter().enumerate() {
         let color = TAB10[i % TAB10.len()];
         for seg in segments(records.iter().map(|r| (r.epoch as f64, r.val_acc))) {
@@ -181,16 +168,7 @@ fn loss_panel<DB: DrawingBackend>(
     };
     let mut chart = frame(area, "Validation loss (log scale)", u, 45.0)
         .build_cartesian_2d(1..n, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .x_labels(epoch_labels(n))
-        .x_desc("Epoch")
-        .y_desc("Loss")
-        .y_label_formatter(&|y| tidy(*y))
-        .label_style((FAMILY, 10.0 * u))
-        .axis_desc_style((FAMILY, 10.0 * u))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;
     for (i, (_, records)) in runs.iter().enumerate() {
         let color = TAB10[i % TAB10.len()];
         let points = records.iter().map(|r| {
@@ -217,6 +195,32 @@ fn loss_panel<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// The axes of a chart against epoch: whole-number epochs (every one up to ten), `y` named
+/// `y_desc`, its values written by `y_format` (or plotters' default).
+fn epoch_axes<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordu32, Y>>,
+    u: f64,
+    n: u32,
+    y_desc: &str,
+    y_format: Option<&dyn Fn(&Y::ValueType) -> String>,
+) -> DrawResult<DB>
+where
+    DB: DrawingBackend,
+    Y: Ranged + ValueFormatter<<Y as Ranged>::ValueType>,
+{
+    axes(
+        chart,
+        u,
+        Axes {
+            x: "Epoch",
+            y: y_desc,
+            x_labels: epoch_labels(n),
+            x_format: None,
+            y_format,
+        },
+    )
 }
 
 /// A loss tick as people write it: 10, 1, 0.1, 0.05.

@@ -111,28 +111,43 @@ fn frame<'a, 'b, DB: DrawingBackend>(
     builder
 }
 
-/// Draws the axes with the shared fonts and without grid lines.
-fn axes<DB, X, Y>(
+/// What a chart's axes say: names, how many labels on `x` (0: plotters' choice) and how to
+/// write the values (`None`: plotters' default).
+struct Axes<'f, X, Y> {
+    x: &'f str,
+    y: &'f str,
+    x_labels: usize,
+    x_format: Option<&'f dyn Fn(&X) -> String>,
+    y_format: Option<&'f dyn Fn(&Y) -> String>,
+}
+
+/// Draws the axes with the shared fonts and without minor grid lines.
+fn axes<'f, DB, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     u: f64,
-    x_desc: &str,
-    y_desc: &str,
-    x_format: &dyn Fn(&X::ValueType) -> String,
+    a: Axes<'f, X::ValueType, Y::ValueType>,
 ) -> DrawResult<DB>
 where
     DB: DrawingBackend,
     X: Ranged + ValueFormatter<<X as Ranged>::ValueType>,
     Y: Ranged + ValueFormatter<<Y as Ranged>::ValueType>,
 {
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .x_label_formatter(x_format)
-        .y_desc(y_desc)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(a.x)
+        .y_desc(a.y)
         .label_style((FAMILY, 10.0 * u))
         .axis_desc_style((FAMILY, 10.0 * u))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
+        .light_line_style(WHITE.mix(0.0));
+    if a.x_labels > 0 {
+        mesh.x_labels(a.x_labels);
+    }
+    if let Some(f) = a.x_format {
+        mesh.x_label_formatter(f);
+    }
+    if let Some(f) = a.y_format {
+        mesh.y_label_formatter(f);
+    }
+    mesh.draw()
 }
 
 /// Runs of consecutive finite points (a NaN breaks the line instead of ending the chart).

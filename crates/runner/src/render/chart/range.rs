@@ -28,9 +28,13 @@ fn draw_find<DB: DrawingBackend>(
     axes(
         &mut chart,
         u,
-        "Learning rate (log scale)",
-        "Smoothed training loss",
-        &|x| format!("{x:.0e}"),
+        super::Axes {
+            x: "Learning rate (log scale)",
+            y: "Smoothed training loss",
+            x_labels: 0,
+            x_format: Some(&|x| format!("{x:.0e}")),
+            y_format: None,
+        },
     )?;
     let stroke = stroke(u);
     chart.draw_series(LineSeries::new(
