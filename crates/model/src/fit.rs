@@ -134,6 +134,8 @@ impl<'a> StackFit<'a> {
         Ok(records)
     }
 
+    // One epoch loop with its bookkeeping (order, timing, records, who leaves): kept whole so
+    // that the order of events in an epoch reads top to bottom.
     /// Trains one stack until every member has left it; false when interrupted.
     fn run_group(
         &self,

@@ -62,6 +62,8 @@ fn slice_shape(m: &ModelConfig, i: usize) -> [usize; 3] {
 }
 
 impl StackTrainer {
+    // Long but linear: check the members, gather each one's twelve slices (saved or fresh),
+    // stack them. Splitting it would only pass the twelve lists around.
     /// A stack of `members` on `device`; `config.learning_rate` is ignored (each member has its
     /// own). Saved states must fit `model`.
     pub fn new(

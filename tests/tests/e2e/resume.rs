@@ -20,9 +20,14 @@ const SETTINGS: [&str; 10] = [
 ];
 
 fn spawn_sweep(out: &Path) -> Child {
+    spawn_sweep_with(out, &[])
+}
+
+fn spawn_sweep_with(out: &Path, extra: &[&str]) -> Child {
     Command::new(bin())
         .arg("sweep")
         .args(SETTINGS)
+        .args(extra)
         .arg("--out")
         .arg(out)
         .env("LRSWEEP_DATA_DIR", mnist_dir())
@@ -249,4 +254,37 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_keeps_what_was_written() {
     );
     assert_eq!(std::fs::read(out.join("config.json")).unwrap(), config);
     assert!(!out.join("lrsweep.lock").exists());
+}
+
+/// A run trained one rate after another, interrupted in its first rate, resumed with the rates
+/// together: the resumed rate and the fresh one share a stack at different epochs, and every
+/// figure equals an uninterrupted run's.
+#[test]
+fn a_serial_run_resumed_as_a_stack_matches_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (killed, whole) = (tmp.path().join("killed"), tmp.path().join("whole"));
+    let mut child = spawn_sweep_with(&killed, &["--serial"]);
+    wait_rows(&killed.join("lr-0.001/metrics.csv"), 3, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("lr-0.01/metrics.csv").exists(),
+        "killed in the first rate"
+    );
+    let o = resume(&killed, &["--together"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("learning rates 0.001, 0.01 together"),
+        "{stderr}"
+    );
+    uninterrupted(&whole);
+    for rate in ["0.001", "0.01"] {
+        let (a, b) = (
+            figures(&killed.join(format!("lr-{rate}/metrics.csv"))),
+            figures(&whole.join(format!("lr-{rate}/metrics.csv"))),
+        );
+        assert_eq!(a.len(), 12);
+        assert_eq!(a, b, "lr {rate}: resumed and uninterrupted runs differ");
+    }
 }

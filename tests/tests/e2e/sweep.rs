@@ -206,3 +206,69 @@ fn the_same_seed_writes_the_same_metrics() {
     };
     assert_eq!(run("a"), run("b"));
 }
+
+/// Metrics without the seconds column.
+fn figures(csv: &std::path::Path) -> Vec<Vec<String>> {
+    metrics(csv)
+        .into_iter()
+        .map(|mut r| {
+            r.pop();
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn rates_trained_together_equal_rates_trained_one_after_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "sweep",
+            "--limit",
+            "2000",
+            "--epochs",
+            "3",
+            "--rates",
+            "1e-3,1e-2,10",
+            "--refine",
+            "1",
+            "--no-find",
+            "--backend",
+            "flex",
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let o = lrsweep(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        (out, String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (stacked, progress) = run("stacked", &[]);
+    let (serial, _) = run("serial", &["--serial"]);
+    assert!(
+        progress.contains("learning rates 0.001, 0.01, 10 together"),
+        "{progress}"
+    );
+    // One line per epoch with every rate's figures.
+    assert!(
+        progress
+            .lines()
+            .any(|l| l.contains("lr 0.001 epoch 2/3") && l.contains(" | lr 0.01 epoch 2/3")),
+        "{progress}"
+    );
+    let summary = json(&stacked.join("summary.json"));
+    let labels: Vec<String> = summary["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels.len(), 4, "three listed, one refined: {labels:?}");
+    for label in &labels {
+        let csv = |d: &std::path::Path| figures(&d.join(format!("lr-{label}/metrics.csv")));
+        assert_eq!(csv(&stacked), csv(&serial), "lr {label}");
+    }
+    let config = json(&stacked.join("config.json"));
+    assert_eq!(config["config"]["serial"], false);
+}

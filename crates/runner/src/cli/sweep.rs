@@ -93,8 +93,13 @@ pub struct SweepArgs {
     /// Train a round's rates one after another, as separate models, instead of together as one
     /// stack (the default: the same batches serve every rate; a rate's results do not depend on
     /// the others). A resumed run may switch either way.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "together")]
     pub serial: bool,
+
+    /// Train a round's rates together (the default); with --resume, continues a run made with
+    /// --serial as a stack.
+    #[arg(long)]
+    pub together: bool,
 
     /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
     #[arg(long, value_name = "DIR")]

@@ -103,6 +103,7 @@ fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
     rows
 }
 
+// Run, then turn the run into rows: one measurement, kept in one place.
 /// Trains `rates` together (one rate: alone) for the configured epochs and makes their rows.
 fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -> Vec<BenchRow> {
     let config = work.config;

@@ -70,6 +70,8 @@ pub fn save(
     write_atomic(path, &bytes)
 }
 
+// Every check of a file read back, in the order its bytes come: kept together so that none is
+// skipped.
 /// Reads and verifies a checkpoint; any damage (truncation, corruption) or a checkpoint of
 /// another run or rate (its identity differs from `identity`) is an error saying what.
 pub fn load(path: &Path, identity: &str, rate: f64) -> Result<Checkpoint> {

@@ -208,6 +208,8 @@ impl Sweep<'_> {
         Ok(())
     }
 
+    // Sets up a sink per rate, trains, then reports the first write error or the interruption:
+    // one sequence with one borrow of the sinks.
     /// Trains the `pending` rates of a round as one stack; returns their records in order.
     fn train_members(
         &self,

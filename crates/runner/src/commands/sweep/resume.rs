@@ -73,7 +73,7 @@ pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(Run
     if !asked.data.mirrors.is_empty() {
         config.data.mirrors = asked.data.mirrors.clone();
     }
-    if explicit.iter().any(|e| e == "serial") {
+    if explicit.iter().any(|e| e == "serial" || e == "together") {
         config.serial = asked.serial;
     }
     Ok((saved, dir.to_path_buf()))

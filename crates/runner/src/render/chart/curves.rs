@@ -33,6 +33,7 @@ const RATE_CURVES: [Curve; 4] = [
     ("Validation loss", |r| r.val_loss, CYAN, true),
 ];
 
+// The reference chart in one place: frame, twin axes, four curves, legend, in drawing order.
 fn draw_rate<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
