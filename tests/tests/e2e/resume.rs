@@ -246,6 +246,9 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_keeps_what_was_written() {
         stderr.contains("metrics.csv") && stderr.contains("No space left on device"),
         "{stderr}"
     );
+    // The cause said once, and how to go on.
+    assert_eq!(stderr.matches("No space left on device").count(), 1, "{stderr}");
+    assert!(stderr.contains("lrsweep sweep --resume"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
         std::fs::read(out.join("lr-0.001/checkpoint.bin")).unwrap(),
