@@ -240,11 +240,13 @@ impl Locator {
                 .iter()
                 .map(|d| (d.clone(), Origin::Cache))
                 .chain(
-                    self.search_shared
-                        .then(|| self.dataset.shared_dirs())
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|d| (d, Origin::Shared)),
+                    if self.search_shared {
+                        self.dataset.shared_dirs()
+                    } else {
+                        Vec::new()
+                    }
+                    .into_iter()
+                    .map(|d| (d, Origin::Shared)),
                 )
                 .map(|(d, origin)| find_in(&d, spec.name).map(|p| p.map(|p| (p, origin))))
                 .find_map(|found| found.transpose())

@@ -7,12 +7,12 @@ use std::time::Instant;
 use burn::tensor::Device;
 use lrsweep_data::Part;
 
+use crate::config::TrainConfig;
 use crate::data::DeviceData;
 use crate::mlp::{Mlp, ModelConfig};
 use crate::record::{EpochRecord, Flow, TrainError};
 use crate::stack::{Joining, StackTrainer};
 use crate::state::TrainerState;
-use crate::trainer::TrainConfig;
 
 /// A member of a [`StackFit`]: its rate, and the state and records to continue from.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 //! Nothing here chooses a backend: every function takes the [`burn::tensor::Device`] to run on.
 
 pub mod adam;
+pub mod config;
 pub mod data;
 pub mod fit;
 pub mod loss;
@@ -16,6 +17,7 @@ pub mod state;
 pub mod trainer;
 
 pub use adam::{AdamConfig, AdamVariant, UpdateExec};
+pub use config::TrainConfig;
 pub use data::DeviceData;
 pub use fit::{Fit, Member, MemberView, StackFit};
 pub use loss::LossKind;
@@ -24,4 +26,4 @@ pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
 pub use stack::{Joining, StackTrainer};
 pub use state::TrainerState;
-pub use trainer::{TrainConfig, Trainer};
+pub use trainer::Trainer;

@@ -4,11 +4,12 @@
 use burn::tensor::Device;
 use lrsweep_data::Part;
 
+use crate::config::TrainConfig;
 use crate::data::DeviceData;
 use crate::loss::LossKind;
 use crate::mlp::ModelConfig;
 use crate::record::{Flow, TrainError};
-use crate::trainer::{TrainConfig, Trainer};
+use crate::trainer::Trainer;
 
 /// The schedule of a range test; the defaults are fastai's `lr_find`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::adam::Slot;
+use crate::config::{check_config, TrainConfig};
 use crate::data::{Batch, DeviceData};
 use crate::loss;
 use crate::mlp::{forward_stack, Mlp, ModelConfig};
 use crate::record::{Score, TrainError};
 use crate::state::{read_tensor, TrainerState, STATE_TENSORS};
-use crate::trainer::{check_config, TrainConfig};
 
 /// A member joining a stack: its learning rate, and the state to continue from (`None`: fresh
 /// weights from the configuration's seed, the same for every member).
@@ -89,7 +89,8 @@ impl StackTrainer {
             .then(|| model.init(config.seed, device));
         let shapes = member_shapes(model);
         // Per parameter (w1, b1, w2, b2) and per part (value, m, v): every member's slice.
-        let mut parts: Vec<Vec<Tensor<3>>> = vec![Vec::with_capacity(members.len()); 12];
+        let mut parts: Vec<Vec<Tensor<3>>> =
+            (0..12).map(|_| Vec::with_capacity(members.len())).collect();
         for member in members {
             let tensors: Vec<Tensor<3>> = match member.state {
                 Some(state) => {

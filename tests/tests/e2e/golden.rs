@@ -36,7 +36,7 @@ fn normalise_html(html: &str) -> String {
         out += &rest[..i];
         let body = &rest[i + MARK.len()..];
         let end = body.find('"').unwrap_or(body.len());
-        let digest: String = Sha256::digest(body[..end].as_bytes())
+        let digest: String = Sha256::digest(&body.as_bytes()[..end])
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();

@@ -96,7 +96,8 @@ fn data_dir_with(tmp: &Path, make_bad: impl Fn(&Path)) -> std::path::PathBuf {
 #[test]
 fn a_data_path_that_is_not_a_file_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &dyn Fn(&Path), &str); 3] = [
+    type Make<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Make, &str); 3] = [
         (
             "dir",
             &|p| std::fs::create_dir(p).unwrap(),

@@ -257,7 +257,8 @@ fn report_writes_nothing_when_a_file_is_bad() {
     std::fs::remove_file(out.join("lr-0.001.png")).unwrap();
     let csv = out.join("lr-0.01/metrics.csv");
     let good = std::fs::read_to_string(&csv).unwrap();
-    let broken: [(&str, Box<dyn Fn(&mut Vec<String>)>); 3] = [
+    type Damage = Box<dyn Fn(&mut Vec<String>)>;
+    let broken: [(&str, Damage); 3] = [
         ("epoch 2 where epoch 3", Box::new(|l| l[3] = l[2].clone())),
         (
             "not an accuracy",

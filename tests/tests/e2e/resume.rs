@@ -247,7 +247,11 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_keeps_what_was_written() {
         "{stderr}"
     );
     // The cause said once, and how to go on.
-    assert_eq!(stderr.matches("No space left on device").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("lrsweep sweep --resume"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(

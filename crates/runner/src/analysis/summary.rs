@@ -153,7 +153,7 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
         ))
     } else if records.is_empty() {
         Some("no epoch finished".to_string())
-    } else if !(best_val_acc > CHANCE_CEILING) {
+    } else if best_val_acc.partial_cmp(&CHANCE_CEILING) != Some(std::cmp::Ordering::Greater) {
         Some(format!(
             "validation accuracy never rose above chance (best {best_val_acc:.3})"
         ))

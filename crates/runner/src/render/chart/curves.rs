@@ -198,6 +198,9 @@ fn loss_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// How a value is written on an axis.
+type Format<'f, V> = &'f dyn Fn(&V) -> String;
+
 /// The axes of a chart against epoch: whole-number epochs (every one up to ten), `y` named
 /// `y_desc`, its values written by `y_format` (or plotters' default).
 fn epoch_axes<DB, Y>(
@@ -205,7 +208,7 @@ fn epoch_axes<DB, Y>(
     u: f64,
     n: u32,
     y_desc: &str,
-    y_format: Option<&dyn Fn(&Y::ValueType) -> String>,
+    y_format: Option<Format<Y::ValueType>>,
 ) -> DrawResult<DB>
 where
     DB: DrawingBackend,
