@@ -125,6 +125,17 @@ fn wgpu_device(adapter: &Adapter) -> Result<Device> {
         .map_err(|e| anyhow::anyhow!("wgpu could not start on {}: {e:?}", adapter.describe()))
 }
 
+/// The adapter `--backend auto` trains on, as its index in `adapters`: the best real GPU
+/// (discrete, then integrated, then virtual; the first of equals); `None` without a GPU.
+pub fn auto_choice(adapters: &[Adapter]) -> Option<usize> {
+    adapters
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.is_gpu())
+        .min_by_key(|(_, a)| rank(a))
+        .map(|(i, _)| i)
+}
+
 /// The CPU backend named `choice` (ndarray or flex).
 pub fn cpu(choice: BackendChoice) -> Selected {
     let (device, backend) = match choice {
@@ -165,9 +176,8 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
             })
         }
         BackendChoice::Auto => {
-            let mut adapters = probe_adapters();
-            adapters.sort_by_key(rank);
-            let reason = match adapters.iter().find(|a| a.is_gpu()) {
+            let adapters = probe_adapters();
+            let reason = match auto_choice(&adapters).map(|i| &adapters[i]) {
                 Some(gpu) => match wgpu_device(gpu) {
                     Ok(device) => {
                         return Ok(Selected {

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Find(args) => commands::find::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Devices(args) => commands::devices::run(args),
     };
     exit::finish(result)
 }

@@ -15,7 +15,9 @@ fn help_lists_every_subcommand_and_the_sweep_defaults() {
     let out = lrsweep(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for sub in ["sweep", "fetch", "bench", "find", "eval", "report"] {
+    for sub in [
+        "sweep", "fetch", "bench", "find", "eval", "report", "devices",
+    ] {
         assert!(help.contains(sub), "{help}");
     }
     let out = lrsweep(&["sweep", "--help"]);

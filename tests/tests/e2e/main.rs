@@ -4,6 +4,7 @@
 mod bad_input;
 mod bench;
 mod common;
+mod devices;
 mod early_stop;
 mod fetch;
 mod find_report;

@@ -122,3 +122,11 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
 }
+
+/// Options of `lrsweep devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print the devices as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, Parser, Subcommand};
 use lrsweep_data::DatasetKind;
 
-pub use args::{BenchArgs, EvalArgs, FindArgs, ReportArgs};
+pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs};
 
 pub use sweep::SweepArgs;
 
@@ -48,6 +48,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Score a model file saved by a sweep on its validation split.
     Eval(EvalArgs),
+    /// List the devices lrsweep can train on: wgpu adapters (index, name, type, API) and the CPU
+    /// backends, and which one `--backend auto` picks.
+    Devices(DevicesArgs),
 }
 
 /// Where the data comes from.

@@ -2,6 +2,7 @@
 //! layers below (`store`, `analysis`, `render`, `backend`, the model and data crates).
 
 pub mod bench;
+pub mod devices;
 pub mod eval;
 pub mod fetch;
 pub mod find;
