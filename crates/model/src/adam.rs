@@ -170,12 +170,7 @@ impl AdamConfig {
         };
         let (step, eps) = (column(|s| s.0), column(|s| s.1));
         let Slot { param, m, v } = slot;
-        let m = m
-            .mul_scalar(self.beta1)
-            .add(grad.clone().mul_scalar(1.0 - self.beta1));
-        let v = v
-            .mul_scalar(self.beta2)
-            .add(grad.square().mul_scalar(1.0 - self.beta2));
+        let (m, v) = self.moments(m, v, grad);
         let delta = m.clone().div(v.clone().sqrt().add(eps)).mul(step);
         Slot {
             param: param.sub(delta),
@@ -238,6 +233,22 @@ impl AdamConfig {
         }
     }
 
+    /// The moments after gradient `grad`: `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`.
+    fn moments<const D: usize>(
+        &self,
+        m: Tensor<D>,
+        v: Tensor<D>,
+        grad: Tensor<D>,
+    ) -> (Tensor<D>, Tensor<D>) {
+        let m = m
+            .mul_scalar(self.beta1)
+            .add(grad.clone().mul_scalar(1.0 - self.beta1));
+        let v = v
+            .mul_scalar(self.beta2)
+            .add(grad.square().mul_scalar(1.0 - self.beta2));
+        (m, v)
+    }
+
     /// One update of a parameter with gradient `grad` at step `t` (1-based).
     pub fn update<const D: usize>(
         &self,
@@ -248,12 +259,7 @@ impl AdamConfig {
     ) -> Slot<D> {
         let (step, eps) = self.step_scalars(lr, t);
         let Slot { param, m, v } = slot;
-        let m = m
-            .mul_scalar(self.beta1)
-            .add(grad.clone().mul_scalar(1.0 - self.beta1));
-        let v = v
-            .mul_scalar(self.beta2)
-            .add(grad.square().mul_scalar(1.0 - self.beta2));
+        let (m, v) = self.moments(m, v, grad);
         let delta = m
             .clone()
             .div(v.clone().sqrt().add_scalar(eps))

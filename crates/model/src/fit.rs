@@ -240,9 +240,10 @@ impl<'a> Fit<'a> {
 
     /// Gives up the epoch in progress (after its current batch) once `flag` is set; the records
     /// returned are then those of the finished epochs.
-    pub fn interrupt(mut self, flag: &'a AtomicBool) -> Self {
-        self.inner.interrupt = Some(flag);
-        self
+    pub fn interrupt(self, flag: &'a AtomicBool) -> Self {
+        Self {
+            inner: self.inner.interrupt(flag),
+        }
     }
 
     /// Trains; `on_epoch` sees each record (and the model) as soon as it exists. A diverged

@@ -80,3 +80,14 @@ pub fn json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A metrics.csv's rows without the seconds column: the figures a run must reproduce.
+pub fn figures(csv: &Path) -> Vec<Vec<String>> {
+    metrics(csv)
+        .into_iter()
+        .map(|mut r| {
+            r.pop();
+            r
+        })
+        .collect()
+}

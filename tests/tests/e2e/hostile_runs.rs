@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, json, lrsweep, metrics, mnist_dir, text};
+use crate::common::{bin, figures, json, lrsweep, metrics, mnist_dir, text};
 
 /// A small sweep's arguments: one rate unless `extra` says otherwise.
 fn small(out: &Path, extra: &[&str]) -> Vec<String> {
@@ -113,16 +113,8 @@ fn a_checkpoint_of_another_run_is_not_trusted() {
     assert!(o.status.success(), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("belongs to another run"), "{stderr}");
-    let figures = |d: &Path| -> Vec<Vec<String>> {
-        metrics(&d.join("lr-0.001/metrics.csv"))
-            .into_iter()
-            .map(|mut r| {
-                r.pop();
-                r
-            })
-            .collect()
-    };
-    assert_eq!(figures(&victim), figures(&clean));
+    let csv = |d: &Path| figures(&d.join("lr-0.001/metrics.csv"));
+    assert_eq!(csv(&victim), csv(&clean));
     let meta = json(&victim.join("lr-0.001/model.json"));
     assert_eq!(meta["model"]["hidden"], 784);
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, lrsweep, metrics, mnist_dir, text};
+use crate::common::{bin, figures, lrsweep, metrics, mnist_dir, text};
 
 const SETTINGS: [&str; 10] = [
     "--limit",
@@ -58,23 +58,26 @@ fn wait_rows(csv: &Path, rows: usize, child: &mut Child) {
     }
 }
 
-/// Metrics without the seconds column.
-fn figures(csv: &Path) -> Vec<Vec<String>> {
-    metrics(csv)
-        .into_iter()
-        .map(|mut r| {
-            r.pop();
-            r
-        })
-        .collect()
-}
-
 fn uninterrupted(out: &Path) {
     let mut args = vec!["sweep"];
     args.extend(SETTINGS);
     args.extend(["--out", out.to_str().unwrap()]);
     let o = lrsweep(&args);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Runs the same sweep uninterrupted into `whole` and checks every rate of `resumed` has its
+/// twelve epochs with the same figures.
+fn matches_uninterrupted(resumed: &Path, whole: &Path) {
+    uninterrupted(whole);
+    for rate in ["0.001", "0.01"] {
+        let (a, b) = (
+            figures(&resumed.join(format!("lr-{rate}/metrics.csv"))),
+            figures(&whole.join(format!("lr-{rate}/metrics.csv"))),
+        );
+        assert_eq!(a.len(), 12);
+        assert_eq!(a, b, "lr {rate}: resumed and uninterrupted runs differ");
+    }
 }
 
 fn resume(dir: &Path, extra: &[&str]) -> std::process::Output {
@@ -126,15 +129,7 @@ fn a_sweep_killed_mid_rate_resumes_to_the_same_metrics() {
     assert!(stderr.contains("continuing after epoch"), "{stderr}");
     assert!(!killed.join("lrsweep.lock").exists());
 
-    uninterrupted(&whole);
-    for rate in ["0.001", "0.01"] {
-        let (a, b) = (
-            figures(&killed.join(format!("lr-{rate}/metrics.csv"))),
-            figures(&whole.join(format!("lr-{rate}/metrics.csv"))),
-        );
-        assert_eq!(a.len(), 12);
-        assert_eq!(a, b, "lr {rate}: resumed and uninterrupted runs differ");
-    }
+    matches_uninterrupted(&killed, &whole);
     let summary = |d: &Path| std::fs::read_to_string(d.join("summary.json")).unwrap();
     assert_eq!(summary(&killed), summary(&whole));
 }
@@ -285,13 +280,5 @@ fn a_serial_run_resumed_as_a_stack_matches_an_uninterrupted_one() {
         stderr.contains("learning rates 0.001, 0.01 together"),
         "{stderr}"
     );
-    uninterrupted(&whole);
-    for rate in ["0.001", "0.01"] {
-        let (a, b) = (
-            figures(&killed.join(format!("lr-{rate}/metrics.csv"))),
-            figures(&whole.join(format!("lr-{rate}/metrics.csv"))),
-        );
-        assert_eq!(a.len(), 12);
-        assert_eq!(a, b, "lr {rate}: resumed and uninterrupted runs differ");
-    }
+    matches_uninterrupted(&killed, &whole);
 }

@@ -1,6 +1,6 @@
 //! `lrsweep sweep` end to end on the real MNIST copy, on the CPU.
 
-use crate::common::{json, lrsweep, metrics, text};
+use crate::common::{figures, json, lrsweep, metrics, text};
 
 #[test]
 fn a_small_sweep_writes_every_file_and_recommends_0_001() {
@@ -205,17 +205,6 @@ fn the_same_seed_writes_the_same_metrics() {
             .collect::<Vec<_>>()
     };
     assert_eq!(run("a"), run("b"));
-}
-
-/// Metrics without the seconds column.
-fn figures(csv: &std::path::Path) -> Vec<Vec<String>> {
-    metrics(csv)
-        .into_iter()
-        .map(|mut r| {
-            r.pop();
-            r
-        })
-        .collect()
 }
 
 #[test]

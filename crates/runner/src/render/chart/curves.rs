@@ -123,20 +123,7 @@ fn draw_overview<DB: DrawingBackend>(
     );
     let mut chart = frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, y)?;
     epoch_axes(&mut chart, u, n, "Accuracy", None)?;
-    for (i, (_, records)) in runs.iter().enumerate() {
-        let color = TAB10[i % TAB10.len()];
-        for seg in segments(records.iter().map(|r| (r.epoch as f64, r.val_acc))) {
-            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
-            if let [only] = seg[..] {
-                chart.draw_series(std::iter::once(Circle::new(
-                    only,
-                    2 * stroke,
-                    color.filled(),
-                )))?;
-            }
-            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
-        }
-    }
+    draw_runs(&mut chart, runs, |r| r.val_acc, stroke)?;
     let entries: Vec<(String, RGBColor)> = runs
         .iter()
         .enumerate()
@@ -170,32 +157,19 @@ fn loss_panel<DB: DrawingBackend>(
     let mut chart = frame(area, "Validation loss (log scale)", u, 45.0)
         .build_cartesian_2d(1..n, (lo..hi).log_scale())?;
     epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;
-    for (i, (_, records)) in runs.iter().enumerate() {
-        let color = TAB10[i % TAB10.len()];
-        let points = records.iter().map(|r| {
-            (
-                r.epoch as f64,
-                if r.val_loss > 0.0 {
-                    r.val_loss
-                } else {
-                    f64::NAN
-                },
-            )
-        });
-        for seg in segments(points) {
-            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
-            if let [only] = seg[..] {
-                // A lone point (a rate that diverged after one epoch) still shows.
-                chart.draw_series(std::iter::once(Circle::new(
-                    only,
-                    2 * stroke,
-                    color.filled(),
-                )))?;
+    // Log scale: a loss that is not positive is left out like a NaN.
+    draw_runs(
+        &mut chart,
+        runs,
+        |r| {
+            if r.val_loss > 0.0 {
+                r.val_loss
+            } else {
+                f64::NAN
             }
-            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
-        }
-    }
-    Ok(())
+        },
+        stroke,
+    )
 }
 
 /// How a value is written on an axis.
@@ -225,6 +199,35 @@ where
             y_format,
         },
     )
+}
+
+/// Draws each run's `value` against epoch in its own colour: lines broken where the value is not
+/// finite, a lone point (a rate that diverged after one epoch) as a dot so that it still shows.
+fn draw_runs<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordu32, Y>>,
+    runs: &[(String, Vec<EpochRecord>)],
+    value: impl Fn(&EpochRecord) -> f64,
+    stroke: u32,
+) -> DrawResult<DB>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, (_, records)) in runs.iter().enumerate() {
+        let color = TAB10[i % TAB10.len()];
+        for seg in segments(records.iter().map(|r| (r.epoch as f64, value(r)))) {
+            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
+            if let [only] = seg[..] {
+                chart.draw_series(std::iter::once(Circle::new(
+                    only,
+                    2 * stroke,
+                    color.filled(),
+                )))?;
+            }
+            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
+        }
+    }
+    Ok(())
 }
 
 /// A loss tick as people write it: 10, 1, 0.1, 0.05.
