@@ -199,16 +199,9 @@ impl AdamConfig {
             g.as_slice::<f32>(),
         ) {
             let per = ps.len() / scalars.len().max(1);
-            for (i, &(step, eps)) in scalars.iter().enumerate() {
+            for (i, &scalar) in scalars.iter().enumerate() {
                 let r = i * per..(i + 1) * per;
-                let k = FusedScalars {
-                    b1: self.beta1 as f32,
-                    c1: (1.0 - self.beta1) as f32,
-                    b2: self.beta2 as f32,
-                    c2: (1.0 - self.beta2) as f32,
-                    step: step as f32,
-                    eps: eps as f32,
-                };
+                let k = FusedScalars::new(self, scalar);
                 fused_adam(
                     &mut ps[r.clone()],
                     &mut ms[r.clone()],
@@ -272,8 +265,9 @@ impl AdamConfig {
     }
 }
 
-#[derive(Clone, Copy)]
-struct FusedScalars {
+/// Adam's constants for one member at one step, as the fused update uses them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FusedScalars {
     b1: f32,
     c1: f32,
     b2: f32,
@@ -282,13 +276,33 @@ struct FusedScalars {
     eps: f32,
 }
 
+impl FusedScalars {
+    /// The constants of `config` with step size and ε from [`AdamConfig::step_scalars`].
+    pub(crate) fn new(config: &AdamConfig, (step, eps): (f64, f64)) -> Self {
+        Self {
+            b1: config.beta1 as f32,
+            c1: (1.0 - config.beta1) as f32,
+            b2: config.beta2 as f32,
+            c2: (1.0 - config.beta2) as f32,
+            step: step as f32,
+            eps: eps as f32,
+        }
+    }
+}
+
+/// One element of the fused update: the same arithmetic, in the same order, wherever it runs.
+#[inline(always)]
+pub(crate) fn adam_element(p: &mut f32, m: &mut f32, v: &mut f32, g: f32, k: FusedScalars) {
+    *m = *m * k.b1 + g * k.c1;
+    *v = *v * k.b2 + g * g * k.c2;
+    *p -= *m / (v.sqrt() + k.eps) * k.step;
+}
+
 /// Adam over slices, split across the available cores for large tensors.
 fn fused_adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
     fn run(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
         for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-            *m = *m * k.b1 + g * k.c1;
-            *v = *v * k.b2 + g * g * k.c2;
-            *p -= *m / (v.sqrt() + k.eps) * k.step;
+            adam_element(p, m, v, g, k);
         }
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

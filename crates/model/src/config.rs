@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamConfig, UpdateExec};
+use crate::host::CpuPath;
 use crate::loss::LossKind;
 use crate::record::TrainError;
 
@@ -26,6 +27,20 @@ pub struct TrainConfig {
     /// Where the optimizer's update runs (fused on the host for CPU backends).
     #[serde(default)]
     pub update: UpdateExec,
+    /// Which code computes a step: Burn's tensor operations, or lrsweep's CPU engine.
+    #[serde(default)]
+    pub kernels: Kernels,
+}
+
+/// Which code computes a training step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kernels {
+    /// Burn's tensor operations on the device ([`crate::StackTrainer`]): any backend.
+    #[default]
+    Tensor,
+    /// lrsweep's CPU engine ([`crate::HostStack`]) on host memory, by the given path.
+    Cpu(CpuPath),
 }
 
 impl Default for TrainConfig {
@@ -39,6 +54,7 @@ impl Default for TrainConfig {
             adam: AdamConfig::default(),
             reshuffle: false,
             update: UpdateExec::OnDevice,
+            kernels: Kernels::Tensor,
         }
     }
 }

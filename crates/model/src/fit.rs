@@ -7,10 +7,11 @@ use std::time::Instant;
 use burn::tensor::Device;
 use lrsweep_data::Part;
 
-use crate::config::TrainConfig;
+use crate::config::{Kernels, TrainConfig};
 use crate::data::DeviceData;
+use crate::host::{self, HostData, HostStack};
 use crate::mlp::{Mlp, ModelConfig};
-use crate::record::{EpochRecord, Flow, TrainError};
+use crate::record::{EpochRecord, Flow, Score, TrainError};
 use crate::stack::{Joining, StackTrainer};
 use crate::state::TrainerState;
 
@@ -23,31 +24,136 @@ pub struct Member<'a> {
     pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
 }
 
+/// What trains a stack: Burn's tensor operations ([`StackTrainer`]) or the CPU engine
+/// ([`HostStack`]), each with its own form of the data.
+trait Engine {
+    type Data;
+    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> Self::Data;
+    fn len(&self) -> usize;
+    fn step_count(&self, i: usize) -> u64;
+    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError>;
+    fn model_of(&self, i: usize) -> Mlp;
+    fn epoch(
+        &mut self,
+        data: &Self::Data,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<Option<Vec<Score>>, TrainError>;
+    fn score(&self, data: &Self::Data) -> Result<Vec<Score>, TrainError>;
+    fn keep(&mut self, keep: &[usize]);
+}
+
+impl Engine for StackTrainer {
+    type Data = DeviceData;
+    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> DeviceData {
+        DeviceData::upload(part, batch, order, &self.device())
+    }
+    fn len(&self) -> usize {
+        StackTrainer::len(self)
+    }
+    fn step_count(&self, i: usize) -> u64 {
+        self.steps()[i]
+    }
+    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError> {
+        self.state(i)
+    }
+    fn model_of(&self, i: usize) -> Mlp {
+        self.model(i)
+    }
+    fn epoch(
+        &mut self,
+        data: &DeviceData,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<Option<Vec<Score>>, TrainError> {
+        self.train_epoch_unless(data, interrupt)
+    }
+    fn score(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
+        self.evaluate(data)
+    }
+    fn keep(&mut self, keep: &[usize]) {
+        self.retain(keep)
+    }
+}
+
+impl Engine for HostStack {
+    type Data = HostData;
+    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> HostData {
+        HostData::new(part, batch, order, self.path())
+    }
+    fn len(&self) -> usize {
+        HostStack::len(self)
+    }
+    fn step_count(&self, i: usize) -> u64 {
+        self.steps()[i]
+    }
+    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError> {
+        Ok(self.state(i))
+    }
+    fn model_of(&self, i: usize) -> Mlp {
+        self.model(i)
+    }
+    fn epoch(
+        &mut self,
+        data: &HostData,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<Option<Vec<Score>>, TrainError> {
+        self.train_epoch_unless(data, interrupt)
+    }
+    fn score(&self, data: &HostData) -> Result<Vec<Score>, TrainError> {
+        self.evaluate(data)
+    }
+    fn keep(&mut self, keep: &[usize]) {
+        self.retain(keep)
+    }
+}
+
 /// One member of a stack as an epoch's callback sees it.
 pub struct MemberView<'t> {
-    stack: &'t StackTrainer,
+    stack: &'t dyn Members,
     slot: usize,
+}
+
+/// The members of a stack as [`MemberView`] reads them, whatever the engine.
+trait Members {
+    fn count(&self) -> usize;
+    fn steps_of(&self, i: usize) -> u64;
+    fn state_at(&self, i: usize) -> Result<TrainerState, TrainError>;
+    fn model_at(&self, i: usize) -> Mlp;
+}
+
+impl<E: Engine> Members for E {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn steps_of(&self, i: usize) -> u64 {
+        self.step_count(i)
+    }
+    fn state_at(&self, i: usize) -> Result<TrainerState, TrainError> {
+        self.state_of(i)
+    }
+    fn model_at(&self, i: usize) -> Mlp {
+        self.model_of(i)
+    }
 }
 
 impl MemberView<'_> {
     /// The member's full state on the host (a device sync).
     pub fn state(&self) -> Result<TrainerState, TrainError> {
-        self.stack.state(self.slot)
+        self.stack.state_at(self.slot)
     }
 
     /// The member's network with its current weights.
     pub fn model(&self) -> Mlp {
-        self.stack.model(self.slot)
+        self.stack.model_at(self.slot)
     }
 
     /// Adam steps the member has taken.
     pub fn steps(&self) -> u64 {
-        self.stack.steps()[self.slot]
+        self.stack.steps_of(self.slot)
     }
 
     /// Whether this is the last member to report this epoch.
     pub fn is_last(&self) -> bool {
-        self.slot + 1 == self.stack.len()
+        self.slot + 1 == self.stack.count()
     }
 }
 
@@ -134,16 +240,15 @@ impl<'a> StackFit<'a> {
         Ok(records)
     }
 
-    // One epoch loop with its bookkeeping (order, timing, records, who leaves): kept whole so
-    // that the order of events in an epoch reads top to bottom.
-    /// Trains one stack until every member has left it; false when interrupted.
+    /// Trains one group as a stack on the engine the configuration names; false when
+    /// interrupted.
     fn run_group(
         &self,
-        mut ids: Vec<usize>,
+        ids: Vec<usize>,
         records: &mut [Vec<EpochRecord>],
         on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
     ) -> Result<bool, TrainError> {
-        let (config, train, device) = (self.config, self.train, self.device);
+        let (config, device) = (self.config, self.device);
         let joining: Vec<Joining> = ids
             .iter()
             .map(|&i| Joining {
@@ -151,7 +256,30 @@ impl<'a> StackFit<'a> {
                 state: self.members[i].resume.as_ref().map(|(s, _)| *s),
             })
             .collect();
-        let mut stack = StackTrainer::new(self.model, *config, &joining, device)?;
+        match config.kernels {
+            Kernels::Tensor => {
+                let stack = StackTrainer::new(self.model, *config, &joining, device)?;
+                self.train_stack(stack, ids, records, on_epoch)
+            }
+            Kernels::Cpu(path) => {
+                let path = host::path_for(path, self.train);
+                let stack = HostStack::new(self.model, *config, &joining, path, device)?;
+                self.train_stack(stack, ids, records, on_epoch)
+            }
+        }
+    }
+
+    // One epoch loop with its bookkeeping (order, timing, records, who leaves): kept whole so
+    // that the order of events in an epoch reads top to bottom.
+    /// Trains `stack` (the members `ids`) until every member has left it; false when interrupted.
+    fn train_stack<E: Engine>(
+        &self,
+        mut stack: E,
+        mut ids: Vec<usize>,
+        records: &mut [Vec<EpochRecord>],
+        on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
+    ) -> Result<bool, TrainError> {
+        let (config, train) = (self.config, self.train);
         let order = |epoch: usize| {
             (config.reshuffle && epoch > 1).then(|| {
                 lrsweep_data::split::seeded_permutation(
@@ -162,9 +290,8 @@ impl<'a> StackFit<'a> {
         };
         // With reshuffling every member of the group is at the same epoch.
         let first = records[ids[0]].len() + 1;
-        let mut train_data =
-            DeviceData::upload(train, config.batch_size, order(first).as_deref(), device);
-        let valid_data = DeviceData::upload(self.valid, config.batch_size, None, device);
+        let mut train_data = stack.prepare(train, config.batch_size, order(first).as_deref());
+        let valid_data = stack.prepare(self.valid, config.batch_size, None);
         for round in 0.. {
             if ids.is_empty() {
                 break;
@@ -172,13 +299,13 @@ impl<'a> StackFit<'a> {
             let start = Instant::now();
             if round > 0 {
                 if let Some(order) = order(first + round) {
-                    train_data = DeviceData::upload(train, config.batch_size, Some(&order), device);
+                    train_data = stack.prepare(train, config.batch_size, Some(&order));
                 }
             }
-            let Some(scores) = stack.train_epoch_unless(&train_data, self.interrupt)? else {
+            let Some(scores) = stack.epoch(&train_data, self.interrupt)? else {
                 return Ok(false);
             };
-            let valid = stack.evaluate(&valid_data)?;
+            let valid = stack.score(&valid_data)?;
             let seconds = start.elapsed().as_secs_f64();
             let mut keep = Vec::with_capacity(ids.len());
             for (slot, &id) in ids.iter().enumerate() {
@@ -201,7 +328,7 @@ impl<'a> StackFit<'a> {
                 }
             }
             ids = keep.iter().map(|&s| ids[s]).collect();
-            stack.retain(&keep);
+            stack.keep(&keep);
         }
         Ok(true)
     }

@@ -8,6 +8,7 @@ pub mod adam;
 pub mod config;
 pub mod data;
 pub mod fit;
+pub mod host;
 pub mod loss;
 pub mod mlp;
 pub mod range;
@@ -17,8 +18,9 @@ pub mod state;
 pub mod trainer;
 
 pub use adam::{AdamConfig, AdamVariant, UpdateExec};
-pub use config::TrainConfig;
+pub use config::{Kernels, TrainConfig};
 pub use data::DeviceData;
+pub use host::{CpuPath, HostData, HostStack};
 pub use fit::{Fit, Member, MemberView, StackFit};
 pub use loss::LossKind;
 pub use mlp::{Mlp, ModelConfig};

@@ -51,7 +51,9 @@ pub fn range_test(
     schedule: &RangeConfig,
     mut on_step: impl FnMut(f64, f64) -> Flow,
 ) -> Result<(), TrainError> {
+    // A test of ~100 steps at changing rates: the tensor path, whatever trains the sweep.
     let train = TrainConfig {
+        kernels: crate::config::Kernels::Tensor,
         loss: LossKind::Exact,
         learning_rate: schedule.start,
         ..train

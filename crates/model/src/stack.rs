@@ -42,7 +42,7 @@ pub struct StackTrainer {
 }
 
 /// The shapes of one member's four parameters, as saved in a [`TrainerState`].
-fn member_shapes(m: &ModelConfig) -> [Vec<usize>; 4] {
+pub(crate) fn member_shapes(m: &ModelConfig) -> [Vec<usize>; 4] {
     [
         vec![m.inputs, m.hidden],
         vec![m.hidden],
@@ -149,6 +149,11 @@ impl StackTrainer {
     /// Number of members.
     pub fn len(&self) -> usize {
         self.rates.len()
+    }
+
+    /// The device the stack trains on.
+    pub fn device(&self) -> Device {
+        self.params()[0].param.device()
     }
 
     /// Whether the stack has no member left.
@@ -375,7 +380,7 @@ fn correct_counts(logits: &Tensor<3>, labels: Tensor<2, Int>) -> Tensor<2> {
         .reshape([k, 1])
 }
 
-fn check_state(state: &TrainerState, shapes: &[Vec<usize>; 4]) -> Result<(), TrainError> {
+pub(crate) fn check_state(state: &TrainerState, shapes: &[Vec<usize>; 4]) -> Result<(), TrainError> {
     if state.tensors.len() != STATE_TENSORS {
         return Err(TrainError::BadState(format!(
             "{} tensors, expected {STATE_TENSORS}",

@@ -3,15 +3,17 @@
 use anyhow::{bail, Result};
 use burn::tensor::wgpu::{wgpu, WgpuBackend};
 use burn::tensor::{Device, DeviceKind};
-use lrsweep_model::UpdateExec;
+use lrsweep_model::{CpuPath, Kernels, UpdateExec};
 use serde::Serialize;
 
 /// What the user may ask for with `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
-    /// wgpu on a real GPU adapter if one exists, else the CPU default (flex).
+    /// wgpu on a real GPU adapter if one exists, else the CPU default (cpu).
     Auto,
+    /// lrsweep's own CPU engine: products that skip the images' zeros, fused passes.
+    Cpu,
     /// wgpu (Vulkan, Metal or DirectX 12; never OpenGL), even on a CPU adapter such as lavapipe.
     Wgpu,
     /// Burn's ndarray backend on the CPU.
@@ -20,17 +22,17 @@ pub enum BackendChoice {
     Flex,
 }
 
-/// The CPU backend `auto` falls back to: flex, Burn 0.22's pure-Rust CPU backend, measured
-/// ~25% faster per epoch than ndarray here (`lrsweep bench --backends ndarray,flex`) and needing
-/// no system library; ndarray stays selectable with `--backend ndarray`.
-pub const CPU_DEFAULT: BackendChoice = BackendChoice::Flex;
+/// The CPU backend `auto` falls back to: lrsweep's own CPU engine, measured faster per epoch
+/// than Burn's flex and ndarray backends and than PyTorch on the same cores (README, "Speed");
+/// flex and ndarray stay selectable with `--backend flex|ndarray` for comparison.
+pub const CPU_DEFAULT: BackendChoice = BackendChoice::Cpu;
 
 /// A backend ready to train on, with what to record about it.
 #[derive(Debug, Clone)]
 pub struct Selected {
     /// The Burn device.
     pub device: Device,
-    /// The backend's name: `wgpu`, `ndarray` or `flex`.
+    /// The backend's name: `wgpu`, `cpu`, `ndarray` or `flex`.
     pub backend: &'static str,
     /// The adapter or processor, e.g. `NVIDIA GeForce RTX 4060 (DiscreteGpu, Vulkan)` or `CPU`.
     pub adapter: String,
@@ -38,6 +40,8 @@ pub struct Selected {
     pub fallback_reason: Option<String>,
     /// Where the optimizer update runs: fused on the host for CPU backends.
     pub update: UpdateExec,
+    /// Which code computes a step: the CPU engine for `cpu`, tensor operations otherwise.
+    pub kernels: Kernels,
 }
 
 /// A wgpu adapter that a probe found.
@@ -136,12 +140,14 @@ pub fn auto_choice(adapters: &[Adapter]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The CPU backend named `choice` (ndarray or flex).
-pub fn cpu(choice: BackendChoice) -> Selected {
-    let (device, backend) = match choice {
-        BackendChoice::Flex => (Device::flex(), "flex"),
+/// The CPU backend named `choice` (cpu, ndarray or flex); `path` is the CPU engine's.
+pub fn cpu(choice: BackendChoice, path: CpuPath) -> Selected {
+    let (device, backend, kernels) = match choice {
+        // The CPU engine keeps its own weights; flex holds the networks it hands out.
+        BackendChoice::Cpu => (Device::flex(), "cpu", Kernels::Cpu(path)),
+        BackendChoice::Flex => (Device::flex(), "flex", Kernels::Tensor),
         #[allow(deprecated)] // Burn 0.22 deprecates ndarray; it stays selectable for comparison
-        _ => (Device::ndarray(), "ndarray"),
+        _ => (Device::ndarray(), "ndarray", Kernels::Tensor),
     };
     Selected {
         device,
@@ -152,13 +158,15 @@ pub fn cpu(choice: BackendChoice) -> Selected {
         ),
         fallback_reason: None,
         update: UpdateExec::FusedOnHost,
+        kernels,
     }
 }
 
-/// Chooses the backend for `choice`; `auto` never picks a CPU adapter for wgpu.
-pub fn select(choice: BackendChoice) -> Result<Selected> {
+/// Chooses the backend for `choice` (`path`: the CPU engine's, where it trains); `auto` never
+/// picks a CPU adapter for wgpu.
+pub fn select(choice: BackendChoice, path: CpuPath) -> Result<Selected> {
     match choice {
-        BackendChoice::Ndarray | BackendChoice::Flex => Ok(cpu(choice)),
+        BackendChoice::Cpu | BackendChoice::Ndarray | BackendChoice::Flex => Ok(cpu(choice, path)),
         BackendChoice::Wgpu => {
             let mut adapters = probe_adapters();
             adapters.sort_by_key(rank);
@@ -173,6 +181,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                 adapter: best.describe(),
                 fallback_reason: None,
                 update: UpdateExec::OnDevice,
+                kernels: Kernels::Tensor,
             })
         }
         BackendChoice::Auto => {
@@ -186,6 +195,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                             adapter: gpu.describe(),
                             fallback_reason: None,
                             update: UpdateExec::OnDevice,
+                            kernels: Kernels::Tensor,
                         })
                     }
                     Err(e) => format!("{e:#}"),
@@ -200,7 +210,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
                         .join(", ")
                 ),
             };
-            let mut selected = cpu(CPU_DEFAULT);
+            let mut selected = cpu(CPU_DEFAULT, path);
             selected.fallback_reason = Some(reason);
             Ok(selected)
         }

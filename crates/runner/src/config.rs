@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use lrsweep_data::{DatasetKind, Locator, SplitConfig};
-use lrsweep_model::{AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig, UpdateExec};
+use lrsweep_model::{AdamConfig, AdamVariant, CpuPath, LossKind, ModelConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendChoice;
+use crate::backend::{BackendChoice, Selected};
 
 /// Where the data comes from and how it is split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +91,9 @@ pub struct SweepConfig {
     pub serial: bool,
     /// Backend asked for.
     pub backend: BackendChoice,
+    /// How the CPU engine computes the input layer (`--backend cpu`): sparse, dense, or auto.
+    #[serde(default)]
+    pub cpu_path: CpuPath,
     /// The data.
     pub data: DataConfig,
 }
@@ -115,6 +118,7 @@ impl Default for SweepConfig {
             no_find: false,
             serial: false,
             backend: BackendChoice::Auto,
+            cpu_path: CpuPath::Auto,
             data: DataConfig::default(),
         }
     }
@@ -138,8 +142,8 @@ impl SweepConfig {
         }
     }
 
-    /// The training of one rate, with the optimizer update placed where the backend wants it.
-    pub fn train(&self, learning_rate: f64, update: UpdateExec) -> TrainConfig {
+    /// The training of one rate, computed the way the selected backend wants it.
+    pub fn train(&self, learning_rate: f64, selected: &Selected) -> TrainConfig {
         TrainConfig {
             learning_rate,
             epochs: self.epochs,
@@ -151,7 +155,8 @@ impl SweepConfig {
                 ..AdamConfig::default()
             },
             reshuffle: self.reshuffle,
-            update,
+            update: selected.update,
+            kernels: selected.kernels,
         }
     }
 }

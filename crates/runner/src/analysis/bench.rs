@@ -13,6 +13,13 @@ pub struct BenchRow {
     pub rate: f64,
     /// Rates trained together with this one, itself included (1: alone).
     pub stack: usize,
+    /// What computed the steps: `sparse` or `dense` (the cpu backend's products), or `tensor`
+    /// (Burn's tensor operations: wgpu, flex, ndarray).
+    #[serde(default)]
+    pub path: String,
+    /// Fraction of the training images' pixels that are not zero (what `auto` decides by).
+    #[serde(default)]
+    pub density: f64,
     /// Whether it ran.
     pub ok: bool,
     /// Why it did not run, when it did not.
@@ -65,6 +72,8 @@ impl BenchRow {
             device: device.to_string(),
             rate,
             stack,
+            path: String::new(),
+            density: f64::NAN,
             ok: false,
             error: Some(error),
             warmup_s: f64::NAN,

@@ -60,9 +60,14 @@ pub struct FindArgs {
 /// Options of `lrsweep bench` (the FLOP formula is in the subcommand's `--help`).
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Backends to time, comma-separated (wgpu, ndarray, flex), or `all`.
+    /// Backends to time, comma-separated (wgpu, cpu, flex, ndarray), or `all`.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub backends: Vec<String>,
+
+    /// How the cpu backend computes the input layer: sparse, dense, or auto (by the images'
+    /// density); the table says which ran.
+    #[arg(long, default_value_t = sweep().cpu_path, value_name = "auto|sparse|dense")]
+    pub cpu_path: lrsweep_model::CpuPath,
 
     /// Epochs per backend (2 to 1000); the first is reported apart as warm-up (kernel
     /// compilation, autotuning).

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lrsweep_model::{AdamVariant, LossKind};
+use lrsweep_model::{AdamVariant, CpuPath, LossKind};
 
 use super::parse::{fraction, parse_rate};
 use super::DataArgs;
@@ -56,9 +56,15 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Where to train: auto picks wgpu on a real GPU and otherwise the CPU (flex), saying why.
+    /// Where to train: auto picks wgpu on a real GPU and otherwise the CPU (cpu: lrsweep's own
+    /// CPU engine), saying why; flex and ndarray are Burn's CPU backends.
     #[arg(long, value_enum, default_value_t = d().backend)]
     pub backend: BackendChoice,
+
+    /// How the cpu backend computes the input layer: sparse (skips the images' zero pixels),
+    /// dense, or auto (sparse when at most 35% of the training pixels are non-zero).
+    #[arg(long, default_value_t = d().cpu_path, value_name = "auto|sparse|dense")]
+    pub cpu_path: CpuPath,
 
     /// Hidden units of the network.
     #[arg(long, default_value_t = d().hidden as u64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -195,6 +201,7 @@ impl SweepArgs {
             no_find: self.no_find,
             serial: self.serial,
             backend: self.backend,
+            cpu_path: self.cpu_path,
             data,
         }
     }

@@ -4,7 +4,7 @@ use std::panic::AssertUnwindSafe;
 
 use anyhow::{anyhow, Result};
 use lrsweep_data::Split;
-use lrsweep_model::{EpochRecord, Flow, Member, StackFit};
+use lrsweep_model::{host, EpochRecord, Flow, Kernels, Member, StackFit};
 
 use crate::analysis::bench::{flag_accuracy, median, BenchReport, BenchRow};
 use crate::backend::{self, BackendChoice, Selected};
@@ -21,15 +21,17 @@ fn parse_backends(names: &[String]) -> Result<Vec<BackendChoice>> {
         let more: &[BackendChoice] = match name.trim() {
             "all" => &[
                 BackendChoice::Wgpu,
-                BackendChoice::Ndarray,
+                BackendChoice::Cpu,
                 BackendChoice::Flex,
+                BackendChoice::Ndarray,
             ],
             "wgpu" => &[BackendChoice::Wgpu],
+            "cpu" => &[BackendChoice::Cpu],
             "ndarray" => &[BackendChoice::Ndarray],
             "flex" => &[BackendChoice::Flex],
             other => {
                 return Err(usage(anyhow!(
-                "unknown backend '{other}' in --backends: choose from wgpu, ndarray, flex or all"
+                "unknown backend '{other}' in --backends: choose from wgpu, cpu, flex, ndarray or all"
             )))
             }
         };
@@ -73,6 +75,8 @@ struct Workload<'a> {
     split: &'a Split,
     flop: f64,
     images: f64,
+    /// Fraction of the training pixels that are not zero.
+    density: f64,
 }
 
 /// Times `choice` at every rate alone and, with several rates, all of them as one stack; a
@@ -80,11 +84,12 @@ struct Workload<'a> {
 fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
     let name = match choice {
         BackendChoice::Wgpu => "wgpu",
+        BackendChoice::Cpu => "cpu",
         BackendChoice::Flex => "flex",
         _ => "ndarray",
     };
     let rates = &work.config.rates;
-    let selected = match backend::select(choice) {
+    let selected = match backend::select(choice, work.config.cpu_path) {
         Ok(s) => s,
         Err(e) => {
             return rates
@@ -117,7 +122,7 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
     ));
     reset_peak_memory();
     let model = config.model();
-    let train = config.train(rates[0], selected.update);
+    let train = config.train(rates[0], selected);
     let members: Vec<Member> = rates
         .iter()
         .map(|&rate| Member { rate, resume: None })
@@ -161,6 +166,10 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
         return failed("diverged before the second epoch".into());
     };
     let med = median(longest[1..].iter().map(|r| r.seconds).collect());
+    let path = match train.kernels {
+        Kernels::Cpu(asked) => host::path_for(asked, &work.split.train).name(),
+        Kernels::Tensor => "tensor",
+    };
     let launches = (name == "wgpu")
         .then(|| backend::launches_per_step(&model, &train, rates, work.split, selected))
         .flatten();
@@ -172,6 +181,8 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
             device: selected.adapter.clone(),
             rate,
             stack: k,
+            path: path.to_string(),
+            density: work.density,
             ok: true,
             error: None,
             warmup_s: longest[0].seconds,
@@ -196,6 +207,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         epochs: args.epochs as usize,
         batch_size: args.batch_size as usize,
         seed: args.seed,
+        cpu_path: args.cpu_path,
         data: args.data.to_config(args.limit),
         ..SweepConfig::default()
     };
@@ -208,6 +220,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         flop: model.train_flops() * split.train.len() as f64
             + model.forward_flops() * split.valid.len() as f64,
         images: (split.train.len() + split.valid.len()) as f64,
+        density: host::density(&split.train),
     };
     let mut rows: Vec<BenchRow> = backends
         .into_iter()

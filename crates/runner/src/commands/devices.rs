@@ -40,8 +40,8 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
             auto: auto == Some(i),
         })
         .collect();
-    let cpu = backend::cpu(CPU_DEFAULT).adapter;
-    for (name, default) in [("flex", true), ("ndarray", false)] {
+    let cpu = backend::cpu(CPU_DEFAULT, lrsweep_model::CpuPath::Auto).adapter;
+    for (name, default) in [("cpu", true), ("flex", false), ("ndarray", false)] {
         listed.push(Listed {
             index: None,
             backend: name,

@@ -17,7 +17,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let images =
         lrsweep_data::load(&locator).map_err(|e| usage(anyhow!(e).context("loading the data")))?;
     let split = images.split(&meta.split).map_err(|e| usage(anyhow!(e)))?;
-    let selected = backend::select(args.backend).map_err(usage)?;
+    let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
     let model = file.load(&selected.device)?;
     let config = TrainConfig {
         learning_rate: meta.rate,

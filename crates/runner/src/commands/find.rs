@@ -64,7 +64,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     };
     let out = store::fresh_out(args.out.clone(), Some("find"))?;
     let (_, split) = super::load_data(&config)?;
-    let selected = backend::select(args.backend).map_err(usage)?;
+    let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
     let schedule = RangeConfig {
         steps: args.steps as usize,
         start: args.start,
@@ -73,7 +73,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     let result = range_test(
         &schedule,
         &config.model(),
-        config.train(args.start, selected.update),
+        config.train(args.start, &selected),
         &split,
         &selected,
     )?;

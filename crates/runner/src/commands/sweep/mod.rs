@@ -29,7 +29,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     let (config, target, started) = destination(args, explicit)?;
     check_fits(&config)?;
     let (images, split) = load_data(&config)?;
-    let selected = backend::select(config.backend).map_err(usage)?;
+    let selected = backend::select(config.backend, config.cpu_path).map_err(usage)?;
     match &selected.fallback_reason {
         Some(reason) => note(&format!(
             "{reason}; training on {} ({})",
@@ -149,7 +149,7 @@ impl Sweep<'_> {
         let result = find::range_test(
             &schedule,
             &self.config.model(),
-            self.config.train(schedule.start, self.selected.update),
+            self.config.train(schedule.start, &self.selected),
             self.split,
             self.selected,
         )?;

@@ -11,9 +11,10 @@ use crate::exit::usage;
 use crate::store::run::RunRecord;
 
 /// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
-/// range test runs and whether rates train together or one after another may change between a
-/// run and its resume (a rate's checkpoints are the same either way).
-const NOT_DEFINING: [&str; 4] = ["data_dir", "mirrors", "no_find", "serial"];
+/// range test runs, whether rates train together or one after another and how the CPU engine
+/// computes its products may change between a run and its resume (a rate's checkpoints are the
+/// same either way).
+const NOT_DEFINING: [&str; 5] = ["data_dir", "mirrors", "no_find", "serial", "cpu_path"];
 
 /// The flag of the option that sets a configuration field (clap ids are the field names).
 fn flag(field: &str) -> String {
@@ -75,6 +76,9 @@ pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(Run
     }
     if explicit.iter().any(|e| e == "serial" || e == "together") {
         config.serial = asked.serial;
+    }
+    if explicit.iter().any(|e| e == "cpu_path") {
+        config.cpu_path = asked.cpu_path;
     }
     Ok((saved, dir.to_path_buf()))
 }
