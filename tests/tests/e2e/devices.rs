@@ -32,11 +32,17 @@ fn devices_lists_the_adapters_and_the_cpu_backends_with_one_auto_choice() {
             "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
         );
     }
-    // Without a real GPU, auto trains on flex (as the sweep says when it falls back).
+    // Without a real GPU, auto trains on lrsweep's CPU engine (as the sweep says when it falls
+    // back); flex and ndarray are listed for comparison, never chosen.
     if wgpu.iter().all(|d| d["kind"] == "Cpu") {
-        let flex = listed.iter().find(|d| d["backend"] == "flex").unwrap();
-        assert_eq!(flex["auto"], true);
+        let cpu = listed.iter().find(|d| d["backend"] == "cpu").unwrap();
+        assert_eq!(cpu["auto"], true);
+    }
+    for other in ["flex", "ndarray"] {
+        let d = listed.iter().find(|d| d["backend"] == other).unwrap();
+        assert_eq!(d["auto"], false, "{other}");
     }
     let table = lrsweep(&["devices"]);
-    assert!(String::from_utf8_lossy(&table.stdout).contains("| - | flex |"));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("| - | cpu |") && table.contains("| - | flex |"), "{table}");
 }

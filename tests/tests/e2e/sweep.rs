@@ -162,11 +162,11 @@ fn auto_backend_without_a_gpu_trains_on_the_cpu_and_says_why() {
     assert!(o.status.success(), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("no GPU adapter") && stderr.contains("training on flex"),
+        stderr.contains("no GPU adapter") && stderr.contains("training on cpu"),
         "{stderr}"
     );
     let config = json(&out.join("config.json"));
-    assert_eq!(config["backend"], "flex", "{config:#}");
+    assert_eq!(config["backend"], "cpu", "{config:#}");
     assert!(config["backend_fallback_reason"]
         .as_str()
         .unwrap()

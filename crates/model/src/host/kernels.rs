@@ -781,3 +781,115 @@ pub fn adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScal
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adam::AdamConfig;
+
+    /// A `[rows, cols]` matrix with about a third of its values non-zero, deterministic.
+    fn sparse_matrix(rows: usize, cols: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed;
+        (0..rows * cols)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let u = (state >> 8) as f32 / (1 << 24) as f32;
+                if u < 0.35 {
+                    u * 2.0 - 0.3
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    fn csr(x: &[f32], cols: usize) -> Csr {
+        let mut c = Csr::default();
+        c.start.push(0);
+        for row in x.chunks(cols) {
+            for (j, &v) in row.iter().enumerate().filter(|(_, v)| **v != 0.0) {
+                c.cols.push(j as u16);
+                c.vals.push(v);
+            }
+            c.start.push(c.cols.len() as u32);
+        }
+        c
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{i}: {x} vs {y}");
+        }
+    }
+
+    // Sizes that leave partial panels (11 images, 13 pixels: groups of 6), partial column
+    // blocks (70 hidden: one block of 64 and one of 6; sub-blocks of 16 and a tail of 6).
+    const ROWS: usize = 11;
+    const INPUTS: usize = 13;
+    const HIDDEN: usize = 70;
+
+    #[test]
+    fn blocked_layout_round_trips() {
+        let m = sparse_matrix(INPUTS, HIDDEN, 1);
+        let mut b = Vec::new();
+        to_blocked(&m, INPUTS, HIDDEN, &mut b);
+        assert_eq!(b[..HIDDEN.min(64)], m[..64], "block 0 starts with row 0's first 64");
+        assert_eq!(from_blocked(&b, INPUTS, HIDDEN), m);
+    }
+
+    #[test]
+    fn sparse_forward_equals_the_dense_formula() {
+        let x = sparse_matrix(ROWS, INPUTS, 2);
+        let w1 = sparse_matrix(INPUTS, HIDDEN, 3);
+        let b1: Vec<f32> = (0..HIDDEN).map(|j| j as f32 * 0.01 - 0.3).collect();
+        let mut want = vec![0f32; ROWS * HIDDEN];
+        for r in 0..ROWS {
+            for j in 0..HIDDEN {
+                let z: f32 = (0..INPUTS).map(|i| x[r * INPUTS + i] * w1[i * HIDDEN + j]).sum();
+                want[r * HIDDEN + j] = (z + b1[j]).max(0.0);
+            }
+        }
+        let mut panels = Panels::default();
+        panels.images(&csr(&x, INPUTS), 0..ROWS, INPUTS);
+        let mut blocked = Vec::new();
+        to_blocked(&w1, INPUTS, HIDDEN, &mut blocked);
+        let mut h = vec![f32::NAN; ROWS * HIDDEN];
+        sparse_forward(&panels, &blocked, &b1, &mut h);
+        close(&h, &want);
+    }
+
+    #[test]
+    fn sparse_w1_update_equals_adam_on_the_dense_gradient() {
+        let x = sparse_matrix(ROWS, INPUTS, 4);
+        let dz1 = sparse_matrix(ROWS, HIDDEN, 5);
+        let w1 = sparse_matrix(INPUTS, HIDDEN, 6);
+        let k = FusedScalars::new(&AdamConfig::default(), (1e-3, 1e-7));
+        // Reference: the gradient xᵀ·dz1, then the fused update element by element.
+        let (mut p, mut m, mut v) = (w1.clone(), vec![0.01f32; w1.len()], vec![0.02f32; w1.len()]);
+        for i in 0..INPUTS {
+            for j in 0..HIDDEN {
+                let g: f32 = (0..ROWS).map(|r| x[r * INPUTS + i] * dz1[r * HIDDEN + j]).sum();
+                let at = i * HIDDEN + j;
+                adam_element(&mut p[at], &mut m[at], &mut v[at], g, k);
+            }
+        }
+        let (mut csc, mut panels) = (Csc::default(), Panels::default());
+        csc.fill(&csr(&x, INPUTS), 0..ROWS, INPUTS);
+        panels.pixels(&csc, ROWS, INPUTS);
+        let block = |a: &[f32], rows: usize| {
+            let mut b = Vec::new();
+            to_blocked(a, rows, HIDDEN, &mut b);
+            b
+        };
+        let (mut bp, mut bm, mut bv) = (
+            block(&w1, INPUTS),
+            block(&vec![0.01; w1.len()], INPUTS),
+            block(&vec![0.02; w1.len()], INPUTS),
+        );
+        sparse_w1_update(&panels, &block(&dz1, ROWS), &mut bp, &mut bm, &mut bv, k);
+        close(&from_blocked(&bm, INPUTS, HIDDEN), &m);
+        close(&from_blocked(&bv, INPUTS, HIDDEN), &v);
+        close(&from_blocked(&bp, INPUTS, HIDDEN), &p);
+    }
+}

@@ -1,0 +1,188 @@
+//! The CPU engine against the tensor path, on real MNIST: the same network, loss and Adam, so
+//! the same numbers up to the rounding of sums taken in another order.
+
+mod common;
+
+use burn::tensor::Device;
+use lrsweep_data::Split;
+use lrsweep_model::{
+    CpuPath, DeviceData, EpochRecord, Flow, HostData, HostStack, Joining, Kernels, ModelConfig,
+    StackFit, StackTrainer, TrainConfig, TrainerState, UpdateExec,
+};
+
+fn config(kernels: Kernels) -> TrainConfig {
+    TrainConfig {
+        epochs: 3,
+        update: UpdateExec::FusedOnHost,
+        kernels,
+        ..TrainConfig::default()
+    }
+}
+
+/// The largest difference between two states' tensors, relative to the largest magnitude of
+/// each tensor (so a weight of 0.05 and a moment of 1e-9 are each judged on their own scale).
+fn state_gap(a: &TrainerState, b: &TrainerState) -> f64 {
+    assert_eq!(a.step, b.step);
+    a.tensors
+        .iter()
+        .zip(&b.tensors)
+        .map(|((sa, va), (sb, vb))| {
+            assert_eq!(sa, sb);
+            let scale = va.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-30) as f64;
+            va.iter()
+                .zip(vb)
+                .map(|(x, y)| (x - y).abs() as f64 / scale)
+                .fold(0.0, f64::max)
+        })
+        .fold(0.0, f64::max)
+}
+
+fn run(split: &Split, rates: &[f64], kernels: Kernels) -> Vec<Vec<EpochRecord>> {
+    let members = rates
+        .iter()
+        .map(|&rate| lrsweep_model::Member { rate, resume: None })
+        .collect();
+    StackFit::new(
+        &ModelConfig::default(),
+        &config(kernels),
+        &split.train,
+        &split.valid,
+        &Device::flex(),
+        members,
+    )
+    .run(|_, _, _| Flow::Continue)
+    .unwrap()
+}
+
+/// A run's figures, without the seconds.
+fn figures(r: &[EpochRecord]) -> Vec<[f64; 4]> {
+    r.iter()
+        .map(|r| [r.train_loss, r.train_acc, r.val_loss, r.val_acc])
+        .collect()
+}
+
+/// Largest relative difference of two runs' epoch figures (losses and accuracies).
+fn record_gap(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            [
+                (x.train_loss, y.train_loss),
+                (x.train_acc, y.train_acc),
+                (x.val_loss, y.val_loss),
+                (x.val_acc, y.val_acc),
+            ]
+        })
+        .map(|(p, q)| (p - q).abs() / p.abs().max(1e-12))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
+    // 1,020 training images: four batches (three of 256, one of 252) per epoch.
+    let split = common::split(Some(1_200));
+    let model = ModelConfig::default();
+    let device = Device::flex();
+    let joining = [Joining {
+        rate: 1e-3,
+        state: None,
+    }];
+    let mut tensor =
+        StackTrainer::new(&model, config(Kernels::Tensor), &joining, &device).unwrap();
+    let data = DeviceData::upload(&split.train, 256, None, &device);
+    let valid = DeviceData::upload(&split.valid, 256, None, &device);
+    let mut hosts: Vec<(CpuPath, HostStack, HostData, HostData)> = [CpuPath::Sparse, CpuPath::Dense]
+        .into_iter()
+        .map(|path| {
+            let stack =
+                HostStack::new(&model, config(Kernels::Cpu(path)), &joining, path, &device)
+                    .unwrap();
+            let train = HostData::new(&split.train, 256, None, path);
+            let valid = HostData::new(&split.valid, 256, None, path);
+            (path, stack, train, valid)
+        })
+        .collect();
+    // Tolerance: the engines add a product's terms in different orders (and the CPU engine
+    // fuses multiply and add where the processor can), so each sum differs in its last bits,
+    // about 1e-7 relative; Adam divides by √v, which turns such a difference in a gradient
+    // near zero into a visible one in its update. Measured here: states within 3e-6 of each
+    // tensor's largest value after 12 steps, losses within 1e-7, the same accuracies. The
+    // bounds leave a margin of 30 and 100; a wrong gradient, a missed bias or mask, or the
+    // other Adam form is off by far more (1e-3 and up after one step).
+    for epoch in 1..=3 {
+        let want = tensor.train_epoch(&data).unwrap()[0];
+        let want_valid = tensor.evaluate(&valid).unwrap()[0];
+        let want_state = tensor.state(0).unwrap();
+        for (path, stack, train, valid) in &mut hosts {
+            let got = stack.train_epoch_unless(train, None).unwrap().unwrap()[0];
+            let got_valid = stack.evaluate(valid).unwrap()[0];
+            let what = format!("{path}, epoch {epoch} (step {})", stack.steps()[0]);
+            let gap = state_gap(&want_state, &stack.state(0));
+            assert!(gap <= 1e-4, "{what}: states differ by {gap:.2e}");
+            for (g, w) in [(got.loss, want.loss), (got_valid.loss, want_valid.loss)] {
+                assert!(((g - w) / w).abs() <= 1e-5, "{what}: loss {g} vs {w}");
+            }
+            for (g, w) in [(got.accuracy, want.accuracy), (got_valid.accuracy, want_valid.accuracy)] {
+                assert!((g - w).abs() <= 2e-3, "{what}: accuracy {g} vs {w}");
+            }
+            // The network handed out carries the same weights as the state.
+            let mlp = stack.model(0);
+            let w = mlp.hidden.weight.val().into_data().try_to_vec::<f32>().unwrap();
+            assert_eq!(w, stack.state(0).tensors[0].1, "{what}: model() and state() agree");
+        }
+    }
+}
+
+#[test]
+fn a_sweep_on_the_cpu_engine_reaches_the_tensor_paths_accuracy() {
+    let split = common::split(Some(6_000));
+    let rates = [1e-4, 1e-3, 1e-2];
+    let tensor = run(&split, &rates, Kernels::Tensor);
+    for path in [CpuPath::Sparse, CpuPath::Dense] {
+        let host = run(&split, &rates, Kernels::Cpu(path));
+        for (i, rate) in rates.iter().enumerate() {
+            // Same tolerance argument as above, over 3 epochs (60 steps): measured ≤ 2e-6.
+            let gap = record_gap(&host[i], &tensor[i]);
+            assert!(gap <= 1e-4, "{path} lr {rate}: figures differ by {gap:.2e}");
+        }
+        assert!(host[1].last().unwrap().val_acc > 0.93, "{path}: {:?}", host[1]);
+    }
+}
+
+#[test]
+fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() {
+    let split = common::split(Some(3_000));
+    for path in [CpuPath::Sparse, CpuPath::Dense] {
+        let together = run(&split, &[1e-3, 1e3, 1e-2], Kernels::Cpu(path));
+        for (i, rate) in [(0, 1e-3), (2, 1e-2)] {
+            let alone = run(&split, &[rate], Kernels::Cpu(path));
+            // Each member is computed alone, in the same order, whatever the stack holds.
+            assert_eq!(figures(&together[i]), figures(&alone[0]), "{path} lr {rate}");
+        }
+        let huge = together[1].last().unwrap();
+        assert!(huge.diverged() || huge.val_acc < 0.3, "{path}: {huge:?}");
+    }
+}
+
+#[test]
+fn the_paths_are_chosen_by_density_and_refuse_the_other_layout() {
+    let split = common::split(Some(1_200));
+    let density = lrsweep_model::host::density(&split.train);
+    assert!((0.15..0.25).contains(&density), "MNIST is ~19% non-zero: {density}");
+    assert_eq!(CpuPath::Auto.resolve(density), CpuPath::Sparse);
+    assert_eq!(CpuPath::Auto.resolve(0.5), CpuPath::Dense);
+    assert_eq!(CpuPath::Dense.resolve(0.01), CpuPath::Dense);
+    let model = ModelConfig::default();
+    let joining = [Joining { rate: 1e-3, state: None }];
+    let mut stack = HostStack::new(
+        &model,
+        config(Kernels::Cpu(CpuPath::Sparse)),
+        &joining,
+        CpuPath::Sparse,
+        &Device::flex(),
+    )
+    .unwrap();
+    let dense = HostData::new(&split.train, 256, None, CpuPath::Dense);
+    assert!(stack.train_epoch_unless(&dense, None).is_err());
+}
