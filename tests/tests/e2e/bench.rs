@@ -66,3 +66,36 @@ fn an_unknown_backend_is_a_clear_usage_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown backend 'cuda'"));
     assert!(!out.exists());
 }
+
+/// Each row says what computed the steps: the cpu backend its path and the density it saw,
+/// `auto` choosing sparse for MNIST; Burn's backends `tensor`. Both reach the same accuracy.
+#[test]
+fn bench_says_which_cpu_path_ran_and_the_density_it_saw() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "bench", "--epochs", "2", "--limit", "2000", "--out", out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = lrsweep(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap())
+                .unwrap();
+        (report, String::from_utf8_lossy(&o.stdout).to_string())
+    };
+    let (auto, table) = run("auto", &["--backends", "cpu,flex"]);
+    let rows = auto["rows"].as_array().unwrap();
+    assert_eq!((rows[0]["backend"].as_str(), rows[0]["path"].as_str()), (Some("cpu"), Some("sparse")));
+    assert_eq!((rows[1]["backend"].as_str(), rows[1]["path"].as_str()), (Some("flex"), Some("tensor")));
+    let density = rows[0]["density"].as_f64().unwrap();
+    assert!((0.15..0.25).contains(&density), "MNIST is ~19% non-zero: {density}");
+    assert!(table.contains("| cpu | CPU") && table.contains("sparse (19."), "{table}");
+    let acc = |r: &serde_json::Value| r["val_acc"].as_f64().unwrap();
+    assert!((acc(&rows[0]) - acc(&rows[1])).abs() < 0.005, "{rows:?}");
+    let (dense, table) = run("dense", &["--backends", "cpu", "--cpu-path", "dense"]);
+    assert_eq!(dense["rows"][0]["path"], "dense");
+    assert!(table.contains("dense (19."), "{table}");
+    assert!((acc(&dense["rows"][0]) - acc(&rows[0])).abs() < 0.005);
+}

@@ -40,7 +40,10 @@ pub enum Command {
     /// image; a training step three times that, less the input gradient it does not need
     /// (2·784·H); an epoch is the training images at the training cost plus the validation images
     /// at the forward cost (162.2 GFLOP for MNIST with H = 784). GFLOP/s = that count / median
-    /// epoch. Peak memory is the process's peak resident set while the backend ran (Linux).
+    /// epoch (dense FLOPs, also for the cpu backend's sparse path, which skips zeros). Peak
+    /// memory is the process's peak resident set while the backend ran (Linux). Each row says
+    /// what computed the steps: the cpu backend's path (sparse or dense) with the fraction of
+    /// non-zero training pixels it saw, or `tensor` for Burn's backends.
     Bench(BenchArgs),
     /// Learning-rate range test (Leslie Smith): one short run with a growing rate, suggestions in a minute.
     Find(FindArgs),
