@@ -380,7 +380,10 @@ fn correct_counts(logits: &Tensor<3>, labels: Tensor<2, Int>) -> Tensor<2> {
         .reshape([k, 1])
 }
 
-pub(crate) fn check_state(state: &TrainerState, shapes: &[Vec<usize>; 4]) -> Result<(), TrainError> {
+pub(crate) fn check_state(
+    state: &TrainerState,
+    shapes: &[Vec<usize>; 4],
+) -> Result<(), TrainError> {
     if state.tensors.len() != STATE_TENSORS {
         return Err(TrainError::BadState(format!(
             "{} tensors, expected {STATE_TENSORS}",

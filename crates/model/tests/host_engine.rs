@@ -88,21 +88,21 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
         rate: 1e-3,
         state: None,
     }];
-    let mut tensor =
-        StackTrainer::new(&model, config(Kernels::Tensor), &joining, &device).unwrap();
+    let mut tensor = StackTrainer::new(&model, config(Kernels::Tensor), &joining, &device).unwrap();
     let data = DeviceData::upload(&split.train, 256, None, &device);
     let valid = DeviceData::upload(&split.valid, 256, None, &device);
-    let mut hosts: Vec<(CpuPath, HostStack, HostData, HostData)> = [CpuPath::Sparse, CpuPath::Dense]
-        .into_iter()
-        .map(|path| {
-            let stack =
-                HostStack::new(&model, config(Kernels::Cpu(path)), &joining, path, &device)
-                    .unwrap();
-            let train = HostData::new(&split.train, 256, None, path);
-            let valid = HostData::new(&split.valid, 256, None, path);
-            (path, stack, train, valid)
-        })
-        .collect();
+    let mut hosts: Vec<(CpuPath, HostStack, HostData, HostData)> =
+        [CpuPath::Sparse, CpuPath::Dense]
+            .into_iter()
+            .map(|path| {
+                let stack =
+                    HostStack::new(&model, config(Kernels::Cpu(path)), &joining, path, &device)
+                        .unwrap();
+                let train = HostData::new(&split.train, 256, None, path);
+                let valid = HostData::new(&split.valid, 256, None, path);
+                (path, stack, train, valid)
+            })
+            .collect();
     // Tolerance: the engines add a product's terms in different orders (and the CPU engine
     // fuses multiply and add where the processor can), so each sum differs in its last bits,
     // about 1e-7 relative; Adam divides by √v, which turns such a difference in a gradient
@@ -123,13 +123,26 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
             for (g, w) in [(got.loss, want.loss), (got_valid.loss, want_valid.loss)] {
                 assert!(((g - w) / w).abs() <= 1e-5, "{what}: loss {g} vs {w}");
             }
-            for (g, w) in [(got.accuracy, want.accuracy), (got_valid.accuracy, want_valid.accuracy)] {
+            for (g, w) in [
+                (got.accuracy, want.accuracy),
+                (got_valid.accuracy, want_valid.accuracy),
+            ] {
                 assert!((g - w).abs() <= 2e-3, "{what}: accuracy {g} vs {w}");
             }
             // The network handed out carries the same weights as the state.
             let mlp = stack.model(0);
-            let w = mlp.hidden.weight.val().into_data().try_to_vec::<f32>().unwrap();
-            assert_eq!(w, stack.state(0).tensors[0].1, "{what}: model() and state() agree");
+            let w = mlp
+                .hidden
+                .weight
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            assert_eq!(
+                w,
+                stack.state(0).tensors[0].1,
+                "{what}: model() and state() agree"
+            );
         }
     }
 }
@@ -146,7 +159,11 @@ fn a_sweep_on_the_cpu_engine_reaches_the_tensor_paths_accuracy() {
             let gap = record_gap(&host[i], &tensor[i]);
             assert!(gap <= 1e-4, "{path} lr {rate}: figures differ by {gap:.2e}");
         }
-        assert!(host[1].last().unwrap().val_acc > 0.93, "{path}: {:?}", host[1]);
+        assert!(
+            host[1].last().unwrap().val_acc > 0.93,
+            "{path}: {:?}",
+            host[1]
+        );
     }
 }
 
@@ -158,7 +175,11 @@ fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() 
         for (i, rate) in [(0, 1e-3), (2, 1e-2)] {
             let alone = run(&split, &[rate], Kernels::Cpu(path));
             // Each member is computed alone, in the same order, whatever the stack holds.
-            assert_eq!(figures(&together[i]), figures(&alone[0]), "{path} lr {rate}");
+            assert_eq!(
+                figures(&together[i]),
+                figures(&alone[0]),
+                "{path} lr {rate}"
+            );
         }
         let huge = together[1].last().unwrap();
         assert!(huge.diverged() || huge.val_acc < 0.3, "{path}: {huge:?}");
@@ -169,12 +190,18 @@ fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() 
 fn the_paths_are_chosen_by_density_and_refuse_the_other_layout() {
     let split = common::split(Some(1_200));
     let density = lrsweep_model::host::density(&split.train);
-    assert!((0.15..0.25).contains(&density), "MNIST is ~19% non-zero: {density}");
+    assert!(
+        (0.15..0.25).contains(&density),
+        "MNIST is ~19% non-zero: {density}"
+    );
     assert_eq!(CpuPath::Auto.resolve(density), CpuPath::Sparse);
     assert_eq!(CpuPath::Auto.resolve(0.5), CpuPath::Dense);
     assert_eq!(CpuPath::Dense.resolve(0.01), CpuPath::Dense);
     let model = ModelConfig::default();
-    let joining = [Joining { rate: 1e-3, state: None }];
+    let joining = [Joining {
+        rate: 1e-3,
+        state: None,
+    }];
     let mut stack = HostStack::new(
         &model,
         config(Kernels::Cpu(CpuPath::Sparse)),

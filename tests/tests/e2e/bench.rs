@@ -75,7 +75,13 @@ fn bench_says_which_cpu_path_ran_and_the_density_it_saw() {
     let run = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut args = vec![
-            "bench", "--epochs", "2", "--limit", "2000", "--out", out.to_str().unwrap(),
+            "bench",
+            "--epochs",
+            "2",
+            "--limit",
+            "2000",
+            "--out",
+            out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         let o = lrsweep(&args);
@@ -87,11 +93,23 @@ fn bench_says_which_cpu_path_ran_and_the_density_it_saw() {
     };
     let (auto, table) = run("auto", &["--backends", "cpu,flex"]);
     let rows = auto["rows"].as_array().unwrap();
-    assert_eq!((rows[0]["backend"].as_str(), rows[0]["path"].as_str()), (Some("cpu"), Some("sparse")));
-    assert_eq!((rows[1]["backend"].as_str(), rows[1]["path"].as_str()), (Some("flex"), Some("tensor")));
+    assert_eq!(
+        (rows[0]["backend"].as_str(), rows[0]["path"].as_str()),
+        (Some("cpu"), Some("sparse"))
+    );
+    assert_eq!(
+        (rows[1]["backend"].as_str(), rows[1]["path"].as_str()),
+        (Some("flex"), Some("tensor"))
+    );
     let density = rows[0]["density"].as_f64().unwrap();
-    assert!((0.15..0.25).contains(&density), "MNIST is ~19% non-zero: {density}");
-    assert!(table.contains("| cpu | CPU") && table.contains("sparse (19."), "{table}");
+    assert!(
+        (0.15..0.25).contains(&density),
+        "MNIST is ~19% non-zero: {density}"
+    );
+    assert!(
+        table.contains("| cpu | CPU") && table.contains("sparse (19."),
+        "{table}"
+    );
     let acc = |r: &serde_json::Value| r["val_acc"].as_f64().unwrap();
     assert!((acc(&rows[0]) - acc(&rows[1])).abs() < 0.005, "{rows:?}");
     let (dense, table) = run("dense", &["--backends", "cpu", "--cpu-path", "dense"]);

@@ -44,5 +44,8 @@ fn devices_lists_the_adapters_and_the_cpu_backends_with_one_auto_choice() {
     }
     let table = lrsweep(&["devices"]);
     let table = String::from_utf8_lossy(&table.stdout);
-    assert!(table.contains("| - | cpu |") && table.contains("| - | flex |"), "{table}");
+    assert!(
+        table.contains("| - | cpu |") && table.contains("| - | flex |"),
+        "{table}"
+    );
 }

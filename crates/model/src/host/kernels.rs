@@ -146,7 +146,8 @@ impl Panels {
         for i in 0..self.used.len() {
             if std::mem::take(&mut self.used[i]) {
                 self.idx.push(i as u32);
-                self.vals.push(std::mem::replace(&mut self.gather[i], [0.0; R]));
+                self.vals
+                    .push(std::mem::replace(&mut self.gather[i], [0.0; R]));
             }
         }
         self.start.push(self.idx.len() as u32);
@@ -220,10 +221,12 @@ macro_rules! dispatch {
     ($(#[$doc:meta])* fn $name:ident / $fast:ident = $body:ident ($($arg:ident : $ty:ty),* $(,)?)) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
         unsafe fn $fast($($arg: $ty),*) {
             $body::<true>($($arg),*)
         }
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if fast_simd() {
@@ -654,7 +657,13 @@ pub fn hidden_grad(dz2: &[f32], w2t: &[f32], h: &[f32], dz1: &mut [f32], classes
 }
 
 #[inline(always)]
-fn output_grad_rows<const FMA: bool>(dz2: &[f32], h: &[f32], c: usize, classes: usize, out: &mut [f32]) {
+fn output_grad_rows<const FMA: bool>(
+    dz2: &[f32],
+    h: &[f32],
+    c: usize,
+    classes: usize,
+    out: &mut [f32],
+) {
     let hidden = out.len();
     out.fill(0.0);
     for (g, hr) in dz2.chunks(classes).zip(h.chunks(hidden)) {
@@ -719,7 +728,8 @@ fn sparse_w1_block<const FMA: bool>(
             for (g, grad) in acc.iter().enumerate().take(members) {
                 let at = inputs * col + (q * R + g) * width + (c - col);
                 // SAFETY: W1's row q·R+g, columns c..c+w, belong to this task alone.
-                let (p, m, v) = unsafe { (w1[0].part(at, w), w1[1].part(at, w), w1[2].part(at, w)) };
+                let (p, m, v) =
+                    unsafe { (w1[0].part(at, w), w1[1].part(at, w), w1[2].part(at, w)) };
                 for j in 0..w {
                     adam_element(&mut p[j], &mut m[j], &mut v[j], grad[j], k);
                 }
@@ -834,7 +844,11 @@ mod tests {
         let m = sparse_matrix(INPUTS, HIDDEN, 1);
         let mut b = Vec::new();
         to_blocked(&m, INPUTS, HIDDEN, &mut b);
-        assert_eq!(b[..HIDDEN.min(64)], m[..64], "block 0 starts with row 0's first 64");
+        assert_eq!(
+            b[..HIDDEN.min(64)],
+            m[..64],
+            "block 0 starts with row 0's first 64"
+        );
         assert_eq!(from_blocked(&b, INPUTS, HIDDEN), m);
     }
 
@@ -846,7 +860,9 @@ mod tests {
         let mut want = vec![0f32; ROWS * HIDDEN];
         for r in 0..ROWS {
             for j in 0..HIDDEN {
-                let z: f32 = (0..INPUTS).map(|i| x[r * INPUTS + i] * w1[i * HIDDEN + j]).sum();
+                let z: f32 = (0..INPUTS)
+                    .map(|i| x[r * INPUTS + i] * w1[i * HIDDEN + j])
+                    .sum();
                 want[r * HIDDEN + j] = (z + b1[j]).max(0.0);
             }
         }
@@ -869,7 +885,9 @@ mod tests {
         let (mut p, mut m, mut v) = (w1.clone(), vec![0.01f32; w1.len()], vec![0.02f32; w1.len()]);
         for i in 0..INPUTS {
             for j in 0..HIDDEN {
-                let g: f32 = (0..ROWS).map(|r| x[r * INPUTS + i] * dz1[r * HIDDEN + j]).sum();
+                let g: f32 = (0..ROWS)
+                    .map(|r| x[r * INPUTS + i] * dz1[r * HIDDEN + j])
+                    .sum();
                 let at = i * HIDDEN + j;
                 adam_element(&mut p[at], &mut m[at], &mut v[at], g, k);
             }

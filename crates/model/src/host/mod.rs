@@ -278,7 +278,9 @@ impl HostStack {
             if let HostBatch::Sparse(csr, rows) = &x {
                 scratch.csc.fill(csr, rows.clone(), model.inputs);
                 scratch.images.images(csr, rows.clone(), model.inputs);
-                scratch.pixels.pixels(&scratch.csc, rows.len(), model.inputs);
+                scratch
+                    .pixels
+                    .pixels(&scratch.csc, rows.len(), model.inputs);
             }
             for (member, total) in members.iter_mut().zip(&mut totals) {
                 let (loss, correct) = step(member, config, model, &x, labels, scratch);
@@ -311,8 +313,12 @@ impl HostStack {
                     &member.b2.p,
                     &mut logits[..rows * classes],
                 );
-                let (loss, correct) =
-                    kernels::loss_and_grad(self.config.loss, &logits[..rows * classes], labels, None);
+                let (loss, correct) = kernels::loss_and_grad(
+                    self.config.loss,
+                    &logits[..rows * classes],
+                    labels,
+                    None,
+                );
                 total.0 += loss;
                 total.1 += u64::from(correct);
             }
@@ -352,7 +358,11 @@ impl HostStack {
         let w1 = self.w1_row_major(s);
         push(vec![m.inputs, m.hidden], &w1, None);
         push(vec![m.hidden], &s.b1, None);
-        push(vec![m.hidden, m.classes], &s.w2t, Some((m.classes, m.hidden)));
+        push(
+            vec![m.hidden, m.classes],
+            &s.w2t,
+            Some((m.classes, m.hidden)),
+        );
         push(vec![m.classes], &s.b2, None);
         TrainerState {
             step: s.step,
@@ -426,7 +436,10 @@ fn step(
     let rows = labels.len();
     let (hidden, classes) = (model.hidden, model.classes);
     let (h, dz1) = (&mut s.h[..rows * hidden], &mut s.dz1[..rows * hidden]);
-    let (logits, dz2) = (&mut s.logits[..rows * classes], &mut s.dz2[..rows * classes]);
+    let (logits, dz2) = (
+        &mut s.logits[..rows * classes],
+        &mut s.dz2[..rows * classes],
+    );
     forward(member, x, &s.images, h);
     kernels::output(h, &member.w2t.p, &member.b2.p, logits);
     let (loss, correct) = kernels::loss_and_grad(config.loss, logits, labels, Some(dz2));
@@ -442,7 +455,14 @@ fn step(
     match x {
         HostBatch::Sparse(..) => {
             kernels::to_blocked(dz1, rows, hidden, &mut s.dz1_blocked);
-            kernels::sparse_w1_update(&s.pixels, &s.dz1_blocked, &mut w1.p, &mut w1.m, &mut w1.v, k)
+            kernels::sparse_w1_update(
+                &s.pixels,
+                &s.dz1_blocked,
+                &mut w1.p,
+                &mut w1.m,
+                &mut w1.v,
+                k,
+            )
         }
         HostBatch::Dense(x) => {
             kernels::dense_w1_grad(x, dz1, rows, &mut s.dw1);
@@ -466,7 +486,11 @@ fn scores(totals: &[(f64, u64)], n: usize) -> Vec<Score> {
 }
 
 /// The state of a fresh network from `seed` (the tensor path's initial weights).
-fn fresh_state(model: &ModelConfig, seed: u64, device: &Device) -> Result<TrainerState, TrainError> {
+fn fresh_state(
+    model: &ModelConfig,
+    seed: u64,
+    device: &Device,
+) -> Result<TrainerState, TrainError> {
     let mlp = model.init(seed, device);
     let (w1, b1) = linear_parts(&mlp.hidden);
     let (w2, b2) = linear_parts(&mlp.output);

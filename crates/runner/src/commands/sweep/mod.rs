@@ -149,7 +149,7 @@ impl Sweep<'_> {
         let result = find::range_test(
             &schedule,
             &self.config.model(),
-            self.config.train(schedule.start, &self.selected),
+            self.config.train(schedule.start, self.selected),
             self.split,
             self.selected,
         )?;

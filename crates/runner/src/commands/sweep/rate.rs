@@ -251,7 +251,7 @@ impl Sweep<'_> {
             self.config.epochs,
         );
         let model = self.config.model();
-        let train = self.config.train(pending[0].1, &self.selected);
+        let train = self.config.train(pending[0].1, self.selected);
         let members = pending
             .iter()
             .map(|(_, rate, resume)| Member {
