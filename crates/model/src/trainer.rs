@@ -21,22 +21,8 @@ impl Trainer {
     /// Starts training `model` (whose tensors live on the device to train on), with zero moments.
     pub fn new(model: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
         check_config(&config)?;
-        let (w1, b1) = linear_parts(&model.hidden);
-        let (w2, b2) = linear_parts(&model.output);
-        let device = w1.device();
-        let mut tensors = Vec::with_capacity(STATE_TENSORS);
-        for (shape, values) in [
-            read_tensor(&w1)?,
-            read_tensor(&b1)?,
-            read_tensor(&w2)?,
-            read_tensor(&b2)?,
-        ] {
-            let zeros = vec![0.0; values.len()];
-            tensors.push((shape.clone(), values));
-            tensors.push((shape.clone(), zeros.clone()));
-            tensors.push((shape, zeros));
-        }
-        Self::restore(&TrainerState { step: 0, tensors }, config, &device)
+        let device = model.hidden.weight.val().device();
+        Self::restore(&initial_state(&model)?, config, &device)
     }
 
     /// Continues from a saved state on `device`.
@@ -127,4 +113,23 @@ fn shape_of(state: &TrainerState) -> Result<ModelConfig, TrainError> {
             state.tensors.len()
         ))),
     }
+}
+
+/// The state of `model` before its first step: its weights, zero moments.
+pub(crate) fn initial_state(model: &Mlp) -> Result<TrainerState, TrainError> {
+    let (w1, b1) = linear_parts(&model.hidden);
+    let (w2, b2) = linear_parts(&model.output);
+    let mut tensors = Vec::with_capacity(STATE_TENSORS);
+    for (shape, values) in [
+        read_tensor(&w1)?,
+        read_tensor(&b1)?,
+        read_tensor(&w2)?,
+        read_tensor(&b2)?,
+    ] {
+        let zeros = vec![0.0; values.len()];
+        tensors.push((shape.clone(), values));
+        tensors.push((shape.clone(), zeros.clone()));
+        tensors.push((shape, zeros));
+    }
+    Ok(TrainerState { step: 0, tensors })
 }

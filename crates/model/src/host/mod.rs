@@ -18,10 +18,10 @@ pub use data::{density, HostData};
 
 use crate::adam::FusedScalars;
 use crate::config::{check_config, TrainConfig};
-use crate::mlp::{linear_parts, Mlp, ModelConfig};
+use crate::mlp::{Mlp, ModelConfig};
 use crate::record::{Score, TrainError};
 use crate::stack::Joining;
-use crate::state::{read_tensor, TrainerState, STATE_TENSORS};
+use crate::state::{TrainerState, STATE_TENSORS};
 use data::HostBatch;
 use kernels::{Csc, Panels};
 
@@ -491,22 +491,7 @@ fn fresh_state(
     seed: u64,
     device: &Device,
 ) -> Result<TrainerState, TrainError> {
-    let mlp = model.init(seed, device);
-    let (w1, b1) = linear_parts(&mlp.hidden);
-    let (w2, b2) = linear_parts(&mlp.output);
-    let mut tensors = Vec::with_capacity(STATE_TENSORS);
-    for (shape, values) in [
-        read_tensor(&w1)?,
-        read_tensor(&b1)?,
-        read_tensor(&w2)?,
-        read_tensor(&b2)?,
-    ] {
-        let zeros = vec![0.0; values.len()];
-        tensors.push((shape.clone(), values));
-        tensors.push((shape.clone(), zeros.clone()));
-        tensors.push((shape, zeros));
-    }
-    Ok(TrainerState { step: 0, tensors })
+    crate::trainer::initial_state(&model.init(seed, device))
 }
 
 /// A member from a saved state; on the sparse path W1 and its moments are put in blocks.
