@@ -22,6 +22,19 @@ pub enum BackendChoice {
     Flex,
 }
 
+impl BackendChoice {
+    /// The name `--backend` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::Wgpu => "wgpu",
+            Self::Ndarray => "ndarray",
+            Self::Flex => "flex",
+        }
+    }
+}
+
 /// The CPU backend `auto` falls back to: lrsweep's own CPU engine, measured faster per epoch
 /// than Burn's flex and ndarray backends and than PyTorch on the same cores (README, "Speed");
 /// flex and ndarray stay selectable with `--backend flex|ndarray` for comparison.
@@ -215,6 +228,125 @@ pub fn select(choice: BackendChoice, path: CpuPath) -> Result<Selected> {
             Ok(selected)
         }
     }
+}
+
+/// Which wgpu adapters `--devices` trains on: `all` or indices as `lrsweep devices` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum DeviceSpec {
+    /// Every GPU adapter (every adapter with `--backend wgpu` when there is no GPU).
+    All,
+    /// These adapters; an index given twice gets two workers sharing that adapter.
+    List(Vec<usize>),
+}
+
+impl std::str::FromStr for DeviceSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("all") {
+            return Ok(Self::All);
+        }
+        let list = s
+            .split(',')
+            .map(|part| {
+                part.trim().parse::<usize>().map_err(|_| {
+                    format!("'{part}' is not an adapter index; give `all` or indices such as 0,1 (as `lrsweep devices` lists them)")
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Self::List(list))
+    }
+}
+
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::All => write!(f, "all"),
+            Self::List(l) => {
+                let parts: Vec<String> = l.iter().map(usize::to_string).collect();
+                write!(f, "{}", parts.join(","))
+            }
+        }
+    }
+}
+
+impl From<DeviceSpec> for String {
+    fn from(d: DeviceSpec) -> Self {
+        d.to_string()
+    }
+}
+
+impl TryFrom<String> for DeviceSpec {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+/// The devices a sweep trains on: with `devices`, one wgpu device per listed adapter (each
+/// described with its index); without, the one device [`select`] chooses.
+pub fn select_devices(
+    choice: BackendChoice,
+    devices: Option<&DeviceSpec>,
+    path: CpuPath,
+) -> Result<Vec<Selected>> {
+    let Some(spec) = devices else {
+        return Ok(vec![select(choice, path)?]);
+    };
+    if !matches!(choice, BackendChoice::Auto | BackendChoice::Wgpu) {
+        bail!(
+            "--devices chooses wgpu adapters (`lrsweep devices` lists them), but --backend {} trains on the CPU with every core; drop --devices, or use --backend wgpu",
+            choice.name()
+        );
+    }
+    let adapters = probe_adapters();
+    let picked: Vec<usize> = match spec {
+        DeviceSpec::All => {
+            let gpus: Vec<usize> = (0..adapters.len())
+                .filter(|&i| adapters[i].is_gpu())
+                .collect();
+            if gpus.is_empty() && choice == BackendChoice::Wgpu {
+                (0..adapters.len()).collect()
+            } else {
+                gpus
+            }
+        }
+        DeviceSpec::List(list) => {
+            if let Some(bad) = list.iter().find(|&&i| i >= adapters.len()) {
+                bail!(
+                    "--devices {spec}: there is no adapter {bad}; this machine has {} (`lrsweep devices` lists them with their indices)",
+                    if adapters.is_empty() {
+                        "none".to_string()
+                    } else {
+                        format!("0 to {}", adapters.len() - 1)
+                    }
+                );
+            }
+            list.clone()
+        }
+    };
+    if picked.is_empty() {
+        if choice == BackendChoice::Wgpu {
+            bail!("--devices all: wgpu found no adapter (install a GPU driver, or Mesa's lavapipe: Debian `mesa-vulkan-drivers libvulkan1`)");
+        }
+        return Ok(vec![select(choice, path)?]);
+    }
+    picked
+        .into_iter()
+        .map(|i| {
+            let adapter = &adapters[i];
+            Ok(Selected {
+                device: wgpu_device(adapter)?,
+                backend: "wgpu",
+                adapter: format!("{i}: {}", adapter.describe()),
+                fallback_reason: None,
+                update: UpdateExec::OnDevice,
+                kernels: Kernels::Tensor,
+            })
+        })
+        .collect()
 }
 
 /// Memory the system can give this process now (Linux `MemAvailable`), in bytes; `None` where

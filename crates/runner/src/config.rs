@@ -6,7 +6,7 @@ use lrsweep_data::{DatasetKind, Locator, SplitConfig};
 use lrsweep_model::{AdamConfig, AdamVariant, CpuPath, LossKind, ModelConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendChoice, Selected};
+use crate::backend::{BackendChoice, DeviceSpec, Selected};
 
 /// Where the data comes from and how it is split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +94,10 @@ pub struct SweepConfig {
     /// How the CPU engine computes the input layer (`--backend cpu`): sparse, dense, or auto.
     #[serde(default)]
     pub cpu_path: CpuPath,
+    /// The wgpu adapters a round is spread over, one worker thread each (`--devices`); none:
+    /// the one device `backend` chooses.
+    #[serde(default)]
+    pub devices: Option<DeviceSpec>,
     /// The data.
     pub data: DataConfig,
 }
@@ -119,6 +123,7 @@ impl Default for SweepConfig {
             serial: false,
             backend: BackendChoice::Auto,
             cpu_path: CpuPath::Auto,
+            devices: None,
             data: DataConfig::default(),
         }
     }

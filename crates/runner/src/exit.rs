@@ -1,7 +1,6 @@
 //! How lrsweep ends: the user-facing error kinds, their exit codes, and stdout that a closed
 //! pipe cannot turn into a panic.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code of a usage error: bad options, bad data, an occupied output directory.
@@ -28,14 +27,17 @@ pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
 
 /// The error a sweep stopped by a signal ends with (exit code 130): it says how to continue.
 #[derive(Debug)]
-pub struct Interrupted(pub PathBuf);
+pub struct Interrupted {
+    /// The command that continues the work.
+    pub continue_with: String,
+}
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "interrupted; every finished epoch and its checkpoint are saved. Continue with: lrsweep sweep --resume {}",
-            self.0.display()
+            "interrupted; every finished epoch and its checkpoint are saved. Continue with: {}",
+            self.continue_with
         )
     }
 }

@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod exit;
 mod render;
+mod slurm;
 mod store;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ fn main() -> ExitCode {
         Command::Find(args) => commands::find::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Devices(args) => commands::devices::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Work(args) => commands::work::run(args),
     };
     exit::finish(result)
 }

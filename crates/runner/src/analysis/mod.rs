@@ -5,4 +5,5 @@
 pub mod bench;
 pub mod range;
 pub mod refine;
+pub mod status;
 pub mod summary;

@@ -135,3 +135,40 @@ pub struct DevicesArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// Options of `lrsweep work`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("step").required(true).args(["index", "refine", "finish"])))]
+pub struct WorkArgs {
+    /// A run directory prepared by `lrsweep sweep --slurm` (or `--slurm --dry-run`).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// Train rate number N of the run: the listed rates are 0, 1, ...; the refined ones follow
+    /// once `--refine` has planned them. Under Slurm: $SLURM_ARRAY_TASK_ID; in a Kubernetes
+    /// Indexed Job: $JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "N")]
+    pub index: Option<usize>,
+
+    /// After round 1: plan the refined rates from the round-1 rates that finished (saying which
+    /// are missing) and, in a submitted Slurm run, submit them and the summary.
+    #[arg(long)]
+    pub refine: bool,
+
+    /// At the end: the range test (unless the run skips it), the charts and the summary, with
+    /// missing rates marked.
+    #[arg(long)]
+    pub finish: bool,
+}
+
+/// Options of `lrsweep status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A run directory (of a sweep here, of `--devices`, or of `--slurm`).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// Print the status as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, Parser, Subcommand};
 use lrsweep_data::DatasetKind;
 
-pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs};
+pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, WorkArgs};
 
 pub use sweep::SweepArgs;
 
@@ -54,6 +54,17 @@ pub enum Command {
     /// List the devices lrsweep can train on: wgpu adapters (index, name, type, API) and the CPU
     /// backends, and which one `--backend auto` picks.
     Devices(DevicesArgs),
+    /// Where each rate of a run stands: waiting, running (host, device, epoch n of N), done or
+    /// failed with the reason; the recommendation once there is one. For runs here and on Slurm.
+    Status(StatusArgs),
+    /// Train one rate of a prepared run by index, or plan its refinement, or write its summary:
+    /// the steps the Slurm scripts of `sweep --slurm` run, usable from any scheduler that hands
+    /// out an index (e.g. a Kubernetes Indexed Job's $JOB_COMPLETION_INDEX).
+    ///
+    /// A rate is trained by one process at a time (its claim.lock, which the kernel releases if
+    /// the process dies); a finished rate (done.json) is never trained again; an unfinished one
+    /// continues from its checkpoint. Running a task twice trains its rate once.
+    Work(WorkArgs),
 }
 
 /// Where the data comes from.

@@ -8,12 +8,16 @@ use lrsweep_model::{AdamVariant, CpuPath, LossKind};
 
 use super::parse::{fraction, parse_rate};
 use super::DataArgs;
-use crate::backend::BackendChoice;
+use crate::backend::{BackendChoice, DeviceSpec};
 use crate::config::SweepConfig;
 
 /// The most rates a refinement adds: each trains a full run, and more than this many between
 /// two neighbouring rates tells nothing new.
 const MAX_REFINE: u64 = 20;
+
+fn parse_devices(s: &str) -> Result<DeviceSpec, String> {
+    s.parse()
+}
 
 fn d() -> SweepConfig {
     SweepConfig::default()
@@ -65,6 +69,13 @@ pub struct SweepArgs {
     /// dense, or auto (sparse when at most 35% of the training pixels are non-zero).
     #[arg(long, default_value_t = d().cpu_path, value_name = "auto|sparse|dense")]
     pub cpu_path: CpuPath,
+
+    /// Spread each round's rates over these wgpu adapters, one worker thread per adapter
+    /// (stacked on each): `all` (every GPU) or indices as `lrsweep devices` lists them, e.g.
+    /// 0,1 (Vulkan's numbering, which CUDA_VISIBLE_DEVICES does not change). An index given
+    /// twice gets two workers sharing that adapter.
+    #[arg(long, value_name = "all|0,1,...", value_parser = parse_devices, conflicts_with = "slurm")]
+    pub devices: Option<DeviceSpec>,
 
     /// Hidden units of the network.
     #[arg(long, default_value_t = d().hidden as u64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -119,6 +130,41 @@ pub struct SweepArgs {
     /// Where the data comes from.
     #[command(flatten)]
     pub data: DataArgs,
+
+    /// Running the sweep as Slurm jobs.
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+/// The options of `lrsweep sweep --slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Run the sweep as Slurm jobs instead of here: write the plan and batch scripts into
+    /// DIR/slurm/ (DIR on a filesystem the nodes share), submit round 1 as one job array (one
+    /// task per rate, each `lrsweep work DIR --index $SLURM_ARRAY_TASK_ID`), then a job that runs
+    /// after it whatever its tasks' outcomes, refines from the rates that finished, submits
+    /// round 2 and the summary; return at once. Follow with `lrsweep status DIR`.
+    #[arg(long)]
+    pub slurm: bool,
+
+    /// An option for every sbatch submission (repeatable), written as an `#SBATCH` line into
+    /// the scripts, e.g. --sbatch=--partition=gpu --sbatch=--gres=gpu:1 --sbatch=--time=2:00:00.
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "slurm"
+    )]
+    pub sbatch: Vec<String>,
+
+    /// Run at most N array tasks at once (sbatch --array=...%N).
+    #[arg(long, value_name = "N", requires = "slurm", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_parallel: Option<u64>,
+
+    /// Write the run directory, plan and scripts, print the scripts and the sbatch commands,
+    /// submit nothing (also how to prepare a run for another scheduler: `lrsweep work`).
+    #[arg(long, requires = "slurm")]
+    pub dry_run: bool,
 }
 
 /// `--loss`.
@@ -202,6 +248,7 @@ impl SweepArgs {
             serial: self.serial,
             backend: self.backend,
             cpu_path: self.cpu_path,
+            devices: self.devices.clone(),
             data,
         }
     }

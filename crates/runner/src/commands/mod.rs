@@ -8,7 +8,9 @@ pub mod fetch;
 pub mod find;
 pub mod report;
 mod results;
+pub mod status;
 pub mod sweep;
+pub mod work;
 
 use anyhow::{anyhow, Result};
 use lrsweep_data::{Images, Split};

@@ -2,14 +2,12 @@
 //! one self-contained `report.html`. Everything is read and checked before anything is written,
 //! and a run that a sweep is still writing is left alone.
 
-use anyhow::{anyhow, Result};
-use lrsweep_model::EpochRecord;
-
 use crate::cli::ReportArgs;
 use crate::config::rate_label;
 use crate::exit::{say, usage};
 use crate::render::{chart, html, text};
-use crate::store::{self, lock::Lock, metrics, run::RunRecord};
+use crate::store::{self, lock::Lock, run::RunRecord};
+use anyhow::{anyhow, Result};
 
 /// Regenerates the charts, the summary and `report.html` of a run directory.
 pub fn run(args: &ReportArgs) -> Result<()> {
@@ -28,14 +26,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             dir.join(store::run::FILE).display()
         )));
     }
-    let mut runs: Vec<(f64, Vec<EpochRecord>)> = Vec::new();
-    for &rate in &saved.rates_trained {
-        let path = dir
-            .join(format!("lr-{}", rate_label(rate)))
-            .join("metrics.csv");
-        let records = metrics::read_metrics(&path).map_err(usage)?;
-        runs.push((rate, records));
-    }
+    let collected = super::results::collect(dir, &saved).map_err(usage)?;
+    let runs = collected.runs;
     let find = if store::range::exists(dir) {
         Some(store::range::read(dir).map_err(usage)?)
     } else {
@@ -49,7 +41,14 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         chart::find(dir, f)?;
     }
     let header = text::run_header(&saved.config, &saved.backend, &saved.adapter);
-    let summary = super::results::write(dir, &header, &saved.config, &runs, find.as_ref())?;
+    let summary = super::results::write(
+        dir,
+        &header,
+        &saved.config,
+        &runs,
+        find.as_ref(),
+        &collected.missing,
+    )?;
     let page = html::report(dir, &header, &summary, find.as_ref())?;
     store::write_atomic(&dir.join("report.html"), page.as_bytes())?;
     say(&text::summary_markdown(&summary))?;

@@ -8,10 +8,58 @@ use lrsweep_model::EpochRecord;
 
 use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
+use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
 use crate::config::{rate_label, SweepConfig};
 use crate::render::{chart, text};
-use crate::store;
+use crate::store::{self, claim, run::RunRecord};
+
+/// A run's rates as its directory holds them.
+pub struct Collected {
+    /// Each planned rate (`rates_trained`) with the epochs its `metrics.csv` holds (none yet:
+    /// empty).
+    pub runs: Vec<(f64, Vec<EpochRecord>)>,
+    /// The rates whose training stopped without finishing and that no process trains now, with
+    /// the reason (a failed or killed task of a distributed run, an interrupted sweep).
+    pub missing: Vec<(f64, String)>,
+    /// The state of each rate of `runs`, in order.
+    pub states: Vec<RateState>,
+}
+
+/// Reads every planned rate of the run in `dir`: records, states, what is missing. A malformed
+/// `metrics.csv` is an error naming it; an absent one means nothing trained yet.
+pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
+    let mut collected = Collected {
+        runs: Vec::new(),
+        missing: Vec::new(),
+        states: Vec::new(),
+    };
+    for &rate in &record.rates_trained {
+        let rate_dir = dir.join(format!("lr-{}", rate_label(rate)));
+        let path = rate_dir.join("metrics.csv");
+        let records = if path.exists() {
+            store::metrics::read_metrics(&path)?
+        } else {
+            Vec::new()
+        };
+        let state = status::state(&claim::evidence(&rate_dir), record.config.epochs);
+        // A rate whose trainer reported (status.json) and stopped; an older run's rates are
+        // marked by their epoch counts alone.
+        if let RateState::Failed {
+            reason,
+            worker: Some(_),
+            ..
+        } = &state
+        {
+            if !summary::is_finished(&records, record.config.epochs, record.config.patience) {
+                collected.missing.push((rate, reason.clone()));
+            }
+        }
+        collected.runs.push((rate, records));
+        collected.states.push(state);
+    }
+    Ok(collected)
+}
 
 /// The analysis of each rate's records, in training order.
 pub fn summarize_runs(runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
@@ -20,16 +68,25 @@ pub fn summarize_runs(runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
         .collect()
 }
 
-/// The summary of a run's records: each rate marked if it has not finished, and the rates the
-/// run should have (listed and refined) but has not trained yet.
+/// The summary of a run's records: each rate marked if it has not finished (`missing` says why
+/// for rates a distributed run's task left unfinished), and the rates the run should have
+/// (listed and refined) but has not trained yet.
 pub fn summarize(
     config: &SweepConfig,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
+    missing: &[(f64, String)],
 ) -> Summary {
     let mut rates = summarize_runs(runs);
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
         summary::mark_progress(s, records, config.epochs, config.patience);
+        if let Some((_, why)) = missing.iter().find(|(r, _)| *r == s.rate) {
+            s.unfinished = Some(format!(
+                "missing: {why}; {} of {} epochs trained",
+                records.len(),
+                config.epochs
+            ));
+        }
     }
     let trained: Vec<f64> = runs.iter().map(|(r, _)| *r).collect();
     let listed: Vec<RateSummary> = rates
@@ -38,7 +95,7 @@ pub fn summarize(
         .cloned()
         .collect();
     let mut expected = config.rates.clone();
-    if listed.len() == config.rates.len() {
+    if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
         if let Refinement::Between { rates, .. } = refine::plan(&listed, config.refine) {
             expected.extend(rates);
         }
@@ -53,20 +110,22 @@ pub fn summarize(
     summary
 }
 
-/// Writes `overview.png`, `summary.json` and `summary.md` into `out`; returns the summary.
+/// Writes `overview.png`, `summary.json` and `summary.md` into `out` (`missing`: as for
+/// [`summarize`]); returns the summary.
 pub fn write(
     out: &Path,
     header: &str,
     config: &SweepConfig,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
+    missing: &[(f64, String)],
 ) -> Result<Summary> {
     let labelled: Vec<(String, Vec<EpochRecord>)> = runs
         .iter()
         .map(|(r, rec)| (rate_label(*r), rec.clone()))
         .collect();
     chart::overview(out, &labelled)?;
-    let summary = summarize(config, runs, find);
+    let summary = summarize(config, runs, find, missing);
     store::write_json(&out.join("summary.json"), &summary)?;
     let md = format!(
         "# Learning-rate sweep\n\n{header}\n\n{}",

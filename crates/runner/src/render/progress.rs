@@ -2,8 +2,8 @@
 //! trained; otherwise (or with TERM=dumb) one plain line per epoch with every rate's figures.
 //! Writing progress never fails a run.
 
-use std::cell::RefCell;
 use std::io::IsTerminal;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,13 +20,18 @@ pub enum Progress {
         /// One tick per rate.
         overall: ProgressBar,
         /// The bars of the rates being trained, by label.
-        rates: RefCell<Vec<(String, ProgressBar)>>,
+        rates: Mutex<Vec<(String, ProgressBar)>>,
     },
     /// Plain lines without escape codes; the figures of an epoch's rates gathered into one.
     Plain {
         /// Figures of the epoch in progress, one entry per rate reported so far.
-        line: RefCell<Vec<String>>,
+        line: Mutex<Vec<String>>,
     },
+}
+
+/// The guarded value, even if a thread panicked while holding it (progress is best effort).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -47,7 +52,7 @@ impl Progress {
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         if !std::io::stderr().is_terminal() || dumb {
             return Self::Plain {
-                line: RefCell::new(Vec::new()),
+                line: Mutex::new(Vec::new()),
             };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -57,7 +62,7 @@ impl Progress {
         Self::Bars {
             multi,
             overall,
-            rates: RefCell::new(Vec::new()),
+            rates: Mutex::new(Vec::new()),
         }
     }
 
@@ -82,7 +87,7 @@ impl Progress {
                 overall.set_length(total as u64);
                 overall.set_position(done as u64);
                 overall.set_message(format!("training {}", labels.join(", ")));
-                let mut bars = rates.borrow_mut();
+                let mut bars = lock(rates);
                 for (_, bar) in bars.drain(..) {
                     bar.finish_and_clear();
                 }
@@ -110,7 +115,7 @@ impl Progress {
     pub fn epoch(&self, label: &str, epochs: usize, r: &EpochRecord, last: bool) {
         match self {
             Self::Bars { rates, overall, .. } => {
-                if let Some((_, bar)) = rates.borrow().iter().find(|(l, _)| l == label) {
+                if let Some((_, bar)) = lock(rates).iter().find(|(l, _)| l == label) {
                     bar.set_position(r.epoch as u64);
                     bar.set_message(figures(r));
                     if r.epoch >= epochs {
@@ -119,7 +124,7 @@ impl Progress {
                 }
             }
             Self::Plain { line } => {
-                let mut parts = line.borrow_mut();
+                let mut parts = lock(line);
                 parts.push(format!(
                     "lr {label} epoch {}/{epochs}: {}",
                     r.epoch,
@@ -136,7 +141,7 @@ impl Progress {
     /// All rates are done.
     pub fn finish(&self) {
         if let Self::Bars { overall, rates, .. } = self {
-            for (_, bar) in rates.borrow_mut().drain(..) {
+            for (_, bar) in lock(rates).drain(..) {
                 bar.finish_and_clear();
             }
             overall.finish_and_clear();

@@ -1,6 +1,10 @@
 //! The lock that keeps two processes from writing one run: an OS lock (`flock`) on
-//! `lrsweep.lock`, which the kernel releases when its process ends, however it ends. The file
-//! holds the owner's process id, for messages only.
+//! `lrsweep.lock`, which the kernel releases when its process ends, however it ends.
+//!
+//! A sweep, `report`, and a distributed run's refine and summary steps hold it exclusively; the
+//! `lrsweep work` processes that train one rate each hold it shared (many at once, each rate
+//! guarded by its own claim, [`super::claim`]). An exclusive holder writes its process id into
+//! the file, for messages only, and removes the file when it lets go.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -14,9 +18,19 @@ use crate::exit::note;
 /// File name of the lock inside a run directory.
 pub const FILE: &str = "lrsweep.lock";
 
-/// A held lock; released (and its file removed) when dropped or when the process dies.
+/// How a lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One holder: a sweep, a report, a refine or summary step.
+    Exclusive,
+    /// Any number of holders, no exclusive one: `lrsweep work` processes.
+    Shared,
+}
+
+/// A held lock; released (an exclusive one's file removed) when dropped or when the process dies.
 pub struct Lock {
     path: PathBuf,
+    mode: Mode,
     /// Holds the `flock`; closing it releases the lock.
     _file: File,
 }
@@ -36,9 +50,24 @@ fn holder(file: &mut File) -> String {
 }
 
 impl Lock {
-    /// Takes the lock of `dir`, or refuses while another process
-    /// holds it, naming the lock file and the holder.
+    /// Takes the lock of `dir` exclusively, or refuses while another process holds it, naming
+    /// the lock file and the holder.
     pub fn acquire(dir: &Path) -> Result<Self> {
+        Self::take(dir, Mode::Exclusive, None)
+    }
+
+    /// Takes the lock of `dir` shared, or refuses while an exclusive holder runs.
+    pub fn acquire_shared(dir: &Path) -> Result<Self> {
+        Self::take(dir, Mode::Shared, None)
+    }
+
+    /// Takes the lock of `dir` in `mode`, waiting (after printing `waiting`) while a holder
+    /// that excludes it runs.
+    pub fn wait(dir: &Path, mode: Mode, waiting: &str) -> Result<Self> {
+        Self::take(dir, mode, Some(waiting))
+    }
+
+    fn take(dir: &Path, mode: Mode, waiting: Option<&str>) -> Result<Self> {
         let path = dir.join(FILE);
         for _ in 0..8 {
             let mut file = OpenOptions::new()
@@ -48,16 +77,36 @@ impl Lock {
                 .truncate(false)
                 .open(&path)
                 .with_context(|| format!("opening the lock file {}", path.display()))?;
-            match file.try_lock() {
+            let tried = match mode {
+                Mode::Exclusive => file.try_lock(),
+                Mode::Shared => file.try_lock_shared(),
+            };
+            match tried {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
                     let pid = holder(&mut file);
-                    bail!(
-                        "{} is being written by another lrsweep (process {}, which holds {}); wait for it to finish or stop it, or choose another directory",
-                        dir.display(),
-                        if pid.is_empty() { "unknown" } else { &pid },
-                        path.display()
-                    );
+                    let who = if pid.is_empty() {
+                        "by `lrsweep work` processes training its rates (see `lrsweep status`)"
+                            .to_string()
+                    } else {
+                        format!("by another lrsweep (process {pid})")
+                    };
+                    let Some(waiting) = waiting else {
+                        bail!(
+                            "{} is being written {who}, which holds {}; wait for it to finish or stop it, or choose another directory",
+                            dir.display(),
+                            path.display()
+                        );
+                    };
+                    note(&format!(
+                        "{} is being written {who}; {waiting}",
+                        dir.display()
+                    ));
+                    match mode {
+                        Mode::Exclusive => file.lock(),
+                        Mode::Shared => file.lock_shared(),
+                    }
+                    .with_context(|| format!("locking {}", path.display()))?;
                 }
                 Err(TryLockError::Error(e)) => {
                     return Err(e).with_context(|| format!("locking {}", path.display()))
@@ -67,18 +116,24 @@ impl Lock {
             if !same_file(&file, &path) {
                 continue;
             }
-            let previous = holder(&mut file);
-            if !previous.is_empty() {
-                note(&format!(
-                    "taking over the lock {} left by a process that no longer runs ({previous})",
-                    path.display()
-                ));
+            if mode == Mode::Exclusive {
+                let previous = holder(&mut file);
+                if !previous.is_empty() {
+                    note(&format!(
+                        "taking over the lock {} left by a process that no longer runs ({previous})",
+                        path.display()
+                    ));
+                }
+                file.set_len(0)
+                    .and_then(|()| file.rewind())
+                    .and_then(|()| write!(file, "{}", std::process::id()))
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
-            file.set_len(0)
-                .and_then(|()| file.rewind())
-                .and_then(|()| write!(file, "{}", std::process::id()))
-                .with_context(|| format!("writing {}", path.display()))?;
-            return Ok(Self { path, _file: file });
+            return Ok(Self {
+                path,
+                mode,
+                _file: file,
+            });
         }
         bail!(
             "could not take the lock {}: it keeps being replaced",
@@ -89,8 +144,11 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        // Removed while still held, so nobody can lock the old file after us.
-        let _ = std::fs::remove_file(&self.path);
+        // Removed while still held, so nobody can lock the old file after us. Shared holders
+        // leave it: others may hold it with them.
+        if self.mode == Mode::Exclusive {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -117,5 +175,27 @@ mod tests {
             std::process::id().to_string()
         );
         drop(again);
+    }
+
+    #[test]
+    fn workers_share_the_lock_and_keep_a_sweep_out_until_the_last_one_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Lock::wait(dir.path(), Mode::Shared, "waiting").unwrap();
+        let b = Lock::wait(dir.path(), Mode::Shared, "waiting").unwrap();
+        let err = format!("{:#}", Lock::acquire(dir.path()).err().unwrap());
+        assert!(err.contains("lrsweep work"), "{err}");
+        drop(a);
+        assert!(
+            Lock::acquire(dir.path()).is_err(),
+            "one worker still holds it"
+        );
+        drop(b);
+        let sweep = Lock::acquire(dir.path()).unwrap();
+        // A worker waits for the exclusive holder; here it is released from another thread.
+        let path = dir.path().to_path_buf();
+        let waiter = std::thread::spawn(move || Lock::wait(&path, Mode::Shared, "waiting").is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(sweep);
+        assert!(waiter.join().unwrap());
     }
 }

@@ -2,6 +2,7 @@
 //! an interrupted run keeps what it finished, read back with errors that name file and line.
 
 pub mod checkpoint;
+pub mod claim;
 pub mod lock;
 pub mod metrics;
 pub mod model_file;

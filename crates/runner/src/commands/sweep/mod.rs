@@ -1,8 +1,11 @@
 //! `lrsweep sweep`: one fresh model per learning rate, then the refinement, charts and summary.
 
-mod interrupt;
+pub(crate) mod interrupt;
 mod rate;
 mod resume;
+mod slurm;
+
+pub(crate) use rate::HeldElsewhere;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,7 @@ use crate::config::{rate_label, SweepConfig};
 use crate::exit::{note, say, usage, with_hint};
 use crate::render::progress::Progress;
 use crate::render::text;
+use crate::store::claim::Claim;
 use crate::store::lock::Lock;
 use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
 use crate::store::{self, range as find_files, OutDir};
@@ -26,19 +30,30 @@ use crate::store::{self, range as find_files, OutDir};
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
 /// (a resume refuses those that conflict with the saved run).
 pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
+    if args.slurm.slurm {
+        return slurm::submit(args, explicit);
+    }
     let (config, target, started) = destination(args, explicit)?;
     check_fits(&config)?;
     let (images, split) = load_data(&config)?;
-    let selected = backend::select(config.backend, config.cpu_path).map_err(usage)?;
+    let devices = backend::select_devices(config.backend, config.devices.as_ref(), config.cpu_path)
+        .map_err(usage)?;
+    let selected = &devices[0];
+    let adapter = devices
+        .iter()
+        .map(|d| d.adapter.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     match &selected.fallback_reason {
         Some(reason) => note(&format!(
-            "{reason}; training on {} ({})",
-            selected.backend, selected.adapter
+            "{reason}; training on {} ({adapter})",
+            selected.backend
         )),
-        None => note(&format!(
-            "training on {} ({})",
-            selected.backend, selected.adapter
+        None if devices.len() > 1 => note(&format!(
+            "training on {} devices, one worker each: {adapter}",
+            devices.len()
         )),
+        None => note(&format!("training on {} ({adapter})", selected.backend)),
     }
     let record = RunRecord {
         lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -46,7 +61,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         config,
         rates_trained: Vec::new(),
         backend: selected.backend.to_string(),
-        adapter: selected.adapter.clone(),
+        adapter,
         backend_fallback_reason: selected.fallback_reason.clone(),
         data: DataRecord::new(&images, &split),
         started,
@@ -59,17 +74,14 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     let _lock = Lock::acquire(&out).map_err(usage)?;
     interrupt::install_handlers();
     let config = record.config.clone();
-    let mut sweep = Sweep {
-        progress: Progress::new(config.rates.len() + config.refine),
-        config: &config,
-        out: &out,
-        split: &split,
-        selected: &selected,
+    let mut sweep = Sweep::new(
+        &config,
+        &out,
+        &split,
+        &devices,
         record,
-        runs: Vec::new(),
-        resuming: args.resume.is_some(),
-        find: None,
-    };
+        args.resume.is_some(),
+    );
     sweep.execute().map_err(|e| {
         with_hint(
             e,
@@ -111,21 +123,60 @@ fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, Ta
     }
 }
 
-/// A sweep in progress: what it runs on and the rates trained so far.
-struct Sweep<'a> {
+/// A sweep in progress (a whole one, or the one rate an `lrsweep work` task trains): what it
+/// runs on and the rates trained so far.
+pub(crate) struct Sweep<'a> {
     config: &'a SweepConfig,
     out: &'a Path,
     split: &'a Split,
-    selected: &'a Selected,
+    /// The devices a round is spread over (one, but with `--devices`); the first runs the
+    /// range test.
+    devices: &'a [Selected],
     /// `config.json`, rewritten as rates are added.
     record: RunRecord,
     runs: Vec<(f64, Vec<EpochRecord>)>,
     progress: Progress,
     resuming: bool,
     find: Option<FindResult>,
+    /// The rates this process has claimed (`claim.lock`), released when the sweep ends.
+    claims: Vec<(f64, Claim)>,
 }
 
-impl Sweep<'_> {
+impl<'a> Sweep<'a> {
+    /// A sweep of `record`'s run in `out`; `resuming` keeps what the directory holds.
+    pub(crate) fn new(
+        config: &'a SweepConfig,
+        out: &'a Path,
+        split: &'a Split,
+        devices: &'a [Selected],
+        record: RunRecord,
+        resuming: bool,
+    ) -> Self {
+        Self {
+            progress: Progress::new(config.rates.len() + config.refine),
+            config,
+            out,
+            split,
+            devices,
+            record,
+            runs: Vec::new(),
+            resuming,
+            find: None,
+            claims: Vec::new(),
+        }
+    }
+
+    /// Holds `claim` on `rate`, taken before this sweep was made (by `lrsweep work`).
+    pub(crate) fn with_claim(mut self, rate: f64, claim: Claim) -> Self {
+        self.claims.push((rate, claim));
+        self
+    }
+
+    /// The claims this sweep holds (each released when dropped).
+    pub(crate) fn into_claims(self) -> Vec<Claim> {
+        self.claims.into_iter().map(|(_, c)| c).collect()
+    }
+
     /// The range test, the listed rates, the refinement, then the results.
     fn execute(&mut self) -> Result<()> {
         if !self.config.no_find {
@@ -149,9 +200,9 @@ impl Sweep<'_> {
         let result = find::range_test(
             &schedule,
             &self.config.model(),
-            self.config.train(schedule.start, self.selected),
+            self.config.train(schedule.start, &self.devices[0]),
             self.split,
-            self.selected,
+            &self.devices[0],
         )?;
         find::write(self.out, &result)?;
         self.progress.println(&text::describe_range(&result));
@@ -186,13 +237,14 @@ impl Sweep<'_> {
     }
 
     fn finish(&self) -> Result<()> {
-        let header = text::run_header(self.config, self.selected.backend, &self.selected.adapter);
+        let header = text::run_header(self.config, &self.record.backend, &self.record.adapter);
         let summary = results::write(
             self.out,
             &header,
             self.config,
             &self.runs,
             self.find.as_ref(),
+            &[],
         )?;
         say(&text::summary_markdown(&summary))?;
         say(&format!("Run written to {}", self.out.display()))?;
@@ -202,5 +254,7 @@ impl Sweep<'_> {
 
 /// The error a sweep stopped by a signal ends with.
 fn interrupted(out: &Path) -> anyhow::Error {
-    anyhow::Error::new(crate::exit::Interrupted(out.to_path_buf()))
+    anyhow::Error::new(crate::exit::Interrupted {
+        continue_with: format!("lrsweep sweep --resume {}", out.display()),
+    })
 }

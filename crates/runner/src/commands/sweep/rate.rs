@@ -8,13 +8,17 @@ use anyhow::{Context, Result};
 use lrsweep_model::{EpochRecord, Flow, Member, MemberView, StackFit};
 
 use super::{interrupt, interrupted, Sweep};
+use crate::analysis::status::{Activity, Status, Worker};
 use crate::analysis::summary;
+use crate::backend::Selected;
 use crate::config::{rate_label, SweepConfig};
 use crate::render::chart;
 use crate::render::progress::Progress;
 use crate::store::checkpoint::{self, Checkpoint};
+use crate::store::claim;
 use crate::store::metrics::MetricsWriter;
 use crate::store::model_file::{self, ModelMeta};
+use crate::store::run::FILE as RUN_FILE;
 
 /// What a resume finds for a rate.
 enum Previous {
@@ -53,6 +57,8 @@ struct EpochSink<'a> {
     metrics: MetricsWriter,
     records: Vec<EpochRecord>,
     best_loss: f64,
+    /// Who trains it, for `status.json` and `done.json`.
+    worker: Worker,
     /// The first write that failed: training stops and the error is reported.
     error: Option<anyhow::Error>,
 }
@@ -109,7 +115,27 @@ impl EpochSink<'_> {
             &self.records,
             &state,
         )?;
-        self.metrics.append(record)
+        self.metrics.append(record)?;
+        if last {
+            // Last, once everything else is on disk: from here on the rate is never retrained.
+            claim::mark_done(&self.dir, self.records.len(), &self.worker)
+        } else {
+            self.report(Activity::Running, None)
+        }
+    }
+
+    /// Rewrites the rate's `status.json`: what this process is doing with it, how far it got.
+    fn report(&self, activity: Activity, reason: Option<String>) -> Result<()> {
+        let status = Status {
+            reason,
+            ..Status::now(
+                activity,
+                &self.worker,
+                self.records.len(),
+                self.config.epochs,
+            )
+        };
+        claim::report(&self.dir, &status)
     }
 }
 
@@ -157,30 +183,60 @@ impl Sweep<'_> {
         }
     }
 
-    /// Trains a round of rates together (one after another with `--serial`), keeping those a
-    /// resume finds finished, and draws their charts; the runs are added in the round's order.
-    pub(super) fn train_round(&mut self, rates: &[f64]) -> Result<()> {
+    /// Claims the rate (its directory's `claim.lock`) unless this process holds it already;
+    /// refuses, naming the holder, when another process trains it.
+    pub(crate) fn claim(&mut self, rate: f64) -> Result<()> {
+        if self.claims.iter().any(|(r, _)| *r == rate) {
+            return Ok(());
+        }
+        let dir = self.out.join(format!("lr-{}", rate_label(rate)));
+        match claim::take(&dir)? {
+            Some(c) => {
+                self.claims.push((rate, c));
+                Ok(())
+            }
+            None => Err(anyhow::Error::new(HeldElsewhere {
+                label: rate_label(rate),
+                holder: claim::status(&dir).map(|s| s.worker.describe()),
+            })),
+        }
+    }
+
+    /// Trains a round of rates together (one after another with `--serial`; spread over the
+    /// devices with `--devices`), keeping those a resume finds finished, and draws their charts;
+    /// the runs are added in the round's order.
+    pub(crate) fn train_round(&mut self, rates: &[f64]) -> Result<()> {
         if self.config.serial && rates.len() > 1 {
             for &rate in rates {
                 self.train_round(&[rate])?;
             }
             return Ok(());
         }
+        let before = self.record.rates_trained.len();
         for &rate in rates {
             if !self.record.rates_trained.contains(&rate) {
                 self.record.rates_trained.push(rate);
             }
         }
-        self.record.write(self.out)?;
+        if self.record.rates_trained.len() != before || !self.out.join(RUN_FILE).exists() {
+            self.record.write(self.out)?;
+        }
+        for &rate in rates {
+            self.claim(rate)?;
+        }
         let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; rates.len()];
         let mut pending = Vec::new();
         for (i, &rate) in rates.iter().enumerate() {
             let label = rate_label(rate);
-            match self.previous(rate, &self.out.join(format!("lr-{label}"))) {
+            let dir = self.out.join(format!("lr-{label}"));
+            match self.previous(rate, &dir) {
                 Previous::Finished(records) => {
                     self.progress.println(&format!(
                         "learning rate {label}: finished before, kept as it is"
                     ));
+                    if claim::done(&dir).is_none() {
+                        claim::mark_done(&dir, records.len(), &self.worker(0))?;
+                    }
                     results[i] = Some(records);
                 }
                 Previous::Checkpoint(c) => pending.push((i, rate, Some(c))),
@@ -188,9 +244,51 @@ impl Sweep<'_> {
             }
         }
         if !pending.is_empty() {
-            let trained = self.train_members(&pending)?;
-            for ((i, _, _), records) in pending.iter().zip(trained) {
-                results[*i] = Some(records);
+            let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
+            let total = self.config.rates.len() + self.config.refine;
+            self.progress.start_round(
+                &labels,
+                self.runs.len(),
+                total.max(self.record.rates_trained.len()),
+                self.config.epochs,
+            );
+            // Rate k of the round goes to device k mod n, each device's share trained as one
+            // stack by a thread of its own.
+            let n = self.devices.len().min(pending.len()).max(1);
+            let mut groups: Vec<Vec<(usize, f64, Option<Checkpoint>)>> =
+                (0..n).map(|_| Vec::new()).collect();
+            for (k, p) in pending.into_iter().enumerate() {
+                groups[k % n].push(p);
+            }
+            let this = &*self;
+            let trained: Vec<Result<Vec<Vec<EpochRecord>>>> = if n == 1 {
+                vec![this.train_members(&groups[0], 0)]
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = groups
+                        .iter()
+                        .enumerate()
+                        .map(|(d, group)| scope.spawn(move || this.train_members(group, d)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(anyhow::anyhow!("a device's worker thread panicked"))
+                            })
+                        })
+                        .collect()
+                })
+            };
+            for (group, result) in groups.iter().zip(trained) {
+                for ((i, _, _), records) in group.iter().zip(result?) {
+                    results[*i] = Some(records);
+                }
+            }
+            if interrupt::requested() && !results.iter().flatten().all(|r| finished(self.config, r))
+            {
+                self.progress.finish();
+                return Err(interrupted(self.out));
             }
         }
         for (&rate, records) in rates.iter().zip(results) {
@@ -208,13 +306,20 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    // Sets up a sink per rate, trains, then reports the first write error or the interruption:
-    // one sequence with one borrow of the sinks.
-    /// Trains the `pending` rates of a round as one stack; returns their records in order.
+    /// Who trains on device `d` of this sweep.
+    fn worker(&self, d: usize) -> Worker {
+        claim::worker_here(&self.devices[d.min(self.devices.len() - 1)].adapter)
+    }
+
+    /// Trains the `pending` rates of a round as one stack on device `d`; returns their records
+    /// in order. Each rate's `status.json` says what happened to it.
     fn train_members(
         &self,
         pending: &[(usize, f64, Option<Checkpoint>)],
+        d: usize,
     ) -> Result<Vec<Vec<EpochRecord>>> {
+        let selected: &Selected = &self.devices[d];
+        let worker = self.worker(d);
         let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
         let mut sinks = Vec::with_capacity(pending.len());
         for ((_, rate, resume), label) in pending.iter().zip(&labels) {
@@ -226,7 +331,7 @@ impl Sweep<'_> {
             for r in &records {
                 metrics.append(r)?;
             }
-            sinks.push(EpochSink {
+            let sink = EpochSink {
                 config: self.config,
                 rate: *rate,
                 identity: self.record.rate_identity(*rate),
@@ -240,18 +345,14 @@ impl Sweep<'_> {
                     .filter(|l| l.is_finite())
                     .fold(f64::INFINITY, f64::min),
                 records,
+                worker: worker.clone(),
                 error: None,
-            });
+            };
+            sink.report(Activity::Running, None)?;
+            sinks.push(sink);
         }
-        let total = self.config.rates.len() + self.config.refine;
-        self.progress.start_round(
-            &labels,
-            self.runs.len(),
-            total.max(self.record.rates_trained.len()),
-            self.config.epochs,
-        );
         let model = self.config.model();
-        let train = self.config.train(pending[0].1, self.selected);
+        let train = self.config.train(pending[0].1, selected);
         let members = pending
             .iter()
             .map(|(_, rate, resume)| Member {
@@ -264,21 +365,64 @@ impl Sweep<'_> {
             &train,
             &self.split.train,
             &self.split.valid,
-            &self.selected.device,
+            &selected.device,
             members,
         )
         .interrupt(interrupt::flag())
         .run(|id, record, view| sinks[id].on_epoch(record, view))
-        .with_context(|| format!("training learning rates {}", labels.join(", ")))?;
-        for sink in &mut sinks {
-            if let Some(e) = sink.error.take() {
-                return Err(e.context(format!("saving learning rate {}", sink.label)));
+        .with_context(|| format!("training learning rates {}", labels.join(", ")));
+        let failure = match &trained {
+            Err(_) => None,
+            Ok(_) => sinks.iter_mut().find_map(|sink| {
+                sink.error
+                    .take()
+                    .map(|e| e.context(format!("saving learning rate {}", sink.label)))
+            }),
+        };
+        let result = match failure {
+            Some(e) => Err(e),
+            None => trained,
+        };
+        match &result {
+            Err(e) => {
+                let reason = format!("{e:#}");
+                for sink in &sinks {
+                    if !finished(self.config, &sink.records) {
+                        let _ = sink.report(Activity::Failed, Some(reason.clone()));
+                    }
+                }
             }
+            Ok(_) if interrupt::requested() => {
+                for sink in &sinks {
+                    if !finished(self.config, &sink.records) {
+                        let _ = sink.report(Activity::Interrupted, None);
+                    }
+                }
+            }
+            Ok(_) => {}
         }
-        if interrupt::requested() && !trained.iter().all(|r| finished(self.config, r)) {
-            self.progress.finish();
-            return Err(interrupted(self.out));
-        }
-        Ok(trained)
+        result
     }
 }
+
+/// Another process trains a rate this one was to train (its claim is held).
+#[derive(Debug)]
+pub struct HeldElsewhere {
+    /// The rate.
+    pub label: String,
+    /// Who, as its `status.json` says.
+    pub holder: Option<String>,
+}
+
+impl std::fmt::Display for HeldElsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "learning rate {} is being trained by another process ({}); `lrsweep status` follows it",
+            self.label,
+            self.holder.as_deref().unwrap_or("it has not reported yet")
+        )
+    }
+}
+
+impl std::error::Error for HeldElsewhere {}

@@ -11,10 +11,12 @@ use crate::exit::usage;
 use crate::store::run::RunRecord;
 
 /// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
-/// range test runs, whether rates train together or one after another and how the CPU engine
-/// computes its products may change between a run and its resume (a rate's checkpoints are the
-/// same either way).
-const NOT_DEFINING: [&str; 5] = ["data_dir", "mirrors", "no_find", "serial", "cpu_path"];
+/// range test runs, whether rates train together or one after another, how the CPU engine
+/// computes its products and which devices train may change between a run and its resume (a
+/// rate's checkpoints are the same either way).
+const NOT_DEFINING: [&str; 6] = [
+    "data_dir", "mirrors", "no_find", "serial", "cpu_path", "devices",
+];
 
 /// The flag of the option that sets a configuration field (clap ids are the field names).
 fn flag(field: &str) -> String {
@@ -79,6 +81,9 @@ pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(Run
     }
     if explicit.iter().any(|e| e == "cpu_path") {
         config.cpu_path = asked.cpu_path;
+    }
+    if explicit.iter().any(|e| e == "devices") {
+        config.devices = asked.devices.clone();
     }
     Ok((saved, dir.to_path_buf()))
 }

@@ -1,0 +1,200 @@
+//! `lrsweep status RUN_DIR`: where each rate of a run stands (waiting, running with host,
+//! device and epoch, done, failed with the reason) and the recommendation once there is one.
+//! Reads only; works while a sweep or the tasks of a distributed run are writing.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::analysis::status::{self, RateState};
+use crate::analysis::summary::{Recommendation, Summary};
+use crate::cli::StatusArgs;
+use crate::config::rate_label;
+use crate::exit::say;
+use crate::slurm::{Jobs, Plan};
+use crate::store::claim;
+use crate::store::run::RunRecord;
+
+/// One rate as `status` reports it.
+#[derive(Debug, Serialize)]
+struct Row {
+    /// Its index (`lrsweep work --index`).
+    index: usize,
+    /// The rate; absent for refined rates not planned yet.
+    rate: Option<f64>,
+    /// As the reference wrote it.
+    label: String,
+    /// 1: listed; 2: refined.
+    round: u8,
+    #[serde(flatten)]
+    state: RateState,
+}
+
+/// `lrsweep status --json`.
+#[derive(Debug, Serialize)]
+struct Report {
+    run: String,
+    epochs: usize,
+    rates: Vec<Row>,
+    /// Counts by state: waiting, running, done, failed.
+    counts: Counts,
+    /// The Slurm jobs, for a run submitted with `--slurm`.
+    slurm: Option<Jobs>,
+    /// From `summary.json`, once the run has one.
+    recommended: Option<Recommendation>,
+    /// What the summary lists as unfinished or missing.
+    unfinished: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Counts {
+    waiting: usize,
+    running: usize,
+    done: usize,
+    failed: usize,
+}
+
+/// Prints the status of a run directory.
+pub fn run(args: &StatusArgs) -> Result<()> {
+    let dir = &args.run_dir;
+    let record = RunRecord::read(dir)?;
+    let config = &record.config;
+    let mut planned = record.rates_trained.clone();
+    for &r in &config.rates {
+        if !planned.contains(&r) {
+            planned.push(r);
+        }
+    }
+    let mut rows: Vec<Row> = planned
+        .iter()
+        .enumerate()
+        .map(|(index, &rate)| {
+            let evidence = claim::evidence(&dir.join(format!("lr-{}", rate_label(rate))));
+            Row {
+                index,
+                rate: Some(rate),
+                label: rate_label(rate),
+                round: if config.rates.contains(&rate) { 1 } else { 2 },
+                state: status::state(&evidence, config.epochs),
+            }
+        })
+        .collect();
+    let refined = rows.iter().filter(|r| r.round == 2).count();
+    if refined == 0 {
+        for k in 0..config.refine {
+            rows.push(Row {
+                index: planned.len() + k,
+                rate: None,
+                label: "refined".to_string(),
+                round: 2,
+                state: RateState::Waiting,
+            });
+        }
+    }
+    let mut counts = Counts::default();
+    for r in &rows {
+        match r.state {
+            RateState::Waiting => counts.waiting += 1,
+            RateState::Running { .. } => counts.running += 1,
+            RateState::Done { .. } => counts.done += 1,
+            RateState::Failed { .. } => counts.failed += 1,
+        }
+    }
+    let summary: Option<Summary> = std::fs::read_to_string(dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let report = Report {
+        run: dir.display().to_string(),
+        epochs: config.epochs,
+        rates: rows,
+        counts,
+        slurm: Plan::read(dir).filter(|p| p.submitted).map(|p| p.jobs),
+        recommended: summary.as_ref().and_then(|s| s.recommended.clone()),
+        unfinished: summary.map(|s| s.unfinished).unwrap_or_default(),
+    };
+    if args.json {
+        return say(&serde_json::to_string_pretty(&report)?);
+    }
+    say(&table(&report))
+}
+
+/// The report as text: a line about the run, a Markdown table, the recommendation.
+fn table(report: &Report) -> String {
+    let c = &report.counts;
+    let mut text = format!(
+        "{}: {} rates, {} epochs each: {} done, {} running, {} failed, {} waiting\n",
+        report.run,
+        report.rates.len(),
+        report.epochs,
+        c.done,
+        c.running,
+        c.failed,
+        c.waiting
+    );
+    if let Some(jobs) = &report.slurm {
+        let ids: Vec<String> = [
+            ("round 1", &jobs.round1),
+            ("refine", &jobs.refine),
+            ("round 2", &jobs.round2),
+            ("summary", &jobs.summary),
+        ]
+        .iter()
+        .filter_map(|(what, id)| id.as_ref().map(|id| format!("{what} {id}")))
+        .collect();
+        text += &format!("Slurm jobs: {}\n", ids.join(", "));
+    }
+    text += "\n| index | rate | state | epoch | where | note |\n|---|---|---|---|---|---|\n";
+    for r in &report.rates {
+        let (epoch, place, note) = match &r.state {
+            RateState::Waiting if r.rate.is_none() => (
+                String::new(),
+                String::new(),
+                "planned once round 1 has ended".to_string(),
+            ),
+            RateState::Waiting => (String::new(), String::new(), String::new()),
+            RateState::Running {
+                worker,
+                epoch,
+                epochs,
+            } => (
+                format!("{epoch} of {epochs}"),
+                worker.as_ref().map_or(String::new(), |w| w.describe()),
+                String::new(),
+            ),
+            RateState::Done { worker, epochs } => (
+                format!("{epochs} of {}", report.epochs),
+                worker.describe(),
+                String::new(),
+            ),
+            RateState::Failed {
+                worker,
+                epoch,
+                reason,
+            } => (
+                format!("{epoch} of {}", report.epochs),
+                worker.as_ref().map_or(String::new(), |w| w.describe()),
+                format!("{reason}; run it again to continue from its checkpoint"),
+            ),
+        };
+        text += &format!(
+            "| {} | {} | {} | {epoch} | {place} | {note} |\n",
+            r.index,
+            r.label,
+            r.state.name()
+        );
+    }
+    match &report.recommended {
+        Some(rec) => {
+            text += &format!(
+                "\nRecommended: learning rate {}, stopping at epoch {} ({})\n",
+                rec.label, rec.epoch, rec.reason
+            );
+        }
+        None => {
+            text += "\nNo recommendation yet: it comes with the summary, at the end of the run.\n"
+        }
+    }
+    if !report.unfinished.is_empty() {
+        text += &format!("The summary marks: {}\n", report.unfinished.join("; "));
+    }
+    text
+}

@@ -1,0 +1,127 @@
+//! `lrsweep sweep --slurm`: prepares the run directory, writes the plan and batch scripts, and
+//! submits round 1 as a job array with the refine job after it (or, with `--dry-run`, prints
+//! what it would submit).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+
+use super::{destination, Target};
+use crate::cli::SweepArgs;
+use crate::commands::load_data;
+use crate::exit::{say, usage};
+use crate::slurm::{self, Jobs, Plan, Script};
+use crate::store::lock::Lock;
+use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
+
+/// `path` made absolute (the scripts run elsewhere, from another working directory).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+/// Prepares and submits (or, with `--dry-run`, prints) the run.
+pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
+    let options = &args.slurm;
+    slurm::check_sbatch_args(&options.sbatch).map_err(usage)?;
+    if !options.dry_run {
+        slurm::check_sbatch().map_err(usage)?;
+    }
+    let (mut config, target, started) = destination(args, explicit)?;
+    // The nodes read the data themselves, from wherever this process is started.
+    if let Some(dir) = &config.data.data_dir {
+        config.data.data_dir = Some(absolute(dir)?);
+    }
+    // Read and split here so that bad data is refused before anything is submitted; the nodes
+    // check that they read the same files (their SHA-256 are in config.json).
+    let (images, split) = load_data(&config)?;
+    let resuming = matches!(target, Target::Resume(_));
+    let out = match target {
+        Target::Fresh(dir) => dir.create()?,
+        Target::Resume(dir) => dir,
+    };
+    let out = absolute(&out)?;
+    // Shared, as the tasks hold it: a resubmission may go on while tasks of an earlier one run.
+    let _lock = Lock::acquire_shared(&out).map_err(usage)?;
+    let mut record = if resuming {
+        let mut saved = RunRecord::read(&out)?;
+        saved.config = config.clone();
+        saved
+    } else {
+        RunRecord {
+            lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: BURN_VERSION.to_string(),
+            config: config.clone(),
+            rates_trained: Vec::new(),
+            backend: config.backend.name().to_string(),
+            adapter: "chosen by each Slurm task on its node (see lrsweep status)".to_string(),
+            backend_fallback_reason: None,
+            data: DataRecord::new(&images, &split),
+            started,
+        }
+    };
+    drop((images, split));
+    for &rate in &config.rates {
+        if !record.rates_trained.contains(&rate) {
+            record.rates_trained.push(rate);
+        }
+    }
+    record.write(&out)?;
+    let lrsweep =
+        std::env::current_exe().context("finding the lrsweep binary the scripts are to run")?;
+    let mut plan = Plan {
+        lrsweep,
+        run_dir: out.clone(),
+        sbatch: options.sbatch.clone(),
+        max_parallel: options.max_parallel,
+        submitted: !options.dry_run,
+        jobs: Jobs::default(),
+    };
+    plan.write()?;
+    let round1 = 0..config.rates.len();
+    let array = plan.array(&round1);
+    if options.dry_run {
+        for script in Script::ALL {
+            say(&format!(
+                "## {}\n{}",
+                plan.path(script).display(),
+                plan.script(script)
+            ))?;
+        }
+        return say(&format!(
+            "Nothing submitted. To run it: \n  sbatch {array} {train}\n  sbatch --dependency=afterany:<that job id> {refine}\n\
+             or drive it from another scheduler: `lrsweep work {dir} --index N` for N in 0..{n}, then \
+             `lrsweep work {dir} --refine`, the indices it names, and `lrsweep work {dir} --finish`.",
+            train = plan.path(Script::Train).display(),
+            refine = plan.path(Script::Refine).display(),
+            dir = out.display(),
+            n = config.rates.len(),
+        ));
+    }
+    let first = slurm::submit(&plan.path(Script::Train), &[array])
+        .with_context(|| format!("submitting round 1 of {}", out.display()))?;
+    plan.jobs.round1 = Some(first.clone());
+    plan.save()?;
+    let refine = slurm::submit(
+        &plan.path(Script::Refine),
+        &[format!("--dependency=afterany:{first}")],
+    )
+    .map_err(|e| {
+        anyhow!(
+            "{e:#}; round 1 is submitted as job {first} and will train, but nothing will refine or summarise it: once it ends, run `lrsweep work {} --refine` (or cancel it with scancel {first})",
+            out.display()
+        )
+    })?;
+    plan.jobs.refine = Some(refine.clone());
+    plan.save()?;
+    say(&format!(
+        "Submitted {dir} to Slurm: round 1 ({n} rates) as job array {first}{limit}, then job {refine} \
+         (after it, whatever the tasks' outcomes) refines and submits round 2 and the summary.\n\
+         Follow it with: lrsweep status {dir}   (Slurm: squeue -j {first},{refine}; logs in {logs})",
+        dir = out.display(),
+        n = config.rates.len(),
+        limit = options
+            .max_parallel
+            .map_or(String::new(), |m| format!(" (at most {m} at once)")),
+        logs = out.join(slurm::DIR).join("logs").display(),
+    ))
+}

@@ -1,0 +1,339 @@
+//! `lrsweep work RUN_DIR`: one step of a prepared run, as a scheduler's task runs it: train
+//! one rate by index (`--index`), plan round 2 after round 1 (`--refine`), or write the summary
+//! (`--finish`). Safe to run twice, and from many nodes at once on a shared filesystem.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+use super::sweep::{interrupt, HeldElsewhere, Sweep};
+use super::{find, load_data, results};
+use crate::analysis::refine::{self, Refinement};
+use crate::analysis::status::{Activity, RateState, Status};
+use crate::backend;
+use crate::cli::WorkArgs;
+use crate::config::rate_label;
+use crate::exit::{note, say, usage, with_hint, Interrupted};
+use crate::render::{chart, text};
+use crate::slurm::{self, Plan, Script};
+use crate::store::claim::{self, Claim};
+use crate::store::lock::{Lock, Mode};
+use crate::store::range as find_files;
+use crate::store::run::{DataRecord, RunRecord};
+
+/// Runs the step the arguments name.
+pub fn run(args: &WorkArgs) -> Result<()> {
+    let dir = args.run_dir.as_path();
+    let record = RunRecord::read(dir)?;
+    match args.index {
+        Some(index) => train(dir, record, index),
+        None if args.refine => refine(dir),
+        None => {
+            let _lock = Lock::wait(dir, Mode::Exclusive, "the summary waits for it")?;
+            finish(dir)
+        }
+    }
+}
+
+/// Trains rate number `index` of the run, unless it is done or another process trains it.
+fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
+    let config = record.config.clone();
+    let planned = record.rates_trained.len();
+    let Some(&rate) = record.rates_trained.get(index) else {
+        let listed = config.rates.len();
+        if index < listed + config.refine {
+            return Err(usage(anyhow!(
+                "--index {index}: rate {index} of {} is a refined rate, not planned yet (round 1 is 0 to {}); run `lrsweep work {} --refine` once round 1 has ended",
+                dir.display(),
+                listed.saturating_sub(1),
+                dir.display()
+            )));
+        }
+        return Err(usage(anyhow!(
+            "--index {index}: the run {} has {planned} rates (indices 0 to {}){}",
+            dir.display(),
+            planned.saturating_sub(1),
+            if config.refine > 0 && planned == listed {
+                format!(", and {} refined ones to come", config.refine)
+            } else {
+                String::new()
+            }
+        )));
+    };
+    let label = rate_label(rate);
+    let rate_dir = dir.join(format!("lr-{label}"));
+    let already_done = || {
+        claim::done(&rate_dir).map(|d| {
+            note(&format!(
+                "learning rate {label} (index {index}) was finished by {}: nothing to train",
+                d.worker.describe()
+            ))
+        })
+    };
+    if already_done().is_some() {
+        return Ok(());
+    }
+    let _run = Lock::wait(dir, Mode::Shared, "this task waits for it")?;
+    let Some(claim) = claim::take(&rate_dir)? else {
+        let held = HeldElsewhere {
+            label,
+            holder: claim::status(&rate_dir).map(|s| s.worker.describe()),
+        };
+        note(&format!("{held}: this task leaves it alone"));
+        return Ok(());
+    };
+    if already_done().is_some() {
+        return Ok(());
+    }
+    let mut held = Some(claim);
+    let result = train_claimed(dir, record, rate, &mut held);
+    let again = format!(
+        "lrsweep work {} --index {index} (or resubmit the task: sbatch --array={index} {})",
+        dir.display(),
+        dir.join(slurm::DIR).join(Script::Train.file()).display()
+    );
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.is::<Interrupted>() => Err(anyhow::Error::new(Interrupted {
+            continue_with: again,
+        })),
+        Err(e) => {
+            // Training failures are reported by the trainer; this also covers the data and the
+            // device, and gives the whole chain of causes. The claim is still held.
+            let recorded = claim::evidence(&rate_dir).epochs_recorded;
+            let status = Status {
+                reason: Some(format!("{e:#}")),
+                ..Status::now(
+                    Activity::Failed,
+                    &claim::worker_here("(not chosen)"),
+                    recorded,
+                    config.epochs,
+                )
+            };
+            let _ = claim::report(&rate_dir, &status);
+            drop(held);
+            Err(with_hint(
+                e,
+                format!("Once the cause is fixed, run it again (it continues from its checkpoint): {again}"),
+            ))
+        }
+    }
+}
+
+/// Loads the data, checks it is the run's, and trains `rate` holding `held` (given back there).
+fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Claim>) -> Result<()> {
+    let config = record.config.clone();
+    let (images, split) = load_data(&config)?;
+    let here = DataRecord::new(&images, &split);
+    let checksums = |d: &DataRecord| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
+    if checksums(&here) != checksums(&record.data)
+        || (here.train_size, here.valid_size) != (record.data.train_size, record.data.valid_size)
+    {
+        return Err(usage(anyhow!(
+            "the data read here ({}) is not the run's: its files or split differ from those config.json records; give this node the same files (--data-dir or LRSWEEP_DATA_DIR when the run was prepared)",
+            here.files
+                .iter()
+                .map(|f| f.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    drop(images);
+    let devices = vec![backend::select(config.backend, config.cpu_path).map_err(usage)?];
+    note(&format!(
+        "learning rate {}: training on {} ({})",
+        rate_label(rate),
+        devices[0].backend,
+        devices[0].adapter
+    ));
+    interrupt::install_handlers();
+    let Some(claim) = held.take() else {
+        return Err(anyhow!("internal: the claim on the rate was lost"));
+    };
+    let mut sweep =
+        Sweep::new(&config, dir, &split, &devices, record, true).with_claim(rate, claim);
+    let result = sweep.train_round(&[rate]);
+    *held = sweep.into_claims().pop();
+    result
+}
+
+/// After round 1: plans round 2 from the round-1 rates that finished and, in a submitted Slurm
+/// run, submits it with the summary after it (or writes the summary at once when there is
+/// nothing to train).
+fn refine(dir: &Path) -> Result<()> {
+    let _lock = Lock::wait(
+        dir,
+        Mode::Exclusive,
+        "the refine step waits for its tasks to end",
+    )?;
+    let mut record = RunRecord::read(dir)?;
+    let config = record.config.clone();
+    let collected = results::collect(dir, &record).map_err(usage)?;
+    let mut finished = Vec::new();
+    let mut missing = Vec::new();
+    for ((rate, records), state) in collected.runs.iter().zip(&collected.states) {
+        if !config.rates.contains(rate) {
+            continue;
+        }
+        match state {
+            RateState::Done { .. } => finished.push((*rate, records.clone())),
+            other => missing.push(format!("{} ({})", rate_label(*rate), describe(other))),
+        }
+    }
+    let listed = config.rates.len();
+    say(&format!(
+        "round 1: {} of {listed} rates finished{}",
+        finished.len(),
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!("; missing: {}", missing.join("; "))
+        }
+    ))?;
+    let planned_before = record.rates_trained.len() > listed;
+    if planned_before {
+        let labels: Vec<String> = record.rates_trained[listed..]
+            .iter()
+            .map(|r| rate_label(*r))
+            .collect();
+        say(&format!(
+            "round 2 was planned before: {}; kept",
+            labels.join(", ")
+        ))?;
+    } else if config.refine > 0 {
+        match refine::plan(&results::summarize_runs(&finished), config.refine) {
+            Refinement::Between {
+                best,
+                neighbour,
+                rates,
+            } => {
+                let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+                say(&format!(
+                    "refining between {best} (best) and {neighbour}{}: {}",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", from the {} rates that finished", finished.len())
+                    },
+                    labels.join(", ")
+                ))?;
+                for r in rates {
+                    if !record.rates_trained.contains(&r) {
+                        record.rates_trained.push(r);
+                    }
+                }
+                record.write(dir)?;
+            }
+            Refinement::None(why) => say(why)?,
+        }
+    }
+    let round2 = listed..record.rates_trained.len();
+    match Plan::read(dir).filter(|p| p.submitted) {
+        Some(mut plan) if !round2.is_empty() => {
+            let job = slurm::submit(&plan.path(Script::Train), &[plan.array(&round2)])?;
+            plan.jobs.round2 = Some(job.clone());
+            plan.save()?;
+            let summary = slurm::submit(
+                &plan.path(Script::Summary),
+                &[format!("--dependency=afterany:{job}")],
+            )?;
+            plan.jobs.summary = Some(summary.clone());
+            plan.save()?;
+            say(&format!(
+                "submitted round 2 (indices {} to {}) as job array {job}, and the summary as job {summary} after it",
+                round2.start,
+                round2.end - 1
+            ))
+        }
+        Some(_) => {
+            say("nothing to train in round 2: writing the summary now")?;
+            finish(dir)
+        }
+        None if round2.is_empty() => say(&format!(
+            "nothing to train in round 2; next: lrsweep work {} --finish",
+            dir.display()
+        )),
+        None => say(&format!(
+            "round 2: run `lrsweep work {d} --index N` for N from {a} to {b} (in a Kubernetes Indexed Job: --index $((JOB_COMPLETION_INDEX + {a}))), then `lrsweep work {d} --finish`",
+            d = dir.display(),
+            a = round2.start,
+            b = round2.end - 1
+        )),
+    }
+}
+
+/// A rate's state in a few words, for the refine step's report.
+fn describe(state: &RateState) -> String {
+    match state {
+        RateState::Waiting => "never started".to_string(),
+        RateState::Running { epoch, epochs, .. } => {
+            format!("still running, epoch {epoch} of {epochs}")
+        }
+        RateState::Done { .. } => "done".to_string(),
+        RateState::Failed { reason, .. } => format!("failed: {reason}"),
+    }
+}
+
+/// The range test (unless the run skips it or has it), every missing chart and the summary,
+/// with missing rates marked; the caller holds the run's lock.
+fn finish(dir: &Path) -> Result<()> {
+    let record = RunRecord::read(dir)?;
+    let config = &record.config;
+    let collected = results::collect(dir, &record).map_err(usage)?;
+    let find = if find_files::exists(dir) {
+        find_files::read(dir).ok()
+    } else if config.no_find {
+        None
+    } else {
+        match range_test(dir, &record) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                note(&format!(
+                    "the range test could not run ({e:#}); the summary goes without it"
+                ));
+                None
+            }
+        }
+    };
+    for (rate, records) in &collected.runs {
+        let label = rate_label(*rate);
+        if !dir.join(format!("lr-{label}.png")).exists() {
+            chart::rate_chart(dir, &format!("lr-{label}"), &label, records)?;
+        }
+    }
+    let header = text::run_header(config, &record.backend, &record.adapter);
+    let summary = results::write(
+        dir,
+        &header,
+        config,
+        &collected.runs,
+        find.as_ref(),
+        &collected.missing,
+    )?;
+    say(&text::summary_markdown(&summary))?;
+    if !summary.unfinished.is_empty() {
+        say(&format!(
+            "Unfinished: {}. Resubmit their tasks (they continue from their checkpoints), or continue here with: lrsweep sweep --resume {}",
+            summary.unfinished.join("; "),
+            dir.display()
+        ))?;
+    }
+    say(&format!("Run written to {}", dir.display()))
+}
+
+/// The range test of the run, written into its directory.
+fn range_test(dir: &Path, record: &RunRecord) -> Result<crate::analysis::range::FindResult> {
+    let config = &record.config;
+    let (_, split) = load_data(config)?;
+    let selected = backend::select(config.backend, config.cpu_path)?;
+    let schedule = lrsweep_model::RangeConfig::default();
+    let result = find::range_test(
+        &schedule,
+        &config.model(),
+        config.train(schedule.start, &selected),
+        &split,
+        &selected,
+    )?;
+    find::write(dir, &result)?;
+    Ok(result)
+}
