@@ -333,12 +333,23 @@ pub fn select_devices(
         }
         return Ok(vec![select(choice, path)?]);
     }
+    // One device per adapter: wgpu starts each once, and workers listed on the same adapter
+    // share it.
+    let mut started: Vec<(usize, Device)> = Vec::new();
     picked
         .into_iter()
         .map(|i| {
             let adapter = &adapters[i];
+            let device = match started.iter().find(|(j, _)| *j == i) {
+                Some((_, d)) => d.clone(),
+                None => {
+                    let d = wgpu_device(adapter)?;
+                    started.push((i, d.clone()));
+                    d
+                }
+            };
             Ok(Selected {
-                device: wgpu_device(adapter)?,
+                device,
                 backend: "wgpu",
                 adapter: format!("{i}: {}", adapter.describe()),
                 fallback_reason: None,

@@ -49,3 +49,98 @@ fn devices_lists_the_adapters_and_the_cpu_backends_with_one_auto_choice() {
         "{table}"
     );
 }
+
+/// `--devices`: a round's rates spread over workers, one thread per listed adapter, each
+/// training its share as a stack; the figures are a one-device run's. Without a second adapter
+/// here, the two workers share lavapipe (an index listed twice).
+#[test]
+fn rates_spread_over_two_device_workers_equal_a_one_device_run() {
+    use crate::common::figures;
+    let listed = lrsweep(&["devices", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let has_wgpu = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["backend"] == "wgpu");
+    if !has_wgpu {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
+            "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
+        );
+        eprintln!("no wgpu adapter: skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = [
+        "--limit",
+        "1000",
+        "--epochs",
+        "1",
+        "--rates",
+        "1e-3,1e-2",
+        "--refine",
+        "0",
+        "--no-find",
+        "--hidden",
+        "32",
+    ];
+    let run = |dir: &str, extra: &[&str]| {
+        let out = tmp.path().join(dir);
+        let mut args = vec!["sweep"];
+        args.extend(settings);
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = lrsweep(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        (out, o)
+    };
+    let (spread, o) = run("spread", &["--devices", "0,0"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("training on 2 devices, one worker each"),
+        "{}",
+        text(&o)
+    );
+    let (one, _) = run("one", &["--backend", "wgpu", "--serial"]);
+    for rate in ["0.001", "0.01"] {
+        let (a, b) = (
+            figures(&spread.join(format!("lr-{rate}/metrics.csv"))),
+            figures(&one.join(format!("lr-{rate}/metrics.csv"))),
+        );
+        assert_eq!(a.len(), 1);
+        for (x, y) in a[0].iter().zip(&b[0]).skip(1) {
+            let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+                "lr {rate}: {a:?} vs {b:?}"
+            );
+        }
+    }
+    let adapter = crate::common::json(&spread.join("config.json"))["adapter"].clone();
+    assert!(adapter.as_str().unwrap().starts_with("0: "), "{adapter}");
+
+    let bad = lrsweep(&[
+        "sweep",
+        "--devices",
+        "7",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("there is no adapter 7"),
+        "{}",
+        text(&bad)
+    );
+    let cpu = lrsweep(&[
+        "sweep",
+        "--devices",
+        "0",
+        "--backend",
+        "flex",
+        "--out",
+        tmp.path().join("y").to_str().unwrap(),
+    ]);
+    assert_eq!(cpu.status.code(), Some(2), "{}", text(&cpu));
+    assert!(!tmp.path().join("x").exists() && !tmp.path().join("y").exists());
+}

@@ -5,6 +5,7 @@ mod bad_input;
 mod bench;
 mod common;
 mod devices;
+mod distributed;
 mod early_stop;
 mod fetch;
 mod find_report;

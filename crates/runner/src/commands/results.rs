@@ -27,7 +27,8 @@ pub struct Collected {
 }
 
 /// Reads every planned rate of the run in `dir`: records, states, what is missing. A malformed
-/// `metrics.csv` is an error naming it; an absent one means nothing trained yet.
+/// `metrics.csv`, or none for a finished rate, is an error naming it; an unfinished rate without
+/// one (or with something else in its place, which its failure reports) has trained nothing.
 pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
     let mut collected = Collected {
         runs: Vec::new(),
@@ -37,12 +38,13 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
     for &rate in &record.rates_trained {
         let rate_dir = dir.join(format!("lr-{}", rate_label(rate)));
         let path = rate_dir.join("metrics.csv");
-        let records = if path.exists() {
+        let state = status::state(&claim::evidence(&rate_dir), record.config.epochs);
+        // A finished rate must have its metrics; another may not have written any yet.
+        let records = if path.is_file() || matches!(state, RateState::Done { .. }) {
             store::metrics::read_metrics(&path)?
         } else {
             Vec::new()
         };
-        let state = status::state(&claim::evidence(&rate_dir), record.config.epochs);
         // A rate whose trainer reported (status.json) and stopped; an older run's rates are
         // marked by their epoch counts alone.
         if let RateState::Failed {

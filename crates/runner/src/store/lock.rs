@@ -56,11 +56,6 @@ impl Lock {
         Self::take(dir, Mode::Exclusive, None)
     }
 
-    /// Takes the lock of `dir` shared, or refuses while an exclusive holder runs.
-    pub fn acquire_shared(dir: &Path) -> Result<Self> {
-        Self::take(dir, Mode::Shared, None)
-    }
-
     /// Takes the lock of `dir` in `mode`, waiting (after printing `waiting`) while a holder
     /// that excludes it runs.
     pub fn wait(dir: &Path, mode: Mode, waiting: &str) -> Result<Self> {

@@ -11,7 +11,7 @@ use crate::cli::SweepArgs;
 use crate::commands::load_data;
 use crate::exit::{say, usage};
 use crate::slurm::{self, Jobs, Plan, Script};
-use crate::store::lock::Lock;
+use crate::store::lock::{Lock, Mode};
 use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
 
 /// `path` made absolute (the scripts run elsewhere, from another working directory).
@@ -41,7 +41,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     };
     let out = absolute(&out)?;
     // Shared, as the tasks hold it: a resubmission may go on while tasks of an earlier one run.
-    let _lock = Lock::acquire_shared(&out).map_err(usage)?;
+    let _lock = Lock::wait(&out, Mode::Shared, "the submission waits for it").map_err(usage)?;
     let mut record = if resuming {
         let mut saved = RunRecord::read(&out)?;
         saved.config = config.clone();
