@@ -442,3 +442,172 @@ fn a_killed_slurm_task_resubmitted_continues_from_its_checkpoint() {
     local_serial(&local, &settings);
     same_figures(&run, &local, &["0.001", "0.01"]);
 }
+
+#[test]
+fn two_submissions_of_one_run_train_each_rate_once() {
+    if !slurm_here() {
+        return;
+    }
+    let settings = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "3",
+        "--rates",
+        "1e-4,1e-3,1e-2",
+        "--refine",
+        "1",
+        "--no-find",
+        "--backend",
+        "flex",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let mut args = vec!["sweep"];
+    args.extend(settings);
+    args.extend([
+        "--slurm",
+        "--max-parallel",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    submit(&args);
+    // `%1` reached Slurm: one task of the array at a time.
+    let round1 = json(&run.join("slurm/plan.json"))["jobs"]["round1"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = Command::new("scontrol")
+        .args(["show", "job", &round1])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("ArrayTaskThrottle=1"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    // The same run submitted again while the first submission runs.
+    submit(&["sweep", "--resume", run.to_str().unwrap(), "--slurm"]);
+    let s = wait_status(&run, "both submissions", |s| {
+        s["counts"]["done"] == 4 && s["recommended"].is_object()
+    });
+    assert!(s["unfinished"].as_array().unwrap().is_empty(), "{s:#}");
+    // Every rate's first epoch was trained by exactly one task, whichever submission it was in.
+    let logs: Vec<String> = std::fs::read_dir(run.join("slurm/logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    // Two submissions: eight tasks (three listed rates and one refined, twice), four trainings;
+    // the other four found their rate done or being trained and left it alone.
+    let skipped = logs
+        .iter()
+        .filter(|l| l.contains("nothing to train") || l.contains("leaves it alone"))
+        .count();
+    let trained = logs.iter().filter(|l| l.contains("epochs\n")).count();
+    assert_eq!((trained, skipped), (4, 4), "{logs:#?}");
+    let labels: Vec<String> = s["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(&labels[..3], ["0.0001", "0.001", "0.01"]);
+    for rate in &labels {
+        let first_epochs = logs
+            .iter()
+            .map(|l| l.matches(&format!("lr {rate} epoch 1/3:")).count())
+            .sum::<usize>();
+        assert_eq!(first_epochs, 1, "lr {rate} trained {first_epochs} times");
+    }
+    let local = tmp.path().join("local");
+    local_serial(&local, &settings);
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    same_figures(&run, &local, &labels);
+}
+
+#[test]
+fn distributed_commands_refuse_bad_input_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nowhere = tmp.path().join("nowhere");
+    for args in [
+        vec!["status", nowhere.to_str().unwrap()],
+        vec!["work", nowhere.to_str().unwrap(), "--index", "0"],
+        vec!["work", nowhere.to_str().unwrap()],
+        vec![
+            "sweep",
+            "--sbatch=--time=1:00",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+        vec![
+            "sweep",
+            "--slurm",
+            "--max-parallel",
+            "0",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+        vec![
+            "sweep",
+            "--slurm",
+            "--sbatch=--array=0-3",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+        vec![
+            "sweep",
+            "--slurm",
+            "--devices",
+            "0",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+    ] {
+        let o = lrsweep(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(!nowhere.exists(), "{args:?} wrote {}", nowhere.display());
+    }
+    let o = lrsweep(&["status", nowhere.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("config.json"),
+        "{}",
+        text(&o)
+    );
+    // Without sbatch on PATH, --slurm says what it needs and writes nothing.
+    let o = Command::new(bin())
+        .args([
+            "sweep",
+            "--slurm",
+            "--limit",
+            "3000",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ])
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .env("PATH", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("sbatch") && said.contains("--dry-run"),
+        "{said}"
+    );
+    assert!(!nowhere.exists());
+    // An index beyond the run.
+    let run = tmp.path().join("run");
+    prepare(
+        &run,
+        &[
+            "--limit", "3000", "--epochs", "1", "--rates", "1e-3", "--refine", "0",
+        ],
+    );
+    let o = work(&run, &["--index", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("indices 0 to 0"),
+        "{}",
+        text(&o)
+    );
+}

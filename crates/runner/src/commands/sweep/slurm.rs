@@ -88,13 +88,13 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
             ))?;
         }
         return say(&format!(
-            "Nothing submitted. To run it: \n  sbatch {array} {train}\n  sbatch --dependency=afterany:<that job id> {refine}\n\
-             or drive it from another scheduler: `lrsweep work {dir} --index N` for N in 0..{n}, then \
+            "Nothing submitted. To run it:\n  sbatch {array} {train}\n  sbatch --dependency=afterany:<that job id> {refine}\n\
+             or drive it from another scheduler: `lrsweep work {dir} --index N` for N from 0 to {last}, then \
              `lrsweep work {dir} --refine`, the indices it names, and `lrsweep work {dir} --finish`.",
             train = plan.path(Script::Train).display(),
             refine = plan.path(Script::Refine).display(),
             dir = out.display(),
-            n = config.rates.len(),
+            last = config.rates.len().saturating_sub(1),
         ));
     }
     let first = slurm::submit(&plan.path(Script::Train), &[array])
