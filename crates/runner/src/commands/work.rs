@@ -150,8 +150,7 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     let Some(claim) = held.take() else {
         return Err(anyhow!("internal: the claim on the rate was lost"));
     };
-    let mut sweep =
-        Sweep::new(&config, dir, &split, &devices, record, true).with_claim(rate, claim);
+    let mut sweep = Sweep::new(&config, dir, &split, &devices, record, true).task(rate, claim);
     let result = sweep.train_round(&[rate]);
     *held = sweep.into_claims().pop();
     result

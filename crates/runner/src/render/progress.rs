@@ -76,8 +76,16 @@ impl Progress {
         }
     }
 
-    /// A round of rates starts training (`done` rates finished before, of `total`).
-    pub fn start_round(&self, labels: &[String], done: usize, total: usize, epochs: usize) {
+    /// A round of rates starts training (`done` rates finished before, of `total`), trained
+    /// `how` (e.g. `together`, `over 2 devices`).
+    pub fn start_round(
+        &self,
+        labels: &[String],
+        how: &str,
+        done: usize,
+        total: usize,
+        epochs: usize,
+    ) {
         match self {
             Self::Bars {
                 multi,
@@ -86,7 +94,7 @@ impl Progress {
             } => {
                 overall.set_length(total as u64);
                 overall.set_position(done as u64);
-                overall.set_message(format!("training {}", labels.join(", ")));
+                overall.set_message(format!("training {} {how}", labels.join(", ")));
                 let mut bars = lock(rates);
                 for (_, bar) in bars.drain(..) {
                     bar.finish_and_clear();
@@ -104,7 +112,7 @@ impl Progress {
                 let which = if labels.len() == 1 {
                     format!("learning rate {}", labels[0])
                 } else {
-                    format!("learning rates {} together", labels.join(", "))
+                    format!("learning rates {} {how}", labels.join(", "))
                 };
                 note(&format!("[{}/{total}] {which}: {epochs} epochs", done + 1))
             }

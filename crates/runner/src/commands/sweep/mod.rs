@@ -140,6 +140,8 @@ pub(crate) struct Sweep<'a> {
     find: Option<FindResult>,
     /// The rates this process has claimed (`claim.lock`), released when the sweep ends.
     claims: Vec<(f64, Claim)>,
+    /// One `lrsweep work` task's sweep: `config.json` is read, never written.
+    task: bool,
 }
 
 impl<'a> Sweep<'a> {
@@ -163,12 +165,15 @@ impl<'a> Sweep<'a> {
             resuming,
             find: None,
             claims: Vec::new(),
+            task: false,
         }
     }
 
-    /// Holds `claim` on `rate`, taken before this sweep was made (by `lrsweep work`).
-    pub(crate) fn with_claim(mut self, rate: f64, claim: Claim) -> Self {
+    /// Makes this the sweep of one `lrsweep work` task: it holds `claim` on `rate`, taken
+    /// before, and never writes `config.json` (the refine step does, while no task runs).
+    pub(crate) fn task(mut self, rate: f64, claim: Claim) -> Self {
         self.claims.push((rate, claim));
+        self.task = true;
         self
     }
 

@@ -18,7 +18,6 @@ use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::claim;
 use crate::store::metrics::MetricsWriter;
 use crate::store::model_file::{self, ModelMeta};
-use crate::store::run::FILE as RUN_FILE;
 
 /// What a resume finds for a rate.
 enum Previous {
@@ -203,22 +202,22 @@ impl Sweep<'_> {
     }
 
     /// Trains a round of rates together (one after another with `--serial`; spread over the
-    /// devices with `--devices`), keeping those a resume finds finished, and draws their charts;
-    /// the runs are added in the round's order.
+    /// devices with `--devices`, each device's share as a stack or, with `--serial`, one after
+    /// another), keeping those a resume finds finished, and draws their charts; the runs are
+    /// added in the round's order.
     pub(crate) fn train_round(&mut self, rates: &[f64]) -> Result<()> {
-        if self.config.serial && rates.len() > 1 {
+        if self.config.serial && rates.len() > 1 && self.devices.len() == 1 {
             for &rate in rates {
                 self.train_round(&[rate])?;
             }
             return Ok(());
         }
-        let before = self.record.rates_trained.len();
-        for &rate in rates {
-            if !self.record.rates_trained.contains(&rate) {
-                self.record.rates_trained.push(rate);
+        if !self.task {
+            for &rate in rates {
+                if !self.record.rates_trained.contains(&rate) {
+                    self.record.rates_trained.push(rate);
+                }
             }
-        }
-        if self.record.rates_trained.len() != before || !self.out.join(RUN_FILE).exists() {
             self.record.write(self.out)?;
         }
         for &rate in rates {
@@ -246,29 +245,47 @@ impl Sweep<'_> {
         if !pending.is_empty() {
             let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
             let total = self.config.rates.len() + self.config.refine;
+            let n = self.devices.len().min(pending.len()).max(1);
+            let how = match (n, self.config.serial) {
+                (1, _) => "together".to_string(),
+                (n, false) => format!("over {n} devices, each device's share together"),
+                (n, true) => format!("over {n} devices, one after another on each"),
+            };
             self.progress.start_round(
                 &labels,
+                &how,
                 self.runs.len(),
                 total.max(self.record.rates_trained.len()),
                 self.config.epochs,
             );
-            // Rate k of the round goes to device k mod n, each device's share trained as one
-            // stack by a thread of its own.
-            let n = self.devices.len().min(pending.len()).max(1);
+            // Rate k of the round goes to device k mod n, each device's share trained by a
+            // thread of its own.
             let mut groups: Vec<Vec<(usize, f64, Option<Checkpoint>)>> =
                 (0..n).map(|_| Vec::new()).collect();
             for (k, p) in pending.into_iter().enumerate() {
                 groups[k % n].push(p);
             }
             let this = &*self;
+            // A device's share: one stack, or with --serial one rate after another.
+            let share = |group: &[(usize, f64, Option<Checkpoint>)], d: usize| {
+                if this.config.serial {
+                    let mut all = Vec::with_capacity(group.len());
+                    for member in group.chunks(1) {
+                        all.extend(this.train_members(member, d)?);
+                    }
+                    Ok(all)
+                } else {
+                    this.train_members(group, d)
+                }
+            };
             let trained: Vec<Result<Vec<Vec<EpochRecord>>>> = if n == 1 {
-                vec![this.train_members(&groups[0], 0)]
+                vec![share(&groups[0], 0)]
             } else {
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = groups
                         .iter()
                         .enumerate()
-                        .map(|(d, group)| scope.spawn(move || this.train_members(group, d)))
+                        .map(|(d, group)| scope.spawn(move || share(group, d)))
                         .collect();
                     handles
                         .into_iter()
