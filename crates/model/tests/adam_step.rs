@@ -1,5 +1,8 @@
 //! One training step of a tiny network against the same step computed by hand in f64.
 
+// The reference step is written index by index, as the formulas read (z1[j] = Σ_i x[i]·W1[i][j]).
+#![allow(clippy::needless_range_loop)]
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lrsweep_model::data::Batch;
 use lrsweep_model::{

@@ -271,6 +271,9 @@ impl Sweep<'_> {
                 if this.config.serial {
                     let mut all = Vec::with_capacity(group.len());
                     for member in group.chunks(1) {
+                        if interrupt::requested() {
+                            break;
+                        }
                         all.extend(this.train_members(member, d)?);
                     }
                     Ok(all)
@@ -302,8 +305,10 @@ impl Sweep<'_> {
                     results[*i] = Some(records);
                 }
             }
-            if interrupt::requested() && !results.iter().flatten().all(|r| finished(self.config, r))
-            {
+            let unfinished = results
+                .iter()
+                .any(|r| r.as_ref().is_none_or(|r| !finished(self.config, r)));
+            if interrupt::requested() && unfinished {
                 self.progress.finish();
                 return Err(interrupted(self.out));
             }
