@@ -251,10 +251,21 @@ impl Sweep<'_> {
                 (n, false) => format!("over {n} devices, each device's share together"),
                 (n, true) => format!("over {n} devices, one after another on each"),
             };
+            // A task's rate is numbered by its index in the run, a sweep's by those it trained.
+            let before = if self.task {
+                let first = rates.first().copied().unwrap_or_default();
+                self.record
+                    .rates_trained
+                    .iter()
+                    .position(|r| *r == first)
+                    .unwrap_or_default()
+            } else {
+                self.runs.len()
+            };
             self.progress.start_round(
                 &labels,
                 &how,
-                self.runs.len(),
+                before,
                 total.max(self.record.rates_trained.len()),
                 self.config.epochs,
             );
