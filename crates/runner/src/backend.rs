@@ -153,6 +153,18 @@ pub fn auto_choice(adapters: &[Adapter]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Training on the wgpu `device` (described as `adapter`): tensor operations, Adam on the device.
+fn on_wgpu(device: Device, adapter: String) -> Selected {
+    Selected {
+        device,
+        backend: "wgpu",
+        adapter,
+        fallback_reason: None,
+        update: UpdateExec::OnDevice,
+        kernels: Kernels::Tensor,
+    }
+}
+
 /// The CPU backend named `choice` (cpu, ndarray or flex); `path` is the CPU engine's.
 pub fn cpu(choice: BackendChoice, path: CpuPath) -> Selected {
     let (device, backend, kernels) = match choice {
@@ -188,29 +200,13 @@ pub fn select(choice: BackendChoice, path: CpuPath) -> Result<Selected> {
                     "--backend wgpu: no Vulkan, Metal or DirectX 12 adapter found (install a GPU driver, or Mesa's lavapipe for a CPU Vulkan device: Debian `mesa-vulkan-drivers libvulkan1`); use --backend ndarray to train on the CPU"
                 );
             };
-            Ok(Selected {
-                device: wgpu_device(best)?,
-                backend: "wgpu",
-                adapter: best.describe(),
-                fallback_reason: None,
-                update: UpdateExec::OnDevice,
-                kernels: Kernels::Tensor,
-            })
+            Ok(on_wgpu(wgpu_device(best)?, best.describe()))
         }
         BackendChoice::Auto => {
             let adapters = probe_adapters();
             let reason = match auto_choice(&adapters).map(|i| &adapters[i]) {
                 Some(gpu) => match wgpu_device(gpu) {
-                    Ok(device) => {
-                        return Ok(Selected {
-                            device,
-                            backend: "wgpu",
-                            adapter: gpu.describe(),
-                            fallback_reason: None,
-                            update: UpdateExec::OnDevice,
-                            kernels: Kernels::Tensor,
-                        })
-                    }
+                    Ok(device) => return Ok(on_wgpu(device, gpu.describe())),
                     Err(e) => format!("{e:#}"),
                 },
                 None if adapters.is_empty() => "no GPU adapter (wgpu found none)".to_string(),
@@ -348,14 +344,7 @@ pub fn select_devices(
                     d
                 }
             };
-            Ok(Selected {
-                device,
-                backend: "wgpu",
-                adapter: format!("{i}: {}", adapter.describe()),
-                fallback_reason: None,
-                update: UpdateExec::OnDevice,
-                kernels: Kernels::Tensor,
-            })
+            Ok(on_wgpu(device, format!("{i}: {}", adapter.describe())))
         })
         .collect()
 }

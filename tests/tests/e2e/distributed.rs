@@ -54,13 +54,20 @@ fn wait_status(dir: &Path, what: &str, check: impl Fn(&Value) -> bool) -> Value 
     }
 }
 
-/// Prepares a run for `lrsweep work` (`sweep --slurm --dry-run`) with `settings`.
-fn prepare(dir: &Path, settings: &[&str]) {
+/// `lrsweep sweep settings… extra… --out out`, which must succeed.
+fn sweep(settings: &[&str], extra: &[&str], out: &Path) -> Output {
     let mut args = vec!["sweep"];
     args.extend(settings);
-    args.extend(["--slurm", "--dry-run", "--out", dir.to_str().unwrap()]);
+    args.extend(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
     let o = lrsweep(&args);
     assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+/// Prepares a run for `lrsweep work` (`sweep --slurm --dry-run`) with `settings`.
+fn prepare(dir: &Path, settings: &[&str]) {
+    let o = sweep(settings, &["--slurm", "--dry-run"], dir);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("Nothing submitted"), "{out}");
 }
@@ -68,11 +75,7 @@ fn prepare(dir: &Path, settings: &[&str]) {
 /// The same settings swept here, one rate after another: the reference a distributed run must
 /// reproduce.
 fn local_serial(dir: &Path, settings: &[&str]) {
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend(["--serial", "--out", dir.to_str().unwrap()]);
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
+    sweep(settings, &["--serial"], dir);
 }
 
 fn same_figures(a: &Path, b: &Path, rates: &[&str]) {
@@ -297,12 +300,10 @@ fn slurm_here() -> bool {
     ok
 }
 
-fn submit(args: &[&str]) -> String {
-    let o = lrsweep(args);
-    assert!(o.status.success(), "{}", text(&o));
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
+/// Checks that a (successful) submission says how to follow the run.
+fn submitted(o: Output) {
+    let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("lrsweep status"), "{said}");
-    said
 }
 
 #[test]
@@ -325,16 +326,7 @@ fn a_slurm_sweep_equals_a_local_serial_one_bit_for_bit() {
     ];
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend([
-        "--slurm",
-        "--max-parallel",
-        "2",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    submit(&args);
+    submitted(sweep(&settings, &["--slurm", "--max-parallel", "2"], &run));
     let plan = json(&run.join("slurm/plan.json"));
     assert!(
         plan["jobs"]["round1"].is_string() && plan["jobs"]["refine"].is_string(),
@@ -392,10 +384,7 @@ fn a_killed_slurm_task_resubmitted_continues_from_its_checkpoint() {
     ];
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend(["--slurm", "--out", run.to_str().unwrap()]);
-    submit(&args);
+    submitted(sweep(&settings, &["--slurm"], &run));
     let s = wait_status(&run, "rate 0 at epoch 3 in a Slurm task", |s| {
         state(s, 0)["state"] == "running" && state(s, 0)["epoch"].as_u64() >= Some(3)
     });
@@ -424,7 +413,9 @@ fn a_killed_slurm_task_resubmitted_continues_from_its_checkpoint() {
     );
 
     // Resubmitted: rate 1 is done and left alone, rate 0 continues from its checkpoint.
-    submit(&["sweep", "--resume", run.to_str().unwrap(), "--slurm"]);
+    let o = lrsweep(&["sweep", "--resume", run.to_str().unwrap(), "--slurm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    submitted(o);
     let s = wait_status(&run, "the resubmitted run", |s| {
         s["counts"]["done"] == 2 && s["unfinished"].as_array().is_some_and(|u| u.is_empty())
     });
@@ -463,16 +454,7 @@ fn two_submissions_of_one_run_train_each_rate_once() {
     ];
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend([
-        "--slurm",
-        "--max-parallel",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    submit(&args);
+    submitted(sweep(&settings, &["--slurm", "--max-parallel", "1"], &run));
     // `%1` reached Slurm: one task of the array at a time.
     let round1 = json(&run.join("slurm/plan.json"))["jobs"]["round1"]
         .as_str()
@@ -488,7 +470,9 @@ fn two_submissions_of_one_run_train_each_rate_once() {
         String::from_utf8_lossy(&shown.stdout)
     );
     // The same run submitted again while the first submission runs.
-    submit(&["sweep", "--resume", run.to_str().unwrap(), "--slurm"]);
+    let o = lrsweep(&["sweep", "--resume", run.to_str().unwrap(), "--slurm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    submitted(o);
     let s = wait_status(&run, "both submissions", |s| {
         s["counts"]["done"] == 4 && s["recommended"].is_object()
     });

@@ -41,6 +41,26 @@ pub fn range_test(
     Ok(smoother.finish(*schedule, train.seed))
 }
 
+/// The range test a sweep runs first (the default schedule, the sweep's network, seed and batch),
+/// written into its run directory `dir`.
+pub fn for_sweep(
+    dir: &Path,
+    config: &SweepConfig,
+    split: &Split,
+    selected: &Selected,
+) -> Result<FindResult> {
+    let schedule = RangeConfig::default();
+    let result = range_test(
+        &schedule,
+        &config.model(),
+        config.train(schedule.start, selected),
+        split,
+        selected,
+    )?;
+    write(dir, &result)?;
+    Ok(result)
+}
+
 /// Writes the range test's files and chart into `dir`.
 pub fn write(dir: &Path, result: &FindResult) -> Result<()> {
     store::range::write(dir, result)?;

@@ -75,10 +75,7 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
     }
     let _run = Lock::wait(dir, Mode::Shared, "this task waits for it")?;
     let Some(claim) = claim::take(&rate_dir)? else {
-        let held = HeldElsewhere {
-            label,
-            holder: claim::status(&rate_dir).map(|s| s.worker.describe()),
-        };
+        let held = HeldElsewhere::of(rate, &rate_dir);
         note(&format!("{held}: this task leaves it alone"));
         return Ok(());
     };
@@ -284,7 +281,12 @@ fn finish(dir: &Path) -> Result<()> {
     } else if config.no_find {
         None
     } else {
-        match range_test(dir, &record) {
+        let run_it = || -> Result<_> {
+            let (_, split) = load_data(config)?;
+            let selected = backend::select(config.backend, config.cpu_path)?;
+            find::for_sweep(dir, config, &split, &selected)
+        };
+        match run_it() {
             Ok(f) => Some(f),
             Err(e) => {
                 note(&format!(
@@ -318,21 +320,4 @@ fn finish(dir: &Path) -> Result<()> {
         ))?;
     }
     say(&format!("Run written to {}", dir.display()))
-}
-
-/// The range test of the run, written into its directory.
-fn range_test(dir: &Path, record: &RunRecord) -> Result<crate::analysis::range::FindResult> {
-    let config = &record.config;
-    let (_, split) = load_data(config)?;
-    let selected = backend::select(config.backend, config.cpu_path)?;
-    let schedule = lrsweep_model::RangeConfig::default();
-    let result = find::range_test(
-        &schedule,
-        &config.model(),
-        config.train(schedule.start, &selected),
-        &split,
-        &selected,
-    )?;
-    find::write(dir, &result)?;
-    Ok(result)
 }

@@ -201,15 +201,7 @@ impl<'a> Sweep<'a> {
                 return Ok(saved);
             }
         }
-        let schedule = lrsweep_model::RangeConfig::default();
-        let result = find::range_test(
-            &schedule,
-            &self.config.model(),
-            self.config.train(schedule.start, &self.devices[0]),
-            self.split,
-            &self.devices[0],
-        )?;
-        find::write(self.out, &result)?;
+        let result = find::for_sweep(self.out, self.config, self.split, &self.devices[0])?;
         self.progress.println(&text::describe_range(&result));
         Ok(result)
     }

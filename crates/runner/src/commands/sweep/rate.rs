@@ -194,10 +194,7 @@ impl Sweep<'_> {
                 self.claims.push((rate, c));
                 Ok(())
             }
-            None => Err(anyhow::Error::new(HeldElsewhere {
-                label: rate_label(rate),
-                holder: claim::status(&dir).map(|s| s.worker.describe()),
-            })),
+            None => Err(anyhow::Error::new(HeldElsewhere::of(rate, &dir))),
         }
     }
 
@@ -445,6 +442,16 @@ pub struct HeldElsewhere {
     pub label: String,
     /// Who, as its `status.json` says.
     pub holder: Option<String>,
+}
+
+impl HeldElsewhere {
+    /// The claim on `rate`, whose directory is `dir`, is another process's: who, as it reported.
+    pub fn of(rate: f64, dir: &Path) -> Self {
+        Self {
+            label: rate_label(rate),
+            holder: claim::status(dir).map(|s| s.worker.describe()),
+        }
+    }
 }
 
 impl std::fmt::Display for HeldElsewhere {
