@@ -108,6 +108,7 @@ pub enum DataError {
         /// What it is.
         kind: String,
     },
+    /// A directory named for the data lacks one of its files.
     #[error("{dir} has no {file} (nor {file}.gz); {hint}")]
     MissingFile {
         /// The directory searched.

@@ -13,7 +13,7 @@ mod common;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use lrsweep_model::{DeviceData, ModelConfig, TrainConfig, Trainer, UpdateExec};
+use lrsweep_model::{Compute, DeviceData, ModelConfig, TrainConfig, Trainer, UpdateExec};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -62,7 +62,7 @@ fn main() {
             UpdateExec::FusedOnHost
         };
         let config = TrainConfig {
-            update,
+            compute: Compute::Tensor(update),
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::new(model.init(config.seed, &device), config).expect("trainer");

@@ -1,4 +1,5 @@
-//! Adam, in the form Keras 2 computes it (the default) or the PyTorch/Burn form.
+//! Adam, in the form Keras 2 computes it (the default) or the PyTorch/Burn form: the element
+//! maths both engines share, and the one loop over host memory that applies it.
 //!
 //! Both keep `m ← β1·m + (1−β1)·g` and `v ← β2·v + (1−β2)·g²`. They differ in where ε enters:
 //!
@@ -11,7 +12,7 @@
 //! step, so the two differ where `√v̂` is comparable to ε (tiny gradients, the first steps) and
 //! agree once `√v̂ ≫ ε`. Burn's own Adam also defaults to ε = 1e-5, not 1e-7.
 
-use burn::tensor::Tensor;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Where ε enters the update; see the module docs.
@@ -25,19 +26,7 @@ pub enum AdamVariant {
     Torch,
 }
 
-/// Where the update runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateExec {
-    /// Element-wise tensor operations on the device (any backend; right for GPUs).
-    #[default]
-    OnDevice,
-    /// One fused pass over host memory, for CPU backends whose tensors live there (flex,
-    /// ndarray): a dozen element-wise passes become one. Same arithmetic, same results.
-    FusedOnHost,
-}
-
-/// Adam's hyper-parameters (the learning rate is per run).
+/// Adam's hyper-parameters (the learning rate is per member).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
     /// Decay of the first moment (0.9).
@@ -61,26 +50,38 @@ impl Default for AdamConfig {
     }
 }
 
-/// One parameter tensor with its moments, owned together so that the update can run in place
-/// on the CPU backends (a tensor that nothing else references is reused, not reallocated).
+/// One parameter with its two moments, owned together so that an update can run in place:
+/// `Slot<Tensor<3>>` on the tensor engine, `Slot<Vec<f32>>` on the CPU engine.
 #[derive(Debug, Clone)]
-pub struct Slot<const D: usize> {
+pub struct Slot<T> {
     /// The parameter.
-    pub param: Tensor<D>,
+    pub param: T,
     /// First moment.
-    pub m: Tensor<D>,
+    pub m: T,
     /// Second moment.
-    pub v: Tensor<D>,
+    pub v: T,
 }
 
-impl<const D: usize> Slot<D> {
-    /// A parameter with zero moments.
-    pub fn new(param: Tensor<D>) -> Self {
-        Self {
-            m: param.zeros_like(),
-            v: param.zeros_like(),
-            param,
+impl<T> Slot<T> {
+    /// Applies `f` to the parameter and each moment, in that order.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Slot<U> {
+        Slot {
+            param: f(self.param),
+            m: f(self.m),
+            v: f(self.v),
         }
+    }
+
+    /// The parameter and its moments, in that order.
+    pub fn parts(&self) -> [&T; 3] {
+        [&self.param, &self.m, &self.v]
+    }
+}
+
+impl Slot<Vec<f32>> {
+    /// One Adam update of this parameter with gradient `g` ([`update`]).
+    pub fn update(&mut self, g: &[f32], k: StepConstants) {
+        update(&mut self.param, &mut self.m, &mut self.v, g, k);
     }
 }
 
@@ -98,176 +99,15 @@ impl AdamConfig {
         }
     }
 
-    /// One update of a parameter with gradient `grad` at step `t` (1-based), where `exec` says.
-    pub fn update_with<const D: usize>(
-        &self,
-        exec: UpdateExec,
-        lr: f64,
-        t: u64,
-        slot: Slot<D>,
-        grad: Tensor<D>,
-    ) -> Slot<D> {
-        // A stack of one: the same arithmetic as every member of a stack.
-        let dims = slot.param.dims();
-        let n = dims.iter().product::<usize>();
-        let flat = |x: Tensor<D>| x.reshape([1, 1, n]);
-        let out = self.update_stacked(
-            exec,
-            &[self.step_scalars(lr, t)],
-            Slot {
-                param: flat(slot.param),
-                m: flat(slot.m),
-                v: flat(slot.v),
-            },
-            flat(grad),
-        );
-        let back = |x: Tensor<3>| x.reshape(dims);
-        Slot {
-            param: back(out.param),
-            m: back(out.m),
-            v: back(out.v),
-        }
-    }
-
-    /// Per-member `(step, eps)` for members of a stack at learning rates `rates` and Adam steps
-    /// `steps` (1-based, each member's own).
-    pub fn stack_scalars(&self, rates: &[f64], steps: &[u64]) -> Vec<(f64, f64)> {
-        rates
-            .iter()
-            .zip(steps)
-            .map(|(&lr, &t)| self.step_scalars(lr, t))
-            .collect()
-    }
-
-    /// One update of a stacked parameter whose leading dimension holds the members, each with
-    /// its own `(step, eps)`: on the device with the scalars as one small tensor (one set of
-    /// kernels for every member), or fused on the host member by member. A member's numbers
-    /// never depend on another member's.
-    pub fn update_stacked(
-        &self,
-        exec: UpdateExec,
-        scalars: &[(f64, f64)],
-        slot: Slot<3>,
-        grad: Tensor<3>,
-    ) -> Slot<3> {
-        match exec {
-            UpdateExec::OnDevice => self.update_stacked_on_device(scalars, slot, grad),
-            UpdateExec::FusedOnHost => self.update_stacked_fused(scalars, slot, grad),
-        }
-    }
-
-    fn update_stacked_on_device(
-        &self,
-        scalars: &[(f64, f64)],
-        slot: Slot<3>,
-        grad: Tensor<3>,
-    ) -> Slot<3> {
-        let device = slot.param.device();
-        let k = scalars.len();
-        let column = |f: fn(&(f64, f64)) -> f64| {
-            let values: Vec<f32> = scalars.iter().map(|s| f(s) as f32).collect();
-            Tensor::<3>::from_data(burn::tensor::TensorData::new(values, [k, 1, 1]), &device)
-        };
-        let (step, eps) = (column(|s| s.0), column(|s| s.1));
-        let Slot { param, m, v } = slot;
-        let (m, v) = self.moments(m, v, grad);
-        let delta = m.clone().div(v.clone().sqrt().add(eps)).mul(step);
-        Slot {
-            param: param.sub(delta),
-            m,
-            v,
-        }
-    }
-
-    fn update_stacked_fused(
-        &self,
-        scalars: &[(f64, f64)],
-        slot: Slot<3>,
-        grad: Tensor<3>,
-    ) -> Slot<3> {
-        let device = slot.param.device();
-        let (mut p, mut m, mut v) = (
-            slot.param.into_data(),
-            slot.m.into_data(),
-            slot.v.into_data(),
-        );
-        let g = grad.into_data();
-        let fused = if let (Ok(ps), Ok(ms), Ok(vs), Ok(gs)) = (
-            p.as_mut_slice::<f32>(),
-            m.as_mut_slice::<f32>(),
-            v.as_mut_slice::<f32>(),
-            g.as_slice::<f32>(),
-        ) {
-            let per = ps.len() / scalars.len().max(1);
-            for (i, &scalar) in scalars.iter().enumerate() {
-                let r = i * per..(i + 1) * per;
-                let k = FusedScalars::new(self, scalar);
-                fused_adam(
-                    &mut ps[r.clone()],
-                    &mut ms[r.clone()],
-                    &mut vs[r.clone()],
-                    &gs[r],
-                    k,
-                );
-            }
-            true
-        } else {
-            false
-        };
-        let slot = Slot {
-            param: Tensor::from_data(p, &device),
-            m: Tensor::from_data(m, &device),
-            v: Tensor::from_data(v, &device),
-        };
-        if fused {
-            slot
-        } else {
-            self.update_stacked_on_device(scalars, slot, Tensor::from_data(g, &device))
-        }
-    }
-
-    /// The moments after gradient `grad`: `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`.
-    fn moments<const D: usize>(
-        &self,
-        m: Tensor<D>,
-        v: Tensor<D>,
-        grad: Tensor<D>,
-    ) -> (Tensor<D>, Tensor<D>) {
-        let m = m
-            .mul_scalar(self.beta1)
-            .add(grad.clone().mul_scalar(1.0 - self.beta1));
-        let v = v
-            .mul_scalar(self.beta2)
-            .add(grad.square().mul_scalar(1.0 - self.beta2));
-        (m, v)
-    }
-
-    /// One update of a parameter with gradient `grad` at step `t` (1-based).
-    pub fn update<const D: usize>(
-        &self,
-        lr: f64,
-        t: u64,
-        slot: Slot<D>,
-        grad: Tensor<D>,
-    ) -> Slot<D> {
-        let (step, eps) = self.step_scalars(lr, t);
-        let Slot { param, m, v } = slot;
-        let (m, v) = self.moments(m, v, grad);
-        let delta = m
-            .clone()
-            .div(v.clone().sqrt().add_scalar(eps))
-            .mul_scalar(step);
-        Slot {
-            param: param.sub(delta),
-            m,
-            v,
-        }
+    /// The constants of one member's update at learning rate `lr` and step `t` (1-based).
+    pub fn constants(&self, lr: f64, t: u64) -> StepConstants {
+        StepConstants::new(self, self.step_scalars(lr, t))
     }
 }
 
-/// Adam's constants for one member at one step, as the fused update uses them.
+/// Adam's constants for one member at one step, in f32 as the updates use them.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FusedScalars {
+pub struct StepConstants {
     b1: f32,
     c1: f32,
     b2: f32,
@@ -276,9 +116,9 @@ pub(crate) struct FusedScalars {
     eps: f32,
 }
 
-impl FusedScalars {
+impl StepConstants {
     /// The constants of `config` with step size and ε from [`AdamConfig::step_scalars`].
-    pub(crate) fn new(config: &AdamConfig, (step, eps): (f64, f64)) -> Self {
+    pub fn new(config: &AdamConfig, (step, eps): (f64, f64)) -> Self {
         Self {
             b1: config.beta1 as f32,
             c1: (1.0 - config.beta1) as f32,
@@ -290,34 +130,47 @@ impl FusedScalars {
     }
 }
 
-/// One element of the fused update: the same arithmetic, in the same order, wherever it runs.
+/// One element of the update: the same arithmetic, in the same order, wherever it runs.
 #[inline(always)]
-pub(crate) fn adam_element(p: &mut f32, m: &mut f32, v: &mut f32, g: f32, k: FusedScalars) {
+pub(crate) fn adam_element(p: &mut f32, m: &mut f32, v: &mut f32, g: f32, k: StepConstants) {
     *m = *m * k.b1 + g * k.c1;
     *v = *v * k.b2 + g * g * k.c2;
     *p -= *m / (v.sqrt() + k.eps) * k.step;
 }
 
-/// Adam over slices, split across the available cores for large tensors.
-fn fused_adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
-    fn run(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: FusedScalars) {
-        for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-            adam_element(p, m, v, g, k);
+/// Elements per parallel task of [`update`]: large enough that a task outweighs its scheduling.
+const UPDATE_CHUNK: usize = 1 << 15;
+
+/// Adam over whole slices of host memory, in parallel over chunks: the crate's one update
+/// loop (the CPU engine's parameters, and the tensor engine's fused update on CPU backends).
+/// Element by element, so the result does not depend on how the work is split.
+pub fn update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: StepConstants) {
+    p.par_chunks_mut(UPDATE_CHUNK)
+        .zip(m.par_chunks_mut(UPDATE_CHUNK))
+        .zip(v.par_chunks_mut(UPDATE_CHUNK))
+        .zip(g.par_chunks(UPDATE_CHUNK))
+        .for_each(|(((p, m), v), g)| {
+            for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                adam_element(p, m, v, g, k);
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slice_update_is_the_element_update_everywhere() {
+        let n = 3 * UPDATE_CHUNK + 7;
+        let g: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) * 1e-3).collect();
+        let k = AdamConfig::default().constants(1e-3, 3);
+        let (mut p, mut m, mut v) = (vec![0.05f32; n], vec![1e-4f32; n], vec![1e-6f32; n]);
+        update(&mut p, &mut m, &mut v, &g, k);
+        for (i, &gi) in g.iter().enumerate() {
+            let (mut pe, mut me, mut ve) = (0.05f32, 1e-4f32, 1e-6f32);
+            adam_element(&mut pe, &mut me, &mut ve, gi, k);
+            assert_eq!((p[i], m[i], v[i]), (pe, me, ve), "element {i}");
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || p.len() < 1 << 16 {
-        return run(p, m, v, g, k);
-    }
-    let chunk = p.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        for (((p, m), v), g) in p
-            .chunks_mut(chunk)
-            .zip(m.chunks_mut(chunk))
-            .zip(v.chunks_mut(chunk))
-            .zip(g.chunks(chunk))
-        {
-            s.spawn(move || run(p, m, v, g, k));
-        }
-    });
 }

@@ -1,19 +1,27 @@
-//! What defines a training run besides the data and the device, and the check that it can run.
+//! What defines a training run besides the data and the device: the run's settings, which code
+//! computes its steps (the compute choice), and the checks that it can run.
 
+use std::str::FromStr;
+
+use lrsweep_data::Part;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamConfig, UpdateExec};
-use crate::host::CpuPath;
+use crate::adam::AdamConfig;
 use crate::loss::LossKind;
 use crate::record::TrainError;
+use crate::stop::StopRule;
 
 /// Everything that defines one training run except the data and the device.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Adam's learning rate.
+    /// Adam's learning rate (of a run of one; a stack's members bring their own).
     pub learning_rate: f64,
     /// Epochs to train (the reference: 150).
     pub epochs: usize,
+    /// Early stopping: stop a member when validation loss has not improved for this many
+    /// epochs (the reference: none).
+    #[serde(default)]
+    pub patience: Option<usize>,
     /// Images per batch; the last batch of an epoch is smaller (the reference: 256).
     pub batch_size: usize,
     /// Seed of the initial weights (and of the per-epoch order when reshuffling).
@@ -24,23 +32,9 @@ pub struct TrainConfig {
     pub adam: AdamConfig,
     /// Reshuffle the training order every epoch (the reference keeps it fixed: false).
     pub reshuffle: bool,
-    /// Where the optimizer's update runs (fused on the host for CPU backends).
+    /// Which code computes a step.
     #[serde(default)]
-    pub update: UpdateExec,
-    /// Which code computes a step: Burn's tensor operations, or lrsweep's CPU engine.
-    #[serde(default)]
-    pub kernels: Kernels,
-}
-
-/// Which code computes a training step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kernels {
-    /// Burn's tensor operations on the device ([`crate::StackTrainer`]): any backend.
-    #[default]
-    Tensor,
-    /// lrsweep's CPU engine ([`crate::HostStack`]) on host memory, by the given path.
-    Cpu(CpuPath),
+    pub compute: Compute,
 }
 
 impl Default for TrainConfig {
@@ -48,29 +42,200 @@ impl Default for TrainConfig {
         Self {
             learning_rate: 1e-3,
             epochs: 150,
+            patience: None,
             batch_size: 256,
             seed: 42,
             loss: LossKind::Keras,
             adam: AdamConfig::default(),
             reshuffle: false,
-            update: UpdateExec::OnDevice,
-            kernels: Kernels::Tensor,
+            compute: Compute::default(),
         }
     }
 }
 
-/// Refuses a configuration that cannot train: a rate that is not a positive number, batch 0.
-pub(crate) fn check_config(config: &TrainConfig) -> Result<(), TrainError> {
-    let lr = config.learning_rate;
-    if !(lr.is_finite() && lr > 0.0) {
-        return Err(TrainError::InvalidConfig(format!(
-            "learning rate {lr} is not a finite number above 0"
-        )));
+impl TrainConfig {
+    /// When a member stops: after `epochs`, at divergence, or by `patience`.
+    pub fn stop_rule(&self) -> StopRule {
+        StopRule {
+            epochs: self.epochs,
+            patience: self.patience,
+        }
     }
-    if config.batch_size == 0 {
-        return Err(TrainError::InvalidConfig(
-            "batch size 0: use at least 1".into(),
+
+    /// Refuses a configuration that cannot train at `rate`: a rate that is not a positive
+    /// number, batch 0.
+    pub(crate) fn check(&self, rate: f64) -> Result<(), TrainError> {
+        check_rate(rate)?;
+        if self.batch_size == 0 {
+            return Err(TrainError::ZeroBatch);
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a learning rate that is not a finite number above 0.
+pub(crate) fn check_rate(rate: f64) -> Result<(), TrainError> {
+    if rate.is_finite() && rate > 0.0 {
+        Ok(())
+    } else {
+        Err(TrainError::InvalidRate(rate))
+    }
+}
+
+/// Which code computes a training step: the compute choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compute {
+    /// Burn's tensor operations on the device ([`crate::TensorStack`]): any backend, with
+    /// Adam's update where `UpdateExec` says.
+    Tensor(UpdateExec),
+    /// lrsweep's CPU engine ([`crate::HostStack`]) on host memory, its input layer as
+    /// [`CpuPath`] asks.
+    Cpu(CpuPath),
+}
+
+impl Default for Compute {
+    fn default() -> Self {
+        Compute::Tensor(UpdateExec::OnDevice)
+    }
+}
+
+/// Where the tensor engine's Adam update runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateExec {
+    /// Element-wise tensor operations on the device (any backend; right for GPUs).
+    #[default]
+    OnDevice,
+    /// One fused pass over host memory, for CPU backends whose tensors live there (flex,
+    /// ndarray): a dozen element-wise passes become one. Same arithmetic, same results.
+    FusedOnHost,
+}
+
+/// Above this fraction of non-zero pixels `Auto` takes the dense products: the sparse ones do
+/// one multiply-add per load where the dense product reuses what it loads, so skipping zeros
+/// pays only below it (measured with `lrsweep bench --backends cpu --cpu-path sparse|dense`).
+pub const SPARSE_MAX_DENSITY: f64 = 0.35;
+
+/// How the user asks the CPU engine to compute the input layer's products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpuPath {
+    /// Sparse when the training images' density is at most [`SPARSE_MAX_DENSITY`], else dense.
+    #[default]
+    Auto,
+    /// Products over each image's non-zero pixels.
+    Sparse,
+    /// Dense matrix products (the `gemm` crate).
+    Dense,
+}
+
+/// The layout the CPU engine computes with: [`CpuPath`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuLayout {
+    /// Images by their non-zero pixels; W1 in column blocks.
+    Sparse,
+    /// Images as dense rows; W1 row-major.
+    Dense,
+}
+
+impl CpuLayout {
+    /// `sparse` or `dense`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuLayout::Sparse => "sparse",
+            CpuLayout::Dense => "dense",
+        }
+    }
+}
+
+impl std::fmt::Display for CpuLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The fraction of `part`'s pixels that are not zero.
+pub fn density(part: &Part) -> f64 {
+    let pixels = part.pixels();
+    if pixels.is_empty() {
+        return 0.0;
+    }
+    pixels.iter().filter(|&&p| p != 0).count() as f64 / pixels.len() as f64
+}
+
+impl CpuPath {
+    /// The layout to take for images with `density` non-zero pixels.
+    pub fn resolve(self, density: f64) -> CpuLayout {
+        match self {
+            CpuPath::Auto if density <= SPARSE_MAX_DENSITY => CpuLayout::Sparse,
+            CpuPath::Auto | CpuPath::Dense => CpuLayout::Dense,
+            CpuPath::Sparse => CpuLayout::Sparse,
+        }
+    }
+
+    /// The layout to take when training on `train` (its density decides `Auto`).
+    pub fn layout_for(self, train: &Part) -> CpuLayout {
+        match self {
+            CpuPath::Auto => self.resolve(density(train)),
+            other => other.resolve(0.0),
+        }
+    }
+
+    /// `auto`, `sparse` or `dense`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuPath::Auto => "auto",
+            CpuPath::Sparse => "sparse",
+            CpuPath::Dense => "dense",
+        }
+    }
+}
+
+impl FromStr for CpuPath {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(CpuPath::Auto),
+            "sparse" => Ok(CpuPath::Sparse),
+            "dense" => Ok(CpuPath::Dense),
+            other => Err(format!(
+                "unknown CPU path '{other}': choose auto, sparse or dense"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for CpuPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_to_layouts() {
+        assert_eq!(CpuPath::Auto.resolve(0.19), CpuLayout::Sparse);
+        assert_eq!(CpuPath::Auto.resolve(0.5), CpuLayout::Dense);
+        assert_eq!(CpuPath::Dense.resolve(0.01), CpuLayout::Dense);
+        assert_eq!(CpuPath::Sparse.resolve(0.9), CpuLayout::Sparse);
+        for p in [CpuPath::Auto, CpuPath::Sparse, CpuPath::Dense] {
+            assert_eq!(p.name().parse::<CpuPath>(), Ok(p));
+        }
+        assert!("fast".parse::<CpuPath>().is_err());
+        let config = TrainConfig::default();
+        assert!(matches!(config.check(0.0), Err(TrainError::InvalidRate(_))));
+        assert!(matches!(
+            config.check(f64::NAN),
+            Err(TrainError::InvalidRate(_))
         ));
+        let zero = TrainConfig {
+            batch_size: 0,
+            ..config
+        };
+        assert!(matches!(zero.check(1e-3), Err(TrainError::ZeroBatch)));
     }
-    Ok(())
 }

@@ -1,5 +1,6 @@
-//! Whole training runs: epochs over device-resident data, a record per epoch, resumable; one
-//! rate ([`Fit`]) or several trained together ([`StackFit`]).
+//! Whole training runs: epochs over prepared data, a record per epoch, resumable; one rate
+//! ([`Fit`]) or several trained together ([`StackFit`]), on whichever engine the configuration
+//! names. After every epoch the run's [`StopRule`] decides, member by member, who leaves.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -7,158 +8,55 @@ use std::time::Instant;
 use burn::tensor::Device;
 use lrsweep_data::Part;
 
-use crate::config::{Kernels, TrainConfig};
-use crate::data::DeviceData;
-use crate::host::{self, HostData, HostStack};
-use crate::mlp::{Mlp, ModelConfig};
-use crate::record::{EpochRecord, Flow, Score, TrainError};
-use crate::stack::{Joining, StackTrainer};
-use crate::state::TrainerState;
+use crate::config::{Compute, TrainConfig};
+use crate::engine::Engine;
+use crate::host::HostStack;
+use crate::network::Mlp;
+use crate::record::{EpochRecord, Flow, TrainError};
+use crate::shape::ModelConfig;
+use crate::state::{Member, TrainerState};
+use crate::stop::{Stop, StopRule};
+use crate::tensor::TensorStack;
 
-/// A member of a [`StackFit`]: its rate, and the state and records to continue from.
-#[derive(Debug, Clone)]
-pub struct Member<'a> {
-    /// The learning rate.
-    pub rate: f64,
-    /// The state after the epochs of `records`, when continuing.
-    pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
-}
-
-/// What trains a stack: Burn's tensor operations ([`StackTrainer`]) or the CPU engine
-/// ([`HostStack`]), each with its own form of the data.
-trait Engine {
-    type Data;
-    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> Self::Data;
-    fn len(&self) -> usize;
-    fn step_count(&self, i: usize) -> u64;
-    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError>;
-    fn model_of(&self, i: usize) -> Mlp;
-    fn epoch(
-        &mut self,
-        data: &Self::Data,
-        interrupt: Option<&AtomicBool>,
-    ) -> Result<Option<Vec<Score>>, TrainError>;
-    fn score(&self, data: &Self::Data) -> Result<Vec<Score>, TrainError>;
-    fn keep(&mut self, keep: &[usize]);
-}
-
-impl Engine for StackTrainer {
-    type Data = DeviceData;
-    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> DeviceData {
-        DeviceData::upload(part, batch, order, &self.device())
-    }
-    fn len(&self) -> usize {
-        StackTrainer::len(self)
-    }
-    fn step_count(&self, i: usize) -> u64 {
-        self.steps()[i]
-    }
-    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError> {
-        self.state(i)
-    }
-    fn model_of(&self, i: usize) -> Mlp {
-        self.model(i)
-    }
-    fn epoch(
-        &mut self,
-        data: &DeviceData,
-        interrupt: Option<&AtomicBool>,
-    ) -> Result<Option<Vec<Score>>, TrainError> {
-        self.train_epoch_unless(data, interrupt)
-    }
-    fn score(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
-        self.evaluate(data)
-    }
-    fn keep(&mut self, keep: &[usize]) {
-        self.retain(keep)
-    }
-}
-
-impl Engine for HostStack {
-    type Data = HostData;
-    fn prepare(&self, part: &Part, batch: usize, order: Option<&[usize]>) -> HostData {
-        HostData::new(part, batch, order, self.path())
-    }
-    fn len(&self) -> usize {
-        HostStack::len(self)
-    }
-    fn step_count(&self, i: usize) -> u64 {
-        self.steps()[i]
-    }
-    fn state_of(&self, i: usize) -> Result<TrainerState, TrainError> {
-        Ok(self.state(i))
-    }
-    fn model_of(&self, i: usize) -> Mlp {
-        self.model(i)
-    }
-    fn epoch(
-        &mut self,
-        data: &HostData,
-        interrupt: Option<&AtomicBool>,
-    ) -> Result<Option<Vec<Score>>, TrainError> {
-        self.train_epoch_unless(data, interrupt)
-    }
-    fn score(&self, data: &HostData) -> Result<Vec<Score>, TrainError> {
-        self.evaluate(data)
-    }
-    fn keep(&mut self, keep: &[usize]) {
-        self.retain(keep)
-    }
-}
-
-/// One member of a stack as an epoch's callback sees it.
+/// One member of a stack as an epoch's callback sees it, right after the epoch.
 pub struct MemberView<'t> {
-    stack: &'t dyn Members,
-    slot: usize,
-}
-
-/// The members of a stack as [`MemberView`] reads them, whatever the engine.
-trait Members {
-    fn count(&self) -> usize;
-    fn steps_of(&self, i: usize) -> u64;
-    fn state_at(&self, i: usize) -> Result<TrainerState, TrainError>;
-    fn model_at(&self, i: usize) -> Mlp;
-}
-
-impl<E: Engine> Members for E {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn steps_of(&self, i: usize) -> u64 {
-        self.step_count(i)
-    }
-    fn state_at(&self, i: usize) -> Result<TrainerState, TrainError> {
-        self.state_of(i)
-    }
-    fn model_at(&self, i: usize) -> Mlp {
-        self.model_of(i)
-    }
+    steps: u64,
+    is_last: bool,
+    stop: Option<Stop>,
+    state: &'t dyn Fn() -> Result<TrainerState, TrainError>,
+    network: &'t dyn Fn() -> Mlp,
 }
 
 impl MemberView<'_> {
     /// The member's full state on the host (a device sync).
     pub fn state(&self) -> Result<TrainerState, TrainError> {
-        self.stack.state_at(self.slot)
+        (self.state)()
     }
 
     /// The member's network with its current weights.
-    pub fn model(&self) -> Mlp {
-        self.stack.model_at(self.slot)
+    pub fn network(&self) -> Mlp {
+        (self.network)()
     }
 
     /// Adam steps the member has taken.
     pub fn steps(&self) -> u64 {
-        self.stack.steps_of(self.slot)
+        self.steps
     }
 
     /// Whether this is the last member to report this epoch.
     pub fn is_last(&self) -> bool {
-        self.slot + 1 == self.stack.count()
+        self.is_last
+    }
+
+    /// Why the member stops after this epoch, if the run's rule says it does (it then leaves
+    /// the stack whatever the callback answers).
+    pub fn stop(&self) -> Option<Stop> {
+        self.stop
     }
 }
 
 /// Several rates trained together over the same batches in the same order; each member leaves
-/// the stack when it finishes, diverges or its callback says stop, and the others go on.
+/// the stack when the stop rule says so or its callback says stop, and the others go on.
 pub struct StackFit<'a> {
     model: &'a ModelConfig,
     config: &'a TrainConfig,
@@ -201,7 +99,8 @@ impl<'a> StackFit<'a> {
     /// Trains; `on_epoch(member, record, view)` sees each member's record as soon as it exists.
     /// Returns every member's records, in the order of the members given. Members at different
     /// epochs train together unless the order is reshuffled per epoch: then those that start
-    /// at the same epoch form a stack, one stack after another.
+    /// at the same epoch form a stack, one stack after another. A member the rule has stopped
+    /// already (a finished rate resumed) does not train.
     pub fn run(
         self,
         mut on_epoch: impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
@@ -213,13 +112,14 @@ impl<'a> StackFit<'a> {
                 self.valid.len()
             )));
         }
+        let rule = self.config.stop_rule();
         let mut records: Vec<Vec<EpochRecord>> = self
             .members
             .iter()
             .map(|m| m.resume.as_ref().map_or_else(Vec::new, |(_, r)| r.clone()))
             .collect();
         let waiting: Vec<usize> = (0..self.members.len())
-            .filter(|&i| records[i].len() < self.config.epochs)
+            .filter(|&i| rule.check(&records[i]).is_none())
             .collect();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for i in waiting {
@@ -233,7 +133,7 @@ impl<'a> StackFit<'a> {
             }
         }
         for group in groups {
-            if !self.run_group(group, &mut records, &mut on_epoch)? {
+            if !self.run_group(group, rule, &mut records, &mut on_epoch)? {
                 break;
             }
         }
@@ -245,26 +145,21 @@ impl<'a> StackFit<'a> {
     fn run_group(
         &self,
         ids: Vec<usize>,
+        rule: StopRule,
         records: &mut [Vec<EpochRecord>],
         on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
     ) -> Result<bool, TrainError> {
         let (config, device) = (self.config, self.device);
-        let joining: Vec<Joining> = ids
-            .iter()
-            .map(|&i| Joining {
-                rate: self.members[i].rate,
-                state: self.members[i].resume.as_ref().map(|(s, _)| *s),
-            })
-            .collect();
-        match config.kernels {
-            Kernels::Tensor => {
-                let stack = StackTrainer::new(self.model, *config, &joining, device)?;
-                self.train_stack(stack, ids, records, on_epoch)
+        let members: Vec<Member> = ids.iter().map(|&i| self.members[i].clone()).collect();
+        match config.compute {
+            Compute::Tensor(_) => {
+                let stack = TensorStack::new(self.model, *config, &members, device)?;
+                self.train_stack(stack, ids, rule, records, on_epoch)
             }
-            Kernels::Cpu(path) => {
-                let path = host::path_for(path, self.train);
-                let stack = HostStack::new(self.model, *config, &joining, path, device)?;
-                self.train_stack(stack, ids, records, on_epoch)
+            Compute::Cpu(path) => {
+                let layout = path.layout_for(self.train);
+                let stack = HostStack::new(self.model, *config, &members, layout, device)?;
+                self.train_stack(stack, ids, rule, records, on_epoch)
             }
         }
     }
@@ -276,6 +171,7 @@ impl<'a> StackFit<'a> {
         &self,
         mut stack: E,
         mut ids: Vec<usize>,
+        rule: StopRule,
         records: &mut [Vec<EpochRecord>],
         on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
     ) -> Result<bool, TrainError> {
@@ -288,6 +184,8 @@ impl<'a> StackFit<'a> {
                 )
             })
         };
+        let never = AtomicBool::new(false);
+        let interrupt = self.interrupt.unwrap_or(&never);
         // With reshuffling every member of the group is at the same epoch.
         let first = records[ids[0]].len() + 1;
         let mut train_data = stack.prepare(train, config.batch_size, order(first).as_deref());
@@ -302,12 +200,13 @@ impl<'a> StackFit<'a> {
                     train_data = stack.prepare(train, config.batch_size, Some(&order));
                 }
             }
-            let Some(scores) = stack.epoch(&train_data, self.interrupt)? else {
+            let Some(scores) = stack.train_epoch_unless(&train_data, interrupt)? else {
                 return Ok(false);
             };
-            let valid = stack.score(&valid_data)?;
+            let valid = stack.evaluate(&valid_data)?;
             let seconds = start.elapsed().as_secs_f64();
             let mut keep = Vec::with_capacity(ids.len());
+            let count = ids.len();
             for (slot, &id) in ids.iter().enumerate() {
                 let record = EpochRecord {
                     epoch: records[id].len() + 1,
@@ -318,17 +217,21 @@ impl<'a> StackFit<'a> {
                     seconds,
                 };
                 records[id].push(record);
+                let stop = rule.check(&records[id]);
                 let view = MemberView {
-                    stack: &stack,
-                    slot,
+                    steps: stack.steps(slot),
+                    is_last: slot + 1 == count,
+                    stop,
+                    state: &|| stack.state(slot),
+                    network: &|| stack.network(slot),
                 };
                 let flow = on_epoch(id, &record, &view);
-                if flow == Flow::Continue && !record.diverged() && record.epoch < config.epochs {
+                if flow == Flow::Continue && stop.is_none() {
                     keep.push(slot);
                 }
             }
             ids = keep.iter().map(|&s| ids[s]).collect();
-            stack.keep(&keep);
+            stack.retain(&keep);
         }
         Ok(true)
     }
@@ -350,10 +253,7 @@ impl<'a> Fit<'a> {
         valid: &'a Part,
         device: &'a Device,
     ) -> Self {
-        let member = Member {
-            rate: config.learning_rate,
-            resume: None,
-        };
+        let member = Member::fresh(config.learning_rate);
         Self {
             inner: StackFit::new(model, config, train, valid, device, vec![member]),
         }
@@ -373,8 +273,9 @@ impl<'a> Fit<'a> {
         }
     }
 
-    /// Trains; `on_epoch` sees each record (and the model) as soon as it exists. A diverged
-    /// epoch (NaN or infinite loss) ends the run: it is the last record.
+    /// Trains; `on_epoch` sees each record (and the model) as soon as it exists. The run ends
+    /// when the stop rule says (all epochs, a NaN or infinite loss, patience) or `on_epoch`
+    /// says stop.
     pub fn run(
         self,
         mut on_epoch: impl FnMut(&EpochRecord, &MemberView) -> Flow,

@@ -1,31 +1,60 @@
-//! The reference network of the learning-rate experiment on any Burn backend: a seeded
-//! Keras-style MLP, the Keras 2 cross-entropy (or the exact one), Adam in the Keras or PyTorch
-//! form, and an epoch runner that keeps the data on the device and reads back once per epoch.
+//! The reference network of the learning-rate experiment: a seeded Keras-style MLP, the Keras 2
+//! cross-entropy (or the exact one), Adam in the Keras or PyTorch form, trained by one of two
+//! engines — Burn's tensors on any backend, or lrsweep's own CPU engine — several rates at once.
 //!
 //! Nothing here chooses a backend: every function takes the [`burn::tensor::Device`] to run on.
+//!
+//! # Glossary
+//! - **member**: one learning rate in training, with its weights and Adam state ([`Member`]
+//!   when it joins a stack).
+//! - **stack**: the members trained together on the same batches in the same order, their
+//!   parameters side by side, so that one pass of the engine serves all of them
+//!   ([`TensorStack`], [`HostStack`]). A member's numbers never depend on the others'.
+//! - **engine**: the code that computes a stack's steps ([`Engine`]): the tensor engine
+//!   (`tensor/`, Burn) or the CPU engine (`host/`, lrsweep's kernels).
+//! - **compute choice**: which engine, and how ([`Compute`]); the CPU engine's **layout**
+//!   ([`CpuLayout`]) is the user's [`CpuPath`] decided by the data's density.
+//! - **state**: a member's weights, moments and step count on the host ([`TrainerState`]),
+//!   the one format both engines save and continue from.
+//! - **stop**: why a member leaves its stack ([`Stop`]), decided by the run's [`StopRule`].
+//!
+//! # Layers
+//! Each imports only from those above it:
+//! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `adam`
+//!    (Adam's element maths and its one update loop), `shape` (the network's sizes and seeded
+//!    values), `stop` (the stop rule);
+//! 2. contracts: `config` (a run's settings and the compute choice), `network` (the network a
+//!    member hands out), `state` (a member's state, its initial state and checks);
+//! 3. engines, siblings that never import each other: `tensor` and `host`;
+//! 4. drivers: `engine` (the one seam both engines implement), `fit` (epochs, records, stops),
+//!    `range` (the learning-rate range test).
 
-pub mod adam;
-pub mod config;
-pub mod data;
-pub mod fit;
-pub mod host;
-pub mod loss;
-pub mod mlp;
-pub mod range;
-pub mod record;
-pub mod stack;
-pub mod state;
-pub mod trainer;
+mod adam;
+mod config;
+mod engine;
+mod fit;
+mod host;
+mod loss;
+mod network;
+mod range;
+mod record;
+mod shape;
+mod state;
+mod stop;
+mod tensor;
 
-pub use adam::{AdamConfig, AdamVariant, UpdateExec};
-pub use config::{Kernels, TrainConfig};
-pub use data::DeviceData;
-pub use fit::{Fit, Member, MemberView, StackFit};
-pub use host::{CpuPath, HostData, HostStack};
+pub use adam::{AdamConfig, AdamVariant};
+pub use config::{
+    density, Compute, CpuLayout, CpuPath, TrainConfig, UpdateExec, SPARSE_MAX_DENSITY,
+};
+pub use engine::Engine;
+pub use fit::{Fit, MemberView, StackFit};
+pub use host::{HostData, HostStack, Isa};
 pub use loss::LossKind;
-pub use mlp::{Mlp, ModelConfig};
+pub use network::Mlp;
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
-pub use stack::{Joining, StackTrainer};
-pub use state::TrainerState;
-pub use trainer::Trainer;
+pub use shape::{HostTensor, ModelConfig};
+pub use state::{Member, TrainerState, STATE_TENSORS};
+pub use stop::{patience_stop, Stop, StopRule};
+pub use tensor::{Batch, DeviceData, TensorStack, Trainer};

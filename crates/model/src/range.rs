@@ -4,12 +4,12 @@
 use burn::tensor::Device;
 use lrsweep_data::Part;
 
-use crate::config::TrainConfig;
-use crate::data::DeviceData;
+use crate::config::{Compute, TrainConfig, UpdateExec};
 use crate::loss::LossKind;
-use crate::mlp::ModelConfig;
+use crate::network::read_tensor;
 use crate::record::{Flow, TrainError};
-use crate::trainer::Trainer;
+use crate::shape::ModelConfig;
+use crate::tensor::{DeviceData, Trainer};
 
 /// The schedule of a range test; the defaults are fastai's `lr_find`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -51,9 +51,14 @@ pub fn range_test(
     schedule: &RangeConfig,
     mut on_step: impl FnMut(f64, f64) -> Flow,
 ) -> Result<(), TrainError> {
-    // A test of ~100 steps at changing rates: the tensor path, whatever trains the sweep.
+    // A test of ~100 steps at changing rates: the tensor engine, whatever trains the sweep
+    // (with the CPU engine's choice, on the host).
+    let compute = match train.compute {
+        Compute::Cpu(_) => Compute::Tensor(UpdateExec::FusedOnHost),
+        tensor => tensor,
+    };
     let train = TrainConfig {
-        kernels: crate::config::Kernels::Tensor,
+        compute,
         loss: LossKind::Exact,
         learning_rate: schedule.start,
         ..train
@@ -68,15 +73,10 @@ pub fn range_test(
     let mut batches = std::iter::repeat_with(|| data.batches()).flatten();
     for i in 0..schedule.steps {
         let rate = schedule.rate(i);
-        trainer.set_learning_rate(rate)?;
+        trainer.set_rate(rate)?;
         let Some(batch) = batches.next() else { break };
         let rows = batch.x.dims()[0];
-        let totals = trainer
-            .train_step(batch)
-            .try_into_data()
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let (_, totals) = read_tensor(&trainer.train_step(batch))?;
         if on_step(rate, totals[0] as f64 / rows as f64) == Flow::Stop {
             break;
         }

@@ -1,4 +1,4 @@
-//! What training produces and what can stop it: per-epoch records, scores, errors.
+//! What training produces and what can go wrong: per-epoch records, scores, errors.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,7 @@ pub struct Score {
     pub accuracy: f64,
 }
 
-/// Whether to go on after an epoch (the caller's progress, early stopping or interruption).
+/// Whether to go on after an epoch (the caller's say: a failed write, a range test's end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Train the next epoch.
@@ -44,22 +44,36 @@ pub enum Flow {
     Stop,
 }
 
-/// What can stop a training run.
+/// What can stop a training run before it starts or while it runs.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    /// The configuration cannot be trained (a rate that is not a positive number, batch 0).
-    #[error("{0}")]
-    InvalidConfig(String),
+    /// A learning rate that Adam cannot take.
+    #[error("learning rate {0} is not a finite number above 0")]
+    InvalidRate(f64),
+    /// A batch of no images.
+    #[error("batch size 0: use at least 1")]
+    ZeroBatch,
+    /// A stack made of no member.
+    #[error("a stack needs at least one rate")]
+    NoMembers,
+    /// A network wider than the CPU engine's pixel index can address.
+    #[error("the CPU engine takes at most 65536 inputs, not {0}")]
+    TooManyInputs(usize),
+    /// Data prepared for one CPU layout handed to a stack of the other.
+    #[error("data laid out for the {data} path given to a {stack} stack")]
+    WrongLayout {
+        /// The data's layout.
+        data: &'static str,
+        /// The stack's.
+        stack: &'static str,
+    },
     /// A part of the data holds no image.
     #[error("no data: {0}")]
     NoData(String),
     /// A saved state does not fit the network (wrong tensor count or shape).
     #[error("the saved state does not fit: {0}")]
     BadState(String),
-    /// The interrupt flag was set before the epoch finished.
-    #[error("interrupted before the epoch finished")]
-    Interrupted,
-    /// The device failed to execute or read back the work.
-    #[error("the device failed: {0}")]
-    Device(String),
+    /// The device failed to execute the work or to read it back.
+    #[error("the device failed to run or read back the work")]
+    Device(#[from] burn::tensor::TensorReadError),
 }

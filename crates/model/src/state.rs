@@ -1,33 +1,147 @@
-//! A trainer's full state on the host, so that a run can stop after any epoch and continue later
-//! with the same results.
+//! A member's full state on the host, so that a run can stop after any epoch and continue later
+//! with the same results; the state a fresh member starts from; and what a member of a stack
+//! brings with it.
 
-use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::record::TrainError;
+use crate::network::Mlp;
+use crate::record::{EpochRecord, TrainError};
+use crate::shape::{HostTensor, ModelConfig};
 
-/// Weights, Adam's moments and the step count, as host values.
+/// Weights, Adam's moments and the step count, as host values. Both engines save and read
+/// this one format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
     /// Adam steps taken.
     pub step: u64,
     /// The tensors in the order w1, m, v, b1, m, v, w2, m, v, b2, m, v: shape and values.
-    pub tensors: Vec<(Vec<usize>, Vec<f32>)>,
+    pub tensors: Vec<HostTensor>,
 }
 
 /// Number of tensors in a [`TrainerState`]: four parameters, each with two moments.
 pub const STATE_TENSORS: usize = 12;
 
-pub(crate) fn read_tensor<const D: usize>(
-    t: &Tensor<D>,
-) -> Result<(Vec<usize>, Vec<f32>), TrainError> {
-    let data = t
-        .clone()
-        .try_into_data()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let shape = data.shape().to_vec();
-    let values = data
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    Ok((shape, values))
+/// A member joining a stack: its learning rate and, when it continues, its state and the
+/// records of the epochs that state is after (`None`: fresh weights from the run's seed, the
+/// same for every member).
+#[derive(Debug, Clone)]
+pub struct Member<'a> {
+    /// The learning rate.
+    pub rate: f64,
+    /// The state after the epochs of the records, when continuing.
+    pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
+}
+
+impl Member<'_> {
+    /// A member starting from the run's seed.
+    pub fn fresh(rate: f64) -> Self {
+        Self { rate, resume: None }
+    }
+
+    /// The state it continues from, if any.
+    pub fn state(&self) -> Option<&TrainerState> {
+        self.resume.as_ref().map(|(s, _)| *s)
+    }
+}
+
+impl TrainerState {
+    /// The state of a network before its first step: `parameters` (`w1, b1, w2, b2`), zero
+    /// moments.
+    pub fn before_training(parameters: [HostTensor; 4]) -> Self {
+        let mut tensors = Vec::with_capacity(STATE_TENSORS);
+        for (shape, values) in parameters {
+            let zeros = vec![0.0; values.len()];
+            tensors.push((shape.clone(), values));
+            tensors.push((shape.clone(), zeros.clone()));
+            tensors.push((shape, zeros));
+        }
+        Self { step: 0, tensors }
+    }
+
+    /// The state a fresh member of `model` starts from: the weights of `seed`, zero moments.
+    pub fn initial(model: &ModelConfig, seed: u64) -> Self {
+        let shapes = model.parameter_shapes();
+        let values = model.initial_values(seed);
+        let mut parts = shapes.into_iter().zip(values);
+        Self::before_training(std::array::from_fn(|_| {
+            parts.next().expect("four parameters")
+        }))
+    }
+
+    /// The state before the first step of `network` (read back from its device).
+    pub fn of_network(network: &Mlp) -> Result<Self, TrainError> {
+        Ok(Self::before_training(network.read_parameters()?))
+    }
+
+    /// The network shape this state holds, if it holds the two layers of an MLP.
+    pub fn shape(&self) -> Result<ModelConfig, TrainError> {
+        let dims = |i: usize| self.tensors.get(i).map(|(s, _)| s.clone());
+        match (dims(0), dims(6)) {
+            (Some(w1), Some(w2)) if w1.len() == 2 && w2.len() == 2 && w1[1] == w2[0] => {
+                Ok(ModelConfig {
+                    inputs: w1[0],
+                    hidden: w1[1],
+                    classes: w2[1],
+                    ..ModelConfig::default()
+                })
+            }
+            _ => Err(TrainError::BadState(format!(
+                "{} tensors that are not the two layers of an MLP",
+                self.tensors.len()
+            ))),
+        }
+    }
+
+    /// Refuses a state that does not fit `model`: another tensor count, shape or value count.
+    pub fn check(&self, model: &ModelConfig) -> Result<(), TrainError> {
+        let shapes = model.parameter_shapes();
+        if self.tensors.len() != STATE_TENSORS {
+            return Err(TrainError::BadState(format!(
+                "{} tensors, expected {STATE_TENSORS}",
+                self.tensors.len()
+            )));
+        }
+        for (i, (shape, values)) in self.tensors.iter().enumerate() {
+            let want = &shapes[i / 3];
+            if shape != want || values.len() != want.iter().product::<usize>() {
+                return Err(TrainError::BadState(format!(
+                    "a tensor of shape {shape:?} with {} values where {want:?} was expected",
+                    values.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parameter `i` (0 w1, 1 b1, 2 w2, 3 b2) with its moments, as slices.
+    pub(crate) fn slot(&self, i: usize) -> crate::adam::Slot<&[f32]> {
+        let at = |j: usize| self.tensors[3 * i + j].1.as_slice();
+        crate::adam::Slot {
+            param: at(0),
+            m: at(1),
+            v: at(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    #[test]
+    fn a_fresh_state_is_the_seeded_network_with_zero_moments() {
+        let model = ModelConfig {
+            hidden: 16,
+            ..ModelConfig::default()
+        };
+        let state = TrainerState::initial(&model, 7);
+        state.check(&model).unwrap();
+        assert_eq!(state.shape().unwrap(), model);
+        let read = TrainerState::of_network(&model.init(7, &Device::flex())).unwrap();
+        assert_eq!(state, read, "host values = the network read back");
+        assert!(state.tensors[1].1.iter().all(|&m| m == 0.0));
+        let other = ModelConfig { hidden: 8, ..model };
+        assert!(matches!(state.check(&other), Err(TrainError::BadState(_))));
+    }
 }

@@ -4,9 +4,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use lrsweep_model::data::Batch;
 use lrsweep_model::{
-    AdamConfig, AdamVariant, LossKind, ModelConfig, TrainConfig, Trainer, UpdateExec,
+    AdamConfig, AdamVariant, Batch, Compute, LossKind, ModelConfig, TrainConfig, Trainer,
+    UpdateExec,
 };
 
 const IN: usize = 3;
@@ -30,7 +30,7 @@ fn f64s(t: Tensor<2>) -> Vec<f64> {
 }
 
 fn params(trainer: &Trainer) -> Params {
-    let m = trainer.model();
+    let m = trainer.network();
     let b = |l: &burn::nn::Linear| f64s(l.bias.as_ref().unwrap().val().unsqueeze_dim(0));
     Params {
         w1: f64s(m.hidden.weight.val()),
@@ -141,7 +141,7 @@ fn one_adam_step_matches_the_hand_computed_update() {
         let lr = 0.01;
         let config = TrainConfig {
             learning_rate: lr,
-            update,
+            compute: Compute::Tensor(update),
             loss: LossKind::Exact,
             adam: AdamConfig {
                 variant,

@@ -6,17 +6,25 @@ mod common;
 use burn::tensor::Device;
 use lrsweep_data::Split;
 use lrsweep_model::{
-    CpuPath, DeviceData, EpochRecord, Flow, HostData, HostStack, Joining, Kernels, ModelConfig,
-    StackFit, StackTrainer, TrainConfig, TrainerState, UpdateExec,
+    Compute, CpuLayout, CpuPath, DeviceData, EpochRecord, Flow, HostData, HostStack, Member,
+    ModelConfig, StackFit, TensorStack, TrainConfig, TrainerState, UpdateExec,
 };
 
-fn config(kernels: Kernels) -> TrainConfig {
+const TENSOR: Compute = Compute::Tensor(UpdateExec::FusedOnHost);
+
+fn config(compute: Compute) -> TrainConfig {
     TrainConfig {
         epochs: 3,
-        update: UpdateExec::FusedOnHost,
-        kernels,
+        compute,
         ..TrainConfig::default()
     }
+}
+
+fn cpu(layout: CpuLayout) -> Compute {
+    Compute::Cpu(match layout {
+        CpuLayout::Sparse => CpuPath::Sparse,
+        CpuLayout::Dense => CpuPath::Dense,
+    })
 }
 
 /// The largest difference between two states' tensors, relative to the largest magnitude of
@@ -37,14 +45,11 @@ fn state_gap(a: &TrainerState, b: &TrainerState) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn run(split: &Split, rates: &[f64], kernels: Kernels) -> Vec<Vec<EpochRecord>> {
-    let members = rates
-        .iter()
-        .map(|&rate| lrsweep_model::Member { rate, resume: None })
-        .collect();
+fn run(split: &Split, rates: &[f64], compute: Compute) -> Vec<Vec<EpochRecord>> {
+    let members = rates.iter().map(|&rate| Member::fresh(rate)).collect();
     StackFit::new(
         &ModelConfig::default(),
-        &config(kernels),
+        &config(compute),
         &split.train,
         &split.valid,
         &Device::flex(),
@@ -84,20 +89,16 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
     let split = common::split(Some(1_200));
     let model = ModelConfig::default();
     let device = Device::flex();
-    let joining = [Joining {
-        rate: 1e-3,
-        state: None,
-    }];
-    let mut tensor = StackTrainer::new(&model, config(Kernels::Tensor), &joining, &device).unwrap();
+    let joining = [Member::fresh(1e-3)];
+    let mut tensor = TensorStack::new(&model, config(TENSOR), &joining, &device).unwrap();
     let data = DeviceData::upload(&split.train, 256, None, &device);
     let valid = DeviceData::upload(&split.valid, 256, None, &device);
-    let mut hosts: Vec<(CpuPath, HostStack, HostData, HostData)> =
-        [CpuPath::Sparse, CpuPath::Dense]
+    let mut hosts: Vec<(CpuLayout, HostStack, HostData, HostData)> =
+        [CpuLayout::Sparse, CpuLayout::Dense]
             .into_iter()
             .map(|path| {
                 let stack =
-                    HostStack::new(&model, config(Kernels::Cpu(path)), &joining, path, &device)
-                        .unwrap();
+                    HostStack::new(&model, config(cpu(path)), &joining, path, &device).unwrap();
                 let train = HostData::new(&split.train, 256, None, path);
                 let valid = HostData::new(&split.valid, 256, None, path);
                 (path, stack, train, valid)
@@ -115,7 +116,7 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
         let want_valid = tensor.evaluate(&valid).unwrap()[0];
         let want_state = tensor.state(0).unwrap();
         for (path, stack, train, valid) in &mut hosts {
-            let got = stack.train_epoch_unless(train, None).unwrap().unwrap()[0];
+            let got = stack.train_epoch(train).unwrap()[0];
             let got_valid = stack.evaluate(valid).unwrap()[0];
             let what = format!("{path}, epoch {epoch} (step {})", stack.steps()[0]);
             let gap = state_gap(&want_state, &stack.state(0));
@@ -130,7 +131,7 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
                 assert!((g - w).abs() <= 2e-3, "{what}: accuracy {g} vs {w}");
             }
             // The network handed out carries the same weights as the state.
-            let mlp = stack.model(0);
+            let mlp = stack.network(0);
             let w = mlp
                 .hidden
                 .weight
@@ -151,9 +152,9 @@ fn the_cpu_engine_follows_the_tensor_path_step_by_step() {
 fn a_sweep_on_the_cpu_engine_reaches_the_tensor_paths_accuracy() {
     let split = common::split(Some(6_000));
     let rates = [1e-4, 1e-3, 1e-2];
-    let tensor = run(&split, &rates, Kernels::Tensor);
-    for path in [CpuPath::Sparse, CpuPath::Dense] {
-        let host = run(&split, &rates, Kernels::Cpu(path));
+    let tensor = run(&split, &rates, TENSOR);
+    for path in [CpuLayout::Sparse, CpuLayout::Dense] {
+        let host = run(&split, &rates, cpu(path));
         for (i, rate) in rates.iter().enumerate() {
             // Same tolerance argument as above, over 3 epochs (60 steps): measured ≤ 2e-6.
             let gap = record_gap(&host[i], &tensor[i]);
@@ -170,10 +171,10 @@ fn a_sweep_on_the_cpu_engine_reaches_the_tensor_paths_accuracy() {
 #[test]
 fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() {
     let split = common::split(Some(3_000));
-    for path in [CpuPath::Sparse, CpuPath::Dense] {
-        let together = run(&split, &[1e-3, 1e3, 1e-2], Kernels::Cpu(path));
+    for path in [CpuLayout::Sparse, CpuLayout::Dense] {
+        let together = run(&split, &[1e-3, 1e3, 1e-2], cpu(path));
         for (i, rate) in [(0, 1e-3), (2, 1e-2)] {
-            let alone = run(&split, &[rate], Kernels::Cpu(path));
+            let alone = run(&split, &[rate], cpu(path));
             // Each member is computed alone, in the same order, whatever the stack holds.
             assert_eq!(
                 figures(&together[i]),
@@ -189,27 +190,25 @@ fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() 
 #[test]
 fn the_paths_are_chosen_by_density_and_refuse_the_other_layout() {
     let split = common::split(Some(1_200));
-    let density = lrsweep_model::host::density(&split.train);
+    let density = lrsweep_model::density(&split.train);
     assert!(
         (0.15..0.25).contains(&density),
         "MNIST is ~19% non-zero: {density}"
     );
-    assert_eq!(CpuPath::Auto.resolve(density), CpuPath::Sparse);
-    assert_eq!(CpuPath::Auto.resolve(0.5), CpuPath::Dense);
-    assert_eq!(CpuPath::Dense.resolve(0.01), CpuPath::Dense);
+    assert_eq!(CpuPath::Auto.resolve(density), CpuLayout::Sparse);
+    assert_eq!(CpuPath::Auto.layout_for(&split.train), CpuLayout::Sparse);
+    assert_eq!(CpuPath::Auto.resolve(0.5), CpuLayout::Dense);
+    assert_eq!(CpuPath::Dense.resolve(0.01), CpuLayout::Dense);
     let model = ModelConfig::default();
-    let joining = [Joining {
-        rate: 1e-3,
-        state: None,
-    }];
+    let joining = [Member::fresh(1e-3)];
     let mut stack = HostStack::new(
         &model,
-        config(Kernels::Cpu(CpuPath::Sparse)),
+        config(cpu(CpuLayout::Sparse)),
         &joining,
-        CpuPath::Sparse,
+        CpuLayout::Sparse,
         &Device::flex(),
     )
     .unwrap();
-    let dense = HostData::new(&split.train, 256, None, CpuPath::Dense);
-    assert!(stack.train_epoch_unless(&dense, None).is_err());
+    let dense = HostData::new(&split.train, 256, None, CpuLayout::Dense);
+    assert!(stack.train_epoch(&dense).is_err());
 }

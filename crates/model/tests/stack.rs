@@ -6,13 +6,13 @@ mod common;
 use burn::tensor::Device;
 use lrsweep_data::Split;
 use lrsweep_model::{
-    EpochRecord, Fit, Flow, Member, ModelConfig, StackFit, TrainConfig, UpdateExec,
+    Compute, EpochRecord, Fit, Flow, Member, ModelConfig, StackFit, TrainConfig, UpdateExec,
 };
 
 fn config(update: UpdateExec) -> TrainConfig {
     TrainConfig {
         epochs: 3,
-        update,
+        compute: Compute::Tensor(update),
         ..TrainConfig::default()
     }
 }

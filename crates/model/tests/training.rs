@@ -4,7 +4,9 @@ mod common;
 
 use burn::tensor::Device;
 use lrsweep_data::Split;
-use lrsweep_model::{DeviceData, Fit, Flow, ModelConfig, TrainConfig, Trainer, UpdateExec};
+use lrsweep_model::{
+    Compute, DeviceData, Fit, Flow, ModelConfig, TrainConfig, Trainer, UpdateExec,
+};
 
 fn split(limit: usize) -> Split {
     common::split(Some(limit))
@@ -15,7 +17,7 @@ fn three_epochs_at_1e_3_on_3000_images_reach_90_percent() {
     let split = split(3_000);
     let config = TrainConfig {
         epochs: 3,
-        update: UpdateExec::FusedOnHost,
+        compute: Compute::Tensor(UpdateExec::FusedOnHost),
         ..TrainConfig::default()
     };
     let mut seen = 0;
@@ -71,7 +73,7 @@ fn step_losses(
 ) -> Vec<f32> {
     let config = TrainConfig {
         batch_size: batch,
-        update,
+        compute: Compute::Tensor(update),
         ..TrainConfig::default()
     };
     let mut trainer =
@@ -158,7 +160,7 @@ fn a_run_continued_from_a_saved_state_matches_an_uninterrupted_one() {
     let split = split(1_500);
     let config = TrainConfig {
         epochs: 3,
-        update: UpdateExec::FusedOnHost,
+        compute: Compute::Tensor(UpdateExec::FusedOnHost),
         ..TrainConfig::default()
     };
     let device = Device::flex();

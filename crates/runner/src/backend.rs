@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use burn::tensor::wgpu::{wgpu, WgpuBackend};
 use burn::tensor::{Device, DeviceKind};
-use lrsweep_model::{CpuPath, Kernels, UpdateExec};
+use lrsweep_model::{Compute, CpuPath, UpdateExec};
 use serde::Serialize;
 
 /// What the user may ask for with `--backend`.
@@ -51,10 +51,9 @@ pub struct Selected {
     pub adapter: String,
     /// Why `auto` chose a CPU backend, when it did.
     pub fallback_reason: Option<String>,
-    /// Where the optimizer update runs: fused on the host for CPU backends.
-    pub update: UpdateExec,
-    /// Which code computes a step: the CPU engine for `cpu`, tensor operations otherwise.
-    pub kernels: Kernels,
+    /// Which code computes a step: the CPU engine for `cpu`, tensor operations otherwise (with
+    /// Adam's update fused on the host for the CPU backends).
+    pub compute: Compute,
 }
 
 /// A wgpu adapter that a probe found.
@@ -160,19 +159,19 @@ fn on_wgpu(device: Device, adapter: String) -> Selected {
         backend: "wgpu",
         adapter,
         fallback_reason: None,
-        update: UpdateExec::OnDevice,
-        kernels: Kernels::Tensor,
+        compute: Compute::Tensor(UpdateExec::OnDevice),
     }
 }
 
 /// The CPU backend named `choice` (cpu, ndarray or flex); `path` is the CPU engine's.
 pub fn cpu(choice: BackendChoice, path: CpuPath) -> Selected {
-    let (device, backend, kernels) = match choice {
+    let fused = Compute::Tensor(UpdateExec::FusedOnHost);
+    let (device, backend, compute) = match choice {
         // The CPU engine keeps its own weights; flex holds the networks it hands out.
-        BackendChoice::Cpu => (Device::flex(), "cpu", Kernels::Cpu(path)),
-        BackendChoice::Flex => (Device::flex(), "flex", Kernels::Tensor),
+        BackendChoice::Cpu => (Device::flex(), "cpu", Compute::Cpu(path)),
+        BackendChoice::Flex => (Device::flex(), "flex", fused),
         #[allow(deprecated)] // Burn 0.22 deprecates ndarray; it stays selectable for comparison
-        _ => (Device::ndarray(), "ndarray", Kernels::Tensor),
+        _ => (Device::ndarray(), "ndarray", fused),
     };
     Selected {
         device,
@@ -182,8 +181,7 @@ pub fn cpu(choice: BackendChoice, path: CpuPath) -> Selected {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         ),
         fallback_reason: None,
-        update: UpdateExec::FusedOnHost,
-        kernels,
+        compute,
     }
 }
 
@@ -377,7 +375,7 @@ pub fn launches_per_step(
     use std::sync::Arc;
 
     use cubecl_runtime::logging::{LaunchObservation, LaunchObserver};
-    use lrsweep_model::{DeviceData, Joining, StackTrainer};
+    use lrsweep_model::{DeviceData, Member, TensorStack};
 
     struct Count(AtomicU64);
     impl LaunchObserver for Count {
@@ -386,11 +384,8 @@ pub fn launches_per_step(
         }
     }
     const STEPS: usize = 10;
-    let members: Vec<Joining> = rates
-        .iter()
-        .map(|&rate| Joining { rate, state: None })
-        .collect();
-    let mut stack = StackTrainer::new(model, *train, &members, &selected.device).ok()?;
+    let members: Vec<Member> = rates.iter().map(|&rate| Member::fresh(rate)).collect();
+    let mut stack = TensorStack::new(model, *train, &members, &selected.device).ok()?;
     let data = DeviceData::upload(&split.train, train.batch_size, None, &selected.device);
     let mut batches = data.batches();
     let mut run = |n: usize| -> Option<usize> {

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use lrsweep_data::{DatasetKind, Locator, SplitConfig};
-use lrsweep_model::{AdamConfig, AdamVariant, CpuPath, LossKind, ModelConfig, TrainConfig};
+use lrsweep_model::{
+    AdamConfig, AdamVariant, CpuPath, LossKind, ModelConfig, StopRule, TrainConfig,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendChoice, DeviceSpec, Selected};
@@ -147,11 +149,20 @@ impl SweepConfig {
         }
     }
 
+    /// When a rate stops: after `epochs`, at divergence, or by `patience`.
+    pub fn stop_rule(&self) -> StopRule {
+        StopRule {
+            epochs: self.epochs,
+            patience: self.patience,
+        }
+    }
+
     /// The training of one rate, computed the way the selected backend wants it.
     pub fn train(&self, learning_rate: f64, selected: &Selected) -> TrainConfig {
         TrainConfig {
             learning_rate,
             epochs: self.epochs,
+            patience: self.patience,
             batch_size: self.batch_size,
             seed: self.seed,
             loss: self.loss,
@@ -160,8 +171,7 @@ impl SweepConfig {
                 ..AdamConfig::default()
             },
             reshuffle: self.reshuffle,
-            update: selected.update,
-            kernels: selected.kernels,
+            compute: selected.compute,
         }
     }
 }

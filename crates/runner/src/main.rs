@@ -11,9 +11,12 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod interrupt;
 mod render;
+mod results;
 mod slurm;
 mod store;
+mod train;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! Distributed runs: `lrsweep work` by index (what a Slurm array task or a Kubernetes Indexed
 //! Job runs), per-rate claims, a killed task continued from its checkpoint, refinement around a
 //! missing rate, `lrsweep status` in each state, and real Slurm job arrays on a one-node cluster.
+//! One job (the distributed-run scenarios and the helpers they share), hence over 450 lines.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

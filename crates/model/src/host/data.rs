@@ -3,8 +3,8 @@
 
 use lrsweep_data::{Part, PIXELS};
 
-use super::kernels::Csr;
-use super::CpuPath;
+use super::layout::Csr;
+use crate::config::CpuLayout;
 
 /// Images of a part in the order given, grouped into batches.
 #[derive(Debug, Clone)]
@@ -15,37 +15,27 @@ pub struct HostData {
     dense: Vec<f32>,
     labels: Vec<u8>,
     batch_size: usize,
-    path: CpuPath,
+    layout: CpuLayout,
 }
 
 /// One batch as the kernels take it.
-pub enum HostBatch<'a> {
+pub(super) enum HostBatch<'a> {
     /// Images by their non-zero pixels, with the index of the batch's first image.
     Sparse(&'a Csr, std::ops::Range<usize>),
     /// Pixels `[rows, 784]`.
     Dense(&'a [f32]),
 }
 
-/// The fraction of `part`'s pixels that are not zero.
-pub fn density(part: &Part) -> f64 {
-    let pixels = part.pixels();
-    if pixels.is_empty() {
-        return 0.0;
-    }
-    pixels.iter().filter(|&&p| p != 0).count() as f64 / pixels.len() as f64
-}
-
 impl HostData {
-    /// `part` in the order `order` (or its own), laid out for `path` (sparse or dense; `Auto`
-    /// is resolved by the caller).
-    pub fn new(part: &Part, batch_size: usize, order: Option<&[usize]>, path: CpuPath) -> Self {
+    /// `part` in the order `order` (or its own), laid out for `layout`.
+    pub fn new(part: &Part, batch_size: usize, order: Option<&[usize]>, layout: CpuLayout) -> Self {
         let len = part.len();
         let index = |r: usize| order.map_or(r, |o| o[r]);
         let image = |r: usize| &part.pixels()[index(r) * PIXELS..(index(r) + 1) * PIXELS];
         let labels = (0..len).map(|r| part.labels()[index(r)]).collect();
         let mut sparse = Csr::default();
         let mut dense = Vec::new();
-        if path == CpuPath::Dense {
+        if layout == CpuLayout::Dense {
             dense.reserve_exact(len * PIXELS);
             for r in 0..len {
                 dense.extend(image(r).iter().map(|&p| p as f32 / 255.0));
@@ -73,7 +63,7 @@ impl HostData {
             dense,
             labels,
             batch_size: batch_size.max(1),
-            path,
+            layout,
         }
     }
 
@@ -88,17 +78,17 @@ impl HostData {
     }
 
     /// The layout: sparse or dense.
-    pub fn path(&self) -> CpuPath {
-        self.path
+    pub fn layout(&self) -> CpuLayout {
+        self.layout
     }
 
     /// Batches in order (the last one smaller): the images and their classes.
-    pub fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, &[u8])> + '_ {
+    pub(super) fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, &[u8])> + '_ {
         (0..self.len()).step_by(self.batch_size).map(move |start| {
             let end = (start + self.batch_size).min(self.len());
-            let x = match self.path {
-                CpuPath::Dense => HostBatch::Dense(&self.dense[start * PIXELS..end * PIXELS]),
-                _ => HostBatch::Sparse(&self.sparse, start..end),
+            let x = match self.layout {
+                CpuLayout::Dense => HostBatch::Dense(&self.dense[start * PIXELS..end * PIXELS]),
+                CpuLayout::Sparse => HostBatch::Sparse(&self.sparse, start..end),
             };
             (x, &self.labels[start..end])
         })

@@ -1,6 +1,6 @@
 //! What the curves say: per rate the best epoch, overfitting and divergence; then a recommendation.
 
-use lrsweep_model::EpochRecord;
+use lrsweep_model::{EpochRecord, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::range::Suggestions;
@@ -53,38 +53,17 @@ pub struct RateSummary {
 /// The epoch at which early stopping on validation loss with `patience` stops (Keras'
 /// `EarlyStopping(monitor="val_loss", patience=N)`), if it does within `records`.
 pub fn patience_stop(records: &[EpochRecord], patience: usize) -> Option<usize> {
-    let mut best = f64::INFINITY;
-    let mut wait = 0;
-    for r in records {
-        if r.val_loss < best {
-            best = r.val_loss;
-            wait = 0;
-        } else {
-            wait += 1;
-            if wait >= patience {
-                return Some(r.epoch);
-            }
-        }
-    }
-    None
+    lrsweep_model::patience_stop(records, patience).map(|(_, epoch)| epoch)
 }
 
-/// Whether a rate with these records is done: all `epochs`, diverged, or stopped early by
-/// `patience`.
-pub fn is_finished(records: &[EpochRecord], epochs: usize, patience: Option<usize>) -> bool {
-    records.len() >= epochs
-        || records.last().is_some_and(|r| r.diverged())
-        || patience.is_some_and(|p| patience_stop(records, p).is_some())
-}
-
-/// Marks `summary` unfinished unless its records are done.
+/// Marks `summary` unfinished unless the run's stop rule says its records are done.
 pub fn mark_progress(
     summary: &mut RateSummary,
     records: &[EpochRecord],
+    rule: &StopRule,
     epochs: usize,
-    patience: Option<usize>,
 ) {
-    if !is_finished(records, epochs, patience) {
+    if rule.check(records).is_none() {
         summary.unfinished = Some(format!("{} of {epochs} epochs", records.len()));
     }
 }

@@ -4,7 +4,7 @@ use std::panic::AssertUnwindSafe;
 
 use anyhow::{anyhow, Result};
 use lrsweep_data::Split;
-use lrsweep_model::{host, EpochRecord, Flow, Kernels, Member, StackFit};
+use lrsweep_model::{Compute, EpochRecord, Flow, Member, StackFit};
 
 use crate::analysis::bench::{flag_accuracy, median, BenchReport, BenchRow};
 use crate::backend::{self, BackendChoice, Selected};
@@ -123,10 +123,7 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
     reset_peak_memory();
     let model = config.model();
     let train = config.train(rates[0], selected);
-    let members: Vec<Member> = rates
-        .iter()
-        .map(|&rate| Member { rate, resume: None })
-        .collect();
+    let members: Vec<Member> = rates.iter().map(|&rate| Member::fresh(rate)).collect();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         StackFit::new(
             &model,
@@ -166,9 +163,9 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
         return failed("diverged before the second epoch".into());
     };
     let med = median(longest[1..].iter().map(|r| r.seconds).collect());
-    let path = match train.kernels {
-        Kernels::Cpu(asked) => host::path_for(asked, &work.split.train).name(),
-        Kernels::Tensor => "tensor",
+    let path = match train.compute {
+        Compute::Cpu(asked) => asked.layout_for(&work.split.train).name(),
+        Compute::Tensor(_) => "tensor",
     };
     let launches = (name == "wgpu")
         .then(|| backend::launches_per_step(&model, &train, rates, work.split, selected))
@@ -220,7 +217,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         flop: model.train_flops() * split.train.len() as f64
             + model.forward_flops() * split.valid.len() as f64,
         images: (split.train.len() + split.valid.len()) as f64,
-        density: host::density(&split.train),
+        density: lrsweep_model::density(&split.train),
     };
     let mut rows: Vec<BenchRow> = backends
         .into_iter()

@@ -7,7 +7,6 @@ pub mod eval;
 pub mod fetch;
 pub mod find;
 pub mod report;
-mod results;
 pub mod status;
 pub mod sweep;
 pub mod work;

@@ -26,7 +26,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             dir.join(store::run::FILE).display()
         )));
     }
-    let collected = super::results::collect(dir, &saved).map_err(usage)?;
+    let collected = crate::results::collect(dir, &saved).map_err(usage)?;
     let runs = collected.runs;
     let find = if store::range::exists(dir) {
         Some(store::range::read(dir).map_err(usage)?)
@@ -41,7 +41,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         chart::find(dir, f)?;
     }
     let header = text::run_header(&saved.config, &saved.backend, &saved.adapter);
-    let summary = super::results::write(
+    let summary = crate::results::write(
         dir,
         &header,
         &saved.config,

@@ -6,20 +6,23 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
-use super::sweep::{interrupt, HeldElsewhere, Sweep};
-use super::{find, load_data, results};
+use super::{find, load_data};
 use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{Activity, RateState, Status};
 use crate::backend;
 use crate::cli::WorkArgs;
 use crate::config::rate_label;
 use crate::exit::{note, say, usage, with_hint, Interrupted};
+use crate::interrupt;
+use crate::render::progress::Progress;
 use crate::render::{chart, text};
+use crate::results;
 use crate::slurm::{self, Plan, Script};
 use crate::store::claim::{self, Claim};
 use crate::store::lock::{Lock, Mode};
 use crate::store::range as find_files;
 use crate::store::run::{DataRecord, RunRecord};
+use crate::train::{HeldElsewhere, Training};
 
 /// Runs the step the arguments name.
 pub fn run(args: &WorkArgs) -> Result<()> {
@@ -147,9 +150,11 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     let Some(claim) = held.take() else {
         return Err(anyhow!("internal: the claim on the rate was lost"));
     };
-    let mut sweep = Sweep::new(&config, dir, &split, &devices, record, true).task(rate, claim);
-    let result = sweep.train_round(&[rate]);
-    *held = sweep.into_claims().pop();
+    let progress = Progress::new(config.rates.len() + config.refine);
+    let mut training = Training::new(dir, &split, &devices, &progress, true);
+    training.claims().hold(rate, claim);
+    let result = training.round(&record, &[rate]).map(|_| ());
+    *held = training.claims().release(rate);
     result
 }
 
@@ -213,11 +218,7 @@ fn refine(dir: &Path) -> Result<()> {
                     },
                     labels.join(", ")
                 ))?;
-                for r in rates {
-                    if !record.rates_trained.contains(&r) {
-                        record.rates_trained.push(r);
-                    }
-                }
+                record.plan(&rates);
                 record.write(dir)?;
             }
             Refinement::None(why) => say(why)?,

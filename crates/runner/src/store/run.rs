@@ -103,6 +103,36 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A new run's record: made with `config`, trained on `backend` (`adapter`; why `auto`
+    /// fell back to the CPU, when it did), on `data`, started at `started`; no rate planned.
+    pub fn new(
+        config: SweepConfig,
+        (backend, adapter, fallback): (String, String, Option<String>),
+        data: DataRecord,
+        started: String,
+    ) -> Self {
+        Self {
+            lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: BURN_VERSION.to_string(),
+            config,
+            rates_trained: Vec::new(),
+            backend,
+            adapter,
+            backend_fallback_reason: fallback,
+            data,
+            started,
+        }
+    }
+
+    /// Adds `rates` to the rates trained, each once, in order (listed first, refined after).
+    pub fn plan(&mut self, rates: &[f64]) {
+        for &rate in rates {
+            if !self.rates_trained.contains(&rate) {
+                self.rates_trained.push(rate);
+            }
+        }
+    }
+
     /// What a rate's weights belong to: the SHA-256 of the settings that shape its training
     /// (network, seed, batch, loss, Adam, order, data set and the checksums of its files, split)
     /// and the rate. A checkpoint of another run or rate never matches.

@@ -1,31 +1,30 @@
 //! `lrsweep sweep`: one fresh model per learning rate, then the refinement, charts and summary.
 
-pub(crate) mod interrupt;
-mod rate;
-mod resume;
+mod resolve;
 mod slurm;
 
-pub(crate) use rate::HeldElsewhere;
+pub(crate) use resolve::Resolved;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use lrsweep_data::Split;
-use lrsweep_model::EpochRecord;
 
 use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
-use crate::commands::{check_fits, find, load_data, results};
-use crate::config::{rate_label, SweepConfig};
+use crate::commands::{check_fits, find, load_data};
+use crate::config::rate_label;
 use crate::exit::{note, say, usage, with_hint};
+use crate::interrupt;
 use crate::render::progress::Progress;
 use crate::render::text;
-use crate::store::claim::Claim;
+use crate::results;
 use crate::store::lock::Lock;
-use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
-use crate::store::{self, range as find_files, OutDir};
+use crate::store::range as find_files;
+use crate::store::run::{DataRecord, RunRecord};
+use crate::train::{Trained, Training};
 
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
 /// (a resume refuses those that conflict with the saved run).
@@ -33,7 +32,11 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     if args.slurm.slurm {
         return slurm::submit(args, explicit);
     }
-    let (config, target, started) = destination(args, explicit)?;
+    let Resolved {
+        config,
+        target,
+        started,
+    } = Resolved::from_args(args, explicit)?;
     check_fits(&config)?;
     let (images, split) = load_data(&config)?;
     let devices = backend::select_devices(config.backend, config.devices.as_ref(), config.cpu_path)
@@ -55,33 +58,33 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         )),
         None => note(&format!("training on {} ({adapter})", selected.backend)),
     }
-    let record = RunRecord {
-        lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
-        burn_version: BURN_VERSION.to_string(),
+    let record = RunRecord::new(
         config,
-        rates_trained: Vec::new(),
-        backend: selected.backend.to_string(),
-        adapter,
-        backend_fallback_reason: selected.fallback_reason.clone(),
-        data: DataRecord::new(&images, &split),
+        (
+            selected.backend.to_string(),
+            adapter,
+            selected.fallback_reason.clone(),
+        ),
+        DataRecord::new(&images, &split),
         started,
-    };
+    );
     drop(images);
-    let out = match target {
-        Target::Fresh(dir) => dir.create()?,
-        Target::Resume(dir) => dir,
-    };
+    let resuming = target.resuming();
+    let out = target.open()?;
     let _lock = Lock::acquire(&out).map_err(usage)?;
     interrupt::install_handlers();
-    let config = record.config.clone();
-    let mut sweep = Sweep::new(
-        &config,
-        &out,
-        &split,
-        &devices,
+    let progress = Progress::new(record.config.rates.len() + record.config.refine);
+    let mut sweep = Sweep {
+        training: Training::new(&out, &split, &devices, &progress, resuming),
+        out: &out,
+        split: &split,
+        devices: &devices,
+        progress: &progress,
+        resuming,
         record,
-        args.resume.is_some(),
-    );
+        runs: Vec::new(),
+        find: None,
+    };
     sweep.execute().map_err(|e| {
         with_hint(
             e,
@@ -93,105 +96,50 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     })
 }
 
-/// Where a sweep writes.
-enum Target {
-    /// A new run directory, created once the data is loaded.
-    Fresh(OutDir),
-    /// The directory of the run `--resume` continues.
-    Resume(PathBuf),
-}
-
-/// The configuration, the run directory and the start time: a fresh run's, or those of the run
-/// `--resume` continues.
-fn destination(args: &SweepArgs, explicit: &[String]) -> Result<(SweepConfig, Target, String)> {
-    let now = chrono::Local::now().to_rfc3339();
-    match &args.resume {
-        Some(dir) => {
-            let (saved, out) = resume::resolve(args, dir, explicit)?;
-            let started = if saved.started.is_empty() {
-                now
-            } else {
-                saved.started
-            };
-            Ok((saved.config, Target::Resume(out), started))
-        }
-        None => Ok((
-            args.to_config(),
-            Target::Fresh(store::fresh_out(args.out.clone(), None)?),
-            now,
-        )),
-    }
-}
-
-/// A sweep in progress (a whole one, or the one rate an `lrsweep work` task trains): what it
-/// runs on and the rates trained so far.
-pub(crate) struct Sweep<'a> {
-    config: &'a SweepConfig,
+/// A whole sweep in progress: its record (`config.json`), the rates trained so far, and the
+/// rounds' trainer.
+struct Sweep<'a> {
+    training: Training<'a>,
     out: &'a Path,
     split: &'a Split,
-    /// The devices a round is spread over (one, but with `--devices`); the first runs the
-    /// range test.
+    /// The devices a round is spread over; the first runs the range test.
     devices: &'a [Selected],
-    /// `config.json`, rewritten as rates are added.
-    record: RunRecord,
-    runs: Vec<(f64, Vec<EpochRecord>)>,
-    progress: Progress,
+    progress: &'a Progress,
     resuming: bool,
+    /// `config.json`, rewritten as rates are planned.
+    record: RunRecord,
+    runs: Vec<Trained>,
     find: Option<FindResult>,
-    /// The rates this process has claimed (`claim.lock`), released when the sweep ends.
-    claims: Vec<(f64, Claim)>,
-    /// One `lrsweep work` task's sweep: `config.json` is read, never written.
-    task: bool,
 }
 
-impl<'a> Sweep<'a> {
-    /// A sweep of `record`'s run in `out`; `resuming` keeps what the directory holds.
-    pub(crate) fn new(
-        config: &'a SweepConfig,
-        out: &'a Path,
-        split: &'a Split,
-        devices: &'a [Selected],
-        record: RunRecord,
-        resuming: bool,
-    ) -> Self {
-        Self {
-            progress: Progress::new(config.rates.len() + config.refine),
-            config,
-            out,
-            split,
-            devices,
-            record,
-            runs: Vec::new(),
-            resuming,
-            find: None,
-            claims: Vec::new(),
-            task: false,
-        }
-    }
-
-    /// Makes this the sweep of one `lrsweep work` task: it holds `claim` on `rate`, taken
-    /// before, and never writes `config.json` (the refine step does, while no task runs).
-    pub(crate) fn task(mut self, rate: f64, claim: Claim) -> Self {
-        self.claims.push((rate, claim));
-        self.task = true;
-        self
-    }
-
-    /// The claims this sweep holds (each released when dropped).
-    pub(crate) fn into_claims(self) -> Vec<Claim> {
-        self.claims.into_iter().map(|(_, c)| c).collect()
-    }
-
+impl Sweep<'_> {
     /// The range test, the listed rates, the refinement, then the results.
     fn execute(&mut self) -> Result<()> {
-        if !self.config.no_find {
+        if !self.record.config.no_find {
             self.find = Some(self.range_test()?);
         }
-        let listed = self.config.rates.clone();
-        self.train_round(&listed)?;
+        let listed = self.record.config.rates.clone();
+        self.round(&listed)?;
         self.refine()?;
         self.progress.finish();
         self.finish()
+    }
+
+    /// Plans `rates` in `config.json` and trains them as a round; with `--serial` on one
+    /// device, one rate after another, each planned as it starts.
+    fn round(&mut self, rates: &[f64]) -> Result<()> {
+        let one_by_one = self.record.config.serial && self.devices.len() == 1;
+        let parts: Vec<&[f64]> = match one_by_one {
+            true => rates.chunks(1).collect(),
+            false => vec![rates],
+        };
+        for part in parts {
+            self.record.plan(part);
+            self.record.write(self.out)?;
+            let trained = self.training.round(&self.record, part)?;
+            self.runs.extend(trained);
+        }
+        Ok(())
     }
 
     /// The range test before the sweep (or its saved result when resuming).
@@ -201,15 +149,16 @@ impl<'a> Sweep<'a> {
                 return Ok(saved);
             }
         }
-        let result = find::for_sweep(self.out, self.config, self.split, &self.devices[0])?;
+        let result = find::for_sweep(self.out, &self.record.config, self.split, &self.devices[0])?;
         self.progress.println(&text::describe_range(&result));
         Ok(result)
     }
 
     /// Adds `refine` rates between the best listed rate and its better neighbour.
     fn refine(&mut self) -> Result<()> {
-        match refine::plan(&results::summarize_runs(&self.runs), self.config.refine) {
-            Refinement::None(_) if self.config.refine == 0 => Ok(()),
+        let config = &self.record.config;
+        match refine::plan(&results::summarize_runs(&self.runs), config.refine) {
+            Refinement::None(_) if config.refine == 0 => Ok(()),
             Refinement::None(why) => {
                 self.progress.println(why);
                 Ok(())
@@ -228,17 +177,18 @@ impl<'a> Sweep<'a> {
                     .into_iter()
                     .filter(|rate| !self.runs.iter().any(|(r, _)| r == rate))
                     .collect();
-                self.train_round(&new)
+                self.round(&new)
             }
         }
     }
 
     fn finish(&self) -> Result<()> {
-        let header = text::run_header(self.config, &self.record.backend, &self.record.adapter);
+        let record = &self.record;
+        let header = text::run_header(&record.config, &record.backend, &record.adapter);
         let summary = results::write(
             self.out,
             &header,
-            self.config,
+            &record.config,
             &self.runs,
             self.find.as_ref(),
             &[],
@@ -247,11 +197,4 @@ impl<'a> Sweep<'a> {
         say(&format!("Run written to {}", self.out.display()))?;
         Ok(())
     }
-}
-
-/// The error a sweep stopped by a signal ends with.
-fn interrupted(out: &Path) -> anyhow::Error {
-    anyhow::Error::new(crate::exit::Interrupted {
-        continue_with: format!("lrsweep sweep --resume {}", out.display()),
-    })
 }

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 
-use super::{destination, Target};
+use super::Resolved;
 use crate::cli::SweepArgs;
 use crate::commands::load_data;
 use crate::exit::{say, usage};
 use crate::slurm::{self, Jobs, Plan, Script};
 use crate::store::lock::{Lock, Mode};
-use crate::store::run::{DataRecord, RunRecord, BURN_VERSION};
+use crate::store::run::{DataRecord, RunRecord};
 
 /// `path` made absolute (the scripts run elsewhere, from another working directory).
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -26,7 +26,11 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     if !options.dry_run {
         slurm::check_sbatch().map_err(usage)?;
     }
-    let (mut config, target, started) = destination(args, explicit)?;
+    let Resolved {
+        mut config,
+        target,
+        started,
+    } = Resolved::from_args(args, explicit)?;
     // The nodes read the data themselves, from wherever this process is started.
     if let Some(dir) = &config.data.data_dir {
         config.data.data_dir = Some(absolute(dir)?);
@@ -34,12 +38,8 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).
     let (images, split) = load_data(&config)?;
-    let resuming = matches!(target, Target::Resume(_));
-    let out = match target {
-        Target::Fresh(dir) => dir.create()?,
-        Target::Resume(dir) => dir,
-    };
-    let out = absolute(&out)?;
+    let resuming = target.resuming();
+    let out = absolute(&target.open()?)?;
     // Shared, as the tasks hold it: a resubmission may go on while tasks of an earlier one run.
     let _lock = Lock::wait(&out, Mode::Shared, "the submission waits for it").map_err(usage)?;
     let mut record = if resuming {
@@ -47,24 +47,19 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         saved.config = config.clone();
         saved
     } else {
-        RunRecord {
-            lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
-            burn_version: BURN_VERSION.to_string(),
-            config: config.clone(),
-            rates_trained: Vec::new(),
-            backend: config.backend.name().to_string(),
-            adapter: "chosen by each Slurm task on its node (see lrsweep status)".to_string(),
-            backend_fallback_reason: None,
-            data: DataRecord::new(&images, &split),
+        RunRecord::new(
+            config.clone(),
+            (
+                config.backend.name().to_string(),
+                "chosen by each Slurm task on its node (see lrsweep status)".to_string(),
+                None,
+            ),
+            DataRecord::new(&images, &split),
             started,
-        }
+        )
     };
     drop((images, split));
-    for &rate in &config.rates {
-        if !record.rates_trained.contains(&rate) {
-            record.rates_trained.push(rate);
-        }
-    }
+    record.plan(&config.rates);
     record.write(&out)?;
     let lrsweep =
         std::env::current_exe().context("finding the lrsweep binary the scripts are to run")?;

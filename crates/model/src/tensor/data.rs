@@ -101,11 +101,6 @@ impl DeviceData {
         self.len == 0
     }
 
-    /// Number of batches: `ceil(len / batch_size)`.
-    pub fn num_batches(&self) -> usize {
-        self.len.div_ceil(self.batch_size)
-    }
-
     /// Batches of the upload's batch size (the last one smaller), sliced on the device, in order.
     pub fn batches(&self) -> impl Iterator<Item = Batch> + '_ {
         (0..self.len).step_by(self.batch_size).map(move |start| {

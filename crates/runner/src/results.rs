@@ -1,5 +1,6 @@
-//! What is derived from a run's records, written the same way by `sweep` and `report`:
-//! `overview.png`, `summary.json` and `summary.md`.
+//! The results service: a run's rates collected from its directory, summarised, and written
+//! the same way by `sweep`, `report` and `work --finish`: `overview.png`, `summary.json` and
+//! `summary.md`.
 
 use std::path::Path;
 
@@ -53,7 +54,7 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
             ..
         } = &state
         {
-            if !summary::is_finished(&records, record.config.epochs, record.config.patience) {
+            if record.config.stop_rule().check(&records).is_none() {
                 collected.missing.push((rate, reason.clone()));
             }
         }
@@ -81,7 +82,7 @@ pub fn summarize(
 ) -> Summary {
     let mut rates = summarize_runs(runs);
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
-        summary::mark_progress(s, records, config.epochs, config.patience);
+        summary::mark_progress(s, records, &config.stop_rule(), config.epochs);
         if let Some((_, why)) = missing.iter().find(|(r, _)| *r == s.rate) {
             s.unfinished = Some(format!(
                 "missing: {why}; {} of {} epochs trained",

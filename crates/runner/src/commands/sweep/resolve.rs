@@ -1,4 +1,6 @@
-//! `--resume`: which run to continue, with which settings, and what each rate already has.
+//! A sweep's command line resolved into the one value it runs with ([`Resolved`]): a fresh
+//! run's settings and directory, or the run `--resume` continues with the overrides this
+//! command line may make, all decided in [`Resolved::from_args`].
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +11,66 @@ use crate::cli::SweepArgs;
 use crate::config::SweepConfig;
 use crate::exit::usage;
 use crate::store::run::RunRecord;
+use crate::store::{self, OutDir};
+
+/// Where a sweep writes.
+pub enum Target {
+    /// A new run directory, created once the data is loaded.
+    Fresh(OutDir),
+    /// The directory of the run `--resume` continues.
+    Resume(PathBuf),
+}
+
+impl Target {
+    /// The run directory, created now for a fresh run.
+    pub fn open(self) -> Result<PathBuf> {
+        match self {
+            Target::Fresh(dir) => dir.create(),
+            Target::Resume(dir) => Ok(dir),
+        }
+    }
+
+    /// Whether the sweep continues a run.
+    pub fn resuming(&self) -> bool {
+        matches!(self, Target::Resume(_))
+    }
+}
+
+/// Everything a sweep runs with, resolved from its command line (and, with `--resume`, the
+/// saved run): the one value the sweep, its Slurm submission and `config.json` start from.
+pub struct Resolved {
+    /// The run's settings.
+    pub config: SweepConfig,
+    /// Where it writes.
+    pub target: Target,
+    /// When the run first started (local time, RFC 3339).
+    pub started: String,
+}
+
+impl Resolved {
+    /// Resolves the arguments; `explicit` names the options given on the command line (a resume
+    /// refuses those that conflict with the saved run and takes the overrides it allows).
+    pub fn from_args(args: &SweepArgs, explicit: &[String]) -> Result<Self> {
+        let now = chrono::Local::now().to_rfc3339();
+        let Some(dir) = &args.resume else {
+            return Ok(Self {
+                config: args.to_config(),
+                target: Target::Fresh(store::fresh_out(args.out.clone(), None)?),
+                started: now,
+            });
+        };
+        let (saved, out) = resolve(args, dir, explicit)?;
+        Ok(Self {
+            config: saved.config,
+            target: Target::Resume(out),
+            started: if saved.started.is_empty() {
+                now
+            } else {
+                saved.started
+            },
+        })
+    }
+}
 
 /// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
 /// range test runs, whether rates train together or one after another, how the CPU engine
@@ -37,7 +99,7 @@ fn leaves<'a>(value: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
 
 /// The settings given explicitly (`explicit` holds clap ids) that differ from the saved run's.
 /// Every field of the configuration is compared: a new option needs no table kept in step.
-pub fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
+fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
     let (Ok(saved), Ok(asked)) = (serde_json::to_value(saved), serde_json::to_value(asked)) else {
         return vec!["the settings could not be compared".to_string()];
     };
@@ -54,7 +116,7 @@ pub fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) 
 }
 
 /// The run a resume continues: its record, with the data location the user gives now.
-pub fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunRecord, PathBuf)> {
+fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunRecord, PathBuf)> {
     if args.out.is_some() {
         return Err(usage(anyhow!(
             "--resume continues the run in its own directory; drop --out"

@@ -1,14 +1,14 @@
-//! The reference network: Dense 784→H ReLU, Dense H→10 (softmax in the loss).
+//! The network's shape: its sizes, what a step costs, and its seeded initial weights as plain
+//! host values, the same on every machine and for every engine.
 
-use burn::module::{Module, Param};
-use burn::nn::Linear;
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// Shape and initialisation of the network.
+/// A tensor on the host: its shape and its values, row-major.
+pub type HostTensor = (Vec<usize>, Vec<f32>);
+
+/// Shape and initialisation of the network: Dense inputs→H ReLU, Dense H→classes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     /// Inputs per image (784 for 28×28).
@@ -69,22 +69,26 @@ impl ModelConfig {
             .checked_mul(4)
     }
 
-    /// Builds the network with seeded weights: the same seed gives the same weights on every backend.
-    pub fn init(&self, seed: u64, device: &Device) -> Mlp {
+    /// The shapes of the four parameters, as a [`crate::TrainerState`] saves them: `w1 [inputs,
+    /// H]`, `b1 [H]`, `w2 [H, classes]`, `b2 [classes]`.
+    pub fn parameter_shapes(&self) -> [Vec<usize>; 4] {
+        [
+            vec![self.inputs, self.hidden],
+            vec![self.hidden],
+            vec![self.hidden, self.classes],
+            vec![self.classes],
+        ]
+    }
+
+    /// The seeded initial parameters `w1, b1, w2, b2` (row-major, shapes as
+    /// [`ModelConfig::parameter_shapes`]): Normal(0, `init_std`) weights drawn w1 first, zero
+    /// biases. The same seed gives the same values everywhere.
+    pub fn initial_values(&self, seed: u64) -> [Vec<f32>; 4] {
         let mut normal = NormalSampler::new(seed, self.init_std);
-        let layer = |d_in: usize, d_out: usize, normal: &mut NormalSampler| {
-            let w: Vec<f32> = (0..d_in * d_out).map(|_| normal.sample()).collect();
-            Linear {
-                weight: Param::from_data(TensorData::new(w, [d_in, d_out]), device),
-                bias: Some(Param::from_data(
-                    TensorData::new(vec![0f32; d_out], [d_out]),
-                    device,
-                )),
-            }
-        };
-        let hidden = layer(self.inputs, self.hidden, &mut normal);
-        let output = layer(self.hidden, self.classes, &mut normal);
-        Mlp { hidden, output }
+        let mut weights = |n: usize| -> Vec<f32> { (0..n).map(|_| normal.sample()).collect() };
+        let w1 = weights(self.inputs * self.hidden);
+        let w2 = weights(self.hidden * self.classes);
+        [w1, vec![0.0; self.hidden], w2, vec![0.0; self.classes]]
     }
 }
 
@@ -121,111 +125,26 @@ impl NormalSampler {
     }
 }
 
-/// The multilayer perceptron of the reference experiment.
-#[derive(Module, Debug)]
-pub struct Mlp {
-    /// Dense inputs→H, followed by ReLU. Weight layout `[inputs, H]`.
-    pub hidden: Linear,
-    /// Dense H→classes (logits; the loss applies the softmax). Weight layout `[H, classes]`.
-    pub output: Linear,
-}
-
-/// The network's forward pass, the one every path uses (training, validation,
-/// [`Mlp::forward`]), for K models stacked along the leading dimension (weights `[K, in, H]`,
-/// `[K, H, C]`, biases `[K, 1, H]`, `[K, 1, C]`) on one batch `[rows, in]`: hidden activations
-/// after ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
-pub fn forward_stack(
-    x: Tensor<2>,
-    w1: &Tensor<3>,
-    b1: &Tensor<3>,
-    w2: &Tensor<3>,
-    b2: &Tensor<3>,
-) -> (Tensor<3>, Tensor<3>) {
-    let h = relu(x.unsqueeze_dim::<3>(0).matmul(w1.clone()).add(b1.clone()));
-    let logits = h.clone().matmul(w2.clone()).add(b2.clone());
-    (h, logits)
-}
-
-/// A layer's weight and bias (zeros where it has none).
-pub(crate) fn linear_parts(l: &Linear) -> (Tensor<2>, Tensor<1>) {
-    let w = l.weight.val();
-    let b = match &l.bias {
-        Some(b) => b.val(),
-        None => Tensor::zeros([w.dims()[1]], &w.device()),
-    };
-    (w, b)
-}
-
-impl Mlp {
-    /// Logits for a batch of flattened images `[batch, inputs]`.
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let ((w1, b1), (w2, b2)) = (linear_parts(&self.hidden), linear_parts(&self.output));
-        let [rows, _] = x.dims();
-        let [inputs, hidden] = w1.dims();
-        let classes = b2.dims()[0];
-        let (_, logits) = forward_stack(
-            x,
-            &w1.reshape([1, inputs, hidden]),
-            &b1.reshape([1, 1, hidden]),
-            &w2.reshape([1, hidden, classes]),
-            &b2.reshape([1, 1, classes]),
-        );
-        logits.reshape([rows, classes])
-    }
-
-    /// Class probabilities (softmax of the logits).
-    pub fn probabilities(&self, x: Tensor<2>) -> Tensor<2> {
-        burn::tensor::activation::softmax(self.forward(x), 1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn values(t: Tensor<2>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
-
     #[test]
     fn keras_normal_init_statistics_and_seeding() {
-        let device = Device::flex();
         let config = ModelConfig::default();
-        let model = config.init(42, &device);
-        let w = values(model.hidden.weight.val());
+        let [w, b1, w2, b2] = config.initial_values(42);
         assert_eq!(w.len(), 614_656);
+        assert_eq!(w2.len(), 7_840);
         let n = w.len() as f64;
         let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
         let std = (w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
         assert!(mean.abs() < 0.001, "mean {mean}");
         assert!((std - 0.05).abs() < 0.001, "std {std}");
-        for b in [&model.hidden.bias, &model.output.bias] {
-            let b = b
-                .as_ref()
-                .unwrap()
-                .val()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap();
-            assert!(b.iter().all(|&x| x == 0.0));
-        }
-        assert_eq!(model.output.weight.val().dims(), [784, 10]);
-
-        let again = config.init(42, &device);
-        assert_eq!(values(again.hidden.weight.val()), w);
-        assert_eq!(
-            values(again.output.weight.val()),
-            values(model.output.weight.val())
-        );
-        let other = config.init(43, &device);
-        assert_ne!(values(other.hidden.weight.val()), w);
-        #[allow(deprecated)]
-        let on_ndarray = config.init(42, &Device::ndarray());
-        assert_eq!(
-            values(on_ndarray.hidden.weight.val()),
-            w,
-            "same weights on every backend"
-        );
+        assert!(b1.iter().chain(&b2).all(|&x| x == 0.0));
+        let again = config.initial_values(42);
+        assert_eq!(again[0], w);
+        assert_eq!(again[2], w2);
+        assert_ne!(config.initial_values(43)[0], w);
     }
 
     #[test]

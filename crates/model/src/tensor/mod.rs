@@ -1,57 +1,48 @@
-//! Several models trained together: one per learning rate, the same data, the same batches in
-//! the same order, their parameters stacked along a leading dimension so that every operation of
-//! a step (the matrix products as batched products) serves all of them at once. On a GPU that
-//! is one set of kernel launches for K rates instead of K sets.
+//! The tensor engine: several members trained together on Burn's tensors, on any backend. The
+//! same data, the same batches in the same order; the members' parameters stacked along a
+//! leading dimension so that every operation of a step (the matrix products as batched
+//! products) serves all of them at once. On a GPU that is one set of kernel launches for K
+//! rates instead of K sets.
 //!
 //! Members are independent: every operation works slice by slice along the leading dimension,
 //! so a member's numbers never depend on another's (a diverging member's NaN stays in its slice),
 //! and a member trained in a stack of one follows the same code as in a stack of many.
 
+mod data;
+mod loss;
+mod trainer;
+mod update;
+
+pub use data::{Batch, DeviceData};
+pub use trainer::Trainer;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::adam::Slot;
-use crate::config::{check_config, TrainConfig};
-use crate::data::{Batch, DeviceData};
-use crate::loss;
-use crate::mlp::{forward_stack, Mlp, ModelConfig};
+use crate::config::{Compute, TrainConfig, UpdateExec};
+use crate::network::{read_tensor, Mlp};
 use crate::record::{Score, TrainError};
-use crate::state::{read_tensor, TrainerState, STATE_TENSORS};
+use crate::shape::ModelConfig;
+use crate::state::{Member, TrainerState, STATE_TENSORS};
 
-/// A member joining a stack: its learning rate, and the state to continue from (`None`: fresh
-/// weights from the configuration's seed, the same for every member).
-#[derive(Debug, Clone, Copy)]
-pub struct Joining<'a> {
-    /// The member's learning rate.
-    pub rate: f64,
-    /// Where it continues from.
-    pub state: Option<&'a TrainerState>,
-}
-
-/// K models in training, stacked: `w1 [K, in, H]`, `b1 [K, 1, H]`, `w2 [K, H, C]`, `b2 [K, 1, C]`,
-/// each with Adam's moments; per member a learning rate and a step count.
+/// K members in training on tensors, stacked: `w1 [K, in, H]`, `b1 [K, 1, H]`, `w2 [K, H, C]`,
+/// `b2 [K, 1, C]`, each with Adam's moments; per member a learning rate and a step count.
 #[derive(Debug, Clone)]
-pub struct StackTrainer {
+pub struct TensorStack {
     /// Always `Some` between calls; taken during a step so the update owns its tensors.
-    params: Option<[Slot<3>; 4]>,
+    params: Option<[Slot<Tensor<3>>; 4]>,
     rates: Vec<f64>,
     steps: Vec<u64>,
     config: TrainConfig,
+    update: UpdateExec,
     model: ModelConfig,
 }
 
-/// The shapes of one member's four parameters, as saved in a [`TrainerState`].
-pub(crate) fn member_shapes(m: &ModelConfig) -> [Vec<usize>; 4] {
-    [
-        vec![m.inputs, m.hidden],
-        vec![m.hidden],
-        vec![m.hidden, m.classes],
-        vec![m.classes],
-    ]
-}
-
-/// The same as stacked slices `[1, rows, cols]` (biases as one row).
+/// Parameter `i` (w1, b1, w2, b2) of one member as a stacked slice `[1, rows, cols]` (biases as
+/// one row).
 fn slice_shape(m: &ModelConfig, i: usize) -> [usize; 3] {
     match i {
         0 => [1, m.inputs, m.hidden],
@@ -61,70 +52,55 @@ fn slice_shape(m: &ModelConfig, i: usize) -> [usize; 3] {
     }
 }
 
-impl StackTrainer {
-    // Long but linear: check the members, gather each one's twelve slices (saved or fresh),
-    // stack them. Splitting it would only pass the twelve lists around.
-    /// A stack of `members` on `device`; `config.learning_rate` is ignored (each member has its
-    /// own). Saved states must fit `model`.
+/// The network's forward pass for K members on one batch `[rows, in]`: hidden activations after
+/// ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
+fn forward(x: Tensor<2>, [w1, b1, w2, b2]: &[Slot<Tensor<3>>; 4]) -> (Tensor<3>, Tensor<3>) {
+    let h = relu(
+        x.unsqueeze_dim::<3>(0)
+            .matmul(w1.param.clone())
+            .add(b1.param.clone()),
+    );
+    let logits = h.clone().matmul(w2.param.clone()).add(b2.param.clone());
+    (h, logits)
+}
+
+impl TensorStack {
+    /// A stack of `members` on `device`, fresh ones from `config.seed`; saved states must fit
+    /// `model`. `config.learning_rate` is ignored (each member has its own); Adam's update runs
+    /// where `config.compute` says (on the device unless it asks for a fused host update).
     pub fn new(
         model: &ModelConfig,
         config: TrainConfig,
-        members: &[Joining],
+        members: &[Member],
         device: &Device,
     ) -> Result<Self, TrainError> {
         if members.is_empty() {
-            return Err(TrainError::InvalidConfig(
-                "a stack needs at least one rate".into(),
-            ));
+            return Err(TrainError::NoMembers);
         }
         for m in members {
-            check_config(&TrainConfig {
-                learning_rate: m.rate,
-                ..config
-            })?;
+            config.check(m.rate)?;
         }
         let fresh = members
             .iter()
-            .any(|m| m.state.is_none())
-            .then(|| model.init(config.seed, device));
-        let shapes = member_shapes(model);
-        // Per parameter (w1, b1, w2, b2) and per part (value, m, v): every member's slice.
-        let mut parts: Vec<Vec<Tensor<3>>> =
-            (0..12).map(|_| Vec::with_capacity(members.len())).collect();
+            .any(|m| m.state().is_none())
+            .then(|| TrainerState::initial(model, config.seed));
+        // Per tensor (w1, m, v, b1, …): every member's slice.
+        let mut parts: Vec<Vec<Tensor<3>>> = (0..STATE_TENSORS)
+            .map(|_| Vec::with_capacity(members.len()))
+            .collect();
         for member in members {
-            let tensors: Vec<Tensor<3>> = match member.state {
+            let state = match member.state() {
                 Some(state) => {
-                    check_state(state, &shapes)?;
+                    state.check(model)?;
                     state
-                        .tensors
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (_, values))| {
-                            Tensor::from_data(
-                                TensorData::new(values.clone(), slice_shape(model, i / 3)),
-                                device,
-                            )
-                        })
-                        .collect()
                 }
-                None => {
-                    let mlp = fresh.as_ref().expect("made when a member is fresh");
-                    let (w1, b1) = crate::mlp::linear_parts(&mlp.hidden);
-                    let (w2, b2) = crate::mlp::linear_parts(&mlp.output);
-                    let values = [
-                        w1.reshape(slice_shape(model, 0)),
-                        b1.reshape(slice_shape(model, 1)),
-                        w2.reshape(slice_shape(model, 2)),
-                        b2.reshape(slice_shape(model, 3)),
-                    ];
-                    values
-                        .into_iter()
-                        .flat_map(|p| [p.clone(), p.zeros_like(), p.zeros_like()])
-                        .collect()
-                }
+                None => fresh.as_ref().expect("made when a member is fresh"),
             };
-            for (part, t) in parts.iter_mut().zip(tensors) {
-                part.push(t);
+            for (i, (part, (_, values))) in parts.iter_mut().zip(&state.tensors).enumerate() {
+                part.push(Tensor::from_data(
+                    TensorData::new(values.clone(), slice_shape(model, i / 3)),
+                    device,
+                ));
             }
         }
         let mut stacked = parts.into_iter().map(|p| Tensor::cat(p, 0));
@@ -139,8 +115,12 @@ impl StackTrainer {
             rates: members.iter().map(|m| m.rate).collect(),
             steps: members
                 .iter()
-                .map(|m| m.state.map_or(0, |s| s.step))
+                .map(|m| m.state().map_or(0, |s| s.step))
                 .collect(),
+            update: match config.compute {
+                Compute::Tensor(update) => update,
+                Compute::Cpu(_) => UpdateExec::FusedOnHost,
+            },
             config,
             model: *model,
         })
@@ -151,19 +131,14 @@ impl StackTrainer {
         self.rates.len()
     }
 
-    /// The device the stack trains on.
-    pub fn device(&self) -> Device {
-        self.params()[0].param.device()
-    }
-
     /// Whether the stack has no member left.
     pub fn is_empty(&self) -> bool {
         self.rates.is_empty()
     }
 
-    /// The members' learning rates, in stack order.
-    pub fn rates(&self) -> &[f64] {
-        &self.rates
+    /// The device the stack trains on.
+    pub fn device(&self) -> Device {
+        self.params()[0].param.device()
     }
 
     /// Adam steps taken by each member.
@@ -172,16 +147,13 @@ impl StackTrainer {
     }
 
     /// Changes member `i`'s learning rate for the following steps (a range test's schedule).
-    pub fn set_learning_rate(&mut self, i: usize, lr: f64) -> Result<(), TrainError> {
-        check_config(&TrainConfig {
-            learning_rate: lr,
-            ..self.config
-        })?;
-        self.rates[i] = lr;
+    pub fn set_rate(&mut self, i: usize, rate: f64) -> Result<(), TrainError> {
+        self.config.check(rate)?;
+        self.rates[i] = rate;
         Ok(())
     }
 
-    fn params(&self) -> &[Slot<3>; 4] {
+    fn params(&self) -> &[Slot<Tensor<3>>; 4] {
         self.params
             .as_ref()
             .expect("parameters are only taken during a step")
@@ -191,15 +163,14 @@ impl StackTrainer {
     /// and number of correct predictions, left on the device.
     pub fn train_step(&mut self, batch: Batch) -> Tensor<2> {
         let Batch { x, y, labels } = batch;
-        let [w1, b1, w2, b2] = self
+        let params = self
             .params
             .take()
             .expect("parameters are only taken during a step");
-        let k = self.len();
         let [rows, _] = x.dims();
-        let (h, logits) = forward_stack(x.clone(), &w1.param, &b1.param, &w2.param, &b2.param);
-        let totals_and_dz2 = self.loss_and_grad(logits, y, labels, rows);
-        let (totals, dz2) = totals_and_dz2;
+        let (h, logits) = forward(x.clone(), &params);
+        let [w1, b1, w2, b2] = params;
+        let (totals, dz2) = self.loss_and_grad(logits, y, labels, rows);
 
         let dw2 = h.clone().swap_dims(1, 2).matmul(dz2.clone());
         let db2 = dz2.clone().sum_dim(1);
@@ -212,16 +183,16 @@ impl StackTrainer {
         for t in &mut self.steps {
             *t += 1;
         }
-        let adam = self.config.adam;
-        let scalars = adam.stack_scalars(&self.rates, &self.steps);
-        let exec = self.config.update;
-        self.params = Some([
-            adam.update_stacked(exec, &scalars, w1, dw1),
-            adam.update_stacked(exec, &scalars, b1, db1),
-            adam.update_stacked(exec, &scalars, w2, dw2),
-            adam.update_stacked(exec, &scalars, b2, db2),
-        ]);
-        debug_assert_eq!(totals.dims(), [k, 2]);
+        let adam = &self.config.adam;
+        let scalars: Vec<(f64, f64)> = self
+            .rates
+            .iter()
+            .zip(&self.steps)
+            .map(|(&lr, &t)| adam.step_scalars(lr, t))
+            .collect();
+        let exec = self.update;
+        let step = |slot, grad| update::update_stacked(adam, exec, &scalars, slot, grad);
+        self.params = Some([step(w1, dw1), step(b1, db1), step(w2, dw2), step(b2, db2)]);
         totals
     }
 
@@ -237,7 +208,7 @@ impl StackTrainer {
         let [k, _, classes] = logits.dims();
         let correct = correct_counts(&logits, labels);
         let target = y.unsqueeze_dim::<3>(0).expand([k, rows, classes]);
-        let (losses, dz2) = loss::loss_and_grad_of_batches(
+        let (losses, dz2) = loss::loss_and_grad(
             self.config.loss,
             logits.reshape([k * rows, classes]),
             target.reshape([k * rows, classes]),
@@ -252,38 +223,36 @@ impl StackTrainer {
 
     /// Trains one epoch over `data` in its order; reads the device back once, at the end.
     pub fn train_epoch(&mut self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
-        self.train_epoch_unless(data, None)?
-            .ok_or(TrainError::Interrupted)
+        let mut totals = None;
+        for batch in data.batches() {
+            totals = Some(add(totals, self.train_step(batch)));
+        }
+        read_scores(totals, data.len(), self.len())
     }
 
-    /// Like [`StackTrainer::train_epoch`], but checks `interrupt` before every batch and gives up
-    /// the epoch (returning `None`, the weights part-way through it) once it is set.
+    /// Like [`TensorStack::train_epoch`], but checks `interrupt` before every batch and gives
+    /// up the epoch (returning `None`, the weights part-way through it) once it is set.
     pub fn train_epoch_unless(
         &mut self,
         data: &DeviceData,
-        interrupt: Option<&AtomicBool>,
+        interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError> {
-        let mut totals: Option<Tensor<2>> = None;
+        let mut totals = None;
         for batch in data.batches() {
-            if interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+            if interrupt.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let t = self.train_step(batch);
-            totals = Some(match totals {
-                Some(acc) => acc + t,
-                None => t,
-            });
+            totals = Some(add(totals, self.train_step(batch)));
         }
         read_scores(totals, data.len(), self.len()).map(Some)
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
     pub fn evaluate(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
-        let [w1, b1, w2, b2] = self.params();
-        let mut totals: Option<Tensor<2>> = None;
+        let mut totals = None;
         for Batch { x, y, labels } in data.batches() {
             let [rows, _] = x.dims();
-            let (_, logits) = forward_stack(x, &w1.param, &b1.param, &w2.param, &b2.param);
+            let (_, logits) = forward(x, self.params());
             let [k, _, classes] = logits.dims();
             let correct = correct_counts(&logits, labels);
             let target = y.unsqueeze_dim::<3>(0).expand([k, rows, classes]);
@@ -293,20 +262,17 @@ impl StackTrainer {
                 target.reshape([k * rows, classes]),
             );
             let t = Tensor::cat(vec![losses.reshape([k, rows]).sum_dim(1), correct], 1);
-            totals = Some(match totals {
-                Some(acc) => acc + t,
-                None => t,
-            });
+            totals = Some(add(totals, t));
         }
         read_scores(totals, data.len(), self.len())
     }
 
-    /// Member `i`'s state on the host, in the format of a single model's (a device sync).
+    /// Member `i`'s state on the host, in the format both engines save (a device sync).
     pub fn state(&self, i: usize) -> Result<TrainerState, TrainError> {
-        let shapes = member_shapes(&self.model);
+        let shapes = self.model.parameter_shapes();
         let mut tensors = Vec::with_capacity(STATE_TENSORS);
         for (slot, shape) in self.params().iter().zip(&shapes) {
-            for t in [&slot.param, &slot.m, &slot.v] {
+            for t in slot.parts() {
                 let (_, values) = read_tensor(&t.clone().narrow(0, i, 1))?;
                 tensors.push((shape.clone(), values));
             }
@@ -317,8 +283,8 @@ impl StackTrainer {
         })
     }
 
-    /// Member `i`'s network with its current weights.
-    pub fn model(&self, i: usize) -> Mlp {
+    /// Member `i`'s network with its current weights, on the stack's device.
+    pub fn network(&self, i: usize) -> Mlp {
         use burn::module::Param;
         let [w1, b1, w2, b2] = self.params();
         let m = &self.model;
@@ -357,14 +323,17 @@ impl StackTrainer {
             ),
             &device,
         );
-        let pick = |t: Tensor<3>| t.select(0, idx.clone());
-        self.params = Some(params.map(|s| Slot {
-            param: pick(s.param),
-            m: pick(s.m),
-            v: pick(s.v),
-        }));
+        self.params = Some(params.map(|s| s.map(|t| t.select(0, idx.clone()))));
         self.rates = keep.iter().map(|&k| self.rates[k]).collect();
         self.steps = keep.iter().map(|&k| self.steps[k]).collect();
+    }
+}
+
+/// `acc + t`, or `t` when there is nothing yet.
+fn add(acc: Option<Tensor<2>>, t: Tensor<2>) -> Tensor<2> {
+    match acc {
+        Some(acc) => acc + t,
+        None => t,
     }
 }
 
@@ -380,39 +349,14 @@ fn correct_counts(logits: &Tensor<3>, labels: Tensor<2, Int>) -> Tensor<2> {
         .reshape([k, 1])
 }
 
-pub(crate) fn check_state(
-    state: &TrainerState,
-    shapes: &[Vec<usize>; 4],
-) -> Result<(), TrainError> {
-    if state.tensors.len() != STATE_TENSORS {
-        return Err(TrainError::BadState(format!(
-            "{} tensors, expected {STATE_TENSORS}",
-            state.tensors.len()
-        )));
-    }
-    for (i, (shape, values)) in state.tensors.iter().enumerate() {
-        let want = &shapes[i / 3];
-        if shape != want || values.len() != want.iter().product::<usize>() {
-            return Err(TrainError::BadState(format!(
-                "a tensor of shape {shape:?} with {} values where {want:?} was expected",
-                values.len()
-            )));
-        }
-    }
-    Ok(())
-}
-
+/// Each member's mean loss and accuracy over `n` images from the summed totals `[K, 2]`.
 fn read_scores(totals: Option<Tensor<2>>, n: usize, k: usize) -> Result<Vec<Score>, TrainError> {
     let Some(totals) = totals else {
         return Err(TrainError::NoData(
             "there are no images to train or evaluate on".into(),
         ));
     };
-    let values = totals
-        .try_into_data()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let (_, values) = read_tensor(&totals)?;
     Ok((0..k)
         .map(|i| Score {
             loss: values[2 * i] as f64 / n as f64,

@@ -1,0 +1,64 @@
+//! One model in training on the tensor engine: a stack of one, so that a rate trained alone and
+//! in a stack follow the same code. What the range test, `eval` and the step tests drive.
+
+use burn::tensor::Tensor;
+
+use super::{Batch, DeviceData, TensorStack};
+use crate::config::TrainConfig;
+use crate::network::Mlp;
+use crate::record::{Score, TrainError};
+use crate::state::{Member, TrainerState};
+
+/// One model in training (a [`TensorStack`] of one).
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    stack: TensorStack,
+}
+
+impl Trainer {
+    /// Starts training `network` (whose tensors live on the device to train on) at
+    /// `config.learning_rate`, with zero moments.
+    pub fn new(network: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
+        config.check(config.learning_rate)?;
+        let device = network.hidden.weight.val().device();
+        let state = TrainerState::of_network(&network)?;
+        let member = Member {
+            rate: config.learning_rate,
+            resume: Some((&state, Vec::new())),
+        };
+        Ok(Self {
+            stack: TensorStack::new(&state.shape()?, config, &[member], &device)?,
+        })
+    }
+
+    /// The network with the current weights.
+    pub fn network(&self) -> Mlp {
+        self.stack.network(0)
+    }
+
+    /// Changes the learning rate for the following steps (a range test's schedule).
+    pub fn set_rate(&mut self, rate: f64) -> Result<(), TrainError> {
+        self.stack.set_rate(0, rate)
+    }
+
+    /// Adam steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.stack.steps()[0]
+    }
+
+    /// One Adam step on a batch; returns the batch's summed loss and number of correct
+    /// predictions as a two-element tensor left on the device.
+    pub fn train_step(&mut self, batch: Batch) -> Tensor<1> {
+        self.stack.train_step(batch).reshape([2])
+    }
+
+    /// Trains one epoch over `data` in its order; reads the device back once, at the end.
+    pub fn train_epoch(&mut self, data: &DeviceData) -> Result<Score, TrainError> {
+        Ok(self.stack.train_epoch(data)?[0])
+    }
+
+    /// Loss and accuracy of the current weights on `data`, without gradients.
+    pub fn evaluate(&self, data: &DeviceData) -> Result<Score, TrainError> {
+        Ok(self.stack.evaluate(data)?[0])
+    }
+}

@@ -1,0 +1,284 @@
+//! The round layer: training a round of a run's rates, shared by `sweep` (every round of a run)
+//! and `work --index` (one rate of it). A round's rates train together, as one stack (one
+//! after another with `--serial`; spread over the devices with `--devices`); each rate is
+//! claimed first, kept if a resume finds it finished, continued from its checkpoint if one
+//! fits, and after every epoch persisted ([`persist`]); its chart is drawn once it stops.
+//!
+//! Layers below: `store` (files), `analysis` (states), `render` (progress, charts), `backend`,
+//! the `interrupt` service and the model crate.
+
+mod claims;
+mod persist;
+mod resume;
+
+pub use claims::{Claims, HeldElsewhere};
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use lrsweep_data::Split;
+use lrsweep_model::{EpochRecord, Member, StackFit};
+
+use crate::analysis::status::{Activity, Worker};
+use crate::backend::Selected;
+use crate::config::rate_label;
+use crate::interrupt;
+use crate::render::chart;
+use crate::render::progress::Progress;
+use crate::store::checkpoint::Checkpoint;
+use crate::store::claim;
+use crate::store::run::RunRecord;
+use persist::EpochSink;
+use resume::Previous;
+
+/// A rate and the records of the epochs it has trained.
+pub type Trained = (f64, Vec<EpochRecord>);
+
+/// A rate of a round waiting to train: its place in the round, the rate, and the checkpoint
+/// it continues from.
+type Pending = (usize, f64, Option<Checkpoint>);
+
+/// What the rounds of one run train on and where they write: the run directory, the data,
+/// the devices a round is spread over (the first one, but with `--devices`), progress, and the
+/// claims this process holds.
+pub struct Training<'a> {
+    out: &'a Path,
+    split: &'a Split,
+    devices: &'a [Selected],
+    progress: &'a Progress,
+    /// Whether the directory holds a run to continue (`--resume`, a work task): finished rates
+    /// are kept and checkpoints continued.
+    resuming: bool,
+    claims: Claims,
+}
+
+impl<'a> Training<'a> {
+    /// Rounds of the run in `out` on `split`, spread over `devices`.
+    pub fn new(
+        out: &'a Path,
+        split: &'a Split,
+        devices: &'a [Selected],
+        progress: &'a Progress,
+        resuming: bool,
+    ) -> Self {
+        Self {
+            out,
+            split,
+            devices,
+            progress,
+            resuming,
+            claims: Claims::default(),
+        }
+    }
+
+    /// The claims this process holds (one taken before, by a work task, among them).
+    pub fn claims(&mut self) -> &mut Claims {
+        &mut self.claims
+    }
+
+    /// Trains a round of `record`'s rates (each one listed in `record.rates_trained`) and
+    /// draws their charts; returns their records in the round's order. Stops with
+    /// [`interrupt::stopped`] when a signal cut a rate short.
+    pub fn round(&mut self, record: &RunRecord, rates: &[f64]) -> Result<Vec<Trained>> {
+        let config = &record.config;
+        for &rate in rates {
+            self.claims.take(self.out, rate)?;
+        }
+        let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; rates.len()];
+        let mut pending: Vec<Pending> = Vec::new();
+        for (i, &rate) in rates.iter().enumerate() {
+            let label = rate_label(rate);
+            let dir = self.out.join(format!("lr-{label}"));
+            let previous = match self.resuming {
+                true => resume::find(record, rate, &dir, self.progress),
+                false => Previous::Nothing,
+            };
+            match previous {
+                Previous::Finished(records) => {
+                    self.progress.println(&format!(
+                        "learning rate {label}: finished before, kept as it is"
+                    ));
+                    if claim::done(&dir).is_none() {
+                        claim::mark_done(&dir, records.len(), &self.worker(0))?;
+                    }
+                    results[i] = Some(records);
+                }
+                Previous::Checkpoint(c) => pending.push((i, rate, Some(c))),
+                Previous::Nothing => pending.push((i, rate, None)),
+            }
+        }
+        if !pending.is_empty() {
+            self.train_pending(record, rates, pending, &mut results)?;
+            let rule = config.stop_rule();
+            let unfinished = results
+                .iter()
+                .any(|r| r.as_ref().is_none_or(|r| rule.check(r).is_none()));
+            if interrupt::requested() && unfinished {
+                self.progress.finish();
+                return Err(interrupt::stopped(self.out));
+            }
+        }
+        let mut trained = Vec::with_capacity(rates.len());
+        for (&rate, records) in rates.iter().zip(results) {
+            let records = records.unwrap_or_default();
+            let label = rate_label(rate);
+            if let Some(bad) = records.iter().find(|r| r.diverged()) {
+                self.progress.println(&format!(
+                    "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
+                    bad.epoch
+                ));
+            }
+            chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
+            trained.push((rate, records));
+        }
+        Ok(trained)
+    }
+
+    /// Spreads the `pending` rates of a round over the devices (rate k to device k mod n, each
+    /// device's share trained by a thread of its own) and fills in their `results`.
+    fn train_pending(
+        &self,
+        record: &RunRecord,
+        rates: &[f64],
+        pending: Vec<Pending>,
+        results: &mut [Option<Vec<EpochRecord>>],
+    ) -> Result<()> {
+        let config = &record.config;
+        let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
+        let n = self.devices.len().min(pending.len()).max(1);
+        let how = match (n, config.serial) {
+            (1, _) => "together".to_string(),
+            (n, false) => format!("over {n} devices, each device's share together"),
+            (n, true) => format!("over {n} devices, one after another on each"),
+        };
+        // Rates are numbered by their place in the run (listed first, refined after).
+        let first = rates.first().copied().unwrap_or_default();
+        let before = record
+            .rates_trained
+            .iter()
+            .position(|r| *r == first)
+            .unwrap_or_default();
+        let total = (config.rates.len() + config.refine).max(record.rates_trained.len());
+        self.progress
+            .start_round(&labels, &how, before, total, config.epochs);
+        let mut groups: Vec<Vec<Pending>> = (0..n).map(|_| Vec::new()).collect();
+        for (k, p) in pending.into_iter().enumerate() {
+            groups[k % n].push(p);
+        }
+        // A device's share: one stack, or with --serial one rate after another.
+        let share = |group: &[Pending], d: usize| {
+            if config.serial {
+                let mut all = Vec::with_capacity(group.len());
+                for member in group.chunks(1) {
+                    if interrupt::requested() {
+                        break;
+                    }
+                    all.extend(self.train_stack(record, member, d)?);
+                }
+                Ok(all)
+            } else {
+                self.train_stack(record, group, d)
+            }
+        };
+        let trained: Vec<Result<Vec<Vec<EpochRecord>>>> = if n == 1 {
+            vec![share(&groups[0], 0)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(d, group)| scope.spawn(move || share(group, d)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(anyhow::anyhow!("a device's worker thread panicked"))
+                        })
+                    })
+                    .collect()
+            })
+        };
+        for (group, result) in groups.iter().zip(trained) {
+            for ((i, _, _), records) in group.iter().zip(result?) {
+                results[*i] = Some(records);
+            }
+        }
+        Ok(())
+    }
+
+    /// Who trains on device `d` of this run.
+    fn worker(&self, d: usize) -> Worker {
+        claim::worker_here(&self.devices[d.min(self.devices.len() - 1)].adapter)
+    }
+
+    /// Trains the `pending` rates as one stack on device `d`; returns their records in order.
+    /// Each rate's `status.json` says what happened to it.
+    fn train_stack(
+        &self,
+        record: &RunRecord,
+        pending: &[Pending],
+        d: usize,
+    ) -> Result<Vec<Vec<EpochRecord>>> {
+        let selected = &self.devices[d];
+        let worker = self.worker(d);
+        let mut sinks = Vec::with_capacity(pending.len());
+        for (_, rate, resume) in pending {
+            let sink = EpochSink::open(
+                record,
+                self.out,
+                *rate,
+                resume.as_ref(),
+                self.progress,
+                worker.clone(),
+            )?;
+            sinks.push(sink);
+        }
+        let labels: Vec<&str> = sinks.iter().map(|s| s.label.as_str()).collect();
+        let what = format!("training learning rates {}", labels.join(", "));
+        let config = &record.config;
+        let model = config.model();
+        let train = config.train(pending[0].1, selected);
+        let members = pending
+            .iter()
+            .map(|(_, rate, resume)| Member {
+                rate: *rate,
+                resume: resume.as_ref().map(|c| (&c.state, c.records.clone())),
+            })
+            .collect();
+        let trained = StackFit::new(
+            &model,
+            &train,
+            &self.split.train,
+            &self.split.valid,
+            &selected.device,
+            members,
+        )
+        .interrupt(interrupt::flag())
+        .run(|id, epoch, member| sinks[id].on_epoch(epoch, member))
+        .context(what);
+        let failure = match &trained {
+            Err(_) => None,
+            Ok(_) => sinks.iter_mut().find_map(|sink| {
+                sink.error
+                    .take()
+                    .map(|e| e.context(format!("saving learning rate {}", sink.label)))
+            }),
+        };
+        let result = match failure {
+            Some(e) => Err(e),
+            None => trained,
+        };
+        let (activity, reason) = match &result {
+            Err(e) => (Some(Activity::Failed), Some(format!("{e:#}"))),
+            Ok(_) if interrupt::requested() => (Some(Activity::Interrupted), None),
+            Ok(_) => (None, None),
+        };
+        if let Some(activity) = activity {
+            for sink in sinks.iter().filter(|s| !s.stopped()) {
+                let _ = sink.report(activity, reason.clone());
+            }
+        }
+        result
+    }
+}
