@@ -43,18 +43,18 @@ impl Stop {
         !matches!(self, Stop::Interrupted { .. })
     }
 
-    /// One sentence saying why it stopped, e.g. `early stopping (patience 5): validation loss
-    /// not improved since epoch 7; stopped at epoch 12`.
+    /// Why it stopped, in a few words: `all 150 epochs`, `diverged at epoch 2`, `early
+    /// stopping (patience 5) at epoch 12; best epoch 7`, `interrupted after epoch 4`.
     pub fn describe(&self) -> String {
         match *self {
-            Stop::Completed { epochs } => format!("completed all {epochs} epochs"),
-            Stop::Diverged { epoch } => format!("diverged at epoch {epoch} (loss NaN or infinite)"),
+            Stop::Completed { epochs } => format!("all {epochs} epochs"),
+            Stop::Diverged { epoch } => format!("diverged at epoch {epoch}"),
             Stop::Patience {
                 patience,
                 best_epoch,
                 epoch,
             } => format!(
-                "early stopping (patience {patience}): validation loss not improved since epoch {best_epoch}; stopped at epoch {epoch}"
+                "early stopping (patience {patience}) at epoch {epoch}; best epoch {best_epoch}"
             ),
             Stop::Interrupted { epoch } => format!("interrupted after epoch {epoch}"),
         }

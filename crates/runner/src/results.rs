@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use anyhow::Result;
-use lrsweep_model::EpochRecord;
+use lrsweep_model::{EpochRecord, Stop};
 
 use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
-use crate::analysis::status::{self, RateState};
+use crate::analysis::status::{self, Activity, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
 use crate::config::{rate_label, SweepConfig};
 use crate::render::{chart, text};
@@ -20,11 +20,22 @@ pub struct Collected {
     /// Each planned rate (`rates_trained`) with the epochs its `metrics.csv` holds (none yet:
     /// empty).
     pub runs: Vec<(f64, Vec<EpochRecord>)>,
-    /// The rates whose training stopped without finishing and that no process trains now, with
-    /// the reason (a failed or killed task of a distributed run, an interrupted sweep).
-    pub missing: Vec<(f64, String)>,
+    /// The rates whose training stopped without finishing and that no process trains now (a
+    /// failed or killed task of a distributed run, an interrupted sweep).
+    pub missing: Vec<Missing>,
     /// The state of each rate of `runs`, in order.
     pub states: Vec<RateState>,
+}
+
+/// A rate that stopped without finishing and that no process trains now.
+#[derive(Debug, Clone)]
+pub struct Missing {
+    /// The rate.
+    pub rate: f64,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// [`Stop::Interrupted`] when a signal stopped it (it continues on resume).
+    pub stop: Option<Stop>,
 }
 
 /// Reads every planned rate of the run in `dir`: records, states, what is missing. A malformed
@@ -39,7 +50,8 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
     for &rate in &record.rates_trained {
         let rate_dir = dir.join(format!("lr-{}", rate_label(rate)));
         let path = rate_dir.join("metrics.csv");
-        let state = status::state(&claim::evidence(&rate_dir), record.config.epochs);
+        let evidence = claim::evidence(&rate_dir);
+        let state = status::state(&evidence, record.config.epochs);
         // A finished rate must have its metrics; another may not have written any yet.
         let records = if path.is_file() || matches!(state, RateState::Done { .. }) {
             store::metrics::read_metrics(&path)?
@@ -55,7 +67,17 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
         } = &state
         {
             if record.config.stop_rule().check(&records).is_none() {
-                collected.missing.push((rate, reason.clone()));
+                let interrupted = evidence
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.activity == Activity::Interrupted);
+                collected.missing.push(Missing {
+                    rate,
+                    reason: reason.clone(),
+                    stop: interrupted.then_some(Stop::Interrupted {
+                        epoch: records.len(),
+                    }),
+                });
             }
         }
         collected.runs.push((rate, records));
@@ -78,17 +100,19 @@ pub fn summarize(
     config: &SweepConfig,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
-    missing: &[(f64, String)],
+    missing: &[Missing],
 ) -> Summary {
     let mut rates = summarize_runs(runs);
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
-        summary::mark_progress(s, records, &config.stop_rule(), config.epochs);
-        if let Some((_, why)) = missing.iter().find(|(r, _)| *r == s.rate) {
+        summary::mark_stop(s, records, &config.stop_rule(), config.epochs);
+        if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
             s.unfinished = Some(format!(
-                "missing: {why}; {} of {} epochs trained",
+                "missing: {}; {} of {} epochs trained",
+                m.reason,
                 records.len(),
                 config.epochs
             ));
+            s.stopped = s.stopped.or(m.stop);
         }
     }
     let trained: Vec<f64> = runs.iter().map(|(r, _)| *r).collect();
@@ -121,7 +145,7 @@ pub fn write(
     config: &SweepConfig,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
-    missing: &[(f64, String)],
+    missing: &[Missing],
 ) -> Result<Summary> {
     let labelled: Vec<(String, Vec<EpochRecord>)> = runs
         .iter()

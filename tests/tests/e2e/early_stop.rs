@@ -76,6 +76,19 @@ fn patience_stops_early_and_the_restored_model_scores_the_minimum() {
         rate.get("patience_5_stop").is_some() && rate.get("patience_10_stop").is_some(),
         "{rate:#}"
     );
+    // The summary says why the rate stopped, with the user's patience.
+    let stopped = &rate["stopped"];
+    assert_eq!(stopped["reason"], "patience", "{rate:#}");
+    assert_eq!(stopped["patience"], 2);
+    assert_eq!(stopped["epoch"].as_u64(), Some(rows.len() as u64));
+    assert_eq!(stopped["best_epoch"].as_u64(), Some(best_i as u64 + 1));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let want = format!(
+        "early stopping (patience 2) at epoch {}; best epoch {}",
+        rows.len(),
+        best_i + 1
+    );
+    assert!(md.contains(&want), "{want} in {md}");
 }
 
 #[test]

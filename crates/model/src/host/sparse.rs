@@ -228,8 +228,8 @@ fn w1_block<S: Simd>(
                 w1[2].part(at, grad.len()),
             )
         };
-        for (j, &g) in grad.iter().enumerate() {
-            adam_element(&mut p[j], &mut m[j], &mut v[j], g, k);
+        for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(grad) {
+            adam_element(p, m, v, g, k);
         }
     });
 }

@@ -1,6 +1,6 @@
 //! What the curves say: per rate the best epoch, overfitting and divergence; then a recommendation.
 
-use lrsweep_model::{EpochRecord, StopRule};
+use lrsweep_model::{EpochRecord, Stop, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::range::Suggestions;
@@ -45,6 +45,10 @@ pub struct RateSummary {
     pub patience_5_stop: Option<usize>,
     /// The same with patience 10.
     pub patience_10_stop: Option<usize>,
+    /// Why the rate stopped training, by the run's stop rule (with the user's patience), or
+    /// that a signal interrupted it; none while it goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stop>,
     /// Set when the rate has not finished (its run was interrupted): how far it got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<String>,
@@ -56,14 +60,15 @@ pub fn patience_stop(records: &[EpochRecord], patience: usize) -> Option<usize> 
     lrsweep_model::patience_stop(records, patience).map(|(_, epoch)| epoch)
 }
 
-/// Marks `summary` unfinished unless the run's stop rule says its records are done.
-pub fn mark_progress(
+/// Says why `summary`'s rate stopped, by the run's stop rule, or marks it unfinished.
+pub fn mark_stop(
     summary: &mut RateSummary,
     records: &[EpochRecord],
     rule: &StopRule,
     epochs: usize,
 ) {
-    if rule.check(records).is_none() {
+    summary.stopped = rule.check(records);
+    if summary.stopped.is_none() {
         summary.unfinished = Some(format!("{} of {epochs} epochs", records.len()));
     }
 }
@@ -156,6 +161,7 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
         diverged_reason,
         patience_5_stop: patience_stop(records, 5),
         patience_10_stop: patience_stop(records, 10),
+        stopped: None,
         unfinished: None,
     }
 }
@@ -266,5 +272,32 @@ mod tests {
         assert_eq!(patience_stop(&rising, 5), Some(8));
         assert_eq!(patience_stop(&rising, 10), None);
         assert_eq!(patience_stop(&rising, 2), Some(5));
+
+        // The stop the run's rule gives, with the user's patience; unfinished otherwise.
+        let rule = |patience| StopRule {
+            epochs: 12,
+            patience,
+        };
+        let mut s = summarize_rate(1e-3, &rising);
+        mark_stop(&mut s, &rising, &rule(Some(5)), 12);
+        assert_eq!(
+            s.stopped,
+            Some(Stop::Patience {
+                patience: 5,
+                best_epoch: 3,
+                epoch: 8
+            })
+        );
+        mark_stop(&mut s, &rising, &rule(None), 12);
+        assert_eq!(
+            (s.stopped, s.unfinished.as_deref()),
+            (Some(Stop::Completed { epochs: 12 }), None)
+        );
+        let mut cut = summarize_rate(1e-3, &rising[..4]);
+        mark_stop(&mut cut, &rising[..4], &rule(None), 12);
+        assert_eq!(
+            (cut.stopped, cut.unfinished.as_deref()),
+            (None, Some("4 of 12 epochs"))
+        );
     }
 }

@@ -54,6 +54,7 @@ struct Row {
     final_train: String,
     final_val: String,
     rise: String,
+    stopped: String,
     patience: String,
     /// Why the rate counts as diverged, if it does.
     diverged: Option<String>,
@@ -94,6 +95,7 @@ fn row(r: &RateSummary) -> Row {
         ),
         final_val: format!("{} / {}", num(r.final_val_loss, 4), num(r.final_val_acc, 4)),
         rise: num(r.val_loss_rise, 4),
+        stopped: r.stopped.map_or("-".to_string(), |s| s.describe()),
         patience: format!("{} / {}", stop(r.patience_5_stop), stop(r.patience_10_stop)),
         diverged: r.diverged_reason.clone(),
         unfinished: r.unfinished.clone(),
@@ -101,7 +103,7 @@ fn row(r: &RateSummary) -> Row {
 }
 
 /// The summary table's columns, in Markdown and HTML alike.
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "rate",
     "epochs",
     "best val acc (epoch)",
@@ -109,12 +111,13 @@ const COLUMNS: [&str; 9] = [
     "final train loss / acc",
     "final val loss / acc",
     "val loss rise",
-    "early stop (patience 5 / 10)",
+    "stopped",
+    "would stop early (patience 5 / 10)",
     "status",
 ];
 
 /// A row's cells, in the order of [`COLUMNS`].
-fn cells(r: Row) -> [String; 9] {
+fn cells(r: Row) -> [String; 10] {
     let status = status(&r);
     [
         r.rate,
@@ -124,6 +127,7 @@ fn cells(r: Row) -> [String; 9] {
         r.final_train,
         r.final_val,
         r.rise,
+        r.stopped,
         r.patience,
         status,
     ]
@@ -250,14 +254,19 @@ mod tests {
 
     #[test]
     fn markdown_shows_the_figures_and_the_recommendation() {
-        let good = summarize_rate(
+        let mut good = summarize_rate(
             1e-3,
             &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
         );
+        good.stopped = Some(lrsweep_model::Stop::Completed { epochs: 3 });
         let bad = summarize_rate(1e-1, &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)]);
         let md = summary_markdown(&summarize(vec![good, bad], None));
         assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
         assert!(md.contains("Recommended: learning rate 0.001, stop at epoch 2"));
         assert!(md.contains("| 0.1 | 2 |") && md.contains("diverged: loss became NaN"));
+        assert!(
+            md.contains("| stopped |") && md.contains("| all 3 epochs |"),
+            "{md}"
+        );
     }
 }
