@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::adam::AdamConfig;
 use crate::loss::LossKind;
 use crate::record::TrainError;
-use crate::stop::StopRule;
+use crate::stop::{Hopeless, StopRule};
 
 /// Everything that defines one training run except the data and the device.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,10 @@ pub struct TrainConfig {
     /// epochs (the reference: none).
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Train every member to the last epoch, even one the curves show hopeless ([`Hopeless`]),
+    /// as the reference did (default: a settled hopeless member stops).
+    #[serde(default)]
+    pub full_curves: bool,
     /// Images per batch; the last batch of an epoch is smaller (the reference: 256).
     pub batch_size: usize,
     /// Seed of the initial weights (and of the per-epoch order when reshuffling).
@@ -43,6 +47,7 @@ impl Default for TrainConfig {
             learning_rate: 1e-3,
             epochs: 150,
             patience: None,
+            full_curves: false,
             batch_size: 256,
             seed: 42,
             loss: LossKind::Keras,
@@ -54,12 +59,15 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// When a member stops: after `epochs`, at divergence, or by `patience`.
-    pub fn stop_rule(&self) -> StopRule {
-        StopRule {
-            epochs: self.epochs,
-            patience: self.patience,
-        }
+    /// When a member of a network with `classes` classes, scored on `valid_len` images, stops:
+    /// after `epochs`, at divergence (a settled hopeless reading too, unless `full_curves`), or
+    /// by `patience`.
+    pub fn stop_rule(&self, classes: usize, valid_len: usize) -> StopRule {
+        StopRule::new(
+            self.epochs,
+            self.patience,
+            (!self.full_curves).then_some(Hopeless { classes, valid_len }),
+        )
     }
 
     /// Refuses a configuration that cannot train at `rate`: a rate that is not a positive

@@ -112,7 +112,7 @@ impl<'a> StackFit<'a> {
                 self.valid.len()
             )));
         }
-        let rule = self.config.stop_rule();
+        let rule = self.config.stop_rule(self.model.classes, self.valid.len());
         let mut records: Vec<Vec<EpochRecord>> = self
             .members
             .iter()

@@ -56,5 +56,8 @@ pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
 pub use shape::{HostTensor, ModelConfig};
 pub use state::{Member, TrainerState, STATE_TENSORS};
-pub use stop::{patience_stop, Stop, StopRule};
+pub use stop::{
+    patience_stop, Cause, Hopeless, Stop, StopRule, CHANCE_SIGMAS, FALLING, SETTLE_EPOCHS,
+    WORSE_THAN_GUESSING,
+};
 pub use tensor::{Batch, DeviceData, TensorStack, Trainer};

@@ -1,13 +1,146 @@
 //! When a member stops training, as a value: the one rule the epoch loop consults after every
 //! epoch, that a resume consults to know whether a rate has finished, and that a summary
 //! reports. A member that stops for any reason leaves its stack; the others go on.
+//!
+//! A hopeless member ([`Hopeless`]) is one whose curves show it will not learn: worse than a
+//! uniform guess and not getting better, or at chance accuracy with a loss that does not fall.
+//! Once that has held for [`SETTLE_EPOCHS`] epochs it is settled and the member stops.
 
 use serde::{Deserialize, Serialize};
 
 use crate::record::EpochRecord;
 
-/// Why a member stopped training.
+/// Epochs a hopeless reading must hold before the member stops: one bad epoch can be a
+/// start-up wobble, three in a row with no fall in the loss is not.
+pub const SETTLE_EPOCHS: usize = 3;
+
+/// A validation loss above this many times a uniform guess's (`ln C`) is worse than guessing.
+pub const WORSE_THAN_GUESSING: f64 = 1.5;
+
+/// A training loss "falls" over a window when it ends at least this share below where it began.
+pub const FALLING: f64 = 0.01;
+
+/// Chance accuracy is `1/C` give or take this many binomial standard deviations
+/// (`√(p(1−p)/n)` on the `n` validation images).
+pub const CHANCE_SIGMAS: f64 = 3.0;
+
+/// What a hopeless member's curves show.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum Cause {
+    /// A loss became NaN or infinite.
+    NotFinite,
+    /// The training loss stayed above a uniform guess's after the first epoch and did not fall.
+    AboveUniform {
+        /// The last training loss.
+        loss: f64,
+        /// `ln C`.
+        uniform: f64,
+    },
+    /// The validation accuracy stayed at chance while the training loss did not fall.
+    AtChance {
+        /// The last validation accuracy.
+        accuracy: f64,
+        /// `1/C`.
+        chance: f64,
+        /// The binomial standard deviation of chance accuracy on the validation images.
+        sd: f64,
+    },
+    /// The validation loss stayed above [`WORSE_THAN_GUESSING`] times a uniform guess's.
+    WorseThanGuessing {
+        /// The last validation loss.
+        loss: f64,
+        /// `ln C`.
+        uniform: f64,
+    },
+}
+
+impl Cause {
+    /// The evidence in a few words, e.g. `training loss 14.5 above a uniform guess's 2.303 and
+    /// not falling`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Cause::NotFinite => "loss NaN or infinite".to_string(),
+            Cause::AboveUniform { loss, uniform } => format!(
+                "training loss {loss:.4} above a uniform guess's {uniform:.3} and not falling"
+            ),
+            Cause::AtChance {
+                accuracy,
+                chance,
+                sd,
+            } => format!(
+                "validation accuracy {accuracy:.3} at chance ({chance:.3} ± {:.3}) and the training loss not falling",
+                CHANCE_SIGMAS * sd
+            ),
+            Cause::WorseThanGuessing { loss, uniform } => format!(
+                "validation loss {loss:.4} above {WORSE_THAN_GUESSING} × a uniform guess's {uniform:.3}"
+            ),
+        }
+    }
+}
+
+/// What makes a member hopeless for a data set: its class count (a uniform guess has loss
+/// `ln C`, chance accuracy `1/C`) and its validation size (the noise of chance accuracy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hopeless {
+    /// Classes.
+    pub classes: usize,
+    /// Validation images.
+    pub valid_len: usize,
+}
+
+impl Hopeless {
+    /// Why the last `window` epochs of `records` show a hopeless member, if they do. The loss
+    /// conditions count only epochs after the first (the first epoch's mean includes the
+    /// untrained start) and judge the fall against the epoch before the window; a member whose
+    /// training loss is below a uniform guess's and falling is never hopeless.
+    pub fn judge(&self, records: &[EpochRecord], window: usize) -> Option<Cause> {
+        let window = window.max(1);
+        if records.len() < window {
+            return None;
+        }
+        let recent = &records[records.len() - window..];
+        let last = recent.last()?;
+        let uniform = (self.classes.max(2) as f64).ln();
+        if recent
+            .iter()
+            .all(|r| r.val_loss > WORSE_THAN_GUESSING * uniform)
+        {
+            return Some(Cause::WorseThanGuessing {
+                loss: last.val_loss,
+                uniform,
+            });
+        }
+        // The loss conditions need an epoch before the window, and no first epoch in it.
+        let before = records.len().checked_sub(window + 1).map(|i| records[i])?;
+        let falling = last.train_loss < (1.0 - FALLING) * before.train_loss;
+        if falling {
+            return None;
+        }
+        if recent.iter().all(|r| r.train_loss > uniform) {
+            return Some(Cause::AboveUniform {
+                loss: last.train_loss,
+                uniform,
+            });
+        }
+        let chance = 1.0 / self.classes.max(2) as f64;
+        let sd = (chance * (1.0 - chance) / self.valid_len.max(1) as f64).sqrt();
+        if recent
+            .iter()
+            .all(|r| (r.val_acc - chance).abs() <= CHANCE_SIGMAS * sd)
+        {
+            return Some(Cause::AtChance {
+                accuracy: last.val_acc,
+                chance,
+                sd,
+            });
+        }
+        None
+    }
+}
+
+/// Why a member stopped training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Stop {
     /// It trained every epoch the run asked for.
@@ -15,10 +148,15 @@ pub enum Stop {
         /// Epochs trained.
         epochs: usize,
     },
-    /// A loss became NaN or infinite.
+    /// A loss became NaN or infinite, or the member was hopeless for [`SETTLE_EPOCHS`]
+    /// epochs ([`Hopeless`]).
     Diverged {
-        /// The epoch it happened in.
+        /// The epoch it stopped after.
         epoch: usize,
+        /// The first epoch of the evidence.
+        since: usize,
+        /// What the curves showed.
+        cause: Cause,
     },
     /// Early stopping: validation loss did not improve for `patience` epochs.
     Patience {
@@ -47,8 +185,21 @@ impl Stop {
     /// stopping (patience 5) at epoch 12; best epoch 7`, `interrupted after epoch 4`.
     pub fn describe(&self) -> String {
         match *self {
+            Stop::Completed { epochs: 1 } => "its one epoch".to_string(),
             Stop::Completed { epochs } => format!("all {epochs} epochs"),
-            Stop::Diverged { epoch } => format!("diverged at epoch {epoch}"),
+            Stop::Diverged {
+                epoch,
+                since,
+                cause,
+            } if since < epoch => {
+                format!(
+                    "diverged at epoch {epoch} ({} since epoch {since})",
+                    cause.describe()
+                )
+            }
+            Stop::Diverged { epoch, cause, .. } => {
+                format!("diverged at epoch {epoch} ({})", cause.describe())
+            }
             Stop::Patience {
                 patience,
                 best_epoch,
@@ -61,23 +212,48 @@ impl Stop {
     }
 }
 
-/// The rule: the run's epoch count, and early stopping on validation loss with the user's
-/// patience (Keras' `EarlyStopping(monitor="val_loss", patience=N)`), if any.
+/// The rule: the run's epoch count, early stopping on validation loss with the user's
+/// patience (Keras' `EarlyStopping(monitor="val_loss", patience=N)`), if any, and whether a
+/// settled hopeless member stops (not with `--full-curves`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopRule {
     /// Epochs to train at most.
     pub epochs: usize,
     /// Stop after this many epochs without a lower validation loss.
     pub patience: Option<usize>,
+    /// Stop a member hopeless for [`SETTLE_EPOCHS`] epochs.
+    pub hopeless: Option<Hopeless>,
 }
 
 impl StopRule {
+    /// The rule of a run of `epochs`, with `patience` and, unless it is `None` (`--full-curves`,
+    /// or a validation size that is not known), stopping settled `hopeless` members.
+    pub fn new(epochs: usize, patience: Option<usize>, hopeless: Option<Hopeless>) -> Self {
+        Self {
+            epochs,
+            patience,
+            hopeless: hopeless.filter(|h| h.valid_len > 0 && h.classes > 1),
+        }
+    }
+
     /// Why a member with these records (in epoch order, from the first) stops after the last of
-    /// them; `None` while it goes on. Divergence comes first, then patience, then the epoch count.
+    /// them; `None` while it goes on. Divergence comes first (a NaN or infinite loss, or a
+    /// settled hopeless reading), then patience, then the epoch count.
     pub fn check(&self, records: &[EpochRecord]) -> Option<Stop> {
         let last = records.last()?;
         if last.diverged() {
-            return Some(Stop::Diverged { epoch: last.epoch });
+            return Some(Stop::Diverged {
+                epoch: last.epoch,
+                since: last.epoch,
+                cause: Cause::NotFinite,
+            });
+        }
+        if let Some(cause) = self.hopeless.and_then(|h| h.judge(records, SETTLE_EPOCHS)) {
+            return Some(Stop::Diverged {
+                epoch: last.epoch,
+                since: last.epoch + 1 - SETTLE_EPOCHS,
+                cause,
+            });
         }
         if let Some(patience) = self.patience {
             if let Some((best_epoch, epoch)) = patience_stop(records, patience) {
@@ -135,6 +311,7 @@ mod tests {
         let rule = StopRule {
             epochs: 12,
             patience: None,
+            hopeless: None,
         };
         let falling: Vec<EpochRecord> = (1..=12).map(|e| rec(e, 1.0 / e as f64)).collect();
         assert_eq!(rule.check(&falling[..11]), None);
@@ -143,7 +320,14 @@ mod tests {
 
         let mut nan = falling[..3].to_vec();
         nan.push(rec(4, f64::NAN));
-        assert_eq!(rule.check(&nan), Some(Stop::Diverged { epoch: 4 }));
+        assert_eq!(
+            rule.check(&nan),
+            Some(Stop::Diverged {
+                epoch: 4,
+                since: 4,
+                cause: Cause::NotFinite
+            })
+        );
 
         // Minimum at epoch 3, then rising: patience 5 stops at epoch 8, patience 10 never.
         let rising: Vec<EpochRecord> = (1..=12)
@@ -159,6 +343,7 @@ mod tests {
         let with = |patience| StopRule {
             epochs: 12,
             patience: Some(patience),
+            hopeless: None,
         };
         let stop = Stop::Patience {
             patience: 5,
@@ -179,5 +364,114 @@ mod tests {
         assert_eq!(patience_stop(&rising, 2), Some((3, 5)));
         assert!(stop.describe().contains("patience 5") && stop.describe().contains("epoch 8"));
         assert!(stop.is_final() && !Stop::Interrupted { epoch: 2 }.is_final());
+    }
+
+    /// A curve from (train loss, val loss, val acc) per epoch.
+    fn curve(points: &[(f64, f64, f64)]) -> Vec<EpochRecord> {
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, &(train_loss, val_loss, val_acc))| EpochRecord {
+                epoch: i + 1,
+                train_loss,
+                train_acc: val_acc,
+                val_loss,
+                val_acc,
+                seconds: 1.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hopeless_curves_are_told_from_slow_ones() {
+        let mnist = Hopeless {
+            classes: 10,
+            valid_len: 10_500,
+        };
+        // Slow: above ln 10 in epoch 1 (the untrained start), then below it and falling.
+        let slow = curve(&[(2.33, 2.29, 0.15), (2.26, 2.22, 0.25), (2.20, 2.15, 0.35)]);
+        for n in 1..=3 {
+            assert_eq!(mnist.judge(&slow[..n], n), None, "slow, {n} epochs");
+        }
+        // Slow but still above ln 10 and falling by more than 1% an epoch: not hopeless.
+        let slower = curve(&[(2.40, 2.38, 0.12), (2.36, 2.34, 0.14), (2.33, 2.31, 0.16)]);
+        assert_eq!(mnist.judge(&slower, 2), None);
+        // Stuck: 1e-1 in the reference, loss 14.5 flat at chance.
+        let stuck = curve(&[(14.4, 14.5, 0.098); 5]);
+        assert!(matches!(
+            mnist.judge(&stuck, 3),
+            Some(Cause::WorseThanGuessing { .. })
+        ));
+        // Exploding in its first epoch: worse than guessing at once.
+        let exploding = curve(&[(547_239.0, 12.79, 0.11)]);
+        assert!(matches!(
+            mnist.judge(&exploding, 1),
+            Some(Cause::WorseThanGuessing { .. })
+        ));
+        // Noisy and flat at the uniform guess: above it, not falling.
+        let flat = curve(&[
+            (2.31, 2.3027, 0.1),
+            (2.3040, 2.3028, 0.099),
+            (2.3035, 2.3027, 0.101),
+            (2.3041, 2.3027, 0.1),
+        ]);
+        assert!(matches!(
+            mnist.judge(&flat, 3),
+            Some(Cause::AboveUniform { .. })
+        ));
+        // At chance while the loss wobbles just below ln 10 without falling.
+        let chance = curve(&[
+            (2.31, 2.30, 0.1),
+            (2.300, 2.300, 0.101),
+            (2.299, 2.300, 0.099),
+            (2.300, 2.300, 0.1),
+        ]);
+        assert!(matches!(
+            mnist.judge(&chance, 3),
+            Some(Cause::AtChance { .. })
+        ));
+        // Chance on a small validation set is wider: 0.14 is within 3σ of 0.1 on 150 images.
+        let small = Hopeless {
+            classes: 10,
+            valid_len: 150,
+        };
+        let wide = curve(&[
+            (2.31, 2.30, 0.1),
+            (2.300, 2.300, 0.14),
+            (2.299, 2.300, 0.06),
+            (2.300, 2.300, 0.12),
+        ]);
+        assert!(small.judge(&wide, 3).is_some() && mnist.judge(&wide, 3).is_none());
+
+        // The rule stops a member once the reading has held for SETTLE_EPOCHS epochs.
+        let rule = StopRule {
+            epochs: 150,
+            patience: None,
+            hopeless: Some(mnist),
+        };
+        assert_eq!(rule.check(&stuck[..2]), None);
+        let stop = rule.check(&stuck[..3]).unwrap();
+        assert!(
+            matches!(
+                stop,
+                Stop::Diverged {
+                    epoch: 3,
+                    since: 1,
+                    ..
+                }
+            ),
+            "{stop:?}"
+        );
+        assert!(
+            stop.describe().contains("since epoch 1"),
+            "{}",
+            stop.describe()
+        );
+        assert_eq!(rule.check(&slow), None);
+        let full = StopRule {
+            hopeless: None,
+            ..rule
+        };
+        assert_eq!(full.check(&stuck), None, "--full-curves trains on");
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use lrsweep_data::{DatasetKind, Locator, SplitConfig};
 use lrsweep_model::{
-    AdamConfig, AdamVariant, CpuPath, LossKind, ModelConfig, StopRule, TrainConfig,
+    AdamConfig, AdamVariant, Compute, CpuPath, LossKind, ModelConfig, StopRule, TrainConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +85,9 @@ pub struct SweepConfig {
     /// Make each rate's `model.bpk` the best epoch's weights rather than the last epoch's.
     #[serde(default)]
     pub restore_best: bool,
+    /// Train every rate to the last epoch, even a hopeless one (the reference did).
+    #[serde(default)]
+    pub full_curves: bool,
     /// Skip the learning-rate range test that runs before the sweep.
     #[serde(default)]
     pub no_find: bool,
@@ -121,6 +124,7 @@ impl Default for SweepConfig {
             reshuffle: train.reshuffle,
             patience: None,
             restore_best: false,
+            full_curves: false,
             no_find: false,
             serial: false,
             backend: BackendChoice::Auto,
@@ -149,20 +153,24 @@ impl SweepConfig {
         }
     }
 
-    /// When a rate stops: after `epochs`, at divergence, or by `patience`.
-    pub fn stop_rule(&self) -> StopRule {
-        StopRule {
-            epochs: self.epochs,
-            patience: self.patience,
-        }
+    /// When a rate stops (the rule its training loop follows), scored on `valid_len`
+    /// validation images: after `epochs`, at divergence, by `patience`.
+    pub fn stop_rule(&self, valid_len: usize) -> StopRule {
+        self.settings(0.0, Compute::default())
+            .stop_rule(self.model().classes, valid_len)
     }
 
     /// The training of one rate, computed the way the selected backend wants it.
     pub fn train(&self, learning_rate: f64, selected: &Selected) -> TrainConfig {
+        self.settings(learning_rate, selected.compute)
+    }
+
+    fn settings(&self, learning_rate: f64, compute: Compute) -> TrainConfig {
         TrainConfig {
             learning_rate,
             epochs: self.epochs,
             patience: self.patience,
+            full_curves: self.full_curves,
             batch_size: self.batch_size,
             seed: self.seed,
             loss: self.loss,
@@ -171,7 +179,7 @@ impl SweepConfig {
                 ..AdamConfig::default()
             },
             reshuffle: self.reshuffle,
-            compute: selected.compute,
+            compute,
         }
     }
 }

@@ -1,9 +1,22 @@
 //! `lrsweep`: which learning rate? Train the same network once per rate and let the curves answer.
 //!
 //! Layers, imports pointing one way: `cli` (clap) and `commands` (one module per subcommand,
-//! orchestration only) over `store` (run directory files), `render` (charts, tables, progress),
+//! orchestration only) over `train` (the round: claims, scheduling over devices, per-epoch
+//! persistence) and the services `results` (collect, summarise, write) and `interrupt` (the
+//! signal flag), over `store` (run directory files), `render` (charts, tables, progress),
 //! `analysis` (summaries, verdicts, refinement as data), `backend` and `config`; below them the
 //! `lrsweep-model` and `lrsweep-data` crates.
+//!
+//! # Glossary
+//! - **listed** rates: those the user gives (`--rates`); **refined** rates: the ones a sweep
+//!   adds between the best listed rate and its better neighbour (`--refine`). Together, in that
+//!   order, they are the run's planned rates (`rates_trained` in `config.json`), numbered from 0.
+//! - **round**: the rates trained together: the listed ones, then the refined ones.
+//! - **member** and **stack**: a rate in training, and the rates of a round trained together on
+//!   one device (the model crate's words).
+//! - **claim**: a rate's `claim.lock`, held by the one process training it.
+//! - **task**: one step of a prepared run as a scheduler runs it (`lrsweep work --index N`
+//!   trains planned rate N; `--refine`, `--finish`).
 
 mod analysis;
 mod backend;

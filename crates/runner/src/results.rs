@@ -11,7 +11,7 @@ use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{self, Activity, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
-use crate::config::{rate_label, SweepConfig};
+use crate::config::rate_label;
 use crate::render::{chart, text};
 use crate::store::{self, claim, run::RunRecord};
 
@@ -66,7 +66,7 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
             ..
         } = &state
         {
-            if record.config.stop_rule().check(&records).is_none() {
+            if record.stop_rule().check(&records).is_none() {
                 let interrupted = evidence
                     .status
                     .as_ref()
@@ -86,10 +86,11 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
     Ok(collected)
 }
 
-/// The analysis of each rate's records, in training order.
-pub fn summarize_runs(runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
+/// The analysis of each rate's records of the run `record`, in training order.
+pub fn summarize_runs(record: &RunRecord, runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
+    let hopeless = record.hopeless();
     runs.iter()
-        .map(|(rate, records)| summary::summarize_rate(*rate, records))
+        .map(|(rate, records)| summary::summarize_rate(*rate, records, &hopeless))
         .collect()
 }
 
@@ -97,14 +98,16 @@ pub fn summarize_runs(runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
 /// for rates a distributed run's task left unfinished), and the rates the run should have
 /// (listed and refined) but has not trained yet.
 pub fn summarize(
-    config: &SweepConfig,
+    record: &RunRecord,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
     missing: &[Missing],
 ) -> Summary {
-    let mut rates = summarize_runs(runs);
+    let config = &record.config;
+    let rule = record.stop_rule();
+    let mut rates = summarize_runs(record, runs);
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
-        summary::mark_stop(s, records, &config.stop_rule(), config.epochs);
+        summary::mark_stop(s, records, &rule, config.epochs);
         if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
             s.unfinished = Some(format!(
                 "missing: {}; {} of {} epochs trained",
@@ -137,22 +140,43 @@ pub fn summarize(
     summary
 }
 
+/// Draws `lr-<rate>.png` (and `.svg`) of `rate` in the run `record` in `dir`, its verdict
+/// under the title.
+pub fn rate_chart(
+    dir: &Path,
+    record: &RunRecord,
+    rate: f64,
+    records: &[EpochRecord],
+) -> Result<()> {
+    let label = rate_label(rate);
+    let reading = crate::analysis::verdict::read(records, &record.hopeless());
+    let verdict = format!("{}: {}", reading.verdict.display(), reading.reason);
+    chart::rate_chart(dir, &format!("lr-{label}"), &label, &verdict, records)
+}
+
 /// Writes `overview.png`, `summary.json` and `summary.md` into `out` (`missing`: as for
 /// [`summarize`]); returns the summary.
 pub fn write(
     out: &Path,
     header: &str,
-    config: &SweepConfig,
+    record: &RunRecord,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
     missing: &[Missing],
 ) -> Result<Summary> {
-    let labelled: Vec<(String, Vec<EpochRecord>)> = runs
+    let summary = summarize(record, runs, find, missing);
+    let recommended = summary.recommended.as_ref().map(|r| r.rate);
+    let lines: Vec<chart::Line> = runs
         .iter()
-        .map(|(r, rec)| (rate_label(*r), rec.clone()))
+        .zip(&summary.rates)
+        .map(|((rate, records), s)| chart::Line {
+            label: rate_label(*rate),
+            records: records.clone(),
+            diverged: s.diverged,
+            recommended: recommended == Some(*rate),
+        })
         .collect();
-    chart::overview(out, &labelled)?;
-    let summary = summarize(config, runs, find, missing);
+    chart::overview(out, &lines)?;
     store::write_json(&out.join("summary.json"), &summary)?;
     let md = format!(
         "# Learning-rate sweep\n\n{header}\n\n{}",

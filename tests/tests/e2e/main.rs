@@ -14,3 +14,4 @@ mod hostile;
 mod hostile_runs;
 mod resume;
 mod sweep;
+mod verdicts;

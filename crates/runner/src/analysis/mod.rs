@@ -7,3 +7,4 @@ pub mod range;
 pub mod refine;
 pub mod status;
 pub mod summary;
+pub mod verdict;

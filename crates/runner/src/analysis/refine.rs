@@ -124,6 +124,7 @@ mod tests {
                 val_acc: 0.9,
                 seconds: 1.0,
             }],
+            &crate::analysis::summary::TEST_DATA,
         )
     }
 

@@ -1,13 +1,13 @@
-//! What the curves say: per rate the best epoch, overfitting and divergence; then a recommendation.
+//! What the curves say: per rate the best epoch and its verdict (`verdict`); then a
+//! recommendation.
 
 use lrsweep_model::{EpochRecord, Stop, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::range::Suggestions;
+use crate::analysis::verdict::{self, Verdict};
 use crate::config::rate_label;
-
-/// Best validation accuracy at or below this counts as "never above chance" (10 classes).
-const CHANCE_CEILING: f64 = 0.2;
+use lrsweep_model::Hopeless;
 
 /// The analysis of one rate's curves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,10 +36,20 @@ pub struct RateSummary {
     pub final_val_acc: f64,
     /// How far validation loss rose after its minimum (last minus minimum): overfitting.
     pub val_loss_rise: f64,
-    /// Whether the run diverged.
+    /// What the curves say: diverged, overfitting, still improving or fits.
+    pub verdict: Verdict,
+    /// The verdict's evidence, in a sentence.
+    pub verdict_reason: String,
+    /// Whether the verdict is diverged.
     pub diverged: bool,
     /// Why it counts as diverged.
     pub diverged_reason: Option<String>,
+    /// Overfitting: the epoch to stop at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_at: Option<usize>,
+    /// Still improving: about how many more epochs would help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more_epochs: Option<usize>,
     /// The epoch early stopping with patience 5 (on validation loss) would have stopped at; none
     /// when it would have run to the end.
     pub patience_5_stop: Option<usize>,
@@ -116,8 +126,9 @@ fn first_best(
         })
 }
 
-/// Analyses one rate's records (none: a rate that has not finished an epoch).
-pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
+/// Analyses one rate's records (none: a rate that has not finished an epoch), reading its
+/// curves against what makes a rate `hopeless` on its data.
+pub fn summarize_rate(rate: f64, records: &[EpochRecord], hopeless: &Hopeless) -> RateSummary {
     let last = records.last().copied().unwrap_or(EpochRecord {
         epoch: 0,
         train_loss: f64::NAN,
@@ -130,20 +141,8 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
     let min_loss = first_best(records, |r| r.val_loss, true);
     let best_val_acc = best_acc.map_or(f64::NAN, |r| r.val_acc);
     let min_val_loss = min_loss.map_or(f64::NAN, |r| r.val_loss);
-    let diverged_reason = if let Some(bad) = records.iter().find(|r| r.diverged()) {
-        Some(format!(
-            "loss became NaN or infinite at epoch {}",
-            bad.epoch
-        ))
-    } else if records.is_empty() {
-        Some("no epoch finished".to_string())
-    } else if best_val_acc.partial_cmp(&CHANCE_CEILING) != Some(std::cmp::Ordering::Greater) {
-        Some(format!(
-            "validation accuracy never rose above chance (best {best_val_acc:.3})"
-        ))
-    } else {
-        None
-    };
+    let reading = verdict::read(records, hopeless);
+    let diverged = reading.verdict == Verdict::Diverged;
     RateSummary {
         rate,
         label: rate_label(rate),
@@ -157,8 +156,12 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord]) -> RateSummary {
         final_val_loss: last.val_loss,
         final_val_acc: last.val_acc,
         val_loss_rise: last.val_loss - min_val_loss,
-        diverged: diverged_reason.is_some(),
-        diverged_reason,
+        verdict: reading.verdict,
+        diverged,
+        diverged_reason: diverged.then(|| reading.reason.clone()),
+        verdict_reason: reading.reason,
+        stop_at: reading.stop_at,
+        more_epochs: reading.more_epochs,
         patience_5_stop: patience_stop(records, 5),
         patience_10_stop: patience_stop(records, 10),
         stopped: None,
@@ -177,13 +180,17 @@ pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
 /// Builds the summary and its recommendation.
 pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Summary {
     let recommended = best(&rates).map(|b| {
-        let overfit = if b.val_loss_rise > 0.0 && b.min_val_loss_epoch < b.epochs {
-            format!(
+        let overfit = match b.verdict {
+            Verdict::Overfitting => format!(
                 "; validation loss then rose by {:.4} by epoch {} (overfitting), so stop at epoch {}",
                 b.val_loss_rise, b.epochs, b.min_val_loss_epoch
-            )
-        } else {
-            String::new()
+            ),
+            Verdict::StillImproving => format!(
+                "; it was still improving at its last epoch: train longer{}",
+                b.more_epochs
+                    .map_or(String::new(), |k| format!(" (about {k} more epochs)"))
+            ),
+            _ => String::new(),
         };
         Recommendation {
             rate: b.rate,
@@ -207,6 +214,13 @@ pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Su
     }
 }
 
+/// MNIST's ten classes and 10,500 validation images, for tests.
+#[cfg(test)]
+pub const TEST_DATA: Hopeless = Hopeless {
+    classes: 10,
+    valid_len: 10_500,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,17 +238,37 @@ mod tests {
 
     #[test]
     fn finds_minimum_rise_and_divergence() {
+        // Validation loss rises after epoch 2 while the training loss falls: overfitting.
+        let falling = |mut r: EpochRecord| {
+            r.train_loss = 0.3 / r.epoch as f64;
+            r
+        };
         let good = summarize_rate(
             1e-3,
-            &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
+            &[
+                rec(1, 0.3, 0.9),
+                rec(2, 0.1, 0.97),
+                rec(3, 0.2, 0.98),
+                rec(4, 0.25, 0.98),
+            ]
+            .map(falling),
+            &TEST_DATA,
         );
         assert_eq!((good.min_val_loss_epoch, good.best_val_acc_epoch), (2, 3));
-        assert!((good.val_loss_rise - 0.1).abs() < 1e-12);
+        assert!((good.val_loss_rise - 0.15).abs() < 1e-12);
         assert!(!good.diverged);
+        assert_eq!(
+            (good.verdict, good.stop_at),
+            (Verdict::Overfitting, Some(2))
+        );
 
-        let nan = summarize_rate(1e-1, &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)]);
+        let nan = summarize_rate(
+            1e-1,
+            &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)],
+            &TEST_DATA,
+        );
         assert!(nan.diverged && nan.diverged_reason.as_deref().unwrap().contains("epoch 2"));
-        let chance = summarize_rate(1e-1, &[rec(1, 2.3, 0.11), rec(2, 2.3, 0.10)]);
+        let chance = summarize_rate(1e-1, &[rec(1, 2.3, 0.11), rec(2, 2.3, 0.10)], &TEST_DATA);
         assert!(
             chance.diverged
                 && chance
@@ -247,6 +281,7 @@ mod tests {
         let worse = summarize_rate(
             1e-4,
             &[rec(1, 0.5, 0.85), rec(2, 0.4, 0.9), rec(3, 0.35, 0.91)],
+            &TEST_DATA,
         );
         let s = summarize(vec![worse, good, chance], None);
         let r = s.recommended.as_ref().unwrap();
@@ -277,8 +312,9 @@ mod tests {
         let rule = |patience| StopRule {
             epochs: 12,
             patience,
+            hopeless: None,
         };
-        let mut s = summarize_rate(1e-3, &rising);
+        let mut s = summarize_rate(1e-3, &rising, &TEST_DATA);
         mark_stop(&mut s, &rising, &rule(Some(5)), 12);
         assert_eq!(
             s.stopped,
@@ -293,7 +329,7 @@ mod tests {
             (s.stopped, s.unfinished.as_deref()),
             (Some(Stop::Completed { epochs: 12 }), None)
         );
-        let mut cut = summarize_rate(1e-3, &rising[..4]);
+        let mut cut = summarize_rate(1e-3, &rising[..4], &TEST_DATA);
         mark_stop(&mut cut, &rising[..4], &rule(None), 12);
         assert_eq!(
             (cut.stopped, cut.unfinished.as_deref()),

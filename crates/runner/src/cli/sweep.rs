@@ -102,6 +102,13 @@ pub struct SweepArgs {
     #[arg(long)]
     pub restore_best: bool,
 
+    /// Train every rate to the last epoch, as the reference did, even one whose curves show it
+    /// hopeless (by default such a rate stops once that has held for 3 epochs: validation loss
+    /// above 1.5 × a uniform guess's, or a training loss above it or at chance accuracy that
+    /// does not fall; see the README's "Verdicts").
+    #[arg(long)]
+    pub full_curves: bool,
+
     /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
     /// suggestions the summary sets beside the sweep's answer.
     #[arg(long)]
@@ -244,6 +251,7 @@ impl SweepArgs {
             reshuffle: self.reshuffle,
             patience: self.patience.map(|p| p as usize),
             restore_best: self.restore_best,
+            full_curves: self.full_curves,
             no_find: self.no_find,
             serial: self.serial,
             backend: self.backend,

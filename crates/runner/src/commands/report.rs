@@ -3,7 +3,6 @@
 //! and a run that a sweep is still writing is left alone.
 
 use crate::cli::ReportArgs;
-use crate::config::rate_label;
 use crate::exit::{say, usage};
 use crate::render::{chart, html, text};
 use crate::store::{self, lock::Lock, run::RunRecord};
@@ -34,8 +33,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         None
     };
     for (rate, records) in &runs {
-        let label = rate_label(*rate);
-        chart::rate_chart(dir, &format!("lr-{label}"), &label, records)?;
+        crate::results::rate_chart(dir, &saved, *rate, records)?;
     }
     if let Some(f) = &find {
         chart::find(dir, f)?;
@@ -44,7 +42,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     let summary = crate::results::write(
         dir,
         &header,
-        &saved.config,
+        &saved,
         &runs,
         find.as_ref(),
         &collected.missing,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{Recommendation, Summary};
+use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
 use crate::config::rate_label;
 use crate::exit::say;
@@ -27,6 +28,12 @@ struct Row {
     round: u8,
     #[serde(flatten)]
     state: RateState,
+    /// What its curves say, as the summary wrote it (once there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<Verdict>,
+    /// The verdict's evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict_reason: Option<String>,
 }
 
 /// `lrsweep status --json`.
@@ -75,6 +82,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 label: rate_label(rate),
                 round: if config.rates.contains(&rate) { 1 } else { 2 },
                 state: status::state(&evidence, config.epochs),
+                verdict: None,
+                verdict_reason: None,
             }
         })
         .collect();
@@ -87,6 +96,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 label: "refined".to_string(),
                 round: 2,
                 state: RateState::Waiting,
+                verdict: None,
+                verdict_reason: None,
             });
         }
     }
@@ -102,6 +113,14 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let summary: Option<Summary> = std::fs::read_to_string(dir.join("summary.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(s) = &summary {
+        for row in &mut rows {
+            if let Some(r) = s.rates.iter().find(|r| Some(r.rate) == row.rate) {
+                row.verdict = Some(r.verdict);
+                row.verdict_reason = Some(r.verdict_reason.clone());
+            }
+        }
+    }
     let report = Report {
         run: dir.display().to_string(),
         epochs: config.epochs,
@@ -163,7 +182,10 @@ fn table(report: &Report) -> String {
             RateState::Done { worker, epochs } => (
                 format!("{epochs} of {}", report.epochs),
                 worker.describe(),
-                String::new(),
+                match (&r.verdict, &r.verdict_reason) {
+                    (Some(v), Some(why)) => format!("{}: {why}", v.display()),
+                    _ => String::new(),
+                },
             ),
             RateState::Failed {
                 worker,

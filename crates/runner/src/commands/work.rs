@@ -15,7 +15,7 @@ use crate::config::rate_label;
 use crate::exit::{note, say, usage, with_hint, Interrupted};
 use crate::interrupt;
 use crate::render::progress::Progress;
-use crate::render::{chart, text};
+use crate::render::text;
 use crate::results;
 use crate::slurm::{self, Plan, Script};
 use crate::store::claim::{self, Claim};
@@ -202,7 +202,7 @@ fn refine(dir: &Path) -> Result<()> {
             labels.join(", ")
         ))?;
     } else if config.refine > 0 {
-        match refine::plan(&results::summarize_runs(&finished), config.refine) {
+        match refine::plan(&results::summarize_runs(&record, &finished), config.refine) {
             Refinement::Between {
                 best,
                 neighbour,
@@ -300,14 +300,14 @@ fn finish(dir: &Path) -> Result<()> {
     for (rate, records) in &collected.runs {
         let label = rate_label(*rate);
         if !dir.join(format!("lr-{label}.png")).exists() {
-            chart::rate_chart(dir, &format!("lr-{label}"), &label, records)?;
+            results::rate_chart(dir, &record, *rate, records)?;
         }
     }
     let header = text::run_header(config, &record.backend, &record.adapter);
     let summary = results::write(
         dir,
         &header,
-        config,
+        &record,
         &collected.runs,
         find.as_ref(),
         &collected.missing,

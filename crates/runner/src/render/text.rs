@@ -56,18 +56,17 @@ struct Row {
     rise: String,
     stopped: String,
     patience: String,
-    /// Why the rate counts as diverged, if it does.
-    diverged: Option<String>,
+    /// The verdict and its evidence.
+    verdict: String,
     /// How far an unfinished rate got.
     unfinished: Option<String>,
 }
 
-/// The status cell: unfinished, diverged (and why) or ok.
+/// The verdict cell: unfinished (and how far), or the verdict and its evidence.
 fn status(r: &Row) -> String {
-    match (&r.unfinished, &r.diverged) {
-        (Some(u), _) => format!("unfinished: {u}"),
-        (None, Some(w)) => format!("diverged: {w}"),
-        (None, None) => "ok".to_string(),
+    match &r.unfinished {
+        Some(u) => format!("unfinished: {u}"),
+        None => r.verdict.clone(),
     }
 }
 
@@ -97,7 +96,7 @@ fn row(r: &RateSummary) -> Row {
         rise: num(r.val_loss_rise, 4),
         stopped: r.stopped.map_or("-".to_string(), |s| s.describe()),
         patience: format!("{} / {}", stop(r.patience_5_stop), stop(r.patience_10_stop)),
-        diverged: r.diverged_reason.clone(),
+        verdict: format!("{}: {}", r.verdict.display(), r.verdict_reason),
         unfinished: r.unfinished.clone(),
     }
 }
@@ -113,7 +112,7 @@ const COLUMNS: [&str; 10] = [
     "val loss rise",
     "stopped",
     "would stop early (patience 5 / 10)",
-    "status",
+    "verdict",
 ];
 
 /// A row's cells, in the order of [`COLUMNS`].
@@ -158,7 +157,7 @@ fn recommendation(summary: &Summary) -> (String, String) {
 fn range_line(summary: &Summary) -> Option<String> {
     let t = summary.range_test.as_ref()?;
     let label = summary.recommended.as_ref().map(|r| r.label.as_str());
-    let verdict = match verdict(summary.recommended.as_ref().map(|r| r.rate), t) {
+    let verdict = match verdict_of(summary, t) {
         RangeVerdict::Agrees { factor } => format!(
             "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
             label.unwrap_or_default()
@@ -171,12 +170,38 @@ fn range_line(summary: &Summary) -> Option<String> {
             "the sweep has no recommendation to compare with".to_string()
         }
     };
+    let advice = match (summary.recommended.as_ref(), verdict_of(summary, t)) {
+        (Some(r), RangeVerdict::Differs { .. }) => {
+            let epochs = summary
+                .rates
+                .iter()
+                .find(|s| s.rate == r.rate)
+                .map_or(0, |s| s.epochs);
+            let why = if t.valley > r.rate {
+                "it points higher: in the first 100 batches larger rates cut the loss fastest, \
+                 but over the whole run they overfit sooner or diverge"
+            } else {
+                "it points lower: in the first 100 batches the loss fell fastest at smaller rates, \
+                 but over the whole run the sweep's rate reached a lower validation loss"
+            };
+            format!(
+                " Trust the sweep's {}: it trained every rate for real, over up to {epochs} epochs, while the range test is a 100-batch heuristic; {why}.",
+                r.label
+            )
+        }
+        _ => String::new(),
+    };
     Some(format!(
-        "Range test: valley {}, steep {}, minimum/10 {}; it {verdict}.",
+        "Range test: valley {}, steep {}, minimum/10 {}; it {verdict}.{advice}",
         short(t.valley),
         short(t.steep),
         short(t.minimum_10)
     ))
+}
+
+/// How the range test's suggestions compare with the sweep's answer.
+fn verdict_of(summary: &Summary, t: &crate::analysis::range::Suggestions) -> RangeVerdict {
+    verdict(summary.recommended.as_ref().map(|r| r.rate), t)
 }
 
 /// The summary as Markdown: the table, the recommendation and the range test's verdict (also
@@ -254,16 +279,22 @@ mod tests {
 
     #[test]
     fn markdown_shows_the_figures_and_the_recommendation() {
+        let reader = crate::analysis::summary::TEST_DATA;
         let mut good = summarize_rate(
             1e-3,
             &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
+            &reader,
         );
         good.stopped = Some(lrsweep_model::Stop::Completed { epochs: 3 });
-        let bad = summarize_rate(1e-1, &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)]);
+        let bad = summarize_rate(
+            1e-1,
+            &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)],
+            &reader,
+        );
         let md = summary_markdown(&summarize(vec![good, bad], None));
         assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
         assert!(md.contains("Recommended: learning rate 0.001, stop at epoch 2"));
-        assert!(md.contains("| 0.1 | 2 |") && md.contains("diverged: loss became NaN"));
+        assert!(md.contains("| 0.1 | 2 |") && md.contains("diverged: a loss became NaN"));
         assert!(
             md.contains("| stopped |") && md.contains("| all 3 epochs |"),
             "{md}"

@@ -124,6 +124,20 @@ impl RunRecord {
         }
     }
 
+    /// When a rate of this run stops: the rule its training loop follows.
+    pub fn stop_rule(&self) -> lrsweep_model::StopRule {
+        self.config.stop_rule(self.data.valid_size)
+    }
+
+    /// What makes a rate of this run hopeless: its class count and validation size (what its
+    /// curves are read against).
+    pub fn hopeless(&self) -> lrsweep_model::Hopeless {
+        lrsweep_model::Hopeless {
+            classes: self.config.model().classes,
+            valid_len: self.data.valid_size,
+        }
+    }
+
     /// Adds `rates` to the rates trained, each once, in order (listed first, refined after).
     pub fn plan(&mut self, rates: &[f64]) {
         for &rate in rates {

@@ -23,8 +23,8 @@ use crate::analysis::status::{Activity, Worker};
 use crate::backend::Selected;
 use crate::config::rate_label;
 use crate::interrupt;
-use crate::render::chart;
 use crate::render::progress::Progress;
+use crate::results;
 use crate::store::checkpoint::Checkpoint;
 use crate::store::claim;
 use crate::store::run::RunRecord;
@@ -80,7 +80,6 @@ impl<'a> Training<'a> {
     /// draws their charts; returns their records in the round's order. Stops with
     /// [`interrupt::stopped`] when a signal cut a rate short.
     pub fn round(&mut self, record: &RunRecord, rates: &[f64]) -> Result<Vec<Trained>> {
-        let config = &record.config;
         for &rate in rates {
             self.claims.take(self.out, rate)?;
         }
@@ -109,7 +108,7 @@ impl<'a> Training<'a> {
         }
         if !pending.is_empty() {
             self.train_pending(record, rates, pending, &mut results)?;
-            let rule = config.stop_rule();
+            let rule = record.stop_rule();
             let unfinished = results
                 .iter()
                 .any(|r| r.as_ref().is_none_or(|r| rule.check(r).is_none()));
@@ -128,7 +127,7 @@ impl<'a> Training<'a> {
                     bad.epoch
                 ));
             }
-            chart::rate_chart(self.out, &format!("lr-{label}"), &label, &records)?;
+            results::rate_chart(self.out, record, rate, &records)?;
             trained.push((rate, records));
         }
         Ok(trained)

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use lrsweep_model::{EpochRecord, Flow, MemberView, Stop};
+use lrsweep_model::{Cause, EpochRecord, Flow, MemberView, Stop, StopRule};
 
 use crate::analysis::status::{Activity, Status, Worker};
 use crate::config::{rate_label, SweepConfig};
@@ -19,6 +19,7 @@ use crate::store::run::RunRecord;
 /// One rate's files, written after each of its epochs.
 pub(super) struct EpochSink<'a> {
     config: &'a SweepConfig,
+    rule: StopRule,
     rate: f64,
     /// What the checkpoint belongs to ([`RunRecord::rate_identity`]).
     identity: String,
@@ -55,6 +56,7 @@ impl<'a> EpochSink<'a> {
         }
         let sink = Self {
             config: &record.config,
+            rule: record.stop_rule(),
             rate,
             identity: record.rate_identity(rate),
             label,
@@ -83,14 +85,23 @@ impl<'a> EpochSink<'a> {
         let stop = member.stop();
         match self.save(record, member, stop) {
             Ok(()) => {
-                if let Some(Stop::Patience {
-                    patience, epoch, ..
-                }) = stop
-                {
-                    self.progress.println(&format!(
+                match stop {
+                    Some(Stop::Patience {
+                        patience, epoch, ..
+                    }) => self.progress.println(&format!(
                         "learning rate {}: validation loss has not improved for {patience} epochs; stopping at epoch {epoch}",
                         self.label
-                    ));
+                    )),
+                    Some(Stop::Diverged {
+                        epoch,
+                        since,
+                        cause,
+                    }) if cause != Cause::NotFinite => self.progress.println(&format!(
+                        "learning rate {}: hopeless since epoch {since} ({}); stopping at epoch {epoch} (--full-curves trains it to the end)",
+                        self.label,
+                        cause.describe()
+                    )),
+                    _ => {}
                 }
                 Flow::Continue
             }
@@ -142,7 +153,7 @@ impl<'a> EpochSink<'a> {
 
     /// Whether the run's stop rule says this rate has stopped.
     pub(super) fn stopped(&self) -> bool {
-        self.config.stop_rule().check(&self.records).is_some()
+        self.rule.check(&self.records).is_some()
     }
 
     /// Rewrites the rate's `status.json`: what this process is doing with it, how far it got.

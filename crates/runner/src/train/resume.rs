@@ -40,7 +40,7 @@ pub(super) fn find(record: &RunRecord, rate: f64, dir: &Path, progress: &Progres
         return Previous::Nothing;
     }
     if let Ok(records) = metrics::read_metrics(&dir.join("metrics.csv")) {
-        if record.config.stop_rule().check(&records).is_some() {
+        if record.stop_rule().check(&records).is_some() {
             match model_files_intact(dir, &records) {
                 Ok(()) => return Previous::Finished(records),
                 Err(e) => {

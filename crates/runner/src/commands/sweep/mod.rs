@@ -157,7 +157,10 @@ impl Sweep<'_> {
     /// Adds `refine` rates between the best listed rate and its better neighbour.
     fn refine(&mut self) -> Result<()> {
         let config = &self.record.config;
-        match refine::plan(&results::summarize_runs(&self.runs), config.refine) {
+        match refine::plan(
+            &results::summarize_runs(&self.record, &self.runs),
+            config.refine,
+        ) {
             Refinement::None(_) if config.refine == 0 => Ok(()),
             Refinement::None(why) => {
                 self.progress.println(why);
@@ -188,7 +191,7 @@ impl Sweep<'_> {
         let summary = results::write(
             self.out,
             &header,
-            &record.config,
+            record,
             &self.runs,
             self.find.as_ref(),
             &[],

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordu32;
 
-use super::{axes, frame, legend, png, range, segments, stroke, svg, Axes, DrawResult, FAMILY};
+use super::{axes, frame, legend, png, segments, stroke, svg, Axes, DrawResult, FAMILY};
 use super::{RATE_CHART_SIZE, TAB10};
 
 /// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
@@ -21,6 +21,36 @@ const RED: RGBColor = RGBColor(255, 0, 0);
 const CYAN: RGBColor = RGBColor(0, 191, 191);
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
+
+/// The accuracy axis of every chart: 0 to 1 whatever the curves, so that a rate stuck at
+/// chance (0.1) reads as flat and low, not as a zig-zag across an autoscaled axis.
+const ACCURACY_AXIS: std::ops::Range<f64> = 0.0..1.0;
+
+/// Characters of the verdict line under a chart's title before it wraps (two lines at most).
+const VERDICT_LINE: usize = 118;
+
+/// The verdict under a chart's title, in at most two lines of about [`VERDICT_LINE`]
+/// characters, broken between words (the rest elided).
+fn verdict_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > VERDICT_LINE {
+            if lines.len() == 2 {
+                lines[1].push_str(" …");
+                return lines;
+            }
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.retain(|l| !l.is_empty());
+    lines
+}
 
 /// One curve of the per-rate chart: name, value, colour, and whether it reads the right axis.
 type Curve = (&'static str, fn(&EpochRecord) -> f64, RGBColor, bool);
@@ -33,30 +63,43 @@ const RATE_CURVES: [Curve; 4] = [
     ("Validation loss", |r| r.val_loss, CYAN, true),
 ];
 
-// The reference chart in one place: frame, twin axes, four curves, legend, in drawing order.
+// The reference chart in one place: title and verdict, twin axes, four curves, legend, in
+// drawing order.
 fn draw_rate<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
+    verdict: &str,
     records: &[EpochRecord],
 ) -> DrawResult<DB> {
     let (w, h) = root.dim_in_pixel();
     let u = w as f64 / 640.0; // one matplotlib point at this size
     root.fill(&WHITE)?;
-    let (plot, below) = root.split_vertically(h - (70.0 * u) as u32);
+    let (head, rest) = root.split_vertically((44.0 * u) as u32);
+    let (plot, below) = rest.split_vertically(h - (44.0 * u) as u32 - (70.0 * u) as u32);
+    let centre = |text: &str, pt: f64, y: f64| -> DrawResult<DB> {
+        let font = (FAMILY, pt * u).into_font().color(&BLACK);
+        let (tw, _) = head.estimate_text_size(text, &font).unwrap_or((0, 0));
+        head.draw(&Text::new(
+            text.to_string(),
+            ((w as i32 - tw as i32).max(0) / 2, (y * u) as i32),
+            font,
+        ))
+    };
+    centre(title, 14.0, 6.0)?;
+    for (i, line) in verdict_lines(verdict).iter().enumerate() {
+        centre(line, 8.0, 24.0 + 9.5 * i as f64)?;
+    }
     let n = last_epoch(records.iter().map(|r| r.epoch));
-    let acc = range(
-        records.iter().flat_map(|r| [r.train_acc, r.val_acc]),
-        Some(0.0),
-        Some(1.0),
-    );
-    let loss = range(
-        records.iter().flat_map(|r| [r.train_loss, r.val_loss]),
-        Some(0.0),
-        None,
-    );
-    let mut chart = frame(&plot, title, u, 45.0)
+    // Loss from 0: a flat hopeless rate reads as flat, a falling one as falling.
+    let top = records
+        .iter()
+        .flat_map(|r| [r.train_loss, r.val_loss])
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let loss = 0.0..if top > 0.0 { top * 1.05 } else { 1.0 };
+    let mut chart = frame(&plot, "", u, 45.0)
         .right_y_label_area_size((45.0 * u) as u32)
-        .build_cartesian_2d(1..n, acc)?
+        .build_cartesian_2d(1..n, ACCURACY_AXIS)?
         .set_secondary_coord(1..n, loss);
     epoch_axes(&mut chart, u, n, "Accuracy", None)?;
     let label_font = (FAMILY, 10.0 * u);
@@ -93,58 +136,138 @@ fn draw_rate<DB: DrawingBackend>(
     root.present()
 }
 
-/// Writes `<stem>.png` (and `<stem>.svg`) for one rate, titled `Model - Learning Rate <label>`.
-pub fn rate_chart(dir: &Path, stem: &str, label: &str, records: &[EpochRecord]) -> Result<()> {
+/// Writes `<stem>.png` (and `<stem>.svg`) for one rate, titled `Model - Learning Rate <label>`,
+/// its `verdict` under the title.
+pub fn rate_chart(
+    dir: &Path,
+    stem: &str,
+    label: &str,
+    verdict: &str,
+    records: &[EpochRecord],
+) -> Result<()> {
     let title = format!("Model - Learning Rate {label}");
     png(&dir.join(format!("{stem}.png")), RATE_CHART_SIZE, |area| {
-        draw_rate(area, &title, records)
+        draw_rate(area, &title, verdict, records)
     })?;
     svg(&dir.join(format!("{stem}.svg")), RATE_CHART_SIZE, |area| {
-        draw_rate(area, &title, records)
+        draw_rate(area, &title, verdict, records)
     })
+}
+
+/// One rate's curve in the overview: its label, records, and how to draw it.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// The rate's label.
+    pub label: String,
+    /// Its epochs.
+    pub records: Vec<EpochRecord>,
+    /// Diverged: drawn apart (dashed grey, outside the loss panel's scale).
+    pub diverged: bool,
+    /// The recommended rate: drawn thicker and named so.
+    pub recommended: bool,
+}
+
+/// Grey, for diverged rates.
+const GREY: RGBColor = RGBColor(150, 150, 150);
+
+/// How each line of the overview is drawn: colour, width and dashes. Rates that did not
+/// diverge take tab10's colours in order (dashed after the tenth, so that eleven or more stay
+/// apart); diverged rates are dashed grey; the recommended rate is twice as thick.
+fn styles(lines: &[Line], stroke: u32) -> Vec<(RGBColor, u32, bool)> {
+    let mut next = 0;
+    lines
+        .iter()
+        .map(|l| {
+            let width = if l.recommended { 2 * stroke } else { stroke };
+            if l.diverged {
+                return (GREY, width, true);
+            }
+            let i = next;
+            next += 1;
+            (TAB10[i % TAB10.len()], width, i >= TAB10.len())
+        })
+        .collect()
 }
 
 fn draw_overview<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    runs: &[(String, Vec<EpochRecord>)],
+    lines: &[Line],
 ) -> DrawResult<DB> {
     let (w, h) = root.dim_in_pixel();
     let u = w as f64 / 800.0;
     root.fill(&WHITE)?;
     let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
     let (left, right) = top.split_horizontally(w / 2);
-    let n = last_epoch(runs.iter().flat_map(|(_, r)| r.iter().map(|e| e.epoch)));
+    let n = last_epoch(lines.iter().flat_map(|l| l.records.iter().map(|e| e.epoch)));
     let stroke = stroke(u);
-    loss_panel(&left, runs, n, u, stroke)?;
-    let y = range(
-        runs.iter().flat_map(|(_, r)| r.iter().map(|e| e.val_acc)),
-        Some(0.0),
-        Some(1.0),
-    );
-    let mut chart = frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, y)?;
+    let styles = styles(lines, stroke);
+    loss_panel(&left, lines, &styles, n, u)?;
+    let mut chart =
+        frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, ACCURACY_AXIS)?;
     epoch_axes(&mut chart, u, n, "Accuracy", None)?;
-    draw_runs(&mut chart, runs, |r| r.val_acc, stroke)?;
-    let entries: Vec<(String, RGBColor)> = runs
+    draw_runs(&mut chart, lines, &styles, |r| r.val_acc)?;
+    let entries: Vec<(String, RGBColor)> = lines
         .iter()
-        .enumerate()
-        .map(|(i, (label, _))| (format!("lr {label}"), TAB10[i % TAB10.len()]))
+        .zip(&styles)
+        .map(|(l, (color, _, _))| {
+            let note = match (l.recommended, l.diverged) {
+                (true, _) => " (recommended)",
+                (false, true) => " (diverged)",
+                (false, false) => "",
+            };
+            (format!("lr {}{note}", l.label), *color)
+        })
         .collect();
     legend(&below, &entries, 9.0 * u, stroke)?;
     root.present()
 }
 
-/// The overview's loss panel, on a log axis: a diverged rate's loss of 14.5 and a good rate's
-/// 0.07 both stay readable.
+/// Log-axis ticks at round values inside `lo..hi`: 1, 2, 3, 5, 7 per decade over a narrow
+/// range, 1, 2, 5 over a few decades, powers of ten over more.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (hi / lo).log10();
+    let mantissas: &[f64] = if decades <= 1.5 {
+        &[1.0, 2.0, 3.0, 5.0, 7.0]
+    } else if decades <= 4.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let mut ticks = Vec::new();
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    for k in first..=last {
+        for m in mantissas {
+            // Written as a decimal and read back: 3e-1 is 0.3, not 3 × 0.1.
+            let t: f64 = format!("{m}e{k}").parse().unwrap_or(f64::NAN);
+            if t >= lo && t <= hi {
+                ticks.push(t);
+            }
+        }
+    }
+    ticks
+}
+
+/// The overview's loss panel, on a log axis scaled to the rates that did not diverge (ticks
+/// at round values of that region): a diverged rate's 14.5 no longer squashes the good rates'
+/// 0.06 to 0.3; it is drawn where it falls inside the scale, dashed grey.
 fn loss_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    runs: &[(String, Vec<EpochRecord>)],
+    lines: &[Line],
+    styles: &[(RGBColor, u32, bool)],
     n: u32,
     u: f64,
-    stroke: u32,
 ) -> DrawResult<DB> {
-    let (lo, hi) = runs
+    let positive = |l: &&Line| l.records.iter().map(|e| e.val_loss).collect::<Vec<_>>();
+    let kept: Vec<&Line> = lines.iter().filter(|l| !l.diverged).collect();
+    let pool: Vec<&Line> = if kept.is_empty() {
+        lines.iter().collect()
+    } else {
+        kept
+    };
+    let (lo, hi) = pool
         .iter()
-        .flat_map(|(_, r)| r.iter().map(|e| e.val_loss))
+        .flat_map(positive)
         .filter(|v| v.is_finite() && *v > 0.0)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
@@ -154,22 +277,18 @@ fn loss_panel<DB: DrawingBackend>(
     } else {
         (0.01, 10.0)
     };
-    let mut chart = frame(area, "Validation loss (log scale)", u, 45.0)
-        .build_cartesian_2d(1..n, (lo..hi).log_scale())?;
+    let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    let mut chart =
+        frame(area, "Validation loss (log scale)", u, 45.0).build_cartesian_2d(1..n, y)?;
     epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;
     // Log scale: a loss that is not positive is left out like a NaN.
-    draw_runs(
-        &mut chart,
-        runs,
-        |r| {
-            if r.val_loss > 0.0 {
-                r.val_loss
-            } else {
-                f64::NAN
-            }
-        },
-        stroke,
-    )
+    draw_runs(&mut chart, lines, styles, |r| {
+        if r.val_loss > 0.0 {
+            r.val_loss
+        } else {
+            f64::NAN
+        }
+    })
 }
 
 /// How a value is written on an axis.
@@ -201,30 +320,34 @@ where
     )
 }
 
-/// Draws each run's `value` against epoch in its own colour: lines broken where the value is not
+/// Draws each line's `value` against epoch in its style: lines broken where the value is not
 /// finite, a lone point (a rate that diverged after one epoch) as a dot so that it still shows.
 fn draw_runs<DB, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordu32, Y>>,
-    runs: &[(String, Vec<EpochRecord>)],
+    lines: &[Line],
+    styles: &[(RGBColor, u32, bool)],
     value: impl Fn(&EpochRecord) -> f64,
-    stroke: u32,
 ) -> DrawResult<DB>
 where
     DB: DrawingBackend,
     Y: Ranged<ValueType = f64>,
 {
-    for (i, (_, records)) in runs.iter().enumerate() {
-        let color = TAB10[i % TAB10.len()];
-        for seg in segments(records.iter().map(|r| (r.epoch as f64, value(r)))) {
+    for (line, &(color, width, dashed)) in lines.iter().zip(styles) {
+        for seg in segments(line.records.iter().map(|r| (r.epoch as f64, value(r)))) {
             let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
             if let [only] = seg[..] {
                 chart.draw_series(std::iter::once(Circle::new(
                     only,
-                    2 * stroke,
+                    2 * width,
                     color.filled(),
                 )))?;
             }
-            chart.draw_series(LineSeries::new(seg, color.stroke_width(stroke)))?;
+            let style = color.stroke_width(width);
+            if dashed {
+                chart.draw_series(DashedLineSeries::new(seg, 6 * width, 4 * width, style))?;
+            } else {
+                chart.draw_series(LineSeries::new(seg, style))?;
+            }
         }
     }
     Ok(())
@@ -247,9 +370,17 @@ fn epoch_labels(n: u32) -> usize {
 }
 
 /// Writes `overview.png`: every rate's validation loss and accuracy against epoch.
-pub fn overview(dir: &Path, runs: &[(String, Vec<EpochRecord>)]) -> Result<()> {
+pub fn overview(dir: &Path, lines: &[Line]) -> Result<()> {
     png(&dir.join("overview.png"), OVERVIEW_SIZE, |area| {
-        draw_overview(area, runs)
+        draw_overview(area, lines)
+    })
+}
+
+/// Writes `overview.svg` (what the tests read).
+#[cfg(test)]
+fn overview_svg(dir: &Path, lines: &[Line]) -> Result<()> {
+    svg(&dir.join("overview.svg"), OVERVIEW_SIZE, |area| {
+        draw_overview(area, lines)
     })
 }
 
@@ -289,7 +420,14 @@ mod tests {
     fn the_rate_chart_draws_four_curves_in_the_reference_colours_under_its_title() {
         let dir = tempfile::tempdir().unwrap();
         let records: Vec<EpochRecord> = (1..=4).map(|e| rec(e, 1.0 / e as f64)).collect();
-        rate_chart(dir.path(), "lr-0.001", "0.001", &records).unwrap();
+        rate_chart(
+            dir.path(),
+            "lr-0.001",
+            "0.001",
+            "fits: validation loss reached 0.2750 at epoch 4",
+            &records,
+        )
+        .unwrap();
         let svg = std::fs::read_to_string(dir.path().join("lr-0.001.svg")).unwrap();
         let texts: Vec<&str> = svg
             .split("<text")
@@ -301,6 +439,14 @@ mod tests {
             .map(str::trim)
             .collect();
         assert_eq!(texts[0], "Model - Learning Rate 0.001", "title: {texts:?}");
+        assert!(
+            texts[1].starts_with("fits: validation loss"),
+            "verdict: {texts:?}"
+        );
+        // The accuracy axis runs from 0 to 1 whatever the curves (0.88 to 0.9 here).
+        for tick in ["0.0", "1.0"] {
+            assert!(texts.contains(&tick), "accuracy tick {tick} in {texts:?}");
+        }
         let lines = polylines(&svg);
         for colour in ["#0000FF", "#008000", "#FF0000", "#00BFBF"] {
             let curves: Vec<usize> = lines
@@ -320,5 +466,49 @@ mod tests {
             .collect();
         assert_eq!(epochs, vec!["1", "2", "3", "4"], "{texts:?}");
         assert!(dir.path().join("lr-0.001.png").is_file());
+    }
+
+    #[test]
+    fn the_overview_scales_its_loss_to_the_good_rates_and_marks_the_recommended_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = |label: &str, lo: f64, recommended| Line {
+            label: label.to_string(),
+            records: (1..=6).map(|e| rec(e, lo + 0.2 / e as f64)).collect(),
+            diverged: false,
+            recommended,
+        };
+        let lines = vec![
+            good("0.0001", 0.12, false),
+            good("0.001", 0.06, true),
+            Line {
+                label: "0.1".into(),
+                records: (1..=6).map(|e| rec(e, 14.5)).collect(),
+                diverged: true,
+                recommended: false,
+            },
+        ];
+        overview_svg(dir.path(), &lines).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("overview.svg")).unwrap();
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                t.split_once('>')
+                    .and_then(|(_, r)| r.split("</text>").next())
+            })
+            .map(str::trim)
+            .collect();
+        // Ticks inside the good rates' region (0.066 to 0.35), none at 10 for the diverged 14.5.
+        for tick in ["0.1", "0.2", "0.3"] {
+            assert!(texts.contains(&tick), "tick {tick} in {texts:?}");
+        }
+        assert!(!texts.contains(&"10"), "{texts:?}");
+        assert!(texts.contains(&"lr 0.001 (recommended)"), "{texts:?}");
+        assert!(texts.contains(&"lr 0.1 (diverged)"), "{texts:?}");
+        assert_eq!(log_ticks(0.05, 0.4), vec![0.05, 0.07, 0.1, 0.2, 0.3]);
+        assert_eq!(
+            log_ticks(0.01, 5.0),
+            vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+        );
     }
 }

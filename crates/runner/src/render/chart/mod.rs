@@ -7,7 +7,7 @@ mod curves;
 mod range;
 
 pub use bars::bench;
-pub use curves::{overview, rate_chart};
+pub use curves::{overview, rate_chart, Line};
 pub use range::find;
 
 use std::path::Path;
@@ -103,8 +103,10 @@ fn frame<'a, 'b, DB: DrawingBackend>(
     y_label_points: f64,
 ) -> ChartBuilder<'a, 'b, DB> {
     let mut builder = ChartBuilder::on(area);
+    if !title.is_empty() {
+        builder.caption(title, (FAMILY, 14.0 * u));
+    }
     builder
-        .caption(title, (FAMILY, 14.0 * u))
         .margin((10.0 * u) as u32)
         .x_label_area_size((30.0 * u) as u32)
         .y_label_area_size((y_label_points * u) as u32);

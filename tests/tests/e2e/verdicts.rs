@@ -1,0 +1,132 @@
+//! Verdicts on real MNIST runs, as a new user's quick runs meet them: slow rates are not
+//! diverged, a stuck or exploding rate is, a hopeless rate stops once that has settled (and
+//! trains on with `--full-curves`) without changing any other rate's figures, and the chart,
+//! the summary and `status` say so.
+
+use std::path::Path;
+
+use crate::common::{figures, json, lrsweep, text};
+
+fn sweep(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+fn verdicts(out: &Path) -> Vec<(String, String, String)> {
+    json(&out.join("summary.json"))["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+                r["verdict_reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_one_epoch_look_tells_slow_rates_from_a_diverging_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    sweep(
+        &out,
+        &[
+            "--limit",
+            "1000",
+            "--epochs",
+            "1",
+            "--rates",
+            "1e-5,1e-4,1e-3,1e-1",
+        ],
+    );
+    let v = verdicts(&out);
+    for (label, verdict, reason) in &v[..3] {
+        assert_eq!(verdict, "still_improving", "{label}: {reason}");
+        assert!(reason.contains("train longer"), "{label}: {reason}");
+    }
+    let (label, verdict, reason) = &v[3];
+    assert_eq!(
+        (label.as_str(), verdict.as_str()),
+        ("0.1", "diverged"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("above 1.5 × a uniform guess's 2.303"),
+        "{reason}"
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("| still improving: 1 epoch is too few"), "{md}");
+    // The chart says it under its title.
+    let svg = std::fs::read_to_string(out.join("lr-0.1.svg")).unwrap();
+    assert!(
+        svg.contains("diverged: validation loss"),
+        "the verdict is drawn"
+    );
+}
+
+#[test]
+fn a_hopeless_rate_stops_once_settled_and_changes_no_other_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let common = [
+        "--loss", "exact", "--limit", "3000", "--epochs", "6", "--rates",
+    ];
+    let together = tmp.path().join("together");
+    let mut args = common.to_vec();
+    args.push("1e-3,10");
+    let o = sweep(&together, &args);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("learning rate 10: hopeless since epoch 1"),
+        "{}",
+        text(&o)
+    );
+    let hopeless = figures(&together.join("lr-10/metrics.csv"));
+    assert_eq!(hopeless.len(), 3, "settled after 3 epochs: {hopeless:?}");
+    let v = verdicts(&together);
+    assert_eq!(v[1].1, "diverged", "{v:?}");
+    let s = json(&together.join("summary.json"));
+    assert_eq!(s["rates"][1]["stopped"]["reason"], "diverged");
+    assert_eq!(
+        s["rates"][1]["stopped"]["cause"]["cause"],
+        "worse_than_guessing"
+    );
+    assert_eq!(s["recommended"]["label"], "0.001");
+
+    // Alone, 1e-3 gives exactly the same figures: the hopeless member left without a trace.
+    let alone = tmp.path().join("alone");
+    let mut args = common.to_vec();
+    args.push("1e-3");
+    sweep(&alone, &args);
+    assert_eq!(
+        figures(&together.join("lr-0.001/metrics.csv")),
+        figures(&alone.join("lr-0.001/metrics.csv"))
+    );
+
+    // With --full-curves it trains to the last epoch, as the reference did.
+    let full = tmp.path().join("full");
+    let mut args = common.to_vec();
+    args.extend(["1e-3,10", "--full-curves"]);
+    sweep(&full, &args);
+    assert_eq!(figures(&full.join("lr-10/metrics.csv")).len(), 6);
+    assert_eq!(verdicts(&full)[1].1, "diverged");
+
+    // status shows each rate's verdict once the summary is written.
+    let o = lrsweep(&["status", together.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("diverged: validation loss"), "{table}");
+}
