@@ -112,11 +112,15 @@ fn draw_rate<DB: DrawingBackend>(
     let stroke = stroke(u);
     for (_, get, color, secondary) in RATE_CURVES {
         for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
-            let seg = seg.into_iter().map(|(x, y)| (x as u32, y));
+            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
+            // A lone point (the epoch before a NaN) as a dot, so that it still shows.
+            let dot = (seg.len() == 1).then(|| Circle::new(seg[0], 2 * stroke, color.filled()));
             let line = LineSeries::new(seg, color.stroke_width(stroke));
             if secondary {
+                chart.draw_secondary_series(dot)?;
                 chart.draw_secondary_series(line)?;
             } else {
+                chart.draw_series(dot)?;
                 chart.draw_series(line)?;
             }
         }
@@ -281,14 +285,27 @@ fn loss_panel<DB: DrawingBackend>(
     let mut chart =
         frame(area, "Validation loss (log scale)", u, 45.0).build_cartesian_2d(1..n, y)?;
     epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;
-    // Log scale: a loss that is not positive is left out like a NaN.
-    draw_runs(&mut chart, lines, styles, |r| {
-        if r.val_loss > 0.0 {
-            r.val_loss
-        } else {
-            f64::NAN
-        }
-    })
+    // Log scale: a loss that is not positive is left out like a NaN; so is a diverged rate's
+    // beyond the scale (its legend says it diverged; the accuracy panel shows it).
+    let inside: Vec<Line> = lines
+        .iter()
+        .map(|l| Line {
+            records: l
+                .records
+                .iter()
+                .map(|r| EpochRecord {
+                    val_loss: if r.val_loss > 0.0 && (!l.diverged || (lo..=hi).contains(&r.val_loss)) {
+                        r.val_loss
+                    } else {
+                        f64::NAN
+                    },
+                    ..*r
+                })
+                .collect(),
+            ..l.clone()
+        })
+        .collect();
+    draw_runs(&mut chart, &inside, styles, |r| r.val_loss)
 }
 
 /// How a value is written on an axis.
