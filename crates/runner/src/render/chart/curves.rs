@@ -294,7 +294,9 @@ fn loss_panel<DB: DrawingBackend>(
                 .records
                 .iter()
                 .map(|r| EpochRecord {
-                    val_loss: if r.val_loss > 0.0 && (!l.diverged || (lo..=hi).contains(&r.val_loss)) {
+                    val_loss: if r.val_loss > 0.0
+                        && (!l.diverged || (lo..=hi).contains(&r.val_loss))
+                    {
                         r.val_loss
                     } else {
                         f64::NAN
