@@ -30,11 +30,13 @@ pub trait Engine {
     fn state(&self, i: usize) -> Result<TrainerState, TrainError>;
     /// Member `i`'s network with its current weights.
     fn network(&self, i: usize) -> Mlp;
-    /// One epoch over `data`, checking `interrupt` before every batch: `None` when it was set
-    /// (the weights are then part-way through the epoch).
-    fn train_epoch_unless(
+    /// One epoch, member `i` on `data[assign[i]]` (the training part in each member's order),
+    /// checking `interrupt` before every batch: `None` when it was set (the weights are then
+    /// part-way through the epoch).
+    fn train_epoch_each(
         &mut self,
-        data: &Self::Data,
+        data: &[&Self::Data],
+        assign: &[usize],
         interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError>;
     /// Each member's loss and accuracy on `data`, without gradients.
@@ -60,12 +62,13 @@ impl Engine for TensorStack {
     fn network(&self, i: usize) -> Mlp {
         TensorStack::network(self, i)
     }
-    fn train_epoch_unless(
+    fn train_epoch_each(
         &mut self,
-        data: &DeviceData,
+        data: &[&DeviceData],
+        assign: &[usize],
         interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError> {
-        TensorStack::train_epoch_unless(self, data, interrupt)
+        TensorStack::train_epoch_each(self, data, assign, interrupt)
     }
     fn evaluate(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
         TensorStack::evaluate(self, data)
@@ -92,12 +95,13 @@ impl Engine for HostStack {
     fn network(&self, i: usize) -> Mlp {
         HostStack::network(self, i)
     }
-    fn train_epoch_unless(
+    fn train_epoch_each(
         &mut self,
-        data: &HostData,
+        data: &[&HostData],
+        assign: &[usize],
         interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError> {
-        HostStack::train_epoch_unless(self, data, interrupt)
+        HostStack::train_epoch_each(self, data, assign, interrupt)
     }
     fn evaluate(&self, data: &HostData) -> Result<Vec<Score>, TrainError> {
         HostStack::evaluate(self, data)

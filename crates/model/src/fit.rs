@@ -176,31 +176,55 @@ impl<'a> StackFit<'a> {
         on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
     ) -> Result<bool, TrainError> {
         let (config, train) = (self.config, self.train);
-        let order = |epoch: usize| {
-            (config.reshuffle && epoch > 1).then(|| {
-                lrsweep_data::split::seeded_permutation(
-                    train.len(),
-                    config.seed.wrapping_add(epoch as u64),
-                )
-            })
+        // A member's order: its seed's permutation of the training part (the part's own order
+        // for the run's seed), fixed across epochs unless reshuffled every epoch.
+        let order = |seed: u64, epoch: usize| {
+            if config.reshuffle && epoch > 1 {
+                Some(seed.wrapping_add(epoch as u64))
+            } else {
+                (seed != config.seed).then_some(seed)
+            }
+            .map(|s| lrsweep_data::split::seeded_permutation(train.len(), s))
         };
+        let seed_of = |id: usize| self.members[id].seed_in(config.seed);
         let never = AtomicBool::new(false);
         let interrupt = self.interrupt.unwrap_or(&never);
         // With reshuffling every member of the group is at the same epoch.
         let first = records[ids[0]].len() + 1;
-        let mut train_data = stack.prepare(train, config.batch_size, order(first).as_deref());
+        let prepare = |stack: &E, seeds: &[u64], epoch: usize| -> Vec<E::Data> {
+            seeds
+                .iter()
+                .map(|&s| stack.prepare(train, config.batch_size, order(s, epoch).as_deref()))
+                .collect()
+        };
+        // The distinct seeds of the members still training, and which one each member has.
+        let seeds_of = |ids: &[usize]| -> (Vec<u64>, Vec<usize>) {
+            let mut seeds: Vec<u64> = Vec::new();
+            let assign = ids
+                .iter()
+                .map(|&id| {
+                    let s = seed_of(id);
+                    seeds.iter().position(|&k| k == s).unwrap_or_else(|| {
+                        seeds.push(s);
+                        seeds.len() - 1
+                    })
+                })
+                .collect();
+            (seeds, assign)
+        };
+        let (mut seeds, mut assign) = seeds_of(&ids);
+        let mut train_data = prepare(&stack, &seeds, first);
         let valid_data = stack.prepare(self.valid, config.batch_size, None);
         for round in 0.. {
             if ids.is_empty() {
                 break;
             }
             let start = Instant::now();
-            if round > 0 {
-                if let Some(order) = order(first + round) {
-                    train_data = stack.prepare(train, config.batch_size, Some(&order));
-                }
+            if round > 0 && config.reshuffle {
+                train_data = prepare(&stack, &seeds, first + round);
             }
-            let Some(scores) = stack.train_epoch_unless(&train_data, interrupt)? else {
+            let data: Vec<&E::Data> = train_data.iter().collect();
+            let Some(scores) = stack.train_epoch_each(&data, &assign, interrupt)? else {
                 return Ok(false);
             };
             let valid = stack.evaluate(&valid_data)?;
@@ -232,6 +256,21 @@ impl<'a> StackFit<'a> {
             }
             ids = keep.iter().map(|&s| ids[s]).collect();
             stack.retain(&keep);
+            let (left, left_assign) = seeds_of(&ids);
+            if left != seeds {
+                // A seed no member trains under any more: its data goes.
+                let mut old: Vec<Option<E::Data>> = std::mem::take(&mut train_data)
+                    .into_iter()
+                    .map(Some)
+                    .collect();
+                train_data = left
+                    .iter()
+                    .filter_map(|s| seeds.iter().position(|k| k == s))
+                    .filter_map(|i| old[i].take())
+                    .collect();
+                seeds = left;
+            }
+            assign = left_assign;
         }
         Ok(true)
     }

@@ -21,13 +21,16 @@ pub struct TrainerState {
 /// Number of tensors in a [`TrainerState`]: four parameters, each with two moments.
 pub const STATE_TENSORS: usize = 12;
 
-/// A member joining a stack: its learning rate and, when it continues, its state and the
-/// records of the epochs that state is after (`None`: fresh weights from the run's seed, the
-/// same for every member).
+/// A member joining a stack: its learning rate, its seed, and, when it continues, its state
+/// and the records of the epochs that state is after (`None`: fresh weights from its seed).
 #[derive(Debug, Clone)]
 pub struct Member<'a> {
     /// The learning rate.
     pub rate: f64,
+    /// The seed of its initial weights and its training order (`None`: the run's seed, whose
+    /// order is the training part's own). Members with other seeds see the same images in
+    /// another seeded order, so their spread measures how much a rate's result owes to luck.
+    pub seed: Option<u64>,
     /// The state after the epochs of the records, when continuing.
     pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
 }
@@ -35,12 +38,63 @@ pub struct Member<'a> {
 impl Member<'_> {
     /// A member starting from the run's seed.
     pub fn fresh(rate: f64) -> Self {
-        Self { rate, resume: None }
+        Self {
+            rate,
+            seed: None,
+            resume: None,
+        }
+    }
+
+    /// The same member under `seed` (its weights and order).
+    pub fn seeded(self, seed: u64) -> Self {
+        Self {
+            seed: Some(seed),
+            ..self
+        }
     }
 
     /// The state it continues from, if any.
     pub fn state(&self) -> Option<&TrainerState> {
         self.resume.as_ref().map(|(s, _)| *s)
+    }
+
+    /// Its seed in a run seeded `run_seed`.
+    pub fn seed_in(&self, run_seed: u64) -> u64 {
+        self.seed.unwrap_or(run_seed)
+    }
+}
+
+/// The states the members of a stack start from: each one's saved state, or its seed's initial
+/// state, made once per seed.
+pub(crate) struct Starts {
+    run_seed: u64,
+    fresh: Vec<(u64, TrainerState)>,
+}
+
+impl Starts {
+    /// The initial states `members` of `model` need in a run seeded `run_seed`.
+    pub(crate) fn new(members: &[Member], model: &ModelConfig, run_seed: u64) -> Self {
+        let mut fresh: Vec<(u64, TrainerState)> = Vec::new();
+        for m in members.iter().filter(|m| m.state().is_none()) {
+            let seed = m.seed_in(run_seed);
+            if !fresh.iter().any(|(k, _)| *k == seed) {
+                fresh.push((seed, TrainerState::initial(model, seed)));
+            }
+        }
+        Self { run_seed, fresh }
+    }
+
+    /// The state `member` starts from.
+    pub(crate) fn of<'a>(&'a self, member: &'a Member) -> &'a TrainerState {
+        member.state().unwrap_or_else(|| {
+            let seed = member.seed_in(self.run_seed);
+            let (_, s) = self
+                .fresh
+                .iter()
+                .find(|(k, _)| *k == seed)
+                .expect("made for every fresh member's seed");
+            s
+        })
     }
 }
 

@@ -19,10 +19,7 @@ fn config(update: UpdateExec) -> TrainConfig {
 
 fn stacked(split: &Split, rates: &[f64], update: UpdateExec) -> Vec<Vec<EpochRecord>> {
     let config = config(update);
-    let members = rates
-        .iter()
-        .map(|&rate| Member { rate, resume: None })
-        .collect();
+    let members = rates.iter().map(|&rate| Member::fresh(rate)).collect();
     StackFit::new(
         &ModelConfig::default(),
         &config,
@@ -122,13 +119,10 @@ fn members_at_different_epochs_train_together_and_leave_when_done() {
     let state = saved.unwrap();
     let mut seen = Vec::new();
     let members = vec![
+        Member::fresh(1e-2),
         Member {
-            rate: 1e-2,
-            resume: None,
-        },
-        Member {
-            rate: 1e-3,
             resume: Some((&state, first[..1].to_vec())),
+            ..Member::fresh(1e-3)
         },
     ];
     let all = StackFit::new(
@@ -152,4 +146,64 @@ fn members_at_different_epochs_train_together_and_leave_when_done() {
         figures(&first),
         "the resumed member continues exactly"
     );
+}
+
+/// Members with their own seeds (weights and order) in one stack: each gives exactly the figures
+/// it gives alone, on both engines, and other seeds give other figures.
+#[test]
+fn seeded_members_of_one_stack_match_their_runs_alone() {
+    use lrsweep_model::{Compute, CpuPath};
+    let split = common::split(Some(3_000));
+    let members = |seeds: &[(f64, Option<u64>)]| -> Vec<Member<'static>> {
+        seeds
+            .iter()
+            .map(|&(rate, seed)| match seed {
+                Some(s) => Member::fresh(rate).seeded(s),
+                None => Member::fresh(rate),
+            })
+            .collect()
+    };
+    let run = |compute, seeds: &[(f64, Option<u64>)]| {
+        let config = TrainConfig {
+            epochs: 2,
+            compute,
+            ..TrainConfig::default()
+        };
+        StackFit::new(
+            &ModelConfig::default(),
+            &config,
+            &split.train,
+            &split.valid,
+            &Device::flex(),
+            members(seeds),
+        )
+        .run(|_, _, _| Flow::Continue)
+        .unwrap()
+    };
+    let all = [
+        (1e-3, None),
+        (1e-3, Some(43)),
+        (1e-3, Some(44)),
+        (1e-2, Some(43)),
+    ];
+    for compute in [
+        Compute::Tensor(UpdateExec::FusedOnHost),
+        Compute::Cpu(CpuPath::Sparse),
+    ] {
+        let together = run(compute, &all);
+        for (i, member) in all.iter().enumerate() {
+            let alone = run(compute, &[*member]);
+            assert_eq!(
+                figures(&together[i]),
+                figures(&alone[0]),
+                "{compute:?} {member:?}"
+            );
+        }
+        assert_ne!(figures(&together[0]), figures(&together[1]), "seeds differ");
+        // The run's own seed is the default member: the same figures as an unseeded one.
+        assert_eq!(
+            figures(&run(compute, &[(1e-3, Some(42))])[0]),
+            figures(&together[0])
+        );
+    }
 }

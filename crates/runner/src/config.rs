@@ -88,6 +88,9 @@ pub struct SweepConfig {
     /// Train every rate to the last epoch, even a hopeless one (the reference did).
     #[serde(default)]
     pub full_curves: bool,
+    /// Train each rate under this many seeds (weights and order): `seed`, `seed + 1`, …
+    #[serde(default = "one")]
+    pub seeds: usize,
     /// Skip the learning-rate range test that runs before the sweep.
     #[serde(default)]
     pub no_find: bool,
@@ -125,6 +128,7 @@ impl Default for SweepConfig {
             patience: None,
             restore_best: false,
             full_curves: false,
+            seeds: 1,
             no_find: false,
             serial: false,
             backend: BackendChoice::Auto,
@@ -141,7 +145,33 @@ impl SweepConfig {
         if self.serial {
             1
         } else {
-            self.rates.len().max(self.refine).max(1)
+            self.rates.len().max(self.refine).max(1) * self.seeds.max(1)
+        }
+    }
+
+    /// The seeds each rate trains under: the run's, then the next ones (`--seeds`).
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.seeds.max(1) as u64)
+            .map(|j| self.seed.wrapping_add(j))
+            .collect()
+    }
+
+    /// The directory of `rate` under `seed` inside the run: `lr-<rate>` for the run's seed,
+    /// `lr-<rate>-seed<seed>` for a further one.
+    pub fn member_dir(&self, rate: f64, seed: u64) -> String {
+        if seed == self.seed {
+            format!("lr-{}", rate_label(rate))
+        } else {
+            format!("lr-{}-seed{seed}", rate_label(rate))
+        }
+    }
+
+    /// How progress and messages name `rate` under `seed`: `0.001`, or `0.001 (seed 43)`.
+    pub fn member_label(&self, rate: f64, seed: u64) -> String {
+        if seed == self.seed {
+            rate_label(rate)
+        } else {
+            format!("{} (seed {seed})", rate_label(rate))
         }
     }
 
@@ -182,6 +212,10 @@ impl SweepConfig {
             compute,
         }
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 /// What `lrsweep bench` times; recorded in `bench.json`.

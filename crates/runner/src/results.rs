@@ -86,11 +86,46 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
     Ok(collected)
 }
 
-/// The analysis of each rate's records of the run `record`, in training order.
-pub fn summarize_runs(record: &RunRecord, runs: &[(f64, Vec<EpochRecord>)]) -> Vec<RateSummary> {
+/// The records of `rate` under the run's further seeds (`--seeds`), read from `dir`: none for
+/// a seed not trained yet; empty when the run has one seed.
+pub fn other_seeds(
+    dir: &Path,
+    record: &RunRecord,
+    rate: f64,
+) -> Result<Vec<(u64, Vec<EpochRecord>)>> {
+    let c = &record.config;
+    c.seeds()
+        .into_iter()
+        .filter(|&s| s != c.seed)
+        .map(|s| {
+            let path = dir.join(c.member_dir(rate, s)).join("metrics.csv");
+            let records = if path.is_file() {
+                store::metrics::read_metrics(&path)?
+            } else {
+                Vec::new()
+            };
+            Ok((s, records))
+        })
+        .collect()
+}
+
+/// The analysis of each rate's records of the run `record` in `dir` (its further seeds' read
+/// from there), in training order.
+pub fn summarize_runs(
+    dir: &Path,
+    record: &RunRecord,
+    runs: &[(f64, Vec<EpochRecord>)],
+) -> Result<Vec<RateSummary>> {
     let hopeless = record.hopeless();
     runs.iter()
-        .map(|(rate, records)| summary::summarize_rate(*rate, records, &hopeless))
+        .map(|(rate, records)| {
+            let mut s = summary::summarize_rate(*rate, records, &hopeless);
+            let others = other_seeds(dir, record, *rate)?;
+            if !others.is_empty() {
+                summary::add_seeds(&mut s, record.config.seed, records, &others);
+            }
+            Ok(s)
+        })
         .collect()
 }
 
@@ -98,14 +133,15 @@ pub fn summarize_runs(record: &RunRecord, runs: &[(f64, Vec<EpochRecord>)]) -> V
 /// for rates a distributed run's task left unfinished), and the rates the run should have
 /// (listed and refined) but has not trained yet.
 pub fn summarize(
+    dir: &Path,
     record: &RunRecord,
     runs: &[(f64, Vec<EpochRecord>)],
     find: Option<&FindResult>,
     missing: &[Missing],
-) -> Summary {
+) -> Result<Summary> {
     let config = &record.config;
     let rule = record.stop_rule();
-    let mut rates = summarize_runs(record, runs);
+    let mut rates = summarize_runs(dir, record, runs)?;
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
         summary::mark_stop(s, records, &rule, config.epochs);
         if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
@@ -137,21 +173,40 @@ pub fn summarize(
             .filter(|r| !trained.contains(r))
             .map(|r| format!("{}: not trained yet", rate_label(*r))),
     );
-    summary
+    Ok(summary)
 }
 
-/// Draws `lr-<rate>.png` (and `.svg`) of `rate` in the run `record` in `dir`, its verdict
-/// under the title.
+/// Draws `lr-<rate>.png` (and `.svg`) of `rate` in the run `record` in `dir` from its
+/// `records` under the run's seed, its verdict under the title and, with further seeds
+/// (`others`), the band the seeds span.
 pub fn rate_chart(
     dir: &Path,
     record: &RunRecord,
     rate: f64,
     records: &[EpochRecord],
+    others: &[(u64, Vec<EpochRecord>)],
 ) -> Result<()> {
     let label = rate_label(rate);
     let reading = crate::analysis::verdict::read(records, &record.hopeless());
-    let verdict = format!("{}: {}", reading.verdict.display(), reading.reason);
-    chart::rate_chart(dir, &format!("lr-{label}"), &label, &verdict, records)
+    let mut verdict = format!("{}: {}", reading.verdict.display(), reading.reason);
+    let mut band: Vec<&[EpochRecord]> = Vec::new();
+    if !others.is_empty() {
+        verdict = format!(
+            "{verdict} (seed {}; the band spans {} seeds)",
+            record.config.seed,
+            others.len() + 1
+        );
+        band.push(records);
+        band.extend(others.iter().map(|(_, r)| r.as_slice()));
+    }
+    chart::rate_chart(
+        dir,
+        &format!("lr-{label}"),
+        &label,
+        &verdict,
+        records,
+        &band,
+    )
 }
 
 /// Writes `overview.png`, `summary.json` and `summary.md` into `out` (`missing`: as for
@@ -164,7 +219,7 @@ pub fn write(
     find: Option<&FindResult>,
     missing: &[Missing],
 ) -> Result<Summary> {
-    let summary = summarize(record, runs, find, missing);
+    let summary = summarize(out, record, runs, find, missing)?;
     let recommended = summary.recommended.as_ref().map(|r| r.rate);
     let lines: Vec<chart::Line> = runs
         .iter()

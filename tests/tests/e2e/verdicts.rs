@@ -130,3 +130,80 @@ fn a_hopeless_rate_stops_once_settled_and_changes_no_other_rate() {
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("diverged: validation loss"), "{table}");
 }
+
+#[test]
+fn seeds_train_in_one_stack_and_the_summary_says_how_sure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let common = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "3",
+        "--rates",
+        "1e-3,1e-2",
+        "--seeds",
+        "3",
+    ];
+    let stacked = tmp.path().join("stacked");
+    let o = sweep(&stacked, &common);
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("0.001 (seed 43)"), "{said}");
+    // Each seed alone in its stack (--serial) gives the same figures, bit for bit.
+    let serial = tmp.path().join("serial");
+    let mut args = common.to_vec();
+    args.push("--serial");
+    sweep(&serial, &args);
+    for dir in [
+        "lr-0.001",
+        "lr-0.001-seed43",
+        "lr-0.001-seed44",
+        "lr-0.01-seed44",
+    ] {
+        assert_eq!(
+            figures(&stacked.join(dir).join("metrics.csv")),
+            figures(&serial.join(dir).join("metrics.csv")),
+            "{dir}"
+        );
+    }
+    // The run's own seed is the run without --seeds.
+    let plain = tmp.path().join("plain");
+    sweep(&plain, &common[..6]);
+    assert_eq!(
+        figures(&stacked.join("lr-0.001/metrics.csv")),
+        figures(&plain.join("lr-0.001/metrics.csv"))
+    );
+    // Other seeds train other networks.
+    assert_ne!(
+        figures(&stacked.join("lr-0.001/metrics.csv")),
+        figures(&stacked.join("lr-0.001-seed43/metrics.csv"))
+    );
+    let s = json(&stacked.join("summary.json"));
+    let row = &s["rates"][0];
+    assert_eq!(row["seeds"].as_array().unwrap().len(), 3, "{row:#}");
+    assert_eq!(row["seeds"][1]["seed"], 43);
+    let sd = row["min_val_loss_sd"].as_f64().unwrap();
+    assert!(sd > 0.0 && sd < 0.1, "{sd}");
+    let mins: Vec<f64> = row["seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["min_val_loss"].as_f64().unwrap())
+        .collect();
+    let mean = mins.iter().sum::<f64>() / 3.0;
+    assert!((row["min_val_loss_mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let why = s["recommended"]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("over 3 seeds") || why.contains("tie within seed noise"),
+        "{why}"
+    );
+    let md = std::fs::read_to_string(stacked.join("summary.md")).unwrap();
+    assert!(md.contains("| seeds |") && md.contains("43: "), "{md}");
+    // The chart shades the seeds' band.
+    let svg = std::fs::read_to_string(stacked.join("lr-0.001.svg")).unwrap();
+    assert!(svg.contains("<polygon"), "the seeds' band is drawn");
+    // status lists every seed.
+    let o = lrsweep(&["status", stacked.to_str().unwrap(), "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["rates"].as_array().unwrap().len(), 6, "{status:#}");
+    assert_eq!(status["counts"]["done"], 6);
+}

@@ -36,7 +36,7 @@ use crate::config::{CpuLayout, TrainConfig};
 use crate::network::Mlp;
 use crate::record::{Score, TrainError};
 use crate::shape::ModelConfig;
-use crate::state::{Member, TrainerState, STATE_TENSORS};
+use crate::state::{Member, Starts, TrainerState, STATE_TENSORS};
 use layout::{from_blocked, to_blocked, transpose};
 use step::{Params, Scratch};
 
@@ -70,18 +70,11 @@ impl HostStack {
         if model.inputs > usize::from(u16::MAX) + 1 {
             return Err(TrainError::TooManyInputs(model.inputs));
         }
-        let fresh = members
-            .iter()
-            .any(|m| m.state().is_none())
-            .then(|| TrainerState::initial(model, config.seed));
         let mut params = Vec::with_capacity(members.len());
+        let starts = Starts::new(members, model, config.seed);
         for m in members {
             config.check(m.rate)?;
-            let state = match m.state() {
-                Some(s) => s,
-                None => fresh.as_ref().expect("made when a member is fresh"),
-            };
-            params.push(params_from(model, m.rate, state, layout)?);
+            params.push(params_from(model, m.rate, starts.of(m), layout)?);
         }
         Ok(Self {
             members: params,
@@ -140,7 +133,25 @@ impl HostStack {
         data: &HostData,
         interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError> {
-        self.check_data(data)?;
+        let shared = vec![0; self.len()];
+        self.train_epoch_each(&[data], &shared, interrupt)
+    }
+
+    /// Like [`HostStack::train_epoch_unless`] with each member on its own data,
+    /// `data[assign[i]]` for member `i` (the same part in the members' orders).
+    pub fn train_epoch_each(
+        &mut self,
+        data: &[&HostData],
+        assign: &[usize],
+        interrupt: &AtomicBool,
+    ) -> Result<Option<Vec<Score>>, TrainError> {
+        if data.is_empty() {
+            return Err(TrainError::NoData("no data to train on".into()));
+        }
+        for d in data {
+            self.check_data(d)?;
+        }
+        let n = data.first().map_or(0, |d| d.len());
         let mut totals = vec![(0f64, 0u64); self.len()];
         let Self {
             members,
@@ -150,18 +161,27 @@ impl HostStack {
             isa,
             ..
         } = self;
-        for (x, labels) in data.batches() {
+        let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
+        while let Some(batches) = iters
+            .iter_mut()
+            .map(Iterator::next)
+            .collect::<Option<Vec<_>>>()
+        {
             if interrupt.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            scratch.prepare(&x, model.inputs, true);
-            for (member, total) in members.iter_mut().zip(&mut totals) {
-                let (loss, correct) = step::step(*isa, member, config, model, &x, labels, scratch);
+            for (j, (x, _)) in batches.iter().enumerate() {
+                scratch.prepare(j, x, model.inputs, true);
+            }
+            for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
+                let (x, labels) = &batches[j];
+                let (loss, correct) =
+                    step::step(*isa, member, config, model, x, labels, j, scratch);
                 total.0 += loss;
                 total.1 += u64::from(correct);
             }
         }
-        Ok(Some(scores(&totals, data.len())))
+        Ok(Some(scores(&totals, n)))
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
@@ -174,7 +194,7 @@ impl HostStack {
         );
         let mut totals = vec![(0f64, 0u64); self.len()];
         for (x, labels) in data.batches() {
-            scratch.prepare(&x, self.model.inputs, false);
+            scratch.prepare(0, &x, self.model.inputs, false);
             for (member, total) in self.members.iter().zip(&mut totals) {
                 let (loss, correct) = step::score(
                     self.isa,

@@ -23,8 +23,16 @@ pub(super) struct Params {
     pub(super) b2: Slot<Vec<f32>>,
 }
 
-/// Buffers of one step, reused from step to step, and the batch's panels (sparse layout),
-/// built once per batch and shared by every member.
+/// A sparse batch laid out for the products: by pixel, and its image and pixel panels.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BatchPanels {
+    csc: Csc,
+    images: Panels,
+    pixels: Panels,
+}
+
+/// Buffers of one step, reused from step to step, and the panels of each order's batch
+/// (sparse layout), built once per batch and shared by every member in that order.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Scratch {
     h: Vec<f32>,
@@ -38,10 +46,8 @@ pub(super) struct Scratch {
     dw1: Vec<f32>,
     /// dz1 in column blocks (sparse layout).
     dz1_blocked: Vec<f32>,
-    /// The batch by pixel, and its image and pixel panels (sparse layout).
-    csc: Csc,
-    images: Panels,
-    pixels: Panels,
+    /// Each order's batch laid out (sparse layout).
+    batches: Vec<BatchPanels>,
 }
 
 impl Scratch {
@@ -65,13 +71,17 @@ impl Scratch {
         }
     }
 
-    /// Lays out a sparse batch's panels for the products (a dense batch needs none).
-    pub(super) fn prepare(&mut self, x: &HostBatch, inputs: usize, training: bool) {
+    /// Lays out order `j`'s sparse batch for the products (a dense batch needs nothing).
+    pub(super) fn prepare(&mut self, j: usize, x: &HostBatch, inputs: usize, training: bool) {
+        if self.batches.len() <= j {
+            self.batches.resize_with(j + 1, BatchPanels::default);
+        }
+        let b = &mut self.batches[j];
         if let HostBatch::Sparse(csr, rows) = x {
-            self.images.images(csr, rows.clone(), inputs);
+            b.images.images(csr, rows.clone(), inputs);
             if training {
-                self.csc.fill(csr, rows.clone(), inputs);
-                self.pixels.pixels(&self.csc, rows.len(), inputs);
+                b.csc.fill(csr, rows.clone(), inputs);
+                b.pixels.pixels(&b.csc, rows.len(), inputs);
             }
         }
     }
@@ -101,13 +111,14 @@ pub(super) fn score(
         &mut s.h[..rows * model.hidden],
         &mut s.logits[..rows * model.classes],
     );
-    forward(isa, p, x, &s.images, h);
+    forward(isa, p, x, &s.batches[0].images, h);
     rows::output(isa, h, &p.w2t.param, &p.b2.param, logits);
     loss::loss_and_grad(loss_kind, logits, labels, None)
 }
 
-/// One Adam step of one member on a batch prepared in `s`; the batch's summed loss and correct
-/// count.
+/// One Adam step of one member on its order's batch (`j`), prepared in `s`; the batch's summed
+/// loss and correct count.
+#[allow(clippy::too_many_arguments)] // the step's operands, its order and its buffers
 pub(super) fn step(
     isa: Isa,
     p: &mut Params,
@@ -115,6 +126,7 @@ pub(super) fn step(
     model: &ModelConfig,
     x: &HostBatch,
     labels: &[u8],
+    j: usize,
     s: &mut Scratch,
 ) -> (f64, u32) {
     let rows = labels.len();
@@ -124,7 +136,8 @@ pub(super) fn step(
         &mut s.logits[..rows * classes],
         &mut s.dz2[..rows * classes],
     );
-    forward(isa, p, x, &s.images, h);
+    let panels = &s.batches[j];
+    forward(isa, p, x, &panels.images, h);
     rows::output(isa, h, &p.w2t.param, &p.b2.param, logits);
     let (loss, correct) = loss::loss_and_grad(config.loss, logits, labels, Some(dz2));
     rows::hidden_grad(isa, dz2, &p.w2t.param, h, dz1, classes);
@@ -138,7 +151,7 @@ pub(super) fn step(
             to_blocked(dz1, rows, hidden, &mut s.dz1_blocked);
             sparse::w1_update(
                 isa,
-                &s.pixels,
+                &panels.pixels,
                 &s.dz1_blocked,
                 &mut w1.param,
                 &mut w1.m,

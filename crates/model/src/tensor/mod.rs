@@ -26,7 +26,7 @@ use crate::config::{Compute, TrainConfig, UpdateExec};
 use crate::network::{read_tensor, Mlp};
 use crate::record::{Score, TrainError};
 use crate::shape::ModelConfig;
-use crate::state::{Member, TrainerState, STATE_TENSORS};
+use crate::state::{Member, Starts, TrainerState, STATE_TENSORS};
 
 /// K members in training on tensors, stacked: `w1 [K, in, H]`, `b1 [K, 1, H]`, `w2 [K, H, C]`,
 /// `b2 [K, 1, C]`, each with Adam's moments; per member a learning rate and a step count.
@@ -52,14 +52,61 @@ fn slice_shape(m: &ModelConfig, i: usize) -> [usize; 3] {
     }
 }
 
-/// The network's forward pass for K members on one batch `[rows, in]`: hidden activations after
-/// ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
-fn forward(x: Tensor<2>, [w1, b1, w2, b2]: &[Slot<Tensor<3>>; 4]) -> (Tensor<3>, Tensor<3>) {
-    let h = relu(
-        x.unsqueeze_dim::<3>(0)
-            .matmul(w1.param.clone())
-            .add(b1.param.clone()),
-    );
+/// What a step trains on: one batch every member shares, or each member's own batch (members
+/// with other seeds see the data in other orders), stacked `[K, rows, …]`.
+enum Input {
+    Shared(Batch),
+    Each {
+        x: Tensor<3>,
+        y: Tensor<3>,
+        labels: Tensor<3, Int>,
+    },
+}
+
+impl Input {
+    /// `batches[assign[i]]` for member `i`: one shared batch when there is only one.
+    fn of(mut batches: Vec<Batch>, assign: &[usize]) -> Self {
+        if batches.len() == 1 {
+            return Input::Shared(batches.remove(0));
+        }
+        let device = batches[0].x.device();
+        let idx = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                assign.iter().map(|&a| a as i32).collect::<Vec<_>>(),
+                [assign.len()],
+            ),
+            &device,
+        );
+        let stack = |parts: Vec<Tensor<2>>| Tensor::stack::<3>(parts, 0).select(0, idx.clone());
+        let labels = Tensor::stack::<3>(batches.iter().map(|b| b.labels.clone()).collect(), 0)
+            .select(0, idx.clone());
+        Input::Each {
+            x: stack(batches.iter().map(|b| b.x.clone()).collect()),
+            y: stack(batches.iter().map(|b| b.y.clone()).collect()),
+            labels,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        match self {
+            Input::Shared(b) => b.x.dims()[0],
+            Input::Each { x, .. } => x.dims()[1],
+        }
+    }
+
+    /// The images as `[1 or K, rows, in]`.
+    fn x(&self) -> Tensor<3> {
+        match self {
+            Input::Shared(b) => b.x.clone().unsqueeze_dim::<3>(0),
+            Input::Each { x, .. } => x.clone(),
+        }
+    }
+}
+
+/// The network's forward pass for K members on images `[1 or K, rows, in]`: hidden activations
+/// after ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
+fn forward(x: Tensor<3>, [w1, b1, w2, b2]: &[Slot<Tensor<3>>; 4]) -> (Tensor<3>, Tensor<3>) {
+    let h = relu(x.matmul(w1.param.clone()).add(b1.param.clone()));
     let logits = h.clone().matmul(w2.param.clone()).add(b2.param.clone());
     (h, logits)
 }
@@ -80,22 +127,13 @@ impl TensorStack {
         for m in members {
             config.check(m.rate)?;
         }
-        let fresh = members
-            .iter()
-            .any(|m| m.state().is_none())
-            .then(|| TrainerState::initial(model, config.seed));
         // Per tensor (w1, m, v, b1, …): every member's slice.
         let mut parts: Vec<Vec<Tensor<3>>> = (0..STATE_TENSORS)
             .map(|_| Vec::with_capacity(members.len()))
             .collect();
-        for member in members {
-            let state = match member.state() {
-                Some(state) => {
-                    state.check(model)?;
-                    state
-                }
-                None => fresh.as_ref().expect("made when a member is fresh"),
-            };
+        let starts = Starts::new(members, model, config.seed);
+        for state in members.iter().map(|m| starts.of(m)) {
+            state.check(model)?;
             for (i, (part, (_, values))) in parts.iter_mut().zip(&state.tensors).enumerate() {
                 part.push(Tensor::from_data(
                     TensorData::new(values.clone(), slice_shape(model, i / 3)),
@@ -162,22 +200,35 @@ impl TensorStack {
     /// One Adam step of every member on `batch`; returns `[K, 2]`: each member's summed loss
     /// and number of correct predictions, left on the device.
     pub fn train_step(&mut self, batch: Batch) -> Tensor<2> {
-        let Batch { x, y, labels } = batch;
+        self.step(Input::Shared(batch))
+    }
+
+    /// One Adam step of every member on its own batch, `batches[assign[i]]` for member `i`
+    /// (batches of the same size, from the data in the members' orders); as
+    /// [`TensorStack::train_step`] when there is one batch.
+    pub fn train_step_each(&mut self, batches: Vec<Batch>, assign: &[usize]) -> Tensor<2> {
+        self.step(Input::of(batches, assign))
+    }
+
+    fn step(&mut self, input: Input) -> Tensor<2> {
         let params = self
             .params
             .take()
             .expect("parameters are only taken during a step");
-        let [rows, _] = x.dims();
-        let (h, logits) = forward(x.clone(), &params);
+        let rows = input.rows();
+        let (h, logits) = forward(input.x(), &params);
         let [w1, b1, w2, b2] = params;
-        let (totals, dz2) = self.loss_and_grad(logits, y, labels, rows);
+        let (totals, dz2) = self.loss_and_grad(logits, &input, rows);
 
         let dw2 = h.clone().swap_dims(1, 2).matmul(dz2.clone());
         let db2 = dz2.clone().sum_dim(1);
         let dz1 = dz2
             .matmul(w2.param.clone().swap_dims(1, 2))
             .mask_fill(h.lower_equal_elem(0.0), 0.0);
-        let dw1 = x.transpose().unsqueeze_dim::<3>(0).matmul(dz1.clone());
+        let dw1 = match input {
+            Input::Shared(b) => b.x.transpose().unsqueeze_dim::<3>(0).matmul(dz1.clone()),
+            Input::Each { x, .. } => x.swap_dims(1, 2).matmul(dz1.clone()),
+        };
         let db1 = dz1.sum_dim(1);
 
         for t in &mut self.steps {
@@ -201,13 +252,18 @@ impl TensorStack {
     fn loss_and_grad(
         &self,
         logits: Tensor<3>,
-        y: Tensor<2>,
-        labels: Tensor<2, Int>,
+        input: &Input,
         rows: usize,
     ) -> (Tensor<2>, Tensor<3>) {
         let [k, _, classes] = logits.dims();
+        let (target, labels) = match input {
+            Input::Shared(b) => (
+                b.y.clone().unsqueeze_dim::<3>(0).expand([k, rows, classes]),
+                b.labels.clone().unsqueeze_dim::<3>(0).expand([k, rows, 1]),
+            ),
+            Input::Each { y, labels, .. } => (y.clone(), labels.clone()),
+        };
         let correct = correct_counts(&logits, labels);
-        let target = y.unsqueeze_dim::<3>(0).expand([k, rows, classes]);
         let (losses, dz2) = loss::loss_and_grad(
             self.config.loss,
             logits.reshape([k * rows, classes]),
@@ -247,14 +303,44 @@ impl TensorStack {
         read_scores(totals, data.len(), self.len()).map(Some)
     }
 
+    /// Like [`TensorStack::train_epoch_unless`] with each member on its own data,
+    /// `data[assign[i]]` for member `i` (the same part in the members' orders).
+    pub fn train_epoch_each(
+        &mut self,
+        data: &[&DeviceData],
+        assign: &[usize],
+        interrupt: &AtomicBool,
+    ) -> Result<Option<Vec<Score>>, TrainError> {
+        match data {
+            [] => return Err(TrainError::NoData("no data to train on".into())),
+            [one] => return self.train_epoch_unless(one, interrupt),
+            _ => {}
+        }
+        let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
+        let mut totals = None;
+        while let Some(batches) = iters
+            .iter_mut()
+            .map(Iterator::next)
+            .collect::<Option<Vec<_>>>()
+        {
+            if interrupt.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            totals = Some(add(totals, self.train_step_each(batches, assign)));
+        }
+        let n = data.first().map_or(0, |d| d.len());
+        read_scores(totals, n, self.len()).map(Some)
+    }
+
     /// Each member's loss and accuracy on `data`, without gradients.
     pub fn evaluate(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
         let mut totals = None;
         for Batch { x, y, labels } in data.batches() {
             let [rows, _] = x.dims();
-            let (_, logits) = forward(x, self.params());
+            let (_, logits) = forward(x.unsqueeze_dim::<3>(0), self.params());
             let [k, _, classes] = logits.dims();
-            let correct = correct_counts(&logits, labels);
+            let correct =
+                correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]));
             let target = y.unsqueeze_dim::<3>(0).expand([k, rows, classes]);
             let losses = loss::loss(
                 self.config.loss,
@@ -337,13 +423,13 @@ fn add(acc: Option<Tensor<2>>, t: Tensor<2>) -> Tensor<2> {
     }
 }
 
-/// Correct predictions per member `[K, 1]` from logits `[K, rows, C]` and labels `[rows, 1]`.
-fn correct_counts(logits: &Tensor<3>, labels: Tensor<2, Int>) -> Tensor<2> {
-    let [k, rows, _] = logits.dims();
+/// Correct predictions per member `[K, 1]` from logits `[K, rows, C]` and labels `[K, rows, 1]`.
+fn correct_counts(logits: &Tensor<3>, labels: Tensor<3, Int>) -> Tensor<2> {
+    let [k, _, _] = logits.dims();
     logits
         .clone()
         .argmax(2)
-        .equal(labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]))
+        .equal(labels)
         .float()
         .sum_dim(1)
         .reshape([k, 1])

@@ -23,8 +23,8 @@ impl Trainer {
         let device = network.hidden.weight.val().device();
         let state = TrainerState::of_network(&network)?;
         let member = Member {
-            rate: config.learning_rate,
             resume: Some((&state, Vec::new())),
+            ..Member::fresh(config.learning_rate)
         };
         Ok(Self {
             stack: TensorStack::new(&state.shape()?, config, &[member], &device)?,

@@ -36,10 +36,10 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
     ];
     // The better neighbour: the lower minimum validation loss; a diverged one loses.
     let score = |r: &RateSummary| {
-        if r.diverged || !r.min_val_loss.is_finite() {
+        if r.diverged || !r.score().is_finite() {
             f64::INFINITY
         } else {
-            r.min_val_loss
+            r.score()
         }
     };
     let Some(neighbour) = neighbours

@@ -55,6 +55,21 @@ pub struct RateSummary {
     pub patience_5_stop: Option<usize>,
     /// The same with patience 10.
     pub patience_10_stop: Option<usize>,
+    /// With `--seeds`: each seed's figures (the run's seed first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<SeedFigures>,
+    /// With `--seeds`: the mean over the seeds of the minimum validation loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_val_loss_mean: Option<f64>,
+    /// With `--seeds`: its sample standard deviation over the seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_val_loss_sd: Option<f64>,
+    /// With `--seeds`: the mean over the seeds of the epoch of the minimum validation loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_val_loss_epoch_mean: Option<f64>,
+    /// With `--seeds`: its sample standard deviation over the seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_val_loss_epoch_sd: Option<f64>,
     /// Why the rate stopped training, by the run's stop rule (with the user's patience), or
     /// that a signal interrupted it; none while it goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,17 +179,131 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord], hopeless: &Hopeless) -
         more_epochs: reading.more_epochs,
         patience_5_stop: patience_stop(records, 5),
         patience_10_stop: patience_stop(records, 10),
+        seeds: Vec::new(),
+        min_val_loss_mean: None,
+        min_val_loss_sd: None,
+        min_val_loss_epoch_mean: None,
+        min_val_loss_epoch_sd: None,
         stopped: None,
         unfinished: None,
     }
 }
 
-/// The rate whose lowest validation loss is the lowest, among those that did not diverge.
+/// One seed's figures of a rate (`--seeds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedFigures {
+    /// The seed (weights and order).
+    pub seed: u64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Lowest validation loss.
+    pub min_val_loss: f64,
+    /// Its epoch.
+    pub min_val_loss_epoch: usize,
+    /// Highest validation accuracy.
+    pub best_val_acc: f64,
+}
+
+impl SeedFigures {
+    fn of(seed: u64, records: &[EpochRecord]) -> Self {
+        let min = first_best(records, |r| r.val_loss, true);
+        Self {
+            seed,
+            epochs: records.len(),
+            min_val_loss: min.map_or(f64::NAN, |r| r.val_loss),
+            min_val_loss_epoch: min.map_or(0, |r| r.epoch),
+            best_val_acc: first_best(records, |r| r.val_acc, false).map_or(f64::NAN, |r| r.val_acc),
+        }
+    }
+}
+
+/// Mean and sample standard deviation (0 for one value).
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Adds the seeds' figures to `summary`: its run-seed `records` under `run_seed` and the
+/// further seeds' (`others`); mean and spread over the seeds that trained.
+pub fn add_seeds(
+    summary: &mut RateSummary,
+    run_seed: u64,
+    records: &[EpochRecord],
+    others: &[(u64, Vec<EpochRecord>)],
+) {
+    let mut seeds = vec![SeedFigures::of(run_seed, records)];
+    seeds.extend(others.iter().map(|(s, r)| SeedFigures::of(*s, r)));
+    let trained: Vec<&SeedFigures> = seeds
+        .iter()
+        .filter(|s| s.min_val_loss.is_finite())
+        .collect();
+    if !trained.is_empty() {
+        let (m, sd) = mean_sd(&trained.iter().map(|s| s.min_val_loss).collect::<Vec<_>>());
+        let (e, esd) = mean_sd(
+            &trained
+                .iter()
+                .map(|s| s.min_val_loss_epoch as f64)
+                .collect::<Vec<_>>(),
+        );
+        summary.min_val_loss_mean = Some(m);
+        summary.min_val_loss_sd = Some(sd);
+        summary.min_val_loss_epoch_mean = Some(e);
+        summary.min_val_loss_epoch_sd = Some(esd);
+    }
+    summary.seeds = seeds;
+}
+
+impl RateSummary {
+    /// What rates are ranked by: the minimum validation loss, its mean over the seeds with
+    /// `--seeds`.
+    pub fn score(&self) -> f64 {
+        self.min_val_loss_mean.unwrap_or(self.min_val_loss)
+    }
+}
+
+/// The rate whose lowest validation loss (mean over the seeds, with `--seeds`) is the lowest,
+/// among those that did not diverge.
 pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
     rates
         .iter()
-        .filter(|r| !r.diverged && r.unfinished.is_none() && r.min_val_loss.is_finite())
-        .min_by(|a, b| a.min_val_loss.total_cmp(&b.min_val_loss))
+        .filter(|r| !r.diverged && r.unfinished.is_none() && r.score().is_finite())
+        .min_by(|a, b| a.score().total_cmp(&b.score()))
+}
+
+/// With `--seeds`: whether the best rate's lead over the next-best is beyond the seeds'
+/// spread (the two standard deviations combined), in a sentence.
+fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
+    let sd = best.min_val_loss_sd?;
+    let next = rates
+        .iter()
+        .filter(|r| r.rate != best.rate && !r.diverged && r.unfinished.is_none())
+        .filter(|r| r.score().is_finite())
+        .min_by(|a, b| a.score().total_cmp(&b.score()))?;
+    let spread = (sd.powi(2) + next.min_val_loss_sd.unwrap_or(0.0).powi(2)).sqrt();
+    let lead = next.score() - best.score();
+    let n = best.seeds.len();
+    Some(if lead > spread {
+        format!(
+            "over {n} seeds its mean {:.4} ± {sd:.4} leads {}'s {:.4} by {lead:.4}, beyond the seeds' spread ({spread:.4})",
+            best.score(),
+            next.label,
+            next.score()
+        )
+    } else {
+        format!(
+            "{} and {} tie within seed noise (means {:.4} and {:.4} over {n} seeds, {lead:.4} apart, spread {spread:.4}); either",
+            best.label,
+            next.label,
+            best.score(),
+            next.score()
+        )
+    })
 }
 
 /// Builds the summary and its recommendation.
@@ -192,12 +321,13 @@ pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Su
             ),
             _ => String::new(),
         };
+        let seeds = seed_lead(b, &rates).map_or(String::new(), |s| format!("; {s}"));
         Recommendation {
             rate: b.rate,
             label: b.label.clone(),
             epoch: b.min_val_loss_epoch,
             reason: format!(
-                "lowest validation loss of all rates ({:.4} at epoch {}, validation accuracy {:.4} at best){overfit}",
+                "lowest validation loss of all rates ({:.4} at epoch {}, validation accuracy {:.4} at best){overfit}{seeds}",
                 b.min_val_loss, b.min_val_loss_epoch, b.best_val_acc
             ),
         }

@@ -11,6 +11,9 @@ use super::DataArgs;
 use crate::backend::{BackendChoice, DeviceSpec};
 use crate::config::SweepConfig;
 
+/// The most seeds a rate trains under: each is a full run.
+const MAX_SEEDS: u64 = 20;
+
 /// The most rates a refinement adds: each trains a full run, and more than this many between
 /// two neighbouring rates tells nothing new.
 const MAX_REFINE: u64 = 20;
@@ -108,6 +111,13 @@ pub struct SweepArgs {
     /// does not fall; see the README's "Verdicts").
     #[arg(long)]
     pub full_curves: bool,
+
+    /// Train each rate under N seeds (weights and training order: the --seed, then the next
+    /// ones), all members of the same stack; the summary gives each rate's mean and spread of
+    /// its minimum validation loss and best epoch, the charts draw the seeds' band, and the
+    /// recommendation says whether the best rate's lead is beyond the seeds' spread.
+    #[arg(long, value_name = "N", default_value_t = d().seeds as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    pub seeds: u64,
 
     /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
     /// suggestions the summary sets beside the sweep's answer.
@@ -252,6 +262,7 @@ impl SweepArgs {
             patience: self.patience.map(|p| p as usize),
             restore_best: self.restore_best,
             full_curves: self.full_curves,
+            seeds: self.seeds as usize,
             no_find: self.no_find,
             serial: self.serial,
             backend: self.backend,

@@ -33,7 +33,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         None
     };
     for (rate, records) in &runs {
-        crate::results::rate_chart(dir, &saved, *rate, records)?;
+        let others = crate::results::other_seeds(dir, &saved, *rate).map_err(usage)?;
+        crate::results::rate_chart(dir, &saved, *rate, records, &others)?;
     }
     if let Some(f) = &find {
         chart::find(dir, f)?;

@@ -9,7 +9,6 @@ use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{Recommendation, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
-use crate::config::rate_label;
 use crate::exit::say;
 use crate::slurm::{Jobs, Plan};
 use crate::store::claim;
@@ -22,6 +21,9 @@ struct Row {
     index: usize,
     /// The rate; absent for refined rates not planned yet.
     rate: Option<f64>,
+    /// The seed, with `--seeds`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
     /// As the reference wrote it.
     label: String,
     /// 1: listed; 2: refined.
@@ -71,15 +73,20 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             planned.push(r);
         }
     }
+    // One row per planned rate, and per further seed with --seeds (the same index: a work task
+    // trains a rate under every seed).
+    let seeds = config.seeds();
     let mut rows: Vec<Row> = planned
         .iter()
         .enumerate()
-        .map(|(index, &rate)| {
-            let evidence = claim::evidence(&dir.join(format!("lr-{}", rate_label(rate))));
+        .flat_map(|(index, &rate)| seeds.iter().map(move |&seed| (index, rate, seed)))
+        .map(|(index, rate, seed)| {
+            let evidence = claim::evidence(&dir.join(config.member_dir(rate, seed)));
             Row {
                 index,
                 rate: Some(rate),
-                label: rate_label(rate),
+                seed: (seeds.len() > 1).then_some(seed),
+                label: config.member_label(rate, seed),
                 round: if config.rates.contains(&rate) { 1 } else { 2 },
                 state: status::state(&evidence, config.epochs),
                 verdict: None,
@@ -93,6 +100,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             rows.push(Row {
                 index: planned.len() + k,
                 rate: None,
+                seed: None,
                 label: "refined".to_string(),
                 round: 2,
                 state: RateState::Waiting,
@@ -115,7 +123,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         .and_then(|t| serde_json::from_str(&t).ok());
     if let Some(s) = &summary {
         for row in &mut rows {
-            if let Some(r) = s.rates.iter().find(|r| Some(r.rate) == row.rate) {
+            let base = row.seed.is_none_or(|s| s == config.seed);
+            if let Some(r) = s.rates.iter().find(|r| base && Some(r.rate) == row.rate) {
                 row.verdict = Some(r.verdict);
                 row.verdict_reason = Some(r.verdict_reason.clone());
             }

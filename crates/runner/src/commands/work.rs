@@ -64,9 +64,15 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
         )));
     };
     let label = rate_label(rate);
-    let rate_dir = dir.join(format!("lr-{label}"));
+    let name = config.member_dir(rate, config.seed);
+    let rate_dir = dir.join(&name);
+    // Done when every seed's member is (one, but with --seeds).
     let already_done = || {
-        claim::done(&rate_dir).map(|d| {
+        let all_done = config
+            .seeds()
+            .iter()
+            .all(|&s| claim::done(&dir.join(config.member_dir(rate, s))).is_some());
+        claim::done(&rate_dir).filter(|_| all_done).map(|d| {
             note(&format!(
                 "learning rate {label} (index {index}) was finished by {}: nothing to train",
                 d.worker.describe()
@@ -78,7 +84,7 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
     }
     let _run = Lock::wait(dir, Mode::Shared, "this task waits for it")?;
     let Some(claim) = claim::take(&rate_dir)? else {
-        let held = HeldElsewhere::of(rate, &rate_dir);
+        let held = HeldElsewhere::of(&label, &rate_dir);
         note(&format!("{held}: this task leaves it alone"));
         return Ok(());
     };
@@ -152,9 +158,10 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     };
     let progress = Progress::new(config.rates.len() + config.refine);
     let mut training = Training::new(dir, &split, &devices, &progress, true);
-    training.claims().hold(rate, claim);
+    let name = config.member_dir(rate, config.seed);
+    training.claims().hold(&name, claim);
     let result = training.round(&record, &[rate]).map(|_| ());
-    *held = training.claims().release(rate);
+    *held = training.claims().release(&name);
     result
 }
 
@@ -202,7 +209,10 @@ fn refine(dir: &Path) -> Result<()> {
             labels.join(", ")
         ))?;
     } else if config.refine > 0 {
-        match refine::plan(&results::summarize_runs(&record, &finished), config.refine) {
+        match refine::plan(
+            &results::summarize_runs(dir, &record, &finished)?,
+            config.refine,
+        ) {
             Refinement::Between {
                 best,
                 neighbour,
@@ -300,7 +310,8 @@ fn finish(dir: &Path) -> Result<()> {
     for (rate, records) in &collected.runs {
         let label = rate_label(*rate);
         if !dir.join(format!("lr-{label}.png")).exists() {
-            results::rate_chart(dir, &record, *rate, records)?;
+            let others = results::other_seeds(dir, &record, *rate)?;
+            results::rate_chart(dir, &record, *rate, records, &others)?;
         }
     }
     let header = text::run_header(config, &record.backend, &record.adapter);

@@ -204,6 +204,49 @@ fn verdict_of(summary: &Summary, t: &crate::analysis::range::Suggestions) -> Ran
     verdict(summary.recommended.as_ref().map(|r| r.rate), t)
 }
 
+/// The seeds' table's columns (`--seeds`).
+const SEED_COLUMNS: [&str; 4] = [
+    "rate",
+    "seeds",
+    "min val loss, mean ± sd (epoch, mean ± sd)",
+    "each seed: min val loss (epoch)",
+];
+
+/// The seeds' table's rows, when the run trained several seeds.
+fn seed_rows(summary: &Summary) -> Vec<[String; 4]> {
+    summary
+        .rates
+        .iter()
+        .filter(|r| !r.seeds.is_empty())
+        .map(|r| {
+            let each: Vec<String> = r
+                .seeds
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {} ({})",
+                        s.seed,
+                        num(s.min_val_loss, 4),
+                        s.min_val_loss_epoch
+                    )
+                })
+                .collect();
+            [
+                r.label.clone(),
+                r.seeds.len().to_string(),
+                format!(
+                    "{} ± {} ({} ± {})",
+                    num(r.min_val_loss_mean.unwrap_or(f64::NAN), 4),
+                    num(r.min_val_loss_sd.unwrap_or(f64::NAN), 4),
+                    num(r.min_val_loss_epoch_mean.unwrap_or(f64::NAN), 1),
+                    num(r.min_val_loss_epoch_sd.unwrap_or(f64::NAN), 1)
+                ),
+                each.join("; "),
+            ]
+        })
+        .collect()
+}
+
 /// The summary as Markdown: the table, the recommendation and the range test's verdict (also
 /// printed at the end of a run).
 pub fn summary_markdown(summary: &Summary) -> String {
@@ -214,6 +257,17 @@ pub fn summary_markdown(summary: &Summary) -> String {
     );
     for r in summary.rates.iter().map(row) {
         s += &format!("| {} |\n", cells(r).join(" | "));
+    }
+    let seeds = seed_rows(summary);
+    if !seeds.is_empty() {
+        s += &format!(
+            "\n| {} |\n|{}\n",
+            SEED_COLUMNS.join(" | "),
+            "---|".repeat(SEED_COLUMNS.len())
+        );
+        for r in seeds {
+            s += &format!("| {} |\n", r.join(" | "));
+        }
     }
     let (lead, rest) = recommendation(summary);
     s += &format!("\n**{lead}**{rest}\n");
@@ -251,6 +305,22 @@ pub fn summary_html(summary: &Summary) -> String {
         h += "</tr>\n";
     }
     h += "</table>\n";
+    let seeds = seed_rows(summary);
+    if !seeds.is_empty() {
+        h += "<table><tr>";
+        for c in SEED_COLUMNS {
+            h += &format!("<th>{}</th>", escape(c));
+        }
+        h += "</tr>\n";
+        for r in seeds {
+            h += "<tr>";
+            for c in r {
+                h += &format!("<td>{}</td>", escape(&c));
+            }
+            h += "</tr>\n";
+        }
+        h += "</table>\n";
+    }
     if let Some(text) = incomplete(summary) {
         h += &format!("<p><b>{}</b></p>\n", escape(&text));
     }

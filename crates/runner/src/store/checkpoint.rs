@@ -19,7 +19,7 @@ pub const FILE: &str = "checkpoint.bin";
 struct Header {
     lrsweep_version: String,
     /// What the weights belong to: the run's defining settings, its data and the rate
-    /// ([`crate::store::run::RunRecord::rate_identity`]); empty in checkpoints of older versions.
+    /// ([`crate::store::run::RunRecord::member_identity`]); empty in checkpoints of older versions.
     #[serde(default)]
     identity: String,
     rate: f64,

@@ -147,12 +147,14 @@ impl RunRecord {
         }
     }
 
-    /// What a rate's weights belong to: the SHA-256 of the settings that shape its training
-    /// (network, seed, batch, loss, Adam, order, data set and the checksums of its files, split)
-    /// and the rate. A checkpoint of another run or rate never matches.
-    pub fn rate_identity(&self, rate: f64) -> String {
+    /// What the weights of `rate` under `seed` belong to: the SHA-256 of the settings that
+    /// shape its training (network, seed, batch, loss, Adam, order, data set and the checksums
+    /// of its files, split), the rate, and a further seed (`--seeds`; the run's own adds
+    /// nothing, so older runs' checkpoints still match). A checkpoint of another run, rate or
+    /// seed never matches.
+    pub fn member_identity(&self, rate: f64, seed: u64) -> String {
         let c = &self.config;
-        let fields = serde_json::json!({
+        let mut fields = serde_json::json!({
             "rate": rate,
             "model": c.model(),
             "seed": c.seed,
@@ -165,6 +167,9 @@ impl RunRecord {
             "val_fraction": c.data.val_fraction,
             "limit": c.data.limit,
         });
+        if seed != c.seed {
+            fields["member_seed"] = serde_json::json!(seed);
+        }
         lrsweep_data::source::sha256_hex(fields.to_string().as_bytes())
     }
 
@@ -212,24 +217,29 @@ mod tests {
     #[test]
     fn the_identity_changes_with_every_setting_that_shapes_training() {
         let base = record();
-        let id = base.rate_identity(1e-3);
-        assert_eq!(id, record().rate_identity(1e-3));
-        assert_ne!(id, base.rate_identity(1e-2));
+        let id = base.member_identity(1e-3, 42);
+        assert_eq!(id, record().member_identity(1e-3, 42));
+        assert_ne!(id, base.member_identity(1e-2, 42));
+        assert_ne!(
+            id,
+            base.member_identity(1e-3, 43),
+            "a further seed is another member"
+        );
         let mut other = record();
         other.config.hidden = 32;
-        assert_ne!(id, other.rate_identity(1e-3));
+        assert_ne!(id, other.member_identity(1e-3, 42));
         let mut other = record();
         other.config.seed = 7;
-        assert_ne!(id, other.rate_identity(1e-3));
+        assert_ne!(id, other.member_identity(1e-3, 42));
         let mut other = record();
         other.config.data.limit = Some(3000);
-        assert_ne!(id, other.rate_identity(1e-3));
+        assert_ne!(id, other.member_identity(1e-3, 42));
         let mut other = record();
         other.config.epochs = 3;
         other.backend = "wgpu".into();
         assert_eq!(
             id,
-            other.rate_identity(1e-3),
+            other.member_identity(1e-3, 42),
             "epochs and backend do not shape the weights"
         );
     }

@@ -5,40 +5,42 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::config::rate_label;
 use crate::store::claim::{self, Claim};
 
-/// The rates this process has claimed, each released when the set is dropped.
+/// The members this process has claimed, by their directory's name (`lr-0.001`,
+/// `lr-0.001-seed43`), each released when the set is dropped.
 #[derive(Debug, Default)]
 pub struct Claims {
-    held: Vec<(f64, Claim)>,
+    held: Vec<(String, Claim)>,
 }
 
 impl Claims {
-    /// Adds a claim taken before (a work task takes its rate's before loading the data).
-    pub fn hold(&mut self, rate: f64, claim: Claim) {
-        self.held.push((rate, claim));
+    /// Adds a claim taken before on the member whose directory is `name` (a work task takes
+    /// its rate's before loading the data).
+    pub fn hold(&mut self, name: &str, claim: Claim) {
+        self.held.push((name.to_string(), claim));
     }
 
-    /// Claims `rate` (its directory in `out`) unless it is held here already; refuses, naming
-    /// the holder, when another process trains it.
-    pub fn take(&mut self, out: &Path, rate: f64) -> Result<()> {
-        if self.held.iter().any(|(r, _)| *r == rate) {
+    /// Claims the member whose directory in `out` is `name` (`label` in messages) unless it
+    /// is held here already; refuses, naming the holder, when another process trains it.
+    pub fn take(&mut self, out: &Path, name: &str, label: &str) -> Result<()> {
+        if self.held.iter().any(|(n, _)| n == name) {
             return Ok(());
         }
-        let dir = out.join(format!("lr-{}", rate_label(rate)));
+        let dir = out.join(name);
         match claim::take(&dir)? {
             Some(c) => {
-                self.held.push((rate, c));
+                self.held.push((name.to_string(), c));
                 Ok(())
             }
-            None => Err(anyhow::Error::new(HeldElsewhere::of(rate, &dir))),
+            None => Err(anyhow::Error::new(HeldElsewhere::of(label, &dir))),
         }
     }
 
-    /// Gives up the claim on `rate`, handing it back (to report a task's failure under it).
-    pub fn release(&mut self, rate: f64) -> Option<Claim> {
-        let at = self.held.iter().position(|(r, _)| *r == rate)?;
+    /// Gives up the claim on the member `name`, handing it back (to report a task's failure
+    /// under it).
+    pub fn release(&mut self, name: &str) -> Option<Claim> {
+        let at = self.held.iter().position(|(n, _)| n == name)?;
         Some(self.held.remove(at).1)
     }
 }
@@ -53,10 +55,11 @@ pub struct HeldElsewhere {
 }
 
 impl HeldElsewhere {
-    /// The claim on `rate`, whose directory is `dir`, is another process's: who, as it reported.
-    pub fn of(rate: f64, dir: &Path) -> Self {
+    /// The claim on the rate `label`, whose directory is `dir`, is another process's: who, as
+    /// it reported.
+    pub fn of(label: &str, dir: &Path) -> Self {
         Self {
-            label: rate_label(rate),
+            label: label.to_string(),
             holder: claim::status(dir).map(|s| s.worker.describe()),
         }
     }

@@ -21,7 +21,6 @@ use lrsweep_model::{EpochRecord, Member, StackFit};
 
 use crate::analysis::status::{Activity, Worker};
 use crate::backend::Selected;
-use crate::config::rate_label;
 use crate::interrupt;
 use crate::render::progress::Progress;
 use crate::results;
@@ -34,9 +33,18 @@ use resume::Previous;
 /// A rate and the records of the epochs it has trained.
 pub type Trained = (f64, Vec<EpochRecord>);
 
-/// A rate of a round waiting to train: its place in the round, the rate, and the checkpoint
-/// it continues from.
-type Pending = (usize, f64, Option<Checkpoint>);
+/// One member of a round: a rate under one of the run's seeds (`--seeds`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Unit {
+    /// The learning rate.
+    pub rate: f64,
+    /// Its seed (weights and order).
+    pub seed: u64,
+}
+
+/// A member of a round waiting to train: its place in the round, the member, and the
+/// checkpoint it continues from.
+type Pending = (usize, Unit, Option<Checkpoint>);
 
 /// What the rounds of one run train on and where they write: the run directory, the data,
 /// the devices a round is spread over (the first one, but with `--devices`), progress, and the
@@ -80,16 +88,28 @@ impl<'a> Training<'a> {
     /// draws their charts; returns their records in the round's order. Stops with
     /// [`interrupt::stopped`] when a signal cut a rate short.
     pub fn round(&mut self, record: &RunRecord, rates: &[f64]) -> Result<Vec<Trained>> {
-        for &rate in rates {
-            self.claims.take(self.out, rate)?;
+        let config = &record.config;
+        let units: Vec<Unit> = rates
+            .iter()
+            .flat_map(|&rate| {
+                config
+                    .seeds()
+                    .into_iter()
+                    .map(move |seed| Unit { rate, seed })
+            })
+            .collect();
+        for u in &units {
+            let name = config.member_dir(u.rate, u.seed);
+            self.claims
+                .take(self.out, &name, &config.member_label(u.rate, u.seed))?;
         }
-        let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; rates.len()];
+        let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; units.len()];
         let mut pending: Vec<Pending> = Vec::new();
-        for (i, &rate) in rates.iter().enumerate() {
-            let label = rate_label(rate);
-            let dir = self.out.join(format!("lr-{label}"));
+        for (i, &unit) in units.iter().enumerate() {
+            let label = config.member_label(unit.rate, unit.seed);
+            let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
             let previous = match self.resuming {
-                true => resume::find(record, rate, &dir, self.progress),
+                true => resume::find(record, unit, &dir, self.progress),
                 false => Previous::Nothing,
             };
             match previous {
@@ -102,8 +122,8 @@ impl<'a> Training<'a> {
                     }
                     results[i] = Some(records);
                 }
-                Previous::Checkpoint(c) => pending.push((i, rate, Some(c))),
-                Previous::Nothing => pending.push((i, rate, None)),
+                Previous::Checkpoint(c) => pending.push((i, unit, Some(c))),
+                Previous::Nothing => pending.push((i, unit, None)),
             }
         }
         if !pending.is_empty() {
@@ -118,17 +138,28 @@ impl<'a> Training<'a> {
             }
         }
         let mut trained = Vec::with_capacity(rates.len());
-        for (&rate, records) in rates.iter().zip(results) {
-            let records = records.unwrap_or_default();
-            let label = rate_label(rate);
-            if let Some(bad) = records.iter().find(|r| r.diverged()) {
-                self.progress.println(&format!(
-                    "learning rate {label} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
-                    bad.epoch
-                ));
+        let per_rate = config.seeds().len();
+        let mut results = units.into_iter().zip(results);
+        for &rate in rates {
+            let mut base = Vec::new();
+            let mut others = Vec::new();
+            for (unit, records) in results.by_ref().take(per_rate) {
+                let records = records.unwrap_or_default();
+                if let Some(bad) = records.iter().find(|r| r.diverged()) {
+                    self.progress.println(&format!(
+                        "learning rate {} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
+                        config.member_label(rate, unit.seed),
+                        bad.epoch
+                    ));
+                }
+                if unit.seed == config.seed {
+                    base = records;
+                } else {
+                    others.push((unit.seed, records));
+                }
             }
-            results::rate_chart(self.out, record, rate, &records)?;
-            trained.push((rate, records));
+            results::rate_chart(self.out, record, rate, &base, &others)?;
+            trained.push((rate, base));
         }
         Ok(trained)
     }
@@ -143,7 +174,10 @@ impl<'a> Training<'a> {
         results: &mut [Option<Vec<EpochRecord>>],
     ) -> Result<()> {
         let config = &record.config;
-        let labels: Vec<String> = pending.iter().map(|(_, r, _)| rate_label(*r)).collect();
+        let labels: Vec<String> = pending
+            .iter()
+            .map(|(_, u, _)| config.member_label(u.rate, u.seed))
+            .collect();
         let n = self.devices.len().min(pending.len()).max(1);
         let how = match (n, config.serial) {
             (1, _) => "together".to_string(),
@@ -152,12 +186,14 @@ impl<'a> Training<'a> {
         };
         // Rates are numbered by their place in the run (listed first, refined after).
         let first = rates.first().copied().unwrap_or_default();
-        let before = record
-            .rates_trained
-            .iter()
-            .position(|r| *r == first)
-            .unwrap_or_default();
-        let total = (config.rates.len() + config.refine).max(record.rates_trained.len());
+        let seeds = config.seeds().len();
+        let before = seeds
+            * record
+                .rates_trained
+                .iter()
+                .position(|r| *r == first)
+                .unwrap_or_default();
+        let total = seeds * (config.rates.len() + config.refine).max(record.rates_trained.len());
         self.progress
             .start_round(&labels, &how, before, total, config.epochs);
         let mut groups: Vec<Vec<Pending>> = (0..n).map(|_| Vec::new()).collect();
@@ -222,11 +258,11 @@ impl<'a> Training<'a> {
         let selected = &self.devices[d];
         let worker = self.worker(d);
         let mut sinks = Vec::with_capacity(pending.len());
-        for (_, rate, resume) in pending {
+        for (_, unit, resume) in pending {
             let sink = EpochSink::open(
                 record,
                 self.out,
-                *rate,
+                *unit,
                 resume.as_ref(),
                 self.progress,
                 worker.clone(),
@@ -237,12 +273,12 @@ impl<'a> Training<'a> {
         let what = format!("training learning rates {}", labels.join(", "));
         let config = &record.config;
         let model = config.model();
-        let train = config.train(pending[0].1, selected);
+        let train = config.train(pending[0].1.rate, selected);
         let members = pending
             .iter()
-            .map(|(_, rate, resume)| Member {
-                rate: *rate,
+            .map(|(_, unit, resume)| Member {
                 resume: resume.as_ref().map(|c| (&c.state, c.records.clone())),
+                ..Member::fresh(unit.rate).seeded(unit.seed)
             })
             .collect();
         let trained = StackFit::new(

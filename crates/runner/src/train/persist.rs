@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use lrsweep_model::{Cause, EpochRecord, Flow, MemberView, Stop, StopRule};
 
 use crate::analysis::status::{Activity, Status, Worker};
-use crate::config::{rate_label, SweepConfig};
+use crate::config::SweepConfig;
 use crate::render::progress::Progress;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::claim;
@@ -21,7 +21,7 @@ pub(super) struct EpochSink<'a> {
     config: &'a SweepConfig,
     rule: StopRule,
     rate: f64,
-    /// What the checkpoint belongs to ([`RunRecord::rate_identity`]).
+    /// What the checkpoint belongs to ([`RunRecord::member_identity`]).
     identity: String,
     pub(super) label: String,
     dir: PathBuf,
@@ -36,18 +36,19 @@ pub(super) struct EpochSink<'a> {
 }
 
 impl<'a> EpochSink<'a> {
-    /// Opens the rate's directory in `out` for writing (metrics rewritten from the checkpoint's
-    /// records when continuing) and reports it running.
+    /// Opens the member's directory in `out` for writing (metrics rewritten from the
+    /// checkpoint's records when continuing) and reports it running.
     pub(super) fn open(
         record: &'a RunRecord,
         out: &std::path::Path,
-        rate: f64,
+        unit: super::Unit,
         resume: Option<&Checkpoint>,
         progress: &'a Progress,
         worker: Worker,
     ) -> Result<Self> {
-        let label = rate_label(rate);
-        let dir = out.join(format!("lr-{label}"));
+        let config = &record.config;
+        let (rate, label) = (unit.rate, config.member_label(unit.rate, unit.seed));
+        let dir = out.join(config.member_dir(unit.rate, unit.seed));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
         let records: Vec<EpochRecord> = resume.map_or_else(Vec::new, |c| c.records.clone());
@@ -58,7 +59,7 @@ impl<'a> EpochSink<'a> {
             config: &record.config,
             rule: record.stop_rule(),
             rate,
-            identity: record.rate_identity(rate),
+            identity: record.member_identity(rate, unit.seed),
             label,
             dir,
             progress,

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::Result;
 use lrsweep_model::EpochRecord;
 
-use crate::config::rate_label;
 use crate::render::progress::Progress;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::metrics;
@@ -33,9 +32,14 @@ fn model_files_intact(dir: &Path, records: &[EpochRecord]) -> Result<()> {
     Ok(())
 }
 
-/// What `dir` holds for `rate` of the run `record`, saying on `progress` what is done with it.
-pub(super) fn find(record: &RunRecord, rate: f64, dir: &Path, progress: &Progress) -> Previous {
-    let label = rate_label(rate);
+/// What `dir` holds for `unit` of the run `record`, saying on `progress` what is done with it.
+pub(super) fn find(
+    record: &RunRecord,
+    unit: super::Unit,
+    dir: &Path,
+    progress: &Progress,
+) -> Previous {
+    let (rate, label) = (unit.rate, record.config.member_label(unit.rate, unit.seed));
     if !dir.exists() {
         return Previous::Nothing;
     }
@@ -59,7 +63,7 @@ pub(super) fn find(record: &RunRecord, rate: f64, dir: &Path, progress: &Progres
         ));
         return Previous::Nothing;
     }
-    match checkpoint::load(&path, &record.rate_identity(rate), rate) {
+    match checkpoint::load(&path, &record.member_identity(rate, unit.seed), rate) {
         Ok(c) => {
             progress.println(&format!(
                 "learning rate {label}: continuing after epoch {} from its checkpoint",

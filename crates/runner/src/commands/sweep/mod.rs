@@ -158,7 +158,7 @@ impl Sweep<'_> {
     fn refine(&mut self) -> Result<()> {
         let config = &self.record.config;
         match refine::plan(
-            &results::summarize_runs(&self.record, &self.runs),
+            &results::summarize_runs(self.out, &self.record, &self.runs)?,
             config.refine,
         ) {
             Refinement::None(_) if config.refine == 0 => Ok(()),

@@ -70,6 +70,7 @@ fn draw_rate<DB: DrawingBackend>(
     title: &str,
     verdict: &str,
     records: &[EpochRecord],
+    band: &[&[EpochRecord]],
 ) -> DrawResult<DB> {
     let (w, h) = root.dim_in_pixel();
     let u = w as f64 / 640.0; // one matplotlib point at this size
@@ -93,6 +94,7 @@ fn draw_rate<DB: DrawingBackend>(
     // Loss from 0: a flat hopeless rate reads as flat, a falling one as falling.
     let top = records
         .iter()
+        .chain(band.iter().flat_map(|b| b.iter()))
         .flat_map(|r| [r.train_loss, r.val_loss])
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
@@ -110,6 +112,21 @@ fn draw_rate<DB: DrawingBackend>(
         .axis_desc_style(label_font)
         .draw()?;
     let stroke = stroke(u);
+    // The seeds' band (min to max at each epoch) behind the validation curves.
+    for (get, color, secondary) in [
+        (RATE_CURVES[1].1, RATE_CURVES[1].2, false),
+        (RATE_CURVES[3].1, RATE_CURVES[3].2, true),
+    ] {
+        let Some(shape) = band_polygon(band, get) else {
+            continue;
+        };
+        let area = Polygon::new(shape, color.mix(0.18).filled());
+        if secondary {
+            chart.draw_secondary_series(std::iter::once(area))?;
+        } else {
+            chart.draw_series(std::iter::once(area))?;
+        }
+    }
     for (_, get, color, secondary) in RATE_CURVES {
         for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
             let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
@@ -140,21 +157,54 @@ fn draw_rate<DB: DrawingBackend>(
     root.present()
 }
 
+/// The outline of the band `series` span at each epoch where two or more have a finite value:
+/// their maxima forward, their minima back; `None` without two series.
+fn band_polygon(
+    series: &[&[EpochRecord]],
+    get: fn(&EpochRecord) -> f64,
+) -> Option<Vec<(u32, f64)>> {
+    if series.len() < 2 {
+        return None;
+    }
+    let last = series
+        .iter()
+        .flat_map(|s| s.iter().map(|r| r.epoch))
+        .max()?;
+    let mut upper = Vec::new();
+    let mut lower = Vec::new();
+    for epoch in 1..=last {
+        let values: Vec<f64> = series
+            .iter()
+            .filter_map(|s| s.iter().find(|r| r.epoch == epoch).map(get))
+            .filter(|v| v.is_finite())
+            .collect();
+        if values.len() >= 2 {
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            upper.push((epoch as u32, hi));
+            lower.push((epoch as u32, lo));
+        }
+    }
+    (upper.len() >= 2).then(|| upper.into_iter().chain(lower.into_iter().rev()).collect())
+}
+
 /// Writes `<stem>.png` (and `<stem>.svg`) for one rate, titled `Model - Learning Rate <label>`,
-/// its `verdict` under the title.
+/// its `verdict` under the title; with several seeds' records in `band` (the first being
+/// `records`), the band they span is shaded behind the validation curves.
 pub fn rate_chart(
     dir: &Path,
     stem: &str,
     label: &str,
     verdict: &str,
     records: &[EpochRecord],
+    band: &[&[EpochRecord]],
 ) -> Result<()> {
     let title = format!("Model - Learning Rate {label}");
     png(&dir.join(format!("{stem}.png")), RATE_CHART_SIZE, |area| {
-        draw_rate(area, &title, verdict, records)
+        draw_rate(area, &title, verdict, records, band)
     })?;
     svg(&dir.join(format!("{stem}.svg")), RATE_CHART_SIZE, |area| {
-        draw_rate(area, &title, verdict, records)
+        draw_rate(area, &title, verdict, records, band)
     })
 }
 
@@ -445,6 +495,7 @@ mod tests {
             "0.001",
             "fits: validation loss reached 0.2750 at epoch 4",
             &records,
+            &[],
         )
         .unwrap();
         let svg = std::fs::read_to_string(dir.path().join("lr-0.001.svg")).unwrap();
