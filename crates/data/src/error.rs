@@ -134,12 +134,59 @@ pub enum DataError {
     #[error("{0}")]
     InvalidSplit(String),
 
+    /// The user's data is not what lrsweep can read: `at` names the file (and line, column,
+    /// array or item), `problem` says what is wrong and how to fix it.
+    #[error("{at}: {problem}")]
+    Invalid {
+        /// The file, with the line, column, array or item where it applies.
+        at: String,
+        /// What is wrong, and the fix.
+        problem: String,
+    },
+
+    /// Data that would not fit in memory, estimated before it is read (or a gzip stream that
+    /// inflates beyond that).
+    #[error("{path}: {what} needs about {need_mib} MiB in memory, more than the {available_mib} MiB available; use a smaller file (or a subset of it) or a machine with more memory")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What would take the memory.
+        what: String,
+        /// Estimated need, MiB.
+        need_mib: u64,
+        /// Memory available, MiB.
+        available_mib: u64,
+    },
+
     /// A data set name that lrsweep does not know.
     #[error("unknown data set '{0}': choose mnist or fashion-mnist")]
     UnknownDataset(String),
 }
 
 impl DataError {
+    /// The user's data at `at` (a file, with a line or an array) is wrong: `problem`.
+    pub fn invalid(at: impl std::fmt::Display, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            at: at.to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Data at `path` whose `what` needs `need` bytes, more than `available`.
+    pub(crate) fn too_large(
+        path: &std::path::Path,
+        what: impl Into<String>,
+        need: u64,
+        available: u64,
+    ) -> Self {
+        Self::TooLarge {
+            path: path.to_path_buf(),
+            what: what.into(),
+            need_mib: need.div_ceil(1 << 20),
+            available_mib: available >> 20,
+        }
+    }
+
     /// An I/O error with the file it concerns.
     pub(crate) fn io(
         action: &'static str,

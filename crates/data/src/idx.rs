@@ -112,6 +112,36 @@ pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     Ok(payload.to_vec())
 }
 
+/// Parses an IDX file of unsigned bytes of any shape (already decompressed): returns its
+/// dimensions (the first is the number of items) and its payload.
+pub fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path) -> Result<(Vec<usize>, &'a [u8])> {
+    let magic = header(bytes, 1, path)?[0];
+    let (zero, kind, ndim) = (magic >> 16, (magic >> 8) & 0xff, (magic & 0xff) as usize);
+    if zero != 0 || ndim == 0 {
+        return Err(DataError::invalid(
+            path.display(),
+            format!("magic number 0x{magic:08x} is not an IDX header (0x000008DD for unsigned bytes in DD dimensions)"),
+        ));
+    }
+    if kind != 0x08 {
+        return Err(DataError::invalid(
+            path.display(),
+            format!("IDX element type 0x{kind:02x} is not supported; lrsweep reads unsigned-byte IDX files (type 0x08), as MNIST's"),
+        ));
+    }
+    let h = header(bytes, 1 + ndim, path)?;
+    let dims: Vec<usize> = h[1..].iter().map(|&d| d as usize).collect();
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| {
+            DataError::invalid(path.display(), format!("dimensions {dims:?} are too large"))
+        })?;
+    let payload = &bytes[4 * (1 + ndim)..];
+    check_length(payload.len(), expected, path)?;
+    Ok((dims, payload))
+}
+
 /// Reads an images file and its labels file, checking that they describe the same items.
 pub fn read_pair(images: &Path, labels: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     let pixels = parse_images(&read_maybe_gzip(images)?, images)?;

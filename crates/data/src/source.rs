@@ -147,19 +147,21 @@ pub enum Origin {
     Shared,
     /// Downloaded now from a mirror.
     Downloaded,
+    /// The user's own data, named by `--data`, `--labels` or `--val`.
+    User,
 }
 
 /// One verified file: where it is, how it came, and its checksum.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifiedFile {
     /// File name without `.gz`.
-    pub name: &'static str,
+    pub name: String,
     /// Where it was read from.
     pub path: PathBuf,
     /// How it was obtained.
     pub origin: Origin,
-    /// SHA-256 of the decompressed content (equal to the pinned one).
-    pub sha256: &'static str,
+    /// SHA-256 of the decompressed content (for a catalogue file, equal to the pinned one).
+    pub sha256: String,
     /// The decompressed IDX bytes (not serialised).
     #[serde(skip)]
     pub(crate) bytes: Vec<u8>,
@@ -353,10 +355,10 @@ impl Locator {
         let dest = cache.join(format!("{}.gz", spec.name));
         write_atomically(&dest, &body).map_err(|e| e.to_string())?;
         Ok(VerifiedFile {
-            name: spec.name,
+            name: spec.name.to_string(),
             path: dest,
             origin: Origin::Downloaded,
-            sha256: spec.sha256,
+            sha256: spec.sha256.to_string(),
             bytes: content,
         })
     }
@@ -411,10 +413,10 @@ fn verify_file(
         });
     }
     Ok(VerifiedFile {
-        name: spec.name,
+        name: spec.name.to_string(),
         path: path.to_path_buf(),
         origin,
-        sha256: spec.sha256,
+        sha256: spec.sha256.to_string(),
         bytes,
     })
 }

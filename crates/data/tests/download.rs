@@ -122,7 +122,7 @@ fn refused_and_404_mirrors_are_skipped_and_the_cache_is_filled() {
     // Second time: from the cache, no mirror needed.
     let again = lrsweep_data::load(&locator(cache.path(), vec![])).unwrap();
     assert!(again.files.iter().all(|f| f.origin == Origin::Cache));
-    assert_eq!(again.labels, data.labels);
+    assert_eq!(again.labels(), data.labels());
 }
 
 #[test]

@@ -2,9 +2,11 @@
 
 mod common;
 
-use lrsweep_data::{split::class_counts, DatasetKind, Locator, Origin, SplitConfig};
+use lrsweep_data::{
+    split::class_counts, DatasetKind, Label, Locator, Origin, SplitConfig, UserData, Values,
+};
 
-fn load() -> lrsweep_data::Images {
+fn load() -> lrsweep_data::Dataset {
     let mut locator = Locator::new(DatasetKind::Mnist, Some(common::mnist_dir()));
     locator.mirrors.clear();
     lrsweep_data::load(&locator).expect("real MNIST loads")
@@ -14,14 +16,15 @@ fn load() -> lrsweep_data::Images {
 fn all_seventy_thousand_images_with_the_known_class_counts() {
     let data = load();
     assert_eq!(data.len(), 70_000);
-    assert_eq!(data.pixels.len(), 70_000 * 784);
+    assert!(matches!(data.values(), Values::Pixels(p) if p.len() == 70_000 * 784));
+    assert_eq!(data.item_shape, vec![28, 28]);
     assert_eq!(
         data.class_counts(),
-        [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
+        vec![6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
     );
     assert!(data.files.iter().all(|f| f.origin == Origin::DataDir));
     // Train images come first: the first training label of MNIST is a 5, the first test label a 7.
-    assert_eq!((data.labels[0], data.labels[60_000]), (5, 7));
+    assert_eq!((data.labels()[0], data.labels()[60_000]), (5, 7));
 }
 
 #[test]
@@ -41,7 +44,7 @@ fn reference_split_sizes_proportions_and_seeds() {
         );
     }
     // Pixels are scaled to 0..=1 and labels one-hot.
-    let x = split.train.pixels_f32(0..2);
+    let x = split.train.features_f32(0..2);
     assert_eq!(x.len(), 2 * 784);
     assert!(x.iter().all(|&p| (0.0..=1.0).contains(&p)) && x.contains(&1.0));
     let y = split.train.one_hot(0..2);
@@ -50,14 +53,20 @@ fn reference_split_sizes_proportions_and_seeds() {
 
     let again = data.split(&SplitConfig::default()).unwrap();
     assert_eq!(again.train.labels(), split.train.labels());
-    assert_eq!(again.valid.pixels(), split.valid.pixels());
+    assert_eq!(
+        again.valid.features_f32(0..100),
+        split.valid.features_f32(0..100)
+    );
     let other = data
         .split(&SplitConfig {
             seed: 7,
             ..Default::default()
         })
         .unwrap();
-    assert_ne!(other.train.pixels(), split.train.pixels());
+    assert_ne!(
+        other.train.features_f32(0..100),
+        split.train.features_f32(0..100)
+    );
     assert_eq!(
         other.valid.class_counts(),
         va,
@@ -75,14 +84,14 @@ fn stratified_subset_keeps_proportions() {
         })
         .unwrap();
     assert_eq!((split.train.len(), split.valid.len()), (2_550, 450));
-    let sub: Vec<u8> = split
+    let sub: Vec<Label> = split
         .train
         .labels()
         .iter()
         .chain(split.valid.labels())
         .copied()
         .collect();
-    let counts = class_counts(&sub);
+    let counts = class_counts(&sub, 10);
     for (c, &n) in data.class_counts().iter().enumerate() {
         let exact = n as f64 * 3_000.0 / 70_000.0;
         assert!((counts[c] as f64 - exact).abs() < 1.0, "class {c}");
@@ -138,5 +147,36 @@ fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
     assert!(
         msg.contains("has no train-labels-idx1-ubyte") && msg.contains("--data-dir"),
         "{msg}"
+    );
+}
+
+#[test]
+fn the_mnist_directory_through_user_data_equals_the_catalogue() {
+    let catalogue = load();
+    let user = UserData {
+        path: common::mnist_dir(),
+        labels: None,
+        label: None,
+        image_size: None,
+    }
+    .load(u64::MAX)
+    .expect("the IDX directory reads as user data");
+    assert_eq!(user.shape(), catalogue.shape());
+    assert_eq!(user.item_shape, vec![28, 28]);
+    assert_eq!(user.class_names, catalogue.class_names);
+    assert_eq!(user.labels(), catalogue.labels());
+    let (a, b) = (
+        user.split(&SplitConfig::default()).unwrap(),
+        catalogue.split(&SplitConfig::default()).unwrap(),
+    );
+    assert_eq!(a.scale, lrsweep_data::Scale::Unit);
+    assert_eq!(a.train.labels(), b.train.labels());
+    assert_eq!(a.valid.features_f32(0..500), b.valid.features_f32(0..500));
+    let shas =
+        |d: &lrsweep_data::Dataset| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        shas(&user),
+        shas(&catalogue),
+        "the same files, the same checksums"
     );
 }

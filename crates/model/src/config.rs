@@ -125,6 +125,9 @@ pub enum UpdateExec {
 /// pays only below it (measured with `lrsweep bench --backends cpu --cpu-path sparse|dense`).
 pub const SPARSE_MAX_DENSITY: f64 = 0.35;
 
+/// The most features the sparse layout indexes (its column indices are `u16`).
+pub const SPARSE_MAX_INPUTS: usize = u16::MAX as usize + 1;
+
 /// How the user asks the CPU engine to compute the input layer's products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -163,13 +166,9 @@ impl std::fmt::Display for CpuLayout {
     }
 }
 
-/// The fraction of `part`'s pixels that are not zero.
+/// The fraction of `part`'s values that are not zero.
 pub fn density(part: &Part) -> f64 {
-    let pixels = part.pixels();
-    if pixels.is_empty() {
-        return 0.0;
-    }
-    pixels.iter().filter(|&&p| p != 0).count() as f64 / pixels.len() as f64
+    part.density()
 }
 
 impl CpuPath {
@@ -182,9 +181,11 @@ impl CpuPath {
         }
     }
 
-    /// The layout to take when training on `train` (its density decides `Auto`).
+    /// The layout to take when training on `train` (its density decides `Auto`; more features
+    /// than a sparse layout indexes, [`SPARSE_MAX_INPUTS`], take the dense one).
     pub fn layout_for(self, train: &Part) -> CpuLayout {
         match self {
+            CpuPath::Auto if train.width() > SPARSE_MAX_INPUTS => CpuLayout::Dense,
             CpuPath::Auto => self.resolve(density(train)),
             other => other.resolve(0.0),
         }

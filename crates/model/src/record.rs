@@ -56,8 +56,8 @@ pub enum TrainError {
     /// A stack made of no member.
     #[error("a stack needs at least one rate")]
     NoMembers,
-    /// A network wider than the CPU engine's pixel index can address.
-    #[error("the CPU engine takes at most 65536 inputs, not {0}")]
+    /// A network wider than the CPU engine's sparse feature index can address.
+    #[error("the CPU engine's sparse path takes at most 65536 inputs, not {0}; use --cpu-path dense (or auto)")]
     TooManyInputs(usize),
     /// Data prepared for one CPU layout handed to a stack of the other.
     #[error("data laid out for the {data} path given to a {stack} stack")]

@@ -212,3 +212,97 @@ fn the_paths_are_chosen_by_density_and_refuse_the_other_layout() {
     let dense = HostData::new(&split.train, 256, None, CpuLayout::Dense);
     assert!(stack.train_epoch(&dense).is_err());
 }
+
+/// A synthetic table of `n` items with `width` features and `classes` classes: each class's
+/// items scatter around a mean of its own, about half the features zero (so the sparse path
+/// has zeros to skip), standardised as `--data` standardises.
+fn table(n: usize, width: usize, classes: usize) -> Split {
+    let mut state = 2024u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    let mut values = Vec::with_capacity(n * width);
+    let labels: Vec<lrsweep_data::Label> = (0..n)
+        .map(|i| (i % classes) as lrsweep_data::Label)
+        .collect();
+    for &c in &labels {
+        for j in 0..width {
+            let centre = ((c as usize * 7 + j * 3) % 11) as f64 / 11.0;
+            let v = if (j + c as usize).is_multiple_of(2) {
+                0.0
+            } else {
+                centre + 0.3 * next()
+            };
+            values.push(v as f32);
+        }
+    }
+    let names = (0..classes).map(|c| format!("class {c}")).collect();
+    let data = lrsweep_data::Dataset::new(
+        lrsweep_data::Values::Floats(values.into()),
+        labels,
+        vec![width],
+        names,
+        "synthetic",
+    )
+    .unwrap();
+    data.split(&lrsweep_data::SplitConfig {
+        scale: Some(lrsweep_data::Scale::None),
+        ..lrsweep_data::SplitConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn any_width_and_class_count_trains_alike_on_every_engine() {
+    for (n, width, classes) in [(740, 13, 37), (200, 1000, 2)] {
+        let split = table(n, width, classes);
+        let model = ModelConfig {
+            inputs: width,
+            hidden: 32,
+            classes,
+            ..ModelConfig::default()
+        };
+        let rates = [1e-3, 1e-2];
+        let go = |compute: Compute, rates: &[f64]| {
+            let members = rates.iter().map(|&rate| Member::fresh(rate)).collect();
+            StackFit::new(
+                &model,
+                &TrainConfig {
+                    batch_size: 64,
+                    ..config(compute)
+                },
+                &split.train,
+                &split.valid,
+                &Device::flex(),
+                members,
+            )
+            .run(|_, _, _| Flow::Continue)
+            .unwrap()
+        };
+        let tensor = go(TENSOR, &rates);
+        for compute in [cpu(CpuLayout::Sparse), cpu(CpuLayout::Dense)] {
+            let host = go(compute, &rates);
+            for (h, t) in host.iter().zip(&tensor) {
+                let gap = record_gap(h, t);
+                assert!(
+                    gap < 1e-4,
+                    "{width} features, {classes} classes, {compute:?}: {gap:.2e}"
+                );
+            }
+        }
+        // A member of the stack trains as it would alone.
+        let alone = go(cpu(CpuLayout::Dense), &rates[1..]);
+        assert_eq!(
+            figures(&alone[0]),
+            figures(&go(cpu(CpuLayout::Dense), &rates)[1])
+        );
+        let last = tensor[0].last().unwrap();
+        assert!(
+            last.val_loss < (classes as f64).ln(),
+            "{width}/{classes}: it learns ({last:?})"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use lrsweep_data::{DatasetKind, Locator, SplitConfig};
+use lrsweep_data::{DatasetKind, Locator, Scale, Shape, SplitConfig, UserData};
 use lrsweep_model::{
     AdamConfig, AdamVariant, Compute, CpuPath, LossKind, ModelConfig, StopRule, TrainConfig,
 };
@@ -23,6 +23,16 @@ pub struct DataConfig {
     pub val_fraction: f64,
     /// Stratified subset size, if any.
     pub limit: Option<usize>,
+    /// The user's own data (`--data`), read instead of `dataset`.
+    #[serde(default)]
+    pub user: Option<UserData>,
+    /// A validation file of the same kind as `user` (`--val`), instead of a split.
+    #[serde(default)]
+    pub val: Option<PathBuf>,
+    /// The features' scale (`--scale`); none: the data's default (`unit` for pixels,
+    /// `standard` for tables and arrays).
+    #[serde(default)]
+    pub scale: Option<Scale>,
 }
 
 impl Default for DataConfig {
@@ -34,6 +44,9 @@ impl Default for DataConfig {
             mirrors: Vec::new(),
             val_fraction: split.val_fraction,
             limit: split.limit,
+            user: None,
+            val: None,
+            scale: split.scale,
         }
     }
 }
@@ -54,6 +67,25 @@ impl DataConfig {
             val_fraction: self.val_fraction,
             seed,
             limit: self.limit,
+            scale: self.scale,
+        }
+    }
+
+    /// The validation data named by `--val`: read as the training data is.
+    pub fn val_data(&self) -> Option<UserData> {
+        let (user, val) = (self.user.as_ref()?, self.val.as_ref()?);
+        Some(UserData {
+            path: val.clone(),
+            labels: None,
+            ..user.clone()
+        })
+    }
+
+    /// What the data is called in messages: the catalogue set's name or the user's path.
+    pub fn describe(&self) -> String {
+        match &self.user {
+            Some(u) => u.path.display().to_string(),
+            None => self.dataset.to_string(),
         }
     }
 }
@@ -175,19 +207,21 @@ impl SweepConfig {
         }
     }
 
-    /// The network.
-    pub fn model(&self) -> ModelConfig {
+    /// The network for data of `shape` (its input width and class count).
+    pub fn model(&self, shape: Shape) -> ModelConfig {
         ModelConfig {
+            inputs: shape.inputs,
             hidden: self.hidden,
+            classes: shape.classes,
             ..ModelConfig::default()
         }
     }
 
-    /// When a rate stops (the rule its training loop follows), scored on `valid_len`
-    /// validation images: after `epochs`, at divergence, by `patience`.
-    pub fn stop_rule(&self, valid_len: usize) -> StopRule {
+    /// When a rate stops (the rule its training loop follows), with `classes` classes scored
+    /// on `valid_len` validation items: after `epochs`, at divergence, by `patience`.
+    pub fn stop_rule(&self, classes: usize, valid_len: usize) -> StopRule {
         self.settings(0.0, Compute::default())
-            .stop_rule(self.model().classes, valid_len)
+            .stop_rule(classes, valid_len)
     }
 
     /// The training of one rate, computed the way the selected backend wants it.

@@ -167,6 +167,25 @@ pub fn summarize(
         }
     }
     let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    summary.data = config.data.user.as_ref().map(|user| {
+        let d = &record.data;
+        summary::DataSummary {
+            name: user.path.display().to_string(),
+            items: d.train_size + d.valid_size,
+            item_shape: d.item_shape.clone(),
+            scale: d.scale.to_string(),
+            classes: d
+                .class_names
+                .iter()
+                .enumerate()
+                .map(|(c, name)| summary::ClassCount {
+                    name: name.clone(),
+                    train: d.train_class_counts.get(c).copied().unwrap_or(0),
+                    valid: d.valid_class_counts.get(c).copied().unwrap_or(0),
+                })
+                .collect(),
+        }
+    });
     summary.unfinished.extend(
         expected
             .iter()

@@ -12,6 +12,7 @@ mod find_report;
 mod golden;
 mod hostile;
 mod hostile_runs;
+mod own_data;
 mod resume;
 mod sweep;
 mod verdicts;

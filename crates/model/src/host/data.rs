@@ -1,7 +1,7 @@
 //! A split part in host memory, in the training order, as the CPU kernels read it: each image's
-//! non-zero pixels (sparse path) or all of its pixels (dense path), and its class.
+//! non-zero features (sparse path) or all of them (dense path), and its class.
 
-use lrsweep_data::{Part, PIXELS};
+use lrsweep_data::{Label, Part};
 
 use super::layout::Csr;
 use crate::config::CpuLayout;
@@ -11,9 +11,10 @@ use crate::config::CpuLayout;
 pub struct HostData {
     /// Non-zero pixels of every image (sparse path).
     sparse: Csr,
-    /// Every pixel, `[len, 784]` (dense path).
+    /// Every feature, `[len, width]` (dense path).
     dense: Vec<f32>,
-    labels: Vec<u8>,
+    labels: Vec<Label>,
+    width: usize,
     batch_size: usize,
     layout: CpuLayout,
 }
@@ -22,7 +23,7 @@ pub struct HostData {
 pub(super) enum HostBatch<'a> {
     /// Images by their non-zero pixels, with the index of the batch's first image.
     Sparse(&'a Csr, std::ops::Range<usize>),
-    /// Pixels `[rows, 784]`.
+    /// Features `[rows, width]`.
     Dense(&'a [f32]),
 }
 
@@ -31,30 +32,31 @@ impl HostData {
     pub fn new(part: &Part, batch_size: usize, order: Option<&[usize]>, layout: CpuLayout) -> Self {
         let len = part.len();
         let index = |r: usize| order.map_or(r, |o| o[r]);
-        let image = |r: usize| &part.pixels()[index(r) * PIXELS..(index(r) + 1) * PIXELS];
+        let width = part.width();
         let labels = (0..len).map(|r| part.labels()[index(r)]).collect();
         let mut sparse = Csr::default();
         let mut dense = Vec::new();
         if layout == CpuLayout::Dense {
-            dense.reserve_exact(len * PIXELS);
+            dense.reserve_exact(len * width);
             for r in 0..len {
-                dense.extend(image(r).iter().map(|&p| p as f32 / 255.0));
+                part.extend_row(index(r), &mut dense);
             }
         } else {
-            let nnz = (0..len)
-                .map(|r| image(r).iter().filter(|&&p| p != 0).count())
-                .sum();
+            // Column indices are u16: a sparse layout takes at most 65,536 features (the
+            // engine refuses more before it gets here).
+            let mut nnz = 0;
+            for r in 0..len {
+                part.for_each_nonzero(index(r), |_, _| nnz += 1);
+            }
             sparse.start.reserve_exact(len + 1);
             sparse.cols.reserve_exact(nnz);
             sparse.vals.reserve_exact(nnz);
             sparse.start.push(0);
             for r in 0..len {
-                for (c, &p) in image(r).iter().enumerate() {
-                    if p != 0 {
-                        sparse.cols.push(c as u16);
-                        sparse.vals.push(p as f32 / 255.0);
-                    }
-                }
+                part.for_each_nonzero(index(r), |c, v| {
+                    sparse.cols.push(c as u16);
+                    sparse.vals.push(v);
+                });
                 sparse.start.push(sparse.cols.len() as u32);
             }
         }
@@ -62,6 +64,7 @@ impl HostData {
             sparse,
             dense,
             labels,
+            width,
             batch_size: batch_size.max(1),
             layout,
         }
@@ -83,11 +86,13 @@ impl HostData {
     }
 
     /// Batches in order (the last one smaller): the images and their classes.
-    pub(super) fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, &[u8])> + '_ {
+    pub(super) fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, &[Label])> + '_ {
         (0..self.len()).step_by(self.batch_size).map(move |start| {
             let end = (start + self.batch_size).min(self.len());
             let x = match self.layout {
-                CpuLayout::Dense => HostBatch::Dense(&self.dense[start * PIXELS..end * PIXELS]),
+                CpuLayout::Dense => {
+                    HostBatch::Dense(&self.dense[start * self.width..end * self.width])
+                }
                 CpuLayout::Sparse => HostBatch::Sparse(&self.sparse, start..end),
             };
             (x, &self.labels[start..end])

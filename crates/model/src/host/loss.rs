@@ -9,7 +9,7 @@ use crate::loss::{LossKind, KERAS_EPSILON};
 pub(super) fn loss_and_grad(
     kind: LossKind,
     logits: &[f32],
-    labels: &[u8],
+    labels: &[lrsweep_data::Label],
     mut dz2: Option<&mut [f32]>,
 ) -> (f64, u32) {
     let classes = logits.len() / labels.len().max(1);

@@ -67,7 +67,7 @@ impl HostStack {
         if members.is_empty() {
             return Err(TrainError::NoMembers);
         }
-        if model.inputs > usize::from(u16::MAX) + 1 {
+        if layout == CpuLayout::Sparse && model.inputs > crate::config::SPARSE_MAX_INPUTS {
             return Err(TrainError::TooManyInputs(model.inputs));
         }
         let mut params = Vec::with_capacity(members.len());

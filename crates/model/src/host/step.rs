@@ -103,7 +103,7 @@ pub(super) fn score(
     loss_kind: LossKind,
     model: &ModelConfig,
     x: &HostBatch,
-    labels: &[u8],
+    labels: &[lrsweep_data::Label],
     s: &mut Scratch,
 ) -> (f64, u32) {
     let rows = labels.len();
@@ -125,7 +125,7 @@ pub(super) fn step(
     config: &TrainConfig,
     model: &ModelConfig,
     x: &HostBatch,
-    labels: &[u8],
+    labels: &[lrsweep_data::Label],
     j: usize,
     s: &mut Scratch,
 ) -> (f64, u32) {

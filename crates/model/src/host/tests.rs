@@ -257,7 +257,7 @@ fn synthetic_part(n: usize) -> lrsweep_data::Part {
     let mut labels = Vec::with_capacity(n);
     let mut state = 12345u32;
     for i in 0..n {
-        let class = (i % 10) as u8;
+        let class = (i % 10) as lrsweep_data::Label;
         labels.push(class);
         for p in 0..784 {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -267,5 +267,5 @@ fn synthetic_part(n: usize) -> lrsweep_data::Part {
             }
         }
     }
-    lrsweep_data::Part::from_raw(pixels, labels).expect("a valid part")
+    lrsweep_data::Part::from_pixels(pixels, labels, 784, 10).expect("a valid part")
 }

@@ -1,7 +1,7 @@
 //! A split part held on the device, in chunks, ready to be sliced into batches.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use lrsweep_data::{Part, CLASSES, PIXELS};
+use lrsweep_data::Part;
 
 /// Largest chunk in bytes: below the 128 MiB storage-buffer cap of the CPU Vulkan driver and of
 /// many GPUs, with room to spare.
@@ -10,9 +10,9 @@ const MAX_CHUNK_BYTES: usize = 64 << 20;
 /// One chunk of images on the device.
 #[derive(Debug, Clone)]
 struct Chunk {
-    /// Pixels in 0..=1, `[rows, 784]`.
+    /// Features as the model sees them, `[rows, width]`.
     x: Tensor<2>,
-    /// One-hot targets, `[rows, 10]`.
+    /// One-hot targets, `[rows, classes]`.
     y: Tensor<2>,
     /// Class indices, `[rows, 1]`.
     labels: Tensor<2, Int>,
@@ -29,9 +29,9 @@ pub struct DeviceData {
 
 /// One batch: images, one-hot targets and class indices.
 pub struct Batch {
-    /// `[rows, 784]`.
+    /// `[rows, width]`.
     pub x: Tensor<2>,
-    /// `[rows, 10]`.
+    /// `[rows, classes]`.
     pub y: Tensor<2>,
     /// `[rows, 1]`.
     pub labels: Tensor<2, Int>,
@@ -48,24 +48,21 @@ impl DeviceData {
     ) -> Self {
         let len = part.len();
         let batch_size = batch_size.max(1);
-        let rows_cap = (MAX_CHUNK_BYTES / (PIXELS * 4)).max(batch_size);
+        let (width, classes) = (part.width(), part.classes());
+        let rows_cap = (MAX_CHUNK_BYTES / ((width + classes) * 4)).max(batch_size);
         let chunk_rows = (rows_cap / batch_size) * batch_size;
         let gather = |range: std::ops::Range<usize>| -> (Vec<f32>, Vec<f32>, Vec<i32>) {
             let idx: Vec<usize> = match order {
                 Some(o) => o[range].to_vec(),
                 None => range.collect(),
             };
-            let mut x = Vec::with_capacity(idx.len() * PIXELS);
-            let mut y = vec![0f32; idx.len() * CLASSES];
+            let mut x = Vec::with_capacity(idx.len() * width);
+            let mut y = vec![0f32; idx.len() * classes];
             let mut l = Vec::with_capacity(idx.len());
             for (row, &i) in idx.iter().enumerate() {
-                x.extend(
-                    part.pixels()[i * PIXELS..(i + 1) * PIXELS]
-                        .iter()
-                        .map(|&p| p as f32 / 255.0),
-                );
+                part.extend_row(i, &mut x);
                 let c = part.labels()[i] as usize;
-                y[row * CLASSES + c] = 1.0;
+                y[row * classes + c] = 1.0;
                 l.push(c as i32);
             }
             (x, y, l)
@@ -77,8 +74,8 @@ impl DeviceData {
                 let rows = end - start;
                 let (x, y, l) = gather(start..end);
                 Chunk {
-                    x: Tensor::from_data(TensorData::new(x, [rows, PIXELS]), device),
-                    y: Tensor::from_data(TensorData::new(y, [rows, CLASSES]), device),
+                    x: Tensor::from_data(TensorData::new(x, [rows, width]), device),
+                    y: Tensor::from_data(TensorData::new(y, [rows, classes]), device),
                     labels: Tensor::from_data(TensorData::new(l, [rows, 1]), device),
                 }
             })

@@ -125,6 +125,35 @@ pub struct Summary {
     /// run. The recommendation is then from the rates that finished.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfinished: Vec<String>,
+    /// The user's data the run trained on (absent for the catalogue's sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSummary>,
+}
+
+/// What the user's data was: its name, size, shape, scale and classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// The path given to `--data`.
+    pub name: String,
+    /// Training and validation items.
+    pub items: usize,
+    /// The shape of one item.
+    pub item_shape: Vec<usize>,
+    /// The scale its features were given.
+    pub scale: String,
+    /// Each class: its name and its items in the training and validation parts.
+    pub classes: Vec<ClassCount>,
+}
+
+/// One class of the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// The class's name (its label as written in the data).
+    pub name: String,
+    /// Items in the training part.
+    pub train: usize,
+    /// Items in the validation part.
+    pub valid: usize,
 }
 
 fn first_best(
@@ -341,6 +370,7 @@ pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Su
         recommended,
         range_test,
         unfinished,
+        data: None,
     }
 }
 

@@ -115,6 +115,15 @@ pub struct EvalArgs {
     #[arg(long, env = "LRSWEEP_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Where the user's data is now, if it moved since the sweep (its SHA-256 must match what
+    /// the model file records); read as the sweep read it, scaled as the sweep scaled it.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+
+    /// Where the user's validation file (`--val` of the sweep) is now, if it moved.
+    #[arg(long, value_name = "PATH")]
+    pub val: Option<PathBuf>,
+
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = sweep().backend)]
     pub backend: BackendChoice,

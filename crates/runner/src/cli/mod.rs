@@ -8,7 +8,7 @@ mod sweep;
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, Parser, Subcommand};
-use lrsweep_data::DatasetKind;
+use lrsweep_data::{DatasetKind, Scale, UserData};
 
 pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, WorkArgs};
 
@@ -30,8 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Train the reference MLP once per learning rate; write metrics, charts and a summary.
     Sweep(SweepArgs),
-    /// Download and verify the data set; print where it is and what was checked.
-    Fetch(DataArgs),
+    /// Download and verify a catalogue data set; print where it is and what was checked.
+    Fetch(CatalogueArgs),
     /// Time the same training on each backend: warm-up, median epoch, GFLOP/s, memory, accuracy.
     ///
     /// Each backend trains the same model on the same data from the same seed. The first epoch is
@@ -67,10 +67,10 @@ pub enum Command {
     Work(WorkArgs),
 }
 
-/// Where the data comes from.
+/// Which catalogue data set, and where its files are.
 #[derive(Debug, Args, Clone)]
-pub struct DataArgs {
-    /// Data set to use.
+pub struct CatalogueArgs {
+    /// Catalogue data set to use: mnist or fashion-mnist.
     #[arg(long, default_value_t = DataConfig::default().dataset, value_parser = parse::dataset)]
     pub dataset: DatasetKind,
 
@@ -83,16 +83,93 @@ pub struct DataArgs {
     pub mirror: Vec<String>,
 }
 
-impl DataArgs {
-    /// The data part of a configuration: the default split, optionally a stratified subset.
-    pub fn to_config(&self, limit: Option<usize>) -> DataConfig {
+impl CatalogueArgs {
+    /// The data part of a configuration for the catalogue set: the default split.
+    pub fn to_config(&self) -> DataConfig {
         DataConfig {
             dataset: self.dataset,
             data_dir: self.data_dir.clone(),
             mirrors: self.mirror.clone(),
-            limit,
             ..DataConfig::default()
         }
+    }
+}
+
+/// Where the data comes from: a catalogue set, or the user's own (`--data`).
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// The catalogue set.
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
+
+    /// Your own classification data instead of a catalogue set: a CSV file with a header row
+    /// (.csv or .csv.gz), a NumPy .npz (arrays x and y) or .npy (with --labels), an IDX images
+    /// file or a directory of IDX files (any image size), or a folder with one subfolder of PNG or
+    /// JPEG images per class. The network's input width and class count come from the data.
+    #[arg(
+        long = "data",
+        id = "user",
+        value_name = "PATH",
+        conflicts_with = "dataset"
+    )]
+    pub data: Option<PathBuf>,
+
+    /// The labels of a .npy (or IDX images) file given to --data.
+    #[arg(long, value_name = "PATH", requires = "user")]
+    pub labels: Option<PathBuf>,
+
+    /// The CSV's label column, by name or by number from 1 [default: a column named label,
+    /// target, class or y, else the last].
+    #[arg(long, value_name = "NAME|INDEX", requires = "user")]
+    pub label: Option<String>,
+
+    /// Resize an image folder's images to WxH (otherwise they must all be one size).
+    #[arg(long, value_name = "WxH", value_parser = parse::image_size, requires = "user")]
+    pub image_size: Option<(u32, u32)>,
+
+    /// A validation file of the same kind as --data, instead of splitting off --val-fraction.
+    #[arg(long, value_name = "PATH", requires = "user")]
+    pub val: Option<PathBuf>,
+
+    /// How features are scaled: standard (minus the training part's mean, over its standard
+    /// deviation), unit (÷255) or none [default: unit for images and IDX, standard for CSV and
+    /// NumPy]; recorded, and applied by eval.
+    #[arg(long, value_name = "standard|unit|none")]
+    pub scale: Option<Scale>,
+}
+
+impl DataArgs {
+    /// The data part of a configuration: the default split, optionally a stratified subset;
+    /// the user's paths made absolute (the run records them; Slurm tasks read them elsewhere).
+    pub fn to_config(&self, limit: Option<usize>) -> anyhow::Result<DataConfig> {
+        let absolute = |p: &PathBuf, flag: &str| -> anyhow::Result<PathBuf> {
+            std::path::absolute(p)
+                .map_err(|e| crate::exit::usage(anyhow::anyhow!("{flag} {}: {e}", p.display())))
+        };
+        let user = match &self.data {
+            Some(path) => Some(UserData {
+                path: absolute(path, "--data")?,
+                labels: self
+                    .labels
+                    .as_ref()
+                    .map(|l| absolute(l, "--labels"))
+                    .transpose()?,
+                label: self.label.clone(),
+                image_size: self.image_size,
+            }),
+            None => None,
+        };
+        Ok(DataConfig {
+            limit,
+            user,
+            val: self
+                .val
+                .as_ref()
+                .map(|v| absolute(v, "--val"))
+                .transpose()?,
+            scale: self.scale,
+            ..self.catalogue.to_config()
+        })
     }
 }
 

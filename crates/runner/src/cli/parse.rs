@@ -8,6 +8,22 @@ pub fn dataset(s: &str) -> Result<DatasetKind, String> {
         .map_err(|e: lrsweep_data::DataError| e.to_string())
 }
 
+/// An image size `WxH` (each at least 1).
+pub fn image_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("'{s}' is not an image size: write width x height, e.g. 28x28");
+    let (w, h) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
+    if w == 0 || h == 0 || u64::from(w) * u64::from(h) > 1 << 26 {
+        return Err(format!(
+            "image size {w}x{h} must be at least 1x1 and at most 2^26 pixels"
+        ));
+    }
+    Ok((w, h))
+}
+
 /// The smallest rate accepted. Adam's step is about the rate itself, and below this a step is
 /// under a fiftieth of the f32 spacing of the network's typical weight (0.05: spacing 3.7e-9), so
 /// the weights could not move: training would make no progress.

@@ -240,16 +240,16 @@ impl From<AdamArg> for AdamVariant {
 
 impl SweepArgs {
     /// The run's configuration (repeated rates once, in the order given).
-    pub fn to_config(&self) -> SweepConfig {
+    pub fn to_config(&self) -> anyhow::Result<SweepConfig> {
         let mut rates = Vec::with_capacity(self.rates.len());
         for &r in &self.rates {
             if !rates.contains(&r) {
                 rates.push(r);
             }
         }
-        let mut data = self.data.to_config(self.limit);
+        let mut data = self.data.to_config(self.limit)?;
         data.val_fraction = self.val_fraction;
-        SweepConfig {
+        Ok(SweepConfig {
             rates,
             refine: self.refine as usize,
             epochs: self.epochs as usize,
@@ -269,6 +269,6 @@ impl SweepArgs {
             cpu_path: self.cpu_path,
             devices: self.devices.clone(),
             data,
-        }
+        })
     }
 }

@@ -121,7 +121,7 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
         if k > 1 { " together" } else { "" }
     ));
     reset_peak_memory();
-    let model = config.model();
+    let model = config.model(work.split.shape());
     let train = config.train(rates[0], selected);
     let members: Vec<Member> = rates.iter().map(|&rate| Member::fresh(rate)).collect();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -205,12 +205,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         batch_size: args.batch_size as usize,
         seed: args.seed,
         cpu_path: args.cpu_path,
-        data: args.data.to_config(args.limit),
+        data: args.data.to_config(args.limit)?,
         ..SweepConfig::default()
     };
     let out = store::fresh_out(args.out.clone(), Some("bench"))?;
     let (_, split) = super::load_data(&config)?;
-    let model = config.model();
+    let model = config.model(split.shape());
     let work = Workload {
         config: &config,
         split: &split,

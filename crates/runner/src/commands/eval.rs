@@ -5,7 +5,7 @@ use lrsweep_model::{DeviceData, TrainConfig, Trainer};
 
 use crate::backend;
 use crate::cli::EvalArgs;
-use crate::config::rate_label;
+use crate::config::{rate_label, DataConfig};
 use crate::exit::{say, usage};
 use crate::store::model_file;
 
@@ -13,10 +13,53 @@ use crate::store::model_file;
 pub fn run(args: &EvalArgs) -> Result<()> {
     let file = model_file::verify(&args.model).map_err(usage)?;
     let meta = file.meta.clone();
-    let locator = lrsweep_data::Locator::new(meta.dataset, args.data_dir.clone());
-    let images =
-        lrsweep_data::load(&locator).map_err(|e| usage(anyhow!(e).context("loading the data")))?;
-    let split = images.split(&meta.split).map_err(|e| usage(anyhow!(e)))?;
+    let absolute = |p: &std::path::PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    let user = match (&meta.user, &args.data) {
+        (Some(u), Some(path)) => Some(lrsweep_data::UserData {
+            path: absolute(path),
+            ..u.clone()
+        }),
+        (Some(u), None) => Some(u.clone()),
+        (None, Some(_)) => {
+            return Err(usage(anyhow!(
+                "{} was trained on the {} data set, not on a file of yours; drop --data (use --data-dir to say where the {} files are)",
+                args.model.display(),
+                meta.dataset,
+                meta.dataset
+            )))
+        }
+        (None, None) => None,
+    };
+    let data_config = DataConfig {
+        dataset: meta.dataset,
+        data_dir: args.data_dir.clone(),
+        val_fraction: meta.split.val_fraction,
+        limit: meta.split.limit,
+        scale: meta.split.scale,
+        user,
+        val: args.val.as_ref().map(absolute).or(meta.val.clone()),
+        ..DataConfig::default()
+    };
+    let (data, split) = super::load_split(&data_config, meta.split.seed)?;
+    let found: Vec<String> = data.files.iter().map(|f| f.sha256.clone()).collect();
+    if !meta.data_sha256.is_empty() && found != meta.data_sha256 {
+        return Err(usage(anyhow!(
+            "the data read now ({}) is not the data {} was trained on: the SHA-256 of its files differ from those its .json records; give the original files",
+            data_config.describe(),
+            args.model.display()
+        )));
+    }
+    let shape = split.shape();
+    if (meta.model.inputs, meta.model.classes) != (shape.inputs, shape.classes) {
+        return Err(usage(anyhow!(
+            "{} takes {} features into {} classes, but the data has {} features and {} classes; give the data it was trained on",
+            args.model.display(),
+            meta.model.inputs,
+            meta.model.classes,
+            shape.inputs,
+            shape.classes
+        )));
+    }
     let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
     let model = file.load(&selected.device)?;
     let config = TrainConfig {
@@ -28,11 +71,12 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let valid = DeviceData::upload(&split.valid, config.batch_size, None, &selected.device);
     let score = trainer.evaluate(&valid)?;
     say(&format!(
-        "{}: learning rate {}, epoch {}, {} validation images on {}\nvalidation accuracy {:.4} (recorded {:.4}), validation loss {:.6} (recorded {:.6})",
+        "{}: learning rate {}, epoch {}, {} validation items of {} on {}\nvalidation accuracy {:.4} (recorded {:.4}), validation loss {:.6} (recorded {:.6})",
         args.model.display(),
         rate_label(meta.rate),
         meta.epoch,
         split.valid.len(),
+        data_config.describe(),
         selected.backend,
         score.accuracy,
         meta.val_acc,

@@ -2,17 +2,17 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::DataArgs;
+use crate::cli::CatalogueArgs;
 use crate::exit::{say, usage};
 
 /// Runs `lrsweep fetch`.
-pub fn run(args: &DataArgs) -> Result<()> {
-    let config = args.to_config(None);
+pub fn run(args: &CatalogueArgs) -> Result<()> {
+    let config = args.to_config();
     let images = lrsweep_data::load(&config.locator())
         .map_err(|e| usage(anyhow!(e).context(format!("fetching {}", args.dataset))))?;
     say(&format!(
         "{}: {} images, classes {:?}",
-        images.dataset,
+        images.name,
         images.len(),
         images.class_counts()
     ))?;

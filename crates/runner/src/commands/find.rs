@@ -52,7 +52,7 @@ pub fn for_sweep(
     let schedule = RangeConfig::default();
     let result = range_test(
         &schedule,
-        &config.model(),
+        &config.model(split.shape()),
         config.train(schedule.start, selected),
         split,
         selected,
@@ -79,7 +79,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     let config = SweepConfig {
         batch_size: args.batch_size as usize,
         seed: args.seed,
-        data: args.data.to_config(args.limit),
+        data: args.data.to_config(args.limit)?,
         ..SweepConfig::default()
     };
     let out = store::fresh_out(args.out.clone(), Some("find"))?;
@@ -92,7 +92,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     };
     let result = range_test(
         &schedule,
-        &config.model(),
+        &config.model(split.shape()),
         config.train(args.start, &selected),
         &split,
         &selected,

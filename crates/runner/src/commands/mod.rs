@@ -12,19 +12,17 @@ pub mod sweep;
 pub mod work;
 
 use anyhow::{anyhow, Result};
-use lrsweep_data::{Images, Split};
+use lrsweep_data::{Shape, Split};
 
-use crate::config::SweepConfig;
+use crate::config::{DataConfig, SweepConfig};
 use crate::exit::usage;
+use crate::store::run::DataRecord;
 
-/// Loads and splits the data, mapping every problem to a usage error that says how to fix it,
-/// and refuses a batch larger than the training part.
-fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
-    let images = lrsweep_data::load(&config.data.locator())
-        .map_err(|e| usage(anyhow!(e).context(format!("loading {}", config.data.dataset))))?;
-    let split = images
-        .split(&config.data.split(config.seed))
-        .map_err(|e| usage(anyhow!(e)))?;
+/// Loads and splits the data (the catalogue's set, or the user's with its `--val` file),
+/// mapping every problem to a usage error that says how to fix it, and refuses a batch larger
+/// than the training part. Returns what a run records of it, and the split.
+fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
+    let (record, split) = load_split(&config.data, config.seed)?;
     if config.batch_size > split.train.len() {
         return Err(usage(anyhow!(
             "--batch-size {} is larger than the {} training images; choose a smaller batch or a larger --limit",
@@ -32,13 +30,42 @@ fn load_data(config: &SweepConfig) -> Result<(Images, Split)> {
             split.train.len()
         )));
     }
-    Ok((images, split))
+    Ok((record, split))
+}
+
+/// Loads `data_config`'s data and splits it with `seed` (see [`load_data`]).
+fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)> {
+    let loading = || format!("loading {}", data_config.describe());
+    // Files are read with a bound: what memory this machine has left.
+    let memory = crate::backend::available_memory().unwrap_or(u64::MAX);
+    let data = match &data_config.user {
+        Some(user) => user.load(memory),
+        None => lrsweep_data::load(&data_config.locator()),
+    }
+    .map_err(|e| usage(anyhow!(e).context(loading())))?;
+    let split_config = data_config.split(seed);
+    let (split, val_files) = match data_config.val_data() {
+        Some(val) => {
+            let valid = val.load(memory).map_err(|e| {
+                usage(anyhow!(e).context(format!("loading --val {}", val.path.display())))
+            })?;
+            let split = data
+                .split_with(&valid, &split_config)
+                .map_err(|e| usage(anyhow!(e)))?;
+            (split, valid.files)
+        }
+        None => (
+            data.split(&split_config).map_err(|e| usage(anyhow!(e)))?,
+            Vec::new(),
+        ),
+    };
+    Ok((DataRecord::new(&data, &val_files, &split), split))
 }
 
 /// Refuses (as a usage error, before anything is written) a sweep whose largest stack of rates
 /// cannot fit in the memory this machine has: weights are made on the host whatever the backend.
-fn check_fits(config: &SweepConfig) -> Result<()> {
-    let model = config.model();
+fn check_fits(config: &SweepConfig, shape: Shape) -> Result<()> {
+    let model = config.model(shape);
     let stack = config.stack_size() as u64;
     let need = model
         .training_bytes(config.batch_size)

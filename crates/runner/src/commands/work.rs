@@ -129,8 +129,7 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
 /// Loads the data, checks it is the run's, and trains `rate` holding `held` (given back there).
 fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Claim>) -> Result<()> {
     let config = record.config.clone();
-    let (images, split) = load_data(&config)?;
-    let here = DataRecord::new(&images, &split);
+    let (here, split) = load_data(&config)?;
     let checksums = |d: &DataRecord| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
     if checksums(&here) != checksums(&record.data)
         || (here.train_size, here.valid_size) != (record.data.train_size, record.data.valid_size)
@@ -144,7 +143,6 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
                 .join(", ")
         )));
     }
-    drop(images);
     let devices = vec![backend::select(config.backend, config.cpu_path).map_err(usage)?];
     note(&format!(
         "learning rate {}: training on {} ({})",

@@ -250,7 +250,8 @@ fn seed_rows(summary: &Summary) -> Vec<[String; 4]> {
 /// The summary as Markdown: the table, the recommendation and the range test's verdict (also
 /// printed at the end of a run).
 pub fn summary_markdown(summary: &Summary) -> String {
-    let mut s = format!(
+    let mut s = data_line(summary).map_or(String::new(), |l| format!("{l}\n\n"));
+    s += &format!(
         "| {} |\n|{}\n",
         COLUMNS.join(" | "),
         "---|".repeat(COLUMNS.len())
@@ -280,6 +281,35 @@ pub fn summary_markdown(summary: &Summary) -> String {
     s
 }
 
+/// The user's data in one line: name, items, shape, scale, and each class with its items in
+/// training / validation (the first 20 classes, then how many more).
+fn data_line(summary: &Summary) -> Option<String> {
+    let d = summary.data.as_ref()?;
+    let shape = d
+        .item_shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("×");
+    let mut classes = d
+        .classes
+        .iter()
+        .take(20)
+        .map(|c| format!("{} ({}/{})", c.name, c.train, c.valid))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if d.classes.len() > 20 {
+        classes += &format!(" and {} more", d.classes.len() - 20);
+    }
+    Some(format!(
+        "Data: {} — {} items of {shape} features, scale {}; {} classes (training/validation items): {classes}",
+        d.name,
+        d.items,
+        d.scale,
+        d.classes.len()
+    ))
+}
+
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -292,6 +322,9 @@ pub fn escape(s: &str) -> String {
 pub fn summary_html(summary: &Summary) -> String {
     let (lead, rest) = recommendation(summary);
     let mut h = format!("<p><b>{}</b>{}</p>\n", escape(&lead), escape(&rest));
+    if let Some(line) = data_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
+    }
     h += "<table><tr>";
     for c in COLUMNS {
         h += &format!("<th>{}</th>", escape(c));

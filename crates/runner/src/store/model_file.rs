@@ -1,19 +1,19 @@
 //! Model files: each rate's best and final weights (Burn's burnpack format) with a JSON sidecar
 //! saying what they are and the SHA-256 of the weights, so a damaged file is caught before use.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use lrsweep_data::source::sha256_hex;
-use lrsweep_data::{DatasetKind, SplitConfig};
+use lrsweep_data::{DatasetKind, SplitConfig, UserData};
 use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::config::SweepConfig;
 use crate::exit::usage;
+use crate::store::run::RunRecord;
 use crate::store::{write_atomic, write_json};
 
 /// What a model file holds and how to score it again: `<file>.json` beside `<file>.bpk`.
@@ -35,23 +35,40 @@ pub struct ModelMeta {
     pub dataset: DatasetKind,
     /// The split it was validated on.
     pub split: SplitConfig,
+    /// The user's data it was trained on (`--data`), read instead of `dataset`.
+    #[serde(default)]
+    pub user: Option<UserData>,
+    /// The validation file (`--val`) it was scored on, instead of a split.
+    #[serde(default)]
+    pub val: Option<PathBuf>,
+    /// SHA-256 of each data file it was trained and validated on (absent in older files).
+    #[serde(default)]
+    pub data_sha256: Vec<String>,
+    /// The classes' names, in the order of the network's outputs.
+    #[serde(default)]
+    pub class_names: Vec<String>,
     /// SHA-256 of the `.bpk` file (absent in files of older versions).
     #[serde(default)]
     pub sha256: Option<String>,
 }
 
 impl ModelMeta {
-    /// The metadata of `config`'s run for the weights after `record`.
-    pub fn new(config: &SweepConfig, rate: f64, record: &EpochRecord) -> Self {
+    /// The metadata of `run`'s weights of `rate` after `record`.
+    pub fn new(run: &RunRecord, rate: f64, record: &EpochRecord) -> Self {
+        let config = &run.config;
         Self {
             rate,
             epoch: record.epoch,
             val_loss: record.val_loss,
             val_acc: record.val_acc,
-            model: config.model(),
+            model: run.model(),
             loss: config.loss,
             dataset: config.data.dataset,
             split: config.data.split(config.seed),
+            user: config.data.user.clone(),
+            val: config.data.val.clone(),
+            data_sha256: run.data.files.iter().map(|f| f.sha256.clone()).collect(),
+            class_names: run.data.class_names.clone(),
             sha256: None,
         }
     }

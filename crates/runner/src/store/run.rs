@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use lrsweep_data::{Images, Origin, Split, VerifiedFile, CLASSES};
+use lrsweep_data::{Dataset, Origin, Scale, Shape, Split, VerifiedFile};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SweepConfig;
@@ -41,32 +41,77 @@ impl From<&VerifiedFile> for FileRecord {
 }
 
 /// The data as recorded.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DataRecord {
     /// Files read, with origin and SHA-256.
     pub files: Vec<FileRecord>,
-    /// Images loaded (before any `--limit`).
+    /// Items loaded (before any `--limit`; with `--val`, the training file's).
     pub images: usize,
-    /// Training images.
+    /// Training items.
     pub train_size: usize,
-    /// Validation images.
+    /// Validation items.
     pub valid_size: usize,
-    /// Training images per class.
-    pub train_class_counts: [usize; CLASSES],
-    /// Validation images per class.
-    pub valid_class_counts: [usize; CLASSES],
+    /// Training items per class.
+    pub train_class_counts: Vec<usize>,
+    /// Validation items per class.
+    pub valid_class_counts: Vec<usize>,
+    /// The shape of one item (`[28, 28]`, `[13]`, `[32, 32, 3]`).
+    pub item_shape: Vec<usize>,
+    /// Features per item: the network's input width.
+    pub inputs: usize,
+    /// The classes' names, in class-index order.
+    pub class_names: Vec<String>,
+    /// The scale the features were given.
+    pub scale: Scale,
+}
+
+/// What a run of an older version (MNIST only) recorded without saying.
+impl Default for DataRecord {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            images: 0,
+            train_size: 0,
+            valid_size: 0,
+            train_class_counts: Vec::new(),
+            valid_class_counts: Vec::new(),
+            item_shape: vec![28, 28],
+            inputs: 784,
+            class_names: (0..10).map(|c| c.to_string()).collect(),
+            scale: Scale::Unit,
+        }
+    }
 }
 
 impl DataRecord {
-    /// What was loaded and how it was split.
-    pub fn new(images: &Images, split: &Split) -> Self {
+    /// What was loaded (`data`, and the validation file's records `val_files` with `--val`) and
+    /// how it was split.
+    pub fn new(data: &Dataset, val_files: &[VerifiedFile], split: &Split) -> Self {
         Self {
-            files: images.files.iter().map(FileRecord::from).collect(),
-            images: images.len(),
+            files: data
+                .files
+                .iter()
+                .chain(val_files)
+                .map(FileRecord::from)
+                .collect(),
+            images: data.len(),
             train_size: split.train.len(),
             valid_size: split.valid.len(),
             train_class_counts: split.train.class_counts(),
             valid_class_counts: split.valid.class_counts(),
+            item_shape: data.item_shape.clone(),
+            inputs: data.width(),
+            class_names: data.class_names.clone(),
+            scale: split.scale,
+        }
+    }
+
+    /// The input width and class count.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            inputs: self.inputs,
+            classes: self.class_names.len(),
         }
     }
 }
@@ -126,14 +171,20 @@ impl RunRecord {
 
     /// When a rate of this run stops: the rule its training loop follows.
     pub fn stop_rule(&self) -> lrsweep_model::StopRule {
-        self.config.stop_rule(self.data.valid_size)
+        self.config
+            .stop_rule(self.data.shape().classes, self.data.valid_size)
+    }
+
+    /// The network this run trains: its settings on its data's shape.
+    pub fn model(&self) -> lrsweep_model::ModelConfig {
+        self.config.model(self.data.shape())
     }
 
     /// What makes a rate of this run hopeless: its class count and validation size (what its
     /// curves are read against).
     pub fn hopeless(&self) -> lrsweep_model::Hopeless {
         lrsweep_model::Hopeless {
-            classes: self.config.model().classes,
+            classes: self.data.shape().classes,
             valid_len: self.data.valid_size,
         }
     }
@@ -156,7 +207,7 @@ impl RunRecord {
         let c = &self.config;
         let mut fields = serde_json::json!({
             "rate": rate,
-            "model": c.model(),
+            "model": self.model(),
             "seed": c.seed,
             "batch_size": c.batch_size,
             "loss": c.loss,
@@ -169,6 +220,14 @@ impl RunRecord {
         });
         if seed != c.seed {
             fields["member_seed"] = serde_json::json!(seed);
+        }
+        // The user's data and a chosen scale shape the weights too; MNIST runs of older
+        // versions record neither, so their checkpoints still match.
+        if let Some(user) = &c.data.user {
+            fields["user_data"] = serde_json::json!({ "label": user.label, "image_size": user.image_size, "val": c.data.val.is_some() });
+        }
+        if let Some(scale) = c.data.scale {
+            fields["scale"] = serde_json::json!(scale);
         }
         lrsweep_data::source::sha256_hex(fields.to_string().as_bytes())
     }

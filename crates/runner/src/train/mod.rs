@@ -272,7 +272,7 @@ impl<'a> Training<'a> {
         let labels: Vec<&str> = sinks.iter().map(|s| s.label.as_str()).collect();
         let what = format!("training learning rates {}", labels.join(", "));
         let config = &record.config;
-        let model = config.model();
+        let model = record.model();
         let train = config.train(pending[0].1.rate, selected);
         let members = pending
             .iter()

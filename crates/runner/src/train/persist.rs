@@ -18,6 +18,7 @@ use crate::store::run::RunRecord;
 
 /// One rate's files, written after each of its epochs.
 pub(super) struct EpochSink<'a> {
+    run: &'a RunRecord,
     config: &'a SweepConfig,
     rule: StopRule,
     rate: f64,
@@ -56,6 +57,7 @@ impl<'a> EpochSink<'a> {
             metrics.append(r)?;
         }
         let sink = Self {
+            run: record,
             config: &record.config,
             rule: record.stop_rule(),
             rate,
@@ -121,7 +123,7 @@ impl<'a> EpochSink<'a> {
         member: &MemberView,
         stop: Option<Stop>,
     ) -> Result<()> {
-        let meta = ModelMeta::new(self.config, self.rate, record);
+        let meta = ModelMeta::new(self.run, self.rate, record);
         if record.val_loss < self.best_loss {
             self.best_loss = record.val_loss;
             model_file::save(&self.dir, "best", member.network(), &meta)?;

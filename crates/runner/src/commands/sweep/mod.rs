@@ -23,7 +23,7 @@ use crate::render::text;
 use crate::results;
 use crate::store::lock::Lock;
 use crate::store::range as find_files;
-use crate::store::run::{DataRecord, RunRecord};
+use crate::store::run::RunRecord;
 use crate::train::{Trained, Training};
 
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
@@ -37,8 +37,8 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         target,
         started,
     } = Resolved::from_args(args, explicit)?;
-    check_fits(&config)?;
-    let (images, split) = load_data(&config)?;
+    let (data, split) = load_data(&config)?;
+    check_fits(&config, split.shape())?;
     let devices = backend::select_devices(config.backend, config.devices.as_ref(), config.cpu_path)
         .map_err(usage)?;
     let selected = &devices[0];
@@ -65,10 +65,9 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
             adapter,
             selected.fallback_reason.clone(),
         ),
-        DataRecord::new(&images, &split),
+        data,
         started,
     );
-    drop(images);
     let resuming = target.resuming();
     let out = target.open()?;
     let _lock = Lock::acquire(&out).map_err(usage)?;

@@ -54,7 +54,7 @@ impl Resolved {
         let now = chrono::Local::now().to_rfc3339();
         let Some(dir) = &args.resume else {
             return Ok(Self {
-                config: args.to_config(),
+                config: args.to_config()?,
                 target: Target::Fresh(store::fresh_out(args.out.clone(), None)?),
                 started: now,
             });
@@ -80,17 +80,36 @@ const NOT_DEFINING: [&str; 6] = [
     "data_dir", "mirrors", "no_find", "serial", "cpu_path", "devices",
 ];
 
-/// The flag of the option that sets a configuration field (clap ids are the field names).
+/// The flag of the option that sets a configuration field (clap ids are the field names; the
+/// user's data, one field, is set by `--data` and its companions).
 fn flag(field: &str) -> String {
+    if field == USER_DATA {
+        return "--data".to_string();
+    }
     format!("--{}", field.replace('_', "-"))
 }
 
-/// The leaves of a JSON value as (field name, value) pairs, nested objects flattened.
+/// The field holding the user's data: one setting, compared whole.
+const USER_DATA: &str = "user";
+
+/// The options (clap ids) that set the user's data.
+const USER_DATA_IDS: [&str; 4] = [USER_DATA, "labels", "label", "image_size"];
+
+/// Whether `field` was given explicitly (`explicit` holds clap ids).
+fn given(field: &str, explicit: &[String]) -> bool {
+    if field == USER_DATA {
+        return explicit.iter().any(|e| USER_DATA_IDS.contains(&e.as_str()));
+    }
+    explicit.iter().any(|e| e == field)
+}
+
+/// The leaves of a JSON value as (field name, value) pairs, nested objects flattened (but for
+/// the user's data, a leaf of its own).
 fn leaves<'a>(value: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
     if let Value::Object(map) = value {
         for (key, v) in map {
             match v {
-                Value::Object(_) => leaves(v, out),
+                Value::Object(_) if key != USER_DATA => leaves(v, out),
                 _ => out.push((key.as_str(), v)),
             }
         }
@@ -109,7 +128,7 @@ fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> V
     old.into_iter()
         .zip(new)
         .filter(|((field, _), _)| !NOT_DEFINING.contains(field))
-        .filter(|((field, _), _)| explicit.iter().any(|e| e == field))
+        .filter(|((field, _), _)| given(field, explicit))
         .filter(|((_, a), (_, b))| a != b)
         .map(|((field, old), (_, new))| format!("{} {new} (the run has {old})", flag(field)))
         .collect()
@@ -122,7 +141,7 @@ fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunReco
             "--resume continues the run in its own directory; drop --out"
         )));
     }
-    let asked = args.to_config();
+    let asked = args.to_config()?;
     let mut saved = RunRecord::read(dir)?;
     let clashes = conflicts(&saved.config, &asked, explicit);
     if !clashes.is_empty() {

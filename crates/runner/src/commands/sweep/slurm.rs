@@ -12,7 +12,7 @@ use crate::commands::load_data;
 use crate::exit::{say, usage};
 use crate::slurm::{self, Jobs, Plan, Script};
 use crate::store::lock::{Lock, Mode};
-use crate::store::run::{DataRecord, RunRecord};
+use crate::store::run::RunRecord;
 
 /// `path` made absolute (the scripts run elsewhere, from another working directory).
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -37,7 +37,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     }
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).
-    let (images, split) = load_data(&config)?;
+    let (data, split) = load_data(&config)?;
     let resuming = target.resuming();
     let out = absolute(&target.open()?)?;
     // Shared, as the tasks hold it: a resubmission may go on while tasks of an earlier one run.
@@ -54,11 +54,11 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
                 "chosen by each Slurm task on its node (see lrsweep status)".to_string(),
                 None,
             ),
-            DataRecord::new(&images, &split),
+            data,
             started,
         )
     };
-    drop((images, split));
+    drop(split);
     record.plan(&config.rates);
     record.write(&out)?;
     let lrsweep =

@@ -1,0 +1,226 @@
+//! An image folder: one subfolder per class (its name is the class's), PNG or JPEG images in
+//! each (decoded with the `image` crate), all of one size or resized to `--image-size WxH`;
+//! grayscale kept as one channel, colour as three (alpha dropped).
+
+use std::path::{Path, PathBuf};
+
+use image::imageops::FilterType;
+
+use super::user_file;
+use crate::dataset::{Dataset, Label, Values};
+use crate::error::{DataError, Result};
+use crate::source::sha256_hex;
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+fn is_image(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    matches!(ext.as_str(), "png" | "jpg" | "jpeg")
+}
+
+fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io("reading", dir, e))? {
+        let path = entry.map_err(|e| DataError::io("reading", dir, e))?.path();
+        if !is_hidden(&path) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads the folder's images; `size` resizes each to width × height.
+pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result<Dataset> {
+    let mut classes = Vec::new();
+    for path in entries(root)? {
+        if path.is_dir() {
+            classes.push(path);
+        } else {
+            return Err(DataError::invalid(
+                path.display(),
+                format!("{} must hold one subfolder per class (named after the class) and the images inside them; move this file into its class's folder", root.display()),
+            ));
+        }
+    }
+    if classes.is_empty() {
+        return Err(DataError::invalid(
+            root.display(),
+            "is an empty folder: give it one subfolder of images per class (or name a data file)",
+        ));
+    }
+    let mut files: Vec<(PathBuf, Label)> = Vec::new();
+    for (c, dir) in classes.iter().enumerate() {
+        let before = files.len();
+        for path in entries(dir)? {
+            if path.is_dir() || !is_image(&path) {
+                return Err(DataError::invalid(
+                    path.display(),
+                    "is not a PNG or JPEG image; a class folder holds only its images",
+                ));
+            }
+            files.push((path, c as Label));
+        }
+        if files.len() == before {
+            return Err(DataError::invalid(
+                dir.display(),
+                "holds no images; every class folder needs at least one PNG or JPEG",
+            ));
+        }
+    }
+    // Sizes from the headers first: a mismatch or a memory need is found before decoding.
+    let mut dims = Vec::with_capacity(files.len());
+    for (path, _) in &files {
+        let d = image::image_dimensions(path).map_err(|e| {
+            DataError::invalid(path.display(), format!("not a readable image ({e})"))
+        })?;
+        if size.is_none() {
+            if let Some(&first) = dims.first() {
+                let first_path = &files[0].0;
+                if d != first {
+                    return Err(DataError::invalid(
+                        path.display(),
+                        format!(
+                            "is {}x{} but {} is {}x{}; give all images one size, or pass --image-size WxH to resize them",
+                            d.0, d.1, first_path.display(), first.0, first.1
+                        ),
+                    ));
+                }
+            }
+        }
+        dims.push(d);
+    }
+    let (w, h) = size.unwrap_or(dims[0]);
+    if w == 0 || h == 0 {
+        return Err(DataError::invalid(
+            root.display(),
+            "--image-size must be at least 1x1",
+        ));
+    }
+    let need = (files.len() as u64).saturating_mul(u64::from(w) * u64::from(h) * 3 * 2);
+    if need > memory {
+        return Err(DataError::too_large(
+            root,
+            format!("{} images of {w}x{h}", files.len()),
+            need,
+            memory,
+        ));
+    }
+    let mut rgb = Vec::with_capacity(files.len() * (w * h * 3) as usize);
+    let mut colour = false;
+    let mut digest = Vec::with_capacity(files.len() * 64);
+    for (path, _) in &files {
+        let bytes = std::fs::read(path).map_err(|e| DataError::io("reading", path, e))?;
+        digest.extend_from_slice(
+            path.strip_prefix(root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        digest.extend_from_slice(sha256_hex(&bytes).as_bytes());
+        let img = image::load_from_memory(&bytes).map_err(|e| {
+            DataError::invalid(path.display(), format!("not a readable image ({e})"))
+        })?;
+        colour |= img.color().has_color();
+        let mut img = img.to_rgb8();
+        if img.dimensions() != (w, h) {
+            img = image::imageops::resize(&img, w, h, FilterType::Triangle);
+        }
+        rgb.extend_from_slice(img.as_raw());
+    }
+    let (pixels, item_shape) = if colour {
+        (rgb, vec![h as usize, w as usize, 3])
+    } else {
+        (
+            rgb.chunks_exact(3).map(|p| p[0]).collect(),
+            vec![h as usize, w as usize],
+        )
+    };
+    let labels = files.iter().map(|&(_, c)| c).collect();
+    let names = classes
+        .iter()
+        .map(|d| {
+            d.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        })
+        .collect();
+    let mut data = Dataset::new(
+        Values::Pixels(pixels.into()),
+        labels,
+        item_shape,
+        names,
+        root.display().to_string(),
+    )?;
+    // One record for the folder: the SHA-256 over every image's relative path and checksum.
+    let mut file = user_file(root, &digest);
+    file.name = format!("{} ({} images)", file.name, files.len());
+    data.files = vec![file];
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(path: &Path, w: u32, h: u32, shade: u8, colour: bool) {
+        if colour {
+            image::RgbImage::from_pixel(w, h, image::Rgb([shade, 0, 255 - shade]))
+                .save(path)
+                .unwrap();
+        } else {
+            image::GrayImage::from_pixel(w, h, image::Luma([shade]))
+                .save(path)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn gray_and_colour_folders_sizes_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        for (class, shade) in [("cat", 10u8), ("dog", 200)] {
+            std::fs::create_dir(dir.path().join(class)).unwrap();
+            for i in 0..3 {
+                png(
+                    &dir.path().join(class).join(format!("{i}.png")),
+                    4,
+                    3,
+                    shade,
+                    false,
+                );
+            }
+        }
+        let d = read(dir.path(), None, 1 << 30).unwrap();
+        assert_eq!(d.item_shape, vec![3, 4]);
+        assert_eq!(d.class_names, vec!["cat", "dog"]);
+        assert_eq!(d.labels(), &[0, 0, 0, 1, 1, 1]);
+        png(&dir.path().join("dog").join("big.png"), 5, 5, 3, true);
+        let err = read(dir.path(), None, 1 << 30).unwrap_err().to_string();
+        assert!(
+            err.contains("is 5x5 but") && err.contains("--image-size"),
+            "{err}"
+        );
+        let d = read(dir.path(), Some((2, 2)), 1 << 30).unwrap();
+        assert_eq!(
+            d.item_shape,
+            vec![2, 2, 3],
+            "one colour image makes all RGB"
+        );
+        std::fs::write(dir.path().join("dog").join("notes.txt"), "x").unwrap();
+        let err = read(dir.path(), Some((2, 2)), 1 << 30)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("notes.txt") && err.contains("not a PNG or JPEG"),
+            "{err}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = read(empty.path(), None, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("empty folder"), "{err}");
+    }
+}

@@ -1,0 +1,148 @@
+//! IDX files of any item shape (the MNIST format): one images/labels pair, or a directory of
+//! pairs (`train-…` before `t10k-…`, concatenated as MNIST's are).
+
+use std::path::{Path, PathBuf};
+
+use super::{classes_of, read, user_file, RawLabel};
+use crate::dataset::{Dataset, Values};
+use crate::error::{DataError, Result};
+use crate::idx;
+
+/// Whether `dir` holds IDX images files.
+pub(super) fn holds_idx(dir: &Path) -> Result<bool> {
+    Ok(!images_in(dir)?.is_empty())
+}
+
+fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io("reading", dir, e))? {
+        let path = entry.map_err(|e| DataError::io("reading", dir, e))?.path();
+        if path.is_file() && super::is_idx_images(&path) {
+            found.push(path);
+        }
+    }
+    // Training files first, as MNIST is read (train, then t10k).
+    let key = |p: &PathBuf| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        (!name.starts_with("train"), name)
+    };
+    found.sort_by_key(key);
+    Ok(found)
+}
+
+/// The labels file beside an images file: `images` → `labels`, `idx3`/`idx4` → `idx1`, with or
+/// without `.gz`.
+fn labels_beside(images: &Path) -> Option<PathBuf> {
+    let name = images.file_name()?.to_string_lossy().to_string();
+    let base = name.strip_suffix(".gz").unwrap_or(&name);
+    let swapped = base
+        .replace("images", "labels")
+        .replace("idx3", "idx1")
+        .replace("idx4", "idx1");
+    [swapped.clone(), format!("{swapped}.gz")]
+        .into_iter()
+        .map(|n| images.with_file_name(n))
+        .find(|p| p.is_file())
+}
+
+/// Reads every images/labels pair in `dir`.
+pub(super) fn read_dir(dir: &Path, memory: u64) -> Result<Dataset> {
+    let images = images_in(dir)?;
+    let mut pairs = Vec::new();
+    for img in images {
+        let labels = labels_beside(&img).ok_or_else(|| {
+            DataError::invalid(
+                img.display(),
+                "has no labels file beside it (the same name with 'labels' and 'idx1', e.g. train-labels-idx1-ubyte)",
+            )
+        })?;
+        pairs.push((img, labels));
+    }
+    read_pairs(&pairs, memory, &dir.display().to_string())
+}
+
+/// Reads one images file with `labels` (or the labels file beside it).
+pub(super) fn read_file(images: &Path, labels: Option<&Path>, memory: u64) -> Result<Dataset> {
+    let labels = match labels {
+        Some(l) => l.to_path_buf(),
+        None => labels_beside(images).ok_or_else(|| {
+            DataError::invalid(
+                images.display(),
+                "has no labels file beside it; name it with --labels FILE",
+            )
+        })?,
+    };
+    read_pairs(
+        &[(images.to_path_buf(), labels)],
+        memory,
+        &images.display().to_string(),
+    )
+}
+
+fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<Dataset> {
+    let mut pixels = Vec::new();
+    let mut raw = Vec::new();
+    let mut files = Vec::new();
+    let mut shape: Option<(Vec<usize>, PathBuf)> = None;
+    for (img, lab) in pairs {
+        let left = memory.saturating_sub(pixels.len() as u64);
+        let bytes = read::bounded(img, left, "the images")?;
+        let (dims, payload) = idx::parse_ubyte(&bytes, img)?;
+        if dims.len() < 2 {
+            return Err(DataError::invalid(
+                img.display(),
+                format!("has dimensions {dims:?}: an images file needs [items, …item shape] (this may be a labels file)"),
+            ));
+        }
+        let item = dims[1..].to_vec();
+        if let Some((first, first_path)) = &shape {
+            if *first != item {
+                return Err(DataError::invalid(
+                    img.display(),
+                    format!(
+                        "holds items of shape {item:?} but {} holds {first:?}",
+                        first_path.display()
+                    ),
+                ));
+            }
+        } else {
+            shape = Some((item, img.clone()));
+        }
+        let label_bytes = read::bounded(lab, memory, "the labels")?;
+        let (ldims, labels) = idx::parse_ubyte(&label_bytes, lab)?;
+        if ldims.len() != 1 {
+            return Err(DataError::invalid(
+                lab.display(),
+                format!("has dimensions {ldims:?}: a labels file holds one byte per item"),
+            ));
+        }
+        if labels.len() != dims[0] {
+            return Err(DataError::CountMismatch {
+                images: img.clone(),
+                labels: lab.clone(),
+                n_images: dims[0],
+                n_labels: labels.len(),
+            });
+        }
+        pixels.extend_from_slice(payload);
+        raw.extend(labels.iter().map(|&l| RawLabel::Int(i64::from(l))));
+        files.push(user_file(img, &bytes));
+        files.push(user_file(lab, &label_bytes));
+    }
+    let Some((item_shape, _)) = shape else {
+        return Err(DataError::invalid(name, "holds no IDX images files"));
+    };
+    let (labels, names) = classes_of(raw);
+    let mut data = Dataset::new(
+        Values::Pixels(pixels.into()),
+        labels,
+        item_shape,
+        names,
+        name,
+    )?;
+    data.files = files;
+    Ok(data)
+}

@@ -1,0 +1,514 @@
+//! NumPy arrays: a `.npz` (a zip of `.npy` files, stored or deflated) with arrays `x`
+//! (`[n, …]`, any float, integer or bool dtype, flattened per item) and `y` (`[n]`, integers,
+//! integral floats, bools or strings), or the two as `.npy` files.
+//!
+//! The `.npy` format (NumPy's `format.py`): the magic `\x93NUMPY`, a version, the header's length
+//! (2 bytes in version 1, 4 in versions 2 and 3), a Python dict literal with the keys `descr`,
+//! `fortran_order` and `shape`, then the values in C order.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{classes_of, read, user_file, RawLabel};
+use crate::dataset::{Dataset, Values};
+use crate::error::{DataError, Result};
+
+/// Reads `x` and `y` from a `.npz`.
+pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
+    let bytes = read::bounded(path, memory, "the archive")?;
+    let file = user_file(path, &bytes);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).map_err(|e| {
+        DataError::invalid(path.display(), format!("not a readable .npz archive ({e}); save it with np.savez(path, x=features, y=labels)"))
+    })?;
+    let names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.strip_suffix(".npy"))
+        .map(str::to_string)
+        .collect();
+    let left = memory.saturating_sub(bytes.len() as u64);
+    let mut array = |name: &str| -> Result<Vec<u8>> {
+        let at = format!("{} array {name}", path.display());
+        if !names.iter().any(|n| n == name) {
+            return Err(DataError::invalid(
+                path.display(),
+                format!(
+                    "no array '{name}' (it holds {}); save it with np.savez(path, x=features, y=labels)",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ),
+            ));
+        }
+        let entry = archive
+            .by_name(&format!("{name}.npy"))
+            .map_err(|e| DataError::invalid(&at, format!("could not be opened ({e})")))?;
+        let mut out = Vec::new();
+        entry
+            .take(left.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                DataError::invalid(
+                    &at,
+                    format!("could not be read ({e}); the archive is damaged"),
+                )
+            })?;
+        if out.len() as u64 > left {
+            return Err(DataError::invalid(
+                &at,
+                format!("inflates to more than the {} MiB of memory available: a zip bomb, or an array too large for this machine", left >> 20),
+            ));
+        }
+        Ok(out)
+    };
+    let (xb, yb) = (array("x")?, array("y")?);
+    let x = features(&xb, &format!("{} array x", path.display()), memory)?;
+    let y = labels(&yb, &format!("{} array y", path.display()))?;
+    let mut data = assemble(x, y, path)?;
+    data.files = vec![file];
+    Ok(data)
+}
+
+/// Reads features from one `.npy` and labels from another.
+pub(super) fn read_pair(x_path: &Path, y_path: &Path, memory: u64) -> Result<Dataset> {
+    let xb = read::bounded(x_path, memory / 2, "the features")?;
+    let x = features(&xb, &x_path.display().to_string(), memory)?;
+    let yb = read::bounded(y_path, memory / 2, "the labels")?;
+    let y = labels(&yb, &y_path.display().to_string())?;
+    let mut data = assemble(x, y, x_path)?;
+    data.files = vec![user_file(x_path, &xb), user_file(y_path, &yb)];
+    Ok(data)
+}
+
+/// An array's element type, as its `descr` says.
+#[derive(Debug, Clone, Copy)]
+struct Dtype {
+    /// `f` float, `i` signed, `u` unsigned, `b` bool, `U` unicode string.
+    kind: char,
+    /// Bytes per element (for `U`: characters, 4 bytes each).
+    size: usize,
+    big_endian: bool,
+}
+
+/// A parsed `.npy`: its type, shape and values' bytes.
+struct Npy<'a> {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: &'a [u8],
+}
+
+fn bad(at: &str, what: impl Into<String>) -> DataError {
+    DataError::invalid(at, what)
+}
+
+/// The text after `'key':` in a header dict, up to the next top-level comma or brace.
+fn value_of<'h>(header: &'h str, key: &str, at: &str) -> Result<&'h str> {
+    let k = header
+        .find(&format!("'{key}'"))
+        .or_else(|| header.find(&format!("\"{key}\"")))
+        .ok_or_else(|| bad(at, format!("the .npy header has no '{key}'")))?;
+    let rest = header[k + key.len() + 2..].trim_start();
+    let rest = rest
+        .strip_prefix(':')
+        .ok_or_else(|| bad(at, "the .npy header is not a dict"))?
+        .trim_start();
+    let end = if rest.starts_with('(') || rest.starts_with('[') {
+        rest.find([')', ']']).map_or(rest.len(), |i| i + 1)
+    } else {
+        rest.find([',', '}']).unwrap_or(rest.len())
+    };
+    Ok(rest[..end].trim())
+}
+
+fn parse<'a>(bytes: &'a [u8], at: &str) -> Result<Npy<'a>> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad(
+            at,
+            "not a .npy file (no \\x93NUMPY magic); save arrays with np.save or np.savez",
+        ));
+    }
+    let (len, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => {
+            return Err(bad(
+                at,
+                format!(".npy format version {v} is not one lrsweep reads (1 to 3)"),
+            ))
+        }
+    };
+    let header = bytes
+        .get(start..start.saturating_add(len))
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| bad(at, "the .npy header is truncated or not text"))?;
+    let descr = value_of(header, "descr", at)?;
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    let dtype = match descr.as_bytes() {
+        [order @ (b'<' | b'>' | b'|' | b'='), kind, size @ ..] => {
+            let size: usize = std::str::from_utf8(size)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| bad(at, format!("dtype '{descr}' is not supported")))?;
+            Dtype {
+                kind: *kind as char,
+                size,
+                big_endian: *order == b'>',
+            }
+        }
+        _ => {
+            return Err(bad(
+                at,
+                format!(
+                "dtype {descr} is not supported; use a plain numeric array (not a structured one)"
+            ),
+            ))
+        }
+    };
+    if value_of(header, "fortran_order", at)? == "True" {
+        return Err(bad(
+            at,
+            "is stored in Fortran (column-major) order; save np.ascontiguousarray(a) instead",
+        ));
+    }
+    let shape_text = value_of(header, "shape", at)?;
+    let shape: Vec<usize> = shape_text
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            bad(
+                at,
+                format!("the shape {shape_text} is not a tuple of sizes"),
+            )
+        })?;
+    let elem = if dtype.kind == 'U' {
+        dtype.size.saturating_mul(4)
+    } else {
+        dtype.size
+    };
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let need = n.and_then(|n| n.checked_mul(elem));
+    let data = &bytes[(start + len).min(bytes.len())..];
+    match need {
+        Some(need) if need == data.len() => {}
+        Some(need) => {
+            return Err(bad(at, format!("holds {} bytes of values where its shape {shape:?} of '{descr}' needs {need}: the file is truncated or damaged", data.len())))
+        }
+        None => return Err(bad(at, format!("shape {shape:?} is too large"))),
+    }
+    Ok(Npy { dtype, shape, data })
+}
+
+/// Each element as `f64` (numbers and bools), or why the type is not supported.
+fn numbers(npy: &Npy<'_>, at: &str) -> Result<Vec<f64>> {
+    let Dtype {
+        kind,
+        size,
+        big_endian,
+    } = npy.dtype;
+    let word = |c: &[u8]| -> [u8; 8] {
+        let mut w = [0u8; 8];
+        if big_endian {
+            for (i, &b) in c.iter().rev().enumerate() {
+                w[i] = b;
+            }
+        } else {
+            w[..c.len()].copy_from_slice(c);
+        }
+        w
+    };
+    let chunks = npy.data.chunks_exact(size.max(1));
+    let out = match (kind, size) {
+        ('f', 4) => chunks.map(|c| f32::from_le_bytes(word(c)[..4].try_into().unwrap_or([0; 4])) as f64).collect(),
+        ('f', 8) => chunks.map(|c| f64::from_le_bytes(word(c))).collect(),
+        ('i', 1 | 2 | 4 | 8) => chunks
+            .map(|c| {
+                let bits = 64 - 8 * size as u32;
+                ((i64::from_le_bytes(word(c)) << bits) >> bits) as f64
+            })
+            .collect(),
+        ('u', 1 | 2 | 4 | 8) => chunks.map(|c| u64::from_le_bytes(word(c)) as f64).collect(),
+        ('b', 1) => npy.data.iter().map(|&b| f64::from(u8::from(b != 0))).collect(),
+        _ => {
+            return Err(bad(at, format!(
+                "dtype '{kind}{size}' is not supported; use float32/float64, an integer or a bool dtype (e.g. a.astype(np.float32))"
+            )))
+        }
+    };
+    Ok(out)
+}
+
+/// Features `[n, …]`: `(shape, values)`.
+struct Features {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+    at: String,
+}
+
+/// Labels `[n]` (or `[n, 1]`).
+struct Labels {
+    raw: Vec<RawLabel>,
+    at: String,
+}
+
+fn features(bytes: &[u8], at: &str, memory: u64) -> Result<Features> {
+    let npy = parse(bytes, at)?;
+    if npy.shape.is_empty() {
+        return Err(bad(at, "is a scalar; features need shape [n, features…]"));
+    }
+    let n: usize = npy.shape.iter().product();
+    // As f64 while converting, then as f32.
+    if (n as u64).saturating_mul(12) > memory {
+        return Err(DataError::TooLarge {
+            path: at.into(),
+            what: "the features".into(),
+            need_mib: ((n as u64).saturating_mul(12)).div_ceil(1 << 20),
+            available_mib: memory >> 20,
+        });
+    }
+    let values: Vec<f32> = numbers(&npy, at)?.into_iter().map(|v| v as f32).collect();
+    let width: usize = npy.shape[1..].iter().product::<usize>().max(1);
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(
+            at,
+            format!(
+                "item {}, feature {} is {}; replace missing or infinite values",
+                i / width,
+                i % width,
+                values[i]
+            ),
+        ));
+    }
+    Ok(Features {
+        shape: npy.shape,
+        values,
+        at: at.to_string(),
+    })
+}
+
+fn labels(bytes: &[u8], at: &str) -> Result<Labels> {
+    let npy = parse(bytes, at)?;
+    let shape = &npy.shape;
+    if !(shape.len() == 1 || (shape.len() == 2 && shape[1] == 1)) {
+        return Err(bad(at, format!(
+            "has shape {shape:?}; labels need shape [n] (one class per item, not one-hot: use y.argmax(1))"
+        )));
+    }
+    let raw = if npy.dtype.kind == 'U' {
+        npy.data
+            .chunks_exact(npy.dtype.size.max(1) * 4)
+            .map(|c| {
+                let text: String = c
+                    .chunks_exact(4)
+                    .map(|b| {
+                        let b: [u8; 4] = b.try_into().unwrap_or([0; 4]);
+                        if npy.dtype.big_endian {
+                            u32::from_be_bytes(b)
+                        } else {
+                            u32::from_le_bytes(b)
+                        }
+                    })
+                    .take_while(|&u| u != 0)
+                    .filter_map(char::from_u32)
+                    .collect();
+                RawLabel::Text(text)
+            })
+            .collect()
+    } else {
+        let v = numbers(&npy, at)?;
+        if let Some(i) = v
+            .iter()
+            .position(|x| !x.is_finite() || x.fract() != 0.0 || x.abs() > 9e15)
+        {
+            return Err(bad(
+                at,
+                format!(
+                    "item {i}'s label is {}; labels must be whole numbers or strings",
+                    v[i]
+                ),
+            ));
+        }
+        v.into_iter().map(|x| RawLabel::Int(x as i64)).collect()
+    };
+    Ok(Labels {
+        raw,
+        at: at.to_string(),
+    })
+}
+
+fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
+    let n = x.shape[0];
+    if y.raw.len() != n {
+        return Err(bad(
+            &y.at,
+            format!(
+                "holds {} labels but {} holds {n} items; each item needs one label",
+                y.raw.len(),
+                x.at
+            ),
+        ));
+    }
+    if n == 0 {
+        return Err(bad(&x.at, "holds no items"));
+    }
+    let item_shape = if x.shape.len() == 1 {
+        vec![1]
+    } else {
+        x.shape[1..].to_vec()
+    };
+    let (labels, names) = classes_of(y.raw);
+    super::check_class_count(path, &names)?;
+    Dataset::new(
+        Values::Floats(x.values.into()),
+        labels,
+        item_shape,
+        names,
+        path.display().to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a version-1 `.npy` as NumPy does: `descr` (e.g. `<f4`), shape, the values' bytes.
+    fn npy_bytes(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
+        let dims = shape.iter().map(|d| format!("{d},")).collect::<String>();
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    trait Elem: Copy {
+        const DESCR: &'static str;
+        fn bytes(self) -> Vec<u8>;
+    }
+    macro_rules! elem {
+        ($($t:ty => $d:literal),*) => {$(
+            impl Elem for $t {
+                const DESCR: &'static str = $d;
+                fn bytes(self) -> Vec<u8> { self.to_le_bytes().to_vec() }
+            }
+        )*};
+    }
+    elem!(u8 => "|u1", u16 => "<u2", i32 => "<i4", i64 => "<i8", f32 => "<f4", f64 => "<f8");
+
+    fn write_npy<T: Elem>(path: &Path, shape: &[u64], data: &[T]) {
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.bytes()).collect();
+        std::fs::write(path, npy_bytes(T::DESCR, shape, &bytes)).unwrap();
+    }
+
+    #[test]
+    fn strings_big_endian_and_damaged_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (x, y) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+        let be: Vec<u8> = [1.5f64, -2.0, 3.0, 4.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        std::fs::write(&x, npy_bytes(">f8", &[2, 2], &be)).unwrap();
+        let text: Vec<u8> = ["cat", "dog"]
+            .iter()
+            .flat_map(|s| {
+                let mut u: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+                u.resize(5 * 4, 0);
+                u
+            })
+            .collect();
+        std::fs::write(&y, npy_bytes("<U5", &[2], &text)).unwrap();
+        let d = read_pair(&x, &y, 1 << 30).unwrap();
+        assert_eq!(d.class_names, vec!["cat", "dog"]);
+        match d.values() {
+            Values::Floats(v) => assert_eq!(&v[..], &[1.5, -2.0, 3.0, 4.0]),
+            Values::Pixels(_) => panic!("floats expected"),
+        }
+        std::fs::write(&x, &npy_bytes("<f8", &[2, 2], &be)[..40]).unwrap();
+        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+        std::fs::write(&x, npy_bytes("<c16", &[1, 1], &[0; 16])).unwrap();
+        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("dtype 'c16' is not supported"), "{err}");
+    }
+
+    #[test]
+    fn npy_pairs_of_any_dtype_and_their_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (x, y) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+        write_npy(
+            &x,
+            &[4, 2, 3],
+            &(0..24).map(|i| i as u8).collect::<Vec<_>>(),
+        );
+        write_npy(&y, &[4], &[3i64, 7, 3, 7]);
+        let d = read_pair(&x, &y, 1 << 30).unwrap();
+        assert_eq!(d.item_shape, vec![2, 3]);
+        assert_eq!(d.class_names, vec!["3", "7"]);
+        assert_eq!(d.labels(), &[0, 1, 0, 1]);
+        write_npy(&y, &[3], &[1i32, 2, 1]);
+        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        assert!(
+            err.contains("holds 3 labels but") && err.contains("holds 4 items"),
+            "{err}"
+        );
+        write_npy(&y, &[4], &[0.5f64, 1.0, 0.0, 1.0]);
+        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("item 0's label is 0.5"), "{err}");
+        write_npy(&x, &[2, 2], &[1.0f32, f32::NAN, 0.0, 1.0]);
+        write_npy(&y, &[2], &[0u8, 1]);
+        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("item 0, feature 1 is NaN"), "{err}");
+        write_npy(&x, &[2, 2], &[1.0f32, 2.0, 0.0, 1.0]);
+        let err = read_pair(&x, &y, 20).unwrap_err().to_string();
+        assert!(err.contains("MiB available"), "{err}");
+    }
+
+    #[test]
+    fn npz_archives_compressed_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (x, y) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+        write_npy(
+            &x,
+            &[3, 13],
+            &(0..39).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+        );
+        write_npy(&y, &[3], &[2u16, 0, 2]);
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            let npz = dir.path().join("d.npz");
+            let mut w = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+            let options = zip::write::FileOptions::default().compression_method(method);
+            for (name, file) in [("x.npy", &x), ("y.npy", &y)] {
+                w.start_file(name, options).unwrap();
+                std::io::Write::write_all(&mut w, &std::fs::read(file).unwrap()).unwrap();
+            }
+            w.finish().unwrap();
+            let d = read_npz(&npz, 1 << 30).unwrap();
+            assert_eq!(
+                (d.item_shape.clone(), d.labels().to_vec()),
+                (vec![13], vec![1, 0, 1])
+            );
+            assert_eq!(d.class_names, vec!["0", "2"]);
+        }
+        let npz = dir.path().join("only-x.npz");
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+        w.start_file("features.npy", zip::write::FileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, &std::fs::read(&x).unwrap()).unwrap();
+        w.finish().unwrap();
+        let err = read_npz(&npz, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("no array 'x' (it holds features)"), "{err}");
+    }
+}

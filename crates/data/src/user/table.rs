@@ -1,0 +1,332 @@
+//! CSV tables with a header row (as pandas, R and spreadsheets export them), gzipped or not:
+//! numeric feature columns and one label column.
+
+use std::path::Path;
+
+use super::{classes_of, read, user_file, RawLabel};
+use crate::dataset::{Dataset, Values};
+use crate::error::{DataError, Result};
+
+/// Column names taken as the label when `--label` is not given (case-insensitive).
+const LABEL_NAMES: [&str; 4] = ["label", "target", "class", "y"];
+
+/// Reads a CSV table; `label` names the label column (by header name, or by number from 1).
+pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Dataset> {
+    // The text, and about 4 bytes of f32 for every 2 bytes of text ("0,") at most.
+    let text = read::bounded(path, memory / 3, "the table's text and its values")?;
+    let file = user_file(path, &text);
+    let at = |line: u64| format!("{} line {line}", path.display());
+    let first_line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let delimiter = sniff_delimiter(first_line);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .delimiter(delimiter)
+        .from_reader(&text[..]);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.len() < 2 || headers.iter().all(String::is_empty) {
+        return Err(DataError::invalid(
+            at(1),
+            format!(
+                "the header has {} column{}; a table needs a header row naming at least one feature column and the label column",
+                headers.len(),
+                if headers.len() == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    if looks_like_data(&headers) {
+        return Err(DataError::invalid(
+            at(1),
+            format!(
+                "looks like data, not a header row (every cell is a number: {}…); lrsweep reads the first line as the columns' names, so add one, e.g. x1,x2,…,label",
+                headers.iter().take(4).cloned().collect::<Vec<_>>().join(",")
+            ),
+        ));
+    }
+    let label_col = label_column(path, &headers, label)?;
+    let width = headers.len() - 1;
+    let mut values: Vec<f32> = Vec::new();
+    let mut raw = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
+            continue; // A blank line.
+        }
+        for (j, cell) in record.iter().enumerate() {
+            let cell = cell.trim();
+            let column = || format!("column {} ('{}')", j + 1, headers[j]);
+            if j == label_col {
+                if cell.is_empty() {
+                    return Err(DataError::invalid(
+                        at(line),
+                        format!(
+                            "{}: the label is empty; every row needs its class",
+                            column()
+                        ),
+                    ));
+                }
+                raw.push(match cell.parse::<i64>() {
+                    Ok(i) => RawLabel::Int(i),
+                    Err(_) => RawLabel::Text(cell.to_string()),
+                });
+                continue;
+            }
+            if cell.is_empty() {
+                return Err(DataError::invalid(
+                    at(line),
+                    format!(
+                        "{}: empty cell; fill in the missing value or drop the row",
+                        column()
+                    ),
+                ));
+            }
+            let v: f64 = cell.parse().map_err(|_| {
+                DataError::invalid(
+                    at(line),
+                    format!("{}: '{}' is not a number; feature columns must be numeric (encode categories as numbers, or drop the column)", column(), shorten(cell)),
+                )
+            })?;
+            if !v.is_finite() || (v as f32).is_infinite() {
+                return Err(DataError::invalid(
+                    at(line),
+                    format!(
+                        "{}: '{}' is not a finite number; replace missing or infinite values",
+                        column(),
+                        shorten(cell)
+                    ),
+                ));
+            }
+            values.push(v as f32);
+        }
+    }
+    if raw.is_empty() {
+        return Err(DataError::invalid(
+            path.display(),
+            "the table has a header but no rows",
+        ));
+    }
+    let (labels, names) = classes_of(raw);
+    super::check_class_count(path, &names)?;
+    let mut data = Dataset::new(
+        Values::Floats(values.into()),
+        labels,
+        vec![width],
+        names,
+        path.display().to_string(),
+    )?;
+    data.files = vec![file];
+    Ok(data)
+}
+
+/// Whether a first row is data rather than names: every cell a number, and not the column
+/// numbers 0…n-1 or 1…n that pandas writes for unnamed columns.
+fn looks_like_data(headers: &[String]) -> bool {
+    let numbers: Option<Vec<f64>> = headers.iter().map(|h| h.parse::<f64>().ok()).collect();
+    let Some(numbers) = numbers else {
+        return false;
+    };
+    let counts_from = |first: f64| {
+        numbers
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == first + i as f64)
+    };
+    !(counts_from(0.0) || counts_from(1.0))
+}
+
+/// Tab, semicolon or comma: whichever the header row holds most of.
+fn sniff_delimiter(first_line: &[u8]) -> u8 {
+    let count = |d: u8| first_line.iter().filter(|&&b| b == d).count();
+    [b',', b'\t', b';']
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .unwrap_or(b',')
+}
+
+/// The label column: `--label` by name, else by number from 1; else a column called `label`,
+/// `target`, `class` or `y`; else the last column.
+fn label_column(path: &Path, headers: &[String], label: Option<&str>) -> Result<usize> {
+    let names = headers
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let at = format!("{} line 1", path.display());
+    if let Some(label) = label {
+        if let Some(i) = headers.iter().position(|h| h == label) {
+            return Ok(i);
+        }
+        if let Ok(n) = label.parse::<usize>() {
+            if (1..=headers.len()).contains(&n) {
+                return Ok(n - 1);
+            }
+            return Err(DataError::invalid(
+                at,
+                format!("--label {n}: the table has columns 1 to {}", headers.len()),
+            ));
+        }
+        return Err(DataError::invalid(
+            at,
+            format!("no column named '{label}' for --label; the columns are {names}"),
+        ));
+    }
+    let found: Vec<usize> = (0..headers.len())
+        .filter(|&i| LABEL_NAMES.contains(&headers[i].to_lowercase().as_str()))
+        .collect();
+    match found[..] {
+        [] => Ok(headers.len() - 1),
+        [i] => Ok(i),
+        _ => Err(DataError::invalid(
+            at,
+            format!(
+                "columns {} could each be the label; choose one with --label NAME",
+                found
+                    .iter()
+                    .map(|&i| format!("'{}'", headers[i]))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        )),
+    }
+}
+
+/// A CSV reader error, with its line.
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => DataError::invalid(
+            format!(
+                "{} line {}",
+                path.display(),
+                pos.as_ref().map_or(0, |p| p.line())
+            ),
+            format!("{len} fields where the header has {expected_len}; every row needs one value per column"),
+        ),
+        csv::ErrorKind::Utf8 { pos, .. } => DataError::invalid(
+            format!(
+                "{} line {}",
+                path.display(),
+                pos.as_ref().map_or(0, |p| p.line())
+            ),
+            "not UTF-8 text; save the table as UTF-8 CSV",
+        ),
+        _ => DataError::invalid(path.display(), format!("not a readable CSV table ({e})")),
+    }
+}
+
+/// At most 40 characters of a cell, for messages.
+fn shorten(cell: &str) -> String {
+    if cell.chars().count() > 40 {
+        format!("{}…", cell.chars().take(40).collect::<String>())
+    } else {
+        cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> Result<Dataset> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        read(&path, None, 1 << 30).map_err(|e| {
+            // Messages name the file by its full path; keep the tests' checks short.
+            DataError::invalid("t.csv", e.to_string())
+        })
+    }
+
+    #[test]
+    fn labels_strings_and_columns() {
+        let d = table("a,b,species\n1,2,setosa\n3,4,virginica\n5,6,setosa\n").unwrap();
+        assert_eq!(d.item_shape, vec![2]);
+        assert_eq!(d.class_names, vec!["setosa", "virginica"]);
+        assert_eq!(d.labels(), &[0, 1, 0]);
+        let d = table("y,a,b\n1,2,3\n0,4,5\n").unwrap();
+        assert_eq!(d.labels(), &[1, 0], "a column named y is the label");
+        let d = table("a\tb\tlabel\n1\t2\tx\n3\t4\ty\n").unwrap();
+        assert_eq!(d.width(), 2, "tab-separated");
+        let d = table("0,1,2\n1,2,0\n3,4,1\n").unwrap();
+        assert_eq!(d.len(), 2, "pandas' numbered columns are a header");
+    }
+
+    #[test]
+    fn bad_cells_name_their_line_and_column() {
+        let cases = [
+            (
+                "a,b,label\n1,2,x\n3,,y\n",
+                "line 3",
+                "column 2 ('b'): empty cell",
+            ),
+            (
+                "a,b,label\n1,2,x\n3,abc,y\n",
+                "line 3",
+                "'abc' is not a number",
+            ),
+            (
+                "a,b,label\n1,NaN,x\n3,4,y\n",
+                "line 2",
+                "not a finite number",
+            ),
+            (
+                "a,b,label\n1,inf,x\n3,4,y\n",
+                "line 2",
+                "not a finite number",
+            ),
+            (
+                "a,b,label\n1,2,x\n3,4\n",
+                "line 3",
+                "2 fields where the header has 3",
+            ),
+            ("a,b,label\n1,2,x\n3,4,\n", "line 3", "the label is empty"),
+            ("a,b,label\n", "t.csv", "no rows"),
+            (
+                "label,target\n1,2\n",
+                "line 1",
+                "'label' and 'target' could each be the label",
+            ),
+            ("a,b,label\n1,2,x\n3,4,x\n", "t.csv", "only one class"),
+            (
+                "5,3,1\n1,2,0\n",
+                "line 1",
+                "looks like data, not a header row",
+            ),
+        ];
+        for (text, at, what) in cases {
+            let err = table(text).unwrap_err().to_string();
+            assert!(err.contains(at) && err.contains(what), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_label_option_by_name_and_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,kind,b\n1,x,2\n3,y,4\n").unwrap();
+        let d = read(&path, Some("kind"), 1 << 30).unwrap();
+        assert_eq!(d.class_names, vec!["x", "y"]);
+        let d = read(&path, Some("2"), 1 << 30).unwrap();
+        assert_eq!(d.class_names, vec!["x", "y"]);
+        let err = read(&path, Some("nope"), 1 << 30).unwrap_err().to_string();
+        assert!(
+            err.contains("no column named 'nope'") && err.contains("'kind'"),
+            "{err}"
+        );
+        let err = read(&path, Some("9"), 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("columns 1 to 3"), "{err}");
+    }
+}
