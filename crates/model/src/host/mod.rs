@@ -21,6 +21,13 @@ mod simd;
 mod sparse;
 mod step;
 
+/// Runs `work` on a thread of rayon's pool: the passes' parallel loops then split there (a
+/// loop too small to split runs inline) instead of each handing its work from this thread to
+/// the pool and sleeping until it is done, a thread hand-over per loop, a dozen per step.
+fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| work())
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -161,27 +168,30 @@ impl HostStack {
             isa,
             ..
         } = self;
-        let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
-        while let Some(batches) = iters
-            .iter_mut()
-            .map(Iterator::next)
-            .collect::<Option<Vec<_>>>()
-        {
-            if interrupt.load(Ordering::Relaxed) {
-                return Ok(None);
+        let finished = on_pool(|| {
+            let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
+            while let Some(batches) = iters
+                .iter_mut()
+                .map(Iterator::next)
+                .collect::<Option<Vec<_>>>()
+            {
+                if interrupt.load(Ordering::Relaxed) {
+                    return false;
+                }
+                for (j, (x, _)) in batches.iter().enumerate() {
+                    scratch.prepare(j, x, model.inputs, true);
+                }
+                for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
+                    let (x, labels) = &batches[j];
+                    let (loss, correct) =
+                        step::step(*isa, member, config, model, x, labels, j, scratch);
+                    total.0 += loss;
+                    total.1 += u64::from(correct);
+                }
             }
-            for (j, (x, _)) in batches.iter().enumerate() {
-                scratch.prepare(j, x, model.inputs, true);
-            }
-            for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
-                let (x, labels) = &batches[j];
-                let (loss, correct) =
-                    step::step(*isa, member, config, model, x, labels, j, scratch);
-                total.0 += loss;
-                total.1 += u64::from(correct);
-            }
-        }
-        Ok(Some(scores(&totals, n)))
+            true
+        });
+        Ok(finished.then(|| scores(&totals, n)))
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
@@ -193,22 +203,24 @@ impl HostStack {
             CpuLayout::Sparse,
         );
         let mut totals = vec![(0f64, 0u64); self.len()];
-        for (x, labels) in data.batches() {
-            scratch.prepare(0, &x, self.model.inputs, false);
-            for (member, total) in self.members.iter().zip(&mut totals) {
-                let (loss, correct) = step::score(
-                    self.isa,
-                    member,
-                    self.config.loss,
-                    &self.model,
-                    &x,
-                    labels,
-                    &mut scratch,
-                );
-                total.0 += loss;
-                total.1 += u64::from(correct);
+        on_pool(|| {
+            for (x, labels) in data.batches() {
+                scratch.prepare(0, &x, self.model.inputs, false);
+                for (member, total) in self.members.iter().zip(&mut totals) {
+                    let (loss, correct) = step::score(
+                        self.isa,
+                        member,
+                        self.config.loss,
+                        &self.model,
+                        &x,
+                        labels,
+                        &mut scratch,
+                    );
+                    total.0 += loss;
+                    total.1 += u64::from(correct);
+                }
             }
-        }
+        });
         Ok(scores(&totals, data.len()))
     }
 
