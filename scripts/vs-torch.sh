@@ -1,0 +1,23 @@
+#!/bin/bash
+# Alternates lrsweep's CPU engine and the PyTorch peer, three runs each, on one MNIST-format
+# directory, and prints each run's median epoch:
+#
+#   scripts/vs-torch.sh DIR [lrsweep bench options...]
+#   scripts/vs-torch.sh ../shared/data/mnist --data-dir ../shared/data/mnist
+#   scripts/vs-torch.sh /usr/share/datasets/fashion-mnist --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+#
+# LRSWEEP (default target/release/lrsweep), PEERS (default ../shared/peers) and PYTHON (default
+# /tmp/peers-venv/bin/python, made by $PEERS/setup-venv.sh) say where the programs are. Run it
+# on a quiet machine: PyTorch's threads spin-wait, and anything else holding a core slows it.
+set -euo pipefail
+dir=$1; shift
+lrsweep=${LRSWEEP:-target/release/lrsweep}
+peers=${PEERS:-../shared/peers}
+python=${PYTHON:-/tmp/peers-venv/bin/python}
+for _ in 1 2 3; do
+  out=$(mktemp -d)
+  "$lrsweep" bench --backends cpu --epochs 4 --out "$out/bench" "$@" >/dev/null 2>&1
+  echo "lrsweep (path, density, median ms, GFLOP/s, val acc): $(tail -1 "$out/bench/bench.csv" | cut -d, -f3,4,9,13,15)"
+  rm -rf "$out"
+  echo "torch: $(LRSWEEP_DATA_DIR=$dir "$python" "$peers/torch_mlp.py" --lr 1e-3 --epochs 4 --clip --threads 2 2>&1 | tail -1)"
+done
