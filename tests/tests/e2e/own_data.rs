@@ -763,3 +763,48 @@ fn fashion_mnist_through_data_equals_the_catalogue_set() {
     };
     assert_eq!(shas(&cat), shas(&user));
 }
+
+#[test]
+fn wgpu_trains_odd_widths_and_class_counts_as_the_cpu_backends_do() {
+    let listed = lrsweep(&["devices", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    if !listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["backend"] == "wgpu")
+    {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
+            "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
+        );
+        eprintln!("no wgpu adapter: skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // 13 features into 37 classes: no dimension a multiple of a GPU's work-group size.
+    let csv = tmp.path().join("odd.csv");
+    std::fs::write(&csv, csv_text(37 * 10, 13, 37, &|c| format!("k{c:02}"))).unwrap();
+    let run = |backend: &str| {
+        let out = tmp.path().join(backend);
+        let mut args = sweep_args(csv.to_str().unwrap(), out.to_str().unwrap(), &[]);
+        let at = args.iter().position(|a| *a == "--backend").unwrap();
+        args[at + 1] = backend;
+        let o = lrsweep(&args);
+        assert!(o.status.success(), "{backend}: {}", text(&o));
+        figures(&out.join("lr-0.01/metrics.csv"))
+    };
+    let (wgpu, flex, cpu) = (run("wgpu"), run("flex"), run("cpu"));
+    for (other, name) in [(&flex, "flex"), (&cpu, "cpu")] {
+        for (a, b) in wgpu.iter().zip(other.iter()) {
+            // Losses and accuracies (the seconds column left out) within float rounding.
+            for (x, y) in a.iter().zip(b).skip(1).take(4) {
+                let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+                assert!(
+                    (x - y).abs() <= 1e-3 * y.abs().max(1.0),
+                    "wgpu vs {name}: {a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+}
