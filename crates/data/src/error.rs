@@ -99,6 +99,17 @@ pub enum DataError {
         expected: String,
     },
 
+    /// A file of another catalogue set (or another file of this one) where a file was expected.
+    #[error("{path} is {holds}, a good file, but not {wanted}; point --data-dir (or LRSWEEP_DATA_DIR) at a directory holding the right set, or give the set it belongs to with --dataset")]
+    OtherDataset {
+        /// The file.
+        path: PathBuf,
+        /// Which catalogue file it is.
+        holds: String,
+        /// Which file was wanted.
+        wanted: String,
+    },
+
     /// A directory the user named does not hold a needed file.
     #[error("{path} is {kind}, not a data file; put the IDX file itself there (gzipped or not)")]
     /// Something that is not a regular file stands where a data file should be.

@@ -405,6 +405,18 @@ fn verify_file(
     let bytes = idx::read_maybe_gzip(path)?;
     let digest = sha256_hex(&bytes);
     if digest != spec.sha256 {
+        // A good file of the other catalogue set is not damaged: say whose it is.
+        let known = [DatasetKind::Mnist, DatasetKind::FashionMnist]
+            .into_iter()
+            .flat_map(|d| d.files().map(|f| (d, f)))
+            .find(|(_, f)| f.sha256 == digest);
+        if let Some((other, file)) = known {
+            return Err(DataError::OtherDataset {
+                path: path.to_path_buf(),
+                holds: format!("{}'s {}", other.name(), file.name),
+                wanted: format!("{}'s {}", dataset.name(), spec.name),
+            });
+        }
         return Err(DataError::Checksum {
             path: path.to_path_buf(),
             dataset: dataset.name(),

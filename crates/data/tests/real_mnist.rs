@@ -136,11 +136,25 @@ fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
         lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("train-labels-idx1-ubyte.gz") && msg.contains("SHA-256"),
+        msg.contains("train-labels-idx1-ubyte.gz")
+            && msg.contains("is mnist's t10k-labels-idx1-ubyte, a good file, but not mnist's train-labels-idx1-ubyte"),
         "{msg}"
     );
 
+    // A damaged file (one label changed) is refused by its checksum.
+    let mut raw =
+        lrsweep_data::idx::read_maybe_gzip(&src.join("train-labels-idx1-ubyte.gz")).unwrap();
+    raw[100] = (raw[100] + 1) % 10;
     std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
+    std::fs::write(dir.path().join("train-labels-idx1-ubyte"), raw).unwrap();
+    let e =
+        lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("train-labels-idx1-ubyte") && msg.contains("SHA-256"),
+        "{msg}"
+    );
+    std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte")).unwrap();
     let e =
         lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
     let msg = e.to_string();

@@ -12,7 +12,18 @@ use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{self, Activity, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
 use crate::config::rate_label;
-use crate::render::{chart, text};
+use crate::render::{chart, html, text};
+
+/// The run's self-contained page: charts, summary and verdicts in one file.
+pub const REPORT: &str = "report.html";
+
+/// The closing lines of a run: where to look.
+pub fn where_to_look(out: &Path) -> String {
+    format!(
+        "Open {} for the charts, verdicts and recommendation (one file); each rate's chart is lr-<rate>.png, all rates together overview.png, the table summary.md",
+        out.join(REPORT).display()
+    )
+}
 use crate::store::{self, claim, run::RunRecord};
 
 /// A run's rates as its directory holds them.
@@ -228,8 +239,8 @@ pub fn rate_chart(
     )
 }
 
-/// Writes `overview.png`, `summary.json` and `summary.md` into `out` (`missing`: as for
-/// [`summarize`]); returns the summary.
+/// Writes `overview.png`, `summary.json`, `summary.md` and `report.html` into `out` (`missing`:
+/// as for [`summarize`]); returns the summary.
 pub fn write(
     out: &Path,
     header: &str,
@@ -257,5 +268,7 @@ pub fn write(
         text::summary_markdown(&summary)
     );
     store::write_atomic(&out.join("summary.md"), md.as_bytes())?;
+    let page = html::report(out, header, &summary, find)?;
+    store::write_atomic(&out.join(REPORT), page.as_bytes())?;
     Ok(summary)
 }

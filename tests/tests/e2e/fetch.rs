@@ -47,3 +47,19 @@ fn fetch_offline_explains_how_to_supply_the_files() {
     );
     assert!(!stderr.contains("panicked"));
 }
+
+#[test]
+fn a_file_of_the_other_catalogue_set_is_named_as_such_not_called_damaged() {
+    let o = Command::new(bin())
+        .args(["fetch", "--dataset", "fashion-mnist"])
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("is mnist's train-images-idx3-ubyte, a good file, but not fashion-mnist's"),
+        "{t}"
+    );
+    assert!(!t.contains("damaged"), "{t}");
+}

@@ -9,6 +9,7 @@ mod distributed;
 mod early_stop;
 mod fetch;
 mod find_report;
+mod first_contact;
 mod golden;
 mod hostile;
 mod hostile_runs;

@@ -7,4 +7,5 @@ pub mod range;
 pub mod refine;
 pub mod status;
 pub mod summary;
+pub mod typos;
 pub mod verdict;

@@ -38,7 +38,7 @@ pub struct FindArgs {
     #[arg(long, default_value_t = range().end, value_parser = parse_rate)]
     pub end: f64,
     /// Images per batch.
-    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = super::parse::at_least_one)]
     pub batch_size: u64,
     /// Seed of the split, the order and the weights.
     #[arg(long, default_value_t = sweep().seed)]
@@ -47,7 +47,7 @@ pub struct FindArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Where to train.
-    #[arg(long, value_enum, default_value_t = sweep().backend)]
+    #[arg(long, value_name = "auto|cpu|wgpu|flex|ndarray", default_value = sweep().backend.name(), value_parser = super::parse::backend)]
     pub backend: BackendChoice,
     /// Directory for find.csv, find.png and find.json [default: runs/find-<YYYYMMDD-HHMMSS>].
     #[arg(long, value_name = "DIR")]
@@ -79,7 +79,7 @@ pub struct BenchArgs {
     pub limit: Option<usize>,
 
     /// Images per batch.
-    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = sweep().batch_size as u64, value_parser = super::parse::at_least_one)]
     pub batch_size: u64,
 
     /// Learning rates to train (each backend trains each rate).
@@ -125,7 +125,7 @@ pub struct EvalArgs {
     pub val: Option<PathBuf>,
 
     /// Where to compute.
-    #[arg(long, value_enum, default_value_t = sweep().backend)]
+    #[arg(long, value_name = "auto|cpu|wgpu|flex|ndarray", default_value = sweep().backend.name(), value_parser = super::parse::backend)]
     pub backend: BackendChoice,
 }
 

@@ -16,6 +16,15 @@ pub use sweep::SweepArgs;
 
 use crate::config::DataConfig;
 
+/// The examples at the end of `lrsweep sweep --help`.
+const SWEEP_EXAMPLES: &str = "Examples:
+  lrsweep sweep --limit 3000 --epochs 3 --refine 0     a quick look (under a minute on a laptop CPU)
+  lrsweep sweep                                        the full reference experiment (MNIST, 150 epochs)
+  lrsweep sweep --rates 3e-4,1e-3,3e-3 --patience 10   your own rates, early stopping
+  lrsweep sweep --data iris.csv --epochs 60            your own data (CSV, NumPy, IDX, image folder)
+  lrsweep sweep --resume runs/20261202-101500          continue an interrupted run
+  lrsweep report runs/20261202-101500                  charts and report.html again";
+
 /// Which learning rate? Train the same network once per rate and let the curves answer.
 #[derive(Debug, Parser)]
 #[command(name = "lrsweep", version, about, long_about = None, propagate_version = true)]
@@ -29,6 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train the reference MLP once per learning rate; write metrics, charts and a summary.
+    #[command(after_help = SWEEP_EXAMPLES)]
     Sweep(SweepArgs),
     /// Download and verify a catalogue data set; print where it is and what was checked.
     Fetch(CatalogueArgs),
@@ -71,7 +81,7 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct CatalogueArgs {
     /// Catalogue data set to use: mnist or fashion-mnist.
-    #[arg(long, default_value_t = DataConfig::default().dataset, value_parser = parse::dataset)]
+    #[arg(long, value_name = "mnist|fashion-mnist", default_value_t = DataConfig::default().dataset, value_parser = parse::dataset)]
     pub dataset: DatasetKind,
 
     /// Directory holding the four IDX files (gzipped or not); otherwise the cache, then a download.

@@ -8,6 +8,37 @@ pub fn dataset(s: &str) -> Result<DatasetKind, String> {
         .map_err(|e: lrsweep_data::DataError| e.to_string())
 }
 
+/// A `--backend` name; the GPU words people try (cuda, gpu, vulkan, …) get told that wgpu is
+/// the GPU backend, rather than a tip towards a similar-looking name.
+pub fn backend(s: &str) -> Result<crate::backend::BackendChoice, String> {
+    use clap::ValueEnum;
+    if let Ok(b) = crate::backend::BackendChoice::from_str(s.trim(), true) {
+        return Ok(b);
+    }
+    let gpu_words = [
+        "cuda", "gpu", "vulkan", "metal", "rocm", "hip", "mps", "dx12", "directx", "opencl",
+        "nvidia",
+    ];
+    if gpu_words.contains(&s.trim().to_lowercase().as_str()) {
+        return Err(format!(
+            "there is no '{s}' backend: wgpu is lrsweep's GPU backend (Vulkan, Metal or DirectX 12, for NVIDIA, AMD, Intel and Apple GPUs); use --backend wgpu, or auto, which takes a GPU when there is one (see lrsweep devices)"
+        ));
+    }
+    Err(format!(
+        "unknown backend '{s}': choose auto, cpu, wgpu, flex or ndarray"
+    ))
+}
+
+/// A count that must be at least 1 (epochs, batch size, hidden units, patience), with the
+/// refusal in words.
+pub fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number (at least 1)")),
+    }
+}
+
 /// An image size `WxH` (each at least 1).
 pub fn image_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("'{s}' is not an image size: write width x height, e.g. 28x28");

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use lrsweep_model::{AdamVariant, CpuPath, LossKind};
 
-use super::parse::{fraction, parse_rate};
+use super::parse::{at_least_one, backend, fraction, parse_rate};
 use super::DataArgs;
 use crate::backend::{BackendChoice, DeviceSpec};
 use crate::config::SweepConfig;
@@ -35,121 +35,126 @@ static DEFAULT_RATES: std::sync::LazyLock<String> =
 pub struct SweepArgs {
     /// Learning rates to train, comma-separated; each between 1e-10 (smaller ones cannot move f32
     /// weights) and 3.4e38 (the largest f32).
-    #[arg(long, value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
+    #[arg(long, visible_aliases = ["lr", "lrs", "learning-rates"], value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true, help_heading = "Rates")]
     pub rates: Vec<f64>,
 
     /// After the listed rates, train N more (at most 20) between the best rate (lowest validation
     /// loss) and its better neighbour: r/2, r/4, ... as the reference did; 0 turns it off.
-    #[arg(long, default_value_t = d().refine as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_REFINE))]
+    #[arg(long, default_value_t = d().refine as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_REFINE), help_heading = "Rates")]
     pub refine: u64,
 
     /// Epochs per rate.
-    #[arg(long, default_value_t = d().epochs as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = d().epochs as u64, value_parser = at_least_one, help_heading = "Training")]
     pub epochs: u64,
 
     /// Images per batch (the last batch of an epoch is smaller).
-    #[arg(long, default_value_t = d().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = d().batch_size as u64, value_parser = at_least_one, help_heading = "Training")]
     pub batch_size: u64,
 
     /// Seed of the split, the training order and the initial weights.
-    #[arg(long, default_value_t = d().seed)]
+    #[arg(long, default_value_t = d().seed, help_heading = "Training")]
     pub seed: u64,
 
     /// Share of the images held out for validation (stratified).
-    #[arg(long, default_value_t = d().data.val_fraction, value_parser = fraction)]
+    #[arg(long, visible_alias = "validation-split", default_value_t = d().data.val_fraction, value_parser = fraction, help_heading = "Data")]
     pub val_fraction: f64,
 
     /// Use a stratified subset of N images, for quick looks.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Data")]
     pub limit: Option<usize>,
 
     /// Where to train: auto picks wgpu on a real GPU and otherwise the CPU (cpu: lrsweep's own
     /// CPU engine), saying why; flex and ndarray are Burn's CPU backends.
-    #[arg(long, value_enum, default_value_t = d().backend)]
+    #[arg(long, value_name = "auto|cpu|wgpu|flex|ndarray", default_value = d().backend.name(), value_parser = backend, help_heading = "Compute")]
     pub backend: BackendChoice,
 
     /// How the cpu backend computes the input layer: sparse (skips the images' zero pixels),
     /// dense, or auto (sparse when at most 35% of the training pixels are non-zero).
-    #[arg(long, default_value_t = d().cpu_path, value_name = "auto|sparse|dense")]
+    #[arg(long, default_value_t = d().cpu_path, value_name = "auto|sparse|dense", help_heading = "Compute")]
     pub cpu_path: CpuPath,
 
     /// Spread each round's rates over these wgpu adapters, one worker thread per adapter
     /// (stacked on each): `all` (every GPU) or indices as `lrsweep devices` lists them, e.g.
     /// 0,1 (Vulkan's numbering, which CUDA_VISIBLE_DEVICES does not change). An index given
     /// twice gets two workers sharing that adapter.
-    #[arg(long, value_name = "all|0,1,...", value_parser = parse_devices, conflicts_with = "slurm")]
+    #[arg(long, value_name = "all|0,1,...", value_parser = parse_devices, conflicts_with = "slurm", help_heading = "Scale-out")]
     pub devices: Option<DeviceSpec>,
 
     /// Hidden units of the network.
-    #[arg(long, default_value_t = d().hidden as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = d().hidden as u64, value_parser = at_least_one, help_heading = "Training")]
     pub hidden: u64,
 
     /// Loss: keras (probabilities clipped to [1e-7, 1-1e-7], the reference) or exact (log-softmax).
-    #[arg(long, value_enum, default_value_t = d().loss.into())]
+    #[arg(long, value_enum, default_value_t = d().loss.into(), help_heading = "Training")]
     pub loss: LossArg,
 
     /// Adam's form: keras (epsilon before bias correction, the reference) or torch.
-    #[arg(long, value_enum, default_value_t = d().adam.into())]
+    #[arg(long, value_enum, default_value_t = d().adam.into(), help_heading = "Training")]
     pub adam: AdamArg,
 
     /// Reshuffle the training order every epoch (the reference keeps it fixed).
-    #[arg(long)]
+    #[arg(long, help_heading = "Training")]
     pub reshuffle: bool,
 
     /// Early stopping: stop a rate when validation loss has not improved for N epochs.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one, help_heading = "Training")]
     pub patience: Option<u64>,
 
     /// Save the best epoch's weights (lowest validation loss) as each rate's model.bpk, not the
     /// last epoch's (Keras' restore_best_weights).
-    #[arg(long)]
+    #[arg(long, help_heading = "Training")]
     pub restore_best: bool,
 
     /// Train every rate to the last epoch, as the reference did, even one whose curves show it
     /// hopeless (by default such a rate stops once that has held for 3 epochs: validation loss
     /// above 1.5 × a uniform guess's, or a training loss above it or at chance accuracy that
     /// does not fall; see the README's "Verdicts").
-    #[arg(long)]
+    #[arg(long, help_heading = "Training")]
     pub full_curves: bool,
 
     /// Train each rate under N seeds (weights and training order: the --seed, then the next
     /// ones), all members of the same stack; the summary gives each rate's mean and spread of
     /// its minimum validation loss and best epoch, the charts draw the seeds' band, and the
     /// recommendation says whether the best rate's lead is beyond the seeds' spread.
-    #[arg(long, value_name = "N", default_value_t = d().seeds as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    #[arg(long, value_name = "N", default_value_t = d().seeds as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS), help_heading = "Rates")]
     pub seeds: u64,
 
     /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
     /// suggestions the summary sets beside the sweep's answer.
-    #[arg(long)]
+    #[arg(long, help_heading = "Rates")]
     pub no_find: bool,
 
     /// Train a round's rates one after another, as separate models, instead of together as one
     /// stack (the default: the same batches serve every rate; a rate's results do not depend on
     /// the others). A resumed run may switch either way.
-    #[arg(long, conflicts_with = "together")]
+    #[arg(long, conflicts_with = "together", help_heading = "Compute")]
     pub serial: bool,
 
     /// Train a round's rates together (the default); with --resume, continues a run made with
     /// --serial as a stack.
-    #[arg(long)]
+    #[arg(long, help_heading = "Compute")]
     pub together: bool,
 
     /// Run directory [default: runs/<YYYYMMDD-HHMMSS>]; must not hold a previous run.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
     /// Continue an interrupted sweep in RUN_DIR: finished rates are kept, unfinished ones go on
     /// from their last checkpoint; settings given here must agree with the run's.
-    #[arg(long, value_name = "RUN_DIR")]
+    #[arg(long, value_name = "RUN_DIR", help_heading = "Output")]
     pub resume: Option<PathBuf>,
 
+    /// Train rates that look like typos (above 1, where Adam diverges at once, or three
+    /// decades away from every other listed rate) without the warning.
+    #[arg(long, help_heading = "Rates")]
+    pub yes: bool,
+
     /// Where the data comes from.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Data")]
     pub data: DataArgs,
 
     /// Running the sweep as Slurm jobs.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Scale-out")]
     pub slurm: SlurmArgs,
 }
 
@@ -175,7 +180,7 @@ pub struct SlurmArgs {
     pub sbatch: Vec<String>,
 
     /// Run at most N array tasks at once (sbatch --array=...%N).
-    #[arg(long, value_name = "N", requires = "slurm", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", requires = "slurm", value_parser = at_least_one)]
     pub max_parallel: Option<u64>,
 
     /// Write the run directory, plan and scripts, print the scripts and the sbatch commands,

@@ -4,7 +4,7 @@
 
 use crate::cli::ReportArgs;
 use crate::exit::{say, usage};
-use crate::render::{chart, html, text};
+use crate::render::{chart, text};
 use crate::store::{self, lock::Lock, run::RunRecord};
 use anyhow::{anyhow, Result};
 
@@ -48,8 +48,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         find.as_ref(),
         &collected.missing,
     )?;
-    let page = html::report(dir, &header, &summary, find.as_ref())?;
-    store::write_atomic(&dir.join("report.html"), page.as_bytes())?;
     say(&text::summary_markdown(&summary))?;
     if !summary.unfinished.is_empty() {
         say(&format!(
@@ -59,6 +57,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     }
     say(&format!(
         "Report written to {}",
-        dir.join("report.html").display()
+        dir.join(crate::results::REPORT).display()
     ))
 }

@@ -329,5 +329,6 @@ fn finish(dir: &Path) -> Result<()> {
             dir.display()
         ))?;
     }
-    say(&format!("Run written to {}", dir.display()))
+    say(&format!("Run written to {}", dir.display()))?;
+    say(&results::where_to_look(dir))
 }

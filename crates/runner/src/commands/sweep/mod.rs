@@ -197,6 +197,7 @@ impl Sweep<'_> {
         )?;
         say(&text::summary_markdown(&summary))?;
         say(&format!("Run written to {}", self.out.display()))?;
+        say(&results::where_to_look(self.out))?;
         Ok(())
     }
 }

@@ -53,8 +53,16 @@ impl Resolved {
     pub fn from_args(args: &SweepArgs, explicit: &[String]) -> Result<Self> {
         let now = chrono::Local::now().to_rfc3339();
         let Some(dir) = &args.resume else {
+            let config = args.to_config()?;
+            if !args.yes {
+                for warning in crate::analysis::typos::suspicious(&config.rates) {
+                    crate::exit::note(&format!(
+                        "warning: {warning} (pass --yes to train it without this warning)"
+                    ));
+                }
+            }
             return Ok(Self {
-                config: args.to_config()?,
+                config,
                 target: Target::Fresh(store::fresh_out(args.out.clone(), None)?),
                 started: now,
             });
