@@ -9,7 +9,7 @@ use lrsweep_model::{EpochRecord, Stop};
 
 use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
-use crate::analysis::status::{self, Activity, RateState};
+use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
 use crate::config::rate_label;
 use crate::render::{chart, html, text};
@@ -71,20 +71,20 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
         };
         // A rate whose trainer reported (status.json) and stopped; an older run's rates are
         // marked by their epoch counts alone.
-        if let RateState::Failed {
-            reason,
-            worker: Some(_),
-            ..
-        } = &state
-        {
+        let reported = matches!(
+            state,
+            RateState::Interrupted { .. }
+                | RateState::Failed {
+                    worker: Some(_),
+                    ..
+                }
+        );
+        if let (true, Some(reason)) = (reported, state.why()) {
             if record.stop_rule().check(&records).is_none() {
-                let interrupted = evidence
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.activity == Activity::Interrupted);
+                let interrupted = matches!(state, RateState::Interrupted { .. });
                 collected.missing.push(Missing {
                     rate,
-                    reason: reason.clone(),
+                    reason,
                     stop: interrupted.then_some(Stop::Interrupted {
                         epoch: records.len(),
                     }),
@@ -156,8 +156,10 @@ pub fn summarize(
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
         summary::mark_stop(s, records, &rule, config.epochs);
         if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
+            // An interrupted rate is not missing: it waits for its resume.
+            let missing = if m.stop.is_some() { "" } else { "missing: " };
             s.unfinished = Some(format!(
-                "missing: {}; {} of {} epochs trained",
+                "{missing}{}; {} of {} epochs trained",
                 m.reason,
                 records.len(),
                 config.epochs

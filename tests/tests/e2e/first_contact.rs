@@ -138,3 +138,138 @@ fn a_sweep_ends_with_its_report_and_an_out_that_holds_a_run_says_what_to_do() {
         "{t}"
     );
 }
+
+#[test]
+fn an_interrupted_run_is_called_interrupted_once_in_status_and_report() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = Command::new(crate::common::bin())
+        .args([
+            "sweep",
+            "--limit",
+            "3000",
+            "--epochs",
+            "200",
+            "--rates",
+            "1e-3,1e-2",
+            "--refine",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics = out.join("lr-0.001/metrics.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 2 {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no epoch within two minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(130),
+        "Ctrl-C ends with 130"
+    );
+
+    let o = lrsweep(&["status", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(s.contains("2 interrupted, 0 failed"), "{s}");
+    assert_eq!(s.matches("| interrupted |").count(), 2, "{s}");
+    assert!(
+        s.contains(&format!(
+            "continue with lrsweep sweep --resume {}",
+            out.display()
+        )),
+        "{s}"
+    );
+
+    let o = lrsweep(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let incomplete = md
+        .lines()
+        .find(|l| l.contains("This run is incomplete"))
+        .unwrap();
+    assert_eq!(
+        incomplete.matches("stopped by a signal").count(),
+        1,
+        "the reason once: {incomplete}"
+    );
+    assert!(
+        incomplete.contains("0.001 and 0.01: stopped by a signal"),
+        "{incomplete}"
+    );
+    assert!(
+        md.contains("No recommendation yet**: no rate has finished yet."),
+        "{md}"
+    );
+    assert!(
+        !md.contains("without diverging") && !md.contains("it the sweep"),
+        "{md}"
+    );
+    assert!(
+        md.contains("the sweep has no recommendation yet to compare them with."),
+        "{md}"
+    );
+}
+
+#[test]
+fn devices_says_in_words_what_auto_trains_on_and_bench_leaves_a_cpu_vulkan_driver_out() {
+    let o = lrsweep(&["devices"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout).to_string();
+    let last = s.trim_end().lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("--backend auto trains on"), "{last}");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&lrsweep(&["devices", "--json"]).stdout).unwrap();
+    let gpu = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["backend"] == "wgpu" && d["auto"] == true);
+    if gpu {
+        return; // A real GPU: `all` times it.
+    }
+    assert!(last.starts_with("No GPU found"), "{last}");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bench");
+    let o = lrsweep(&[
+        "bench",
+        "--epochs",
+        "2",
+        "--limit",
+        "500",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("leaving wgpu out"),
+        "{}",
+        text(&o)
+    );
+    let rows = crate::common::json(&out.join("bench.json"))["rows"].clone();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["backend"] != "wgpu"),
+        "{rows}"
+    );
+}

@@ -108,6 +108,14 @@ pub enum RateState {
         /// Epochs trained.
         epochs: usize,
     },
+    /// Stopped by a signal (Ctrl-C, scancel, a time limit) after `epoch` epochs; resuming
+    /// continues from its checkpoint (or afresh, when no epoch had finished).
+    Interrupted {
+        /// Who ran it.
+        worker: Worker,
+        /// Epochs finished (kept in the checkpoint).
+        epoch: usize,
+    },
     /// Stopped before finishing; resubmitting (or resuming) continues from its checkpoint.
     Failed {
         /// Who ran it last.
@@ -158,6 +166,10 @@ pub fn state(evidence: &Evidence, epochs: usize) -> RateState {
                 evidence.epochs_recorded
             ),
         },
+        Some(s) if s.activity == Activity::Interrupted => RateState::Interrupted {
+            worker: s.worker.clone(),
+            epoch: s.epoch,
+        },
         Some(s) => {
             let reason = match s.activity {
                 Activity::Failed => s
@@ -183,13 +195,40 @@ pub fn state(evidence: &Evidence, epochs: usize) -> RateState {
 }
 
 impl RateState {
-    /// `waiting`, `running`, `done` or `failed`.
+    /// `waiting`, `running`, `done`, `interrupted` or `failed`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Waiting => "waiting",
             Self::Running { .. } => "running",
             Self::Done { .. } => "done",
+            Self::Interrupted { .. } => "interrupted",
             Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// Why a rate stopped before finishing, in a sentence (none for the other states).
+    pub fn why(&self) -> Option<String> {
+        match self {
+            Self::Interrupted { epoch: 0, .. } => Some(
+                "stopped by a signal (Ctrl-C, scancel or a time limit) before its first epoch finished"
+                    .to_string(),
+            ),
+            Self::Interrupted { epoch, .. } => Some(format!(
+                "stopped by a signal (Ctrl-C, scancel or a time limit) after epoch {epoch}"
+            )),
+            Self::Failed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// What continuing does for a stopped rate: from its checkpoint, or afresh (no epoch had
+    /// finished).
+    pub fn continues(&self) -> &'static str {
+        match self {
+            Self::Interrupted { epoch: 0, .. } | Self::Failed { epoch: 0, .. } => {
+                "it starts afresh: no epoch had finished"
+            }
+            _ => "it continues from its checkpoint",
         }
     }
 }
@@ -254,9 +293,10 @@ mod tests {
             status: Some(status(Activity::Interrupted, 1)),
             ..Evidence::default()
         };
-        assert!(
-            matches!(state(&stopped, 3), RateState::Failed { reason, .. } if reason.contains("signal"))
-        );
+        assert!(matches!(
+            state(&stopped, 3),
+            RateState::Interrupted { epoch: 1, .. }
+        ));
         let done = Evidence {
             done: Some(Done {
                 epochs: 3,

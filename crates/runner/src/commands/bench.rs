@@ -197,7 +197,28 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
 
 /// Runs the benchmark the arguments describe.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let backends = parse_backends(&args.backends)?;
+    let mut backends = parse_backends(&args.backends)?;
+    // `all` times wgpu only on a GPU: on a CPU Vulkan driver (lavapipe) an epoch takes minutes
+    // and tells nothing about a GPU. Asked for by name, it is timed, and said so first.
+    let adapters = crate::backend::probe_adapters();
+    let gpu = crate::backend::auto_choice(&adapters).is_some();
+    let by_name = args.backends.iter().any(|b| b.trim() == "wgpu");
+    if backends.contains(&BackendChoice::Wgpu) && !gpu {
+        let what = match adapters.first() {
+            Some(a) => format!("its only adapter, {}, is a CPU Vulkan driver", a.name),
+            None => "there is no wgpu adapter".to_string(),
+        };
+        if by_name {
+            note(&format!(
+                "bench: timing wgpu although {what}: expect minutes per epoch"
+            ));
+        } else {
+            backends.retain(|b| *b != BackendChoice::Wgpu);
+            note(&format!(
+                "bench: leaving wgpu out: {what} (minutes per epoch, nothing a GPU would show); --backends wgpu times it anyway"
+            ));
+        }
+    }
     let config = SweepConfig {
         rates: args.rates.clone(),
         refine: 0,

@@ -68,5 +68,17 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
             if d.auto { "yes" } else { "" }
         );
     }
+    // One sentence in words: what `auto` trains on, and why.
+    table += &match auto {
+        Some(i) => format!(
+            "\n--backend auto trains on the GPU {} (wgpu, adapter {i}).",
+            adapters[i].name
+        ),
+        None if adapters.is_empty() => "\nNo GPU found: --backend auto trains on the CPU with lrsweep's own engine (cpu).".to_string(),
+        None => format!(
+            "\nNo GPU found ({} is a CPU driver, not a GPU): --backend auto trains on the CPU with lrsweep's own engine (cpu), which is faster there; --backend wgpu uses it anyway.",
+            adapters.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    };
     say(&table)
 }

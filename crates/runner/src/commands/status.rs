@@ -59,6 +59,7 @@ struct Counts {
     waiting: usize,
     running: usize,
     done: usize,
+    interrupted: usize,
     failed: usize,
 }
 
@@ -115,6 +116,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             RateState::Waiting => counts.waiting += 1,
             RateState::Running { .. } => counts.running += 1,
             RateState::Done { .. } => counts.done += 1,
+            RateState::Interrupted { .. } => counts.interrupted += 1,
             RateState::Failed { .. } => counts.failed += 1,
         }
     }
@@ -149,15 +151,25 @@ pub fn run(args: &StatusArgs) -> Result<()> {
 fn table(report: &Report) -> String {
     let c = &report.counts;
     let mut text = format!(
-        "{}: {} rates, {} epochs each: {} done, {} running, {} failed, {} waiting\n",
+        "{}: {} rates, {} epochs each: {} done, {} running, {}{} failed, {} waiting\n",
         report.run,
         report.rates.len(),
         report.epochs,
         c.done,
         c.running,
+        if c.interrupted > 0 {
+            format!("{} interrupted, ", c.interrupted)
+        } else {
+            String::new()
+        },
         c.failed,
         c.waiting
     );
+    // How to continue a stopped rate: the run's own resume (or resubmission, on Slurm).
+    let again = match report.slurm {
+        Some(_) => format!("lrsweep sweep --resume {} --slurm", report.run),
+        None => format!("lrsweep sweep --resume {}", report.run),
+    };
     if let Some(jobs) = &report.slurm {
         let ids: Vec<String> = [
             ("round 1", &jobs.round1),
@@ -196,14 +208,23 @@ fn table(report: &Report) -> String {
                     _ => String::new(),
                 },
             ),
-            RateState::Failed {
+            state @ RateState::Interrupted { worker, epoch } => (
+                format!("{epoch} of {}", report.epochs),
+                worker.describe(),
+                format!(
+                    "{}; continue with {again} ({})",
+                    state.why().unwrap_or_default(),
+                    state.continues()
+                ),
+            ),
+            state @ RateState::Failed {
                 worker,
                 epoch,
                 reason,
             } => (
                 format!("{epoch} of {}", report.epochs),
                 worker.as_ref().map_or(String::new(), |w| w.describe()),
-                format!("{reason}; run it again to continue from its checkpoint"),
+                format!("{reason}; run it again ({})", state.continues()),
             ),
         };
         text += &format!(

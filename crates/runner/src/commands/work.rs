@@ -275,6 +275,7 @@ fn describe(state: &RateState) -> String {
             format!("still running, epoch {epoch} of {epochs}")
         }
         RateState::Done { .. } => "done".to_string(),
+        RateState::Interrupted { epoch, .. } => format!("interrupted after epoch {epoch}"),
         RateState::Failed { reason, .. } => format!("failed: {reason}"),
     }
 }

@@ -70,14 +70,37 @@ fn status(r: &Row) -> String {
     }
 }
 
-/// The paragraph saying a run is incomplete, when it is.
+/// The paragraph saying a run is incomplete, when it is: each reason once, with the rates it
+/// applies to (`0.001 and 0.01: stopped by a signal after epoch 6; …`).
 fn incomplete(summary: &Summary) -> Option<String> {
-    (!summary.unfinished.is_empty()).then(|| {
-        format!(
-            "This run is incomplete ({}): the figures are from what finished so far, and the recommendation from the rates that finished; `lrsweep sweep --resume RUN_DIR` continues it.",
-            summary.unfinished.join("; ")
-        )
-    })
+    if summary.unfinished.is_empty() {
+        return None;
+    }
+    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+    for entry in &summary.unfinished {
+        let (label, why) = entry.split_once(": ").unwrap_or((entry.as_str(), ""));
+        match groups.iter_mut().find(|(_, w)| *w == why) {
+            Some((labels, _)) => labels.push(label),
+            None => groups.push((vec![label], why)),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(labels, why)| format!("{}: {why}", and_list(labels)))
+        .collect();
+    Some(format!(
+        "This run is incomplete ({}): the figures are from what finished so far, and the recommendation from the rates that finished; `lrsweep sweep --resume RUN_DIR` continues it.",
+        parts.join("; ")
+    ))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 fn row(r: &RateSummary) -> Row {
@@ -142,10 +165,26 @@ fn recommendation(summary: &Summary) -> (String, String) {
             ),
             format!(" — {}.", r.reason),
         ),
-        None if !summary.unfinished.is_empty() => (
-            "No recommendation yet".to_string(),
-            ": no rate has finished without diverging.".to_string(),
-        ),
+        None if !summary.unfinished.is_empty() => {
+            let finished: Vec<&str> = summary
+                .rates
+                .iter()
+                .filter(|r| r.unfinished.is_none())
+                .map(|r| r.label.as_str())
+                .collect();
+            let rest = match finished.len() {
+                0 => ": no rate has finished yet.".to_string(),
+                1 => format!(
+                    ": the one rate that finished ({}) diverged, and the others are unfinished.",
+                    finished[0]
+                ),
+                _ => format!(
+                    ": the rates that finished ({}) diverged, and the others are unfinished.",
+                    and_list(&finished)
+                ),
+            };
+            ("No recommendation yet".to_string(), rest)
+        }
         None => (
             "No recommendation".to_string(),
             ": every rate diverged; try smaller rates.".to_string(),
@@ -159,15 +198,15 @@ fn range_line(summary: &Summary) -> Option<String> {
     let label = summary.recommended.as_ref().map(|r| r.label.as_str());
     let verdict = match verdict_of(summary, t) {
         RangeVerdict::Agrees { factor } => format!(
-            "agrees with the sweep's {} (within a factor {factor:.1} of valley)",
+            "it agrees with the sweep's {} (within a factor {factor:.1} of valley)",
             label.unwrap_or_default()
         ),
         RangeVerdict::Differs { factor } => format!(
-            "differs from the sweep's {} by a factor {factor:.1} (valley)",
+            "it differs from the sweep's {} by a factor {factor:.1} (valley)",
             label.unwrap_or_default()
         ),
         RangeVerdict::NothingToCompare => {
-            "the sweep has no recommendation to compare with".to_string()
+            "the sweep has no recommendation yet to compare them with".to_string()
         }
     };
     let advice = match (summary.recommended.as_ref(), verdict_of(summary, t)) {
@@ -192,7 +231,7 @@ fn range_line(summary: &Summary) -> Option<String> {
         _ => String::new(),
     };
     Some(format!(
-        "Range test: valley {}, steep {}, minimum/10 {}; it {verdict}.{advice}",
+        "Range test: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
         short(t.valley),
         short(t.steep),
         short(t.minimum_10)
