@@ -20,21 +20,38 @@ pub fn bin() -> PathBuf {
 }
 
 /// The real MNIST copy: `LRSWEEP_DATA_DIR`, `../shared/data/mnist` beside the project, or the
-/// cache `lrsweep fetch` fills.
+/// cache `lrsweep fetch` fills; with none of them, `lrsweep fetch` is run once to fill the cache
+/// (downloads verified by their checksums), so the tests pass on a fresh machine with a network.
 pub fn mnist_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("LRSWEEP_DATA_DIR").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")),
-        dirs_cache().map(|c| c.join("lrsweep/mnist")),
-    ];
-    for dir in candidates.into_iter().flatten() {
-        if dir.join("train-images-idx3-ubyte.gz").is_file()
-            || dir.join("train-images-idx3-ubyte").is_file()
-        {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let cache = dirs_cache().map(|c| c.join("lrsweep/mnist"));
+        let candidates = [
+            std::env::var_os("LRSWEEP_DATA_DIR").map(PathBuf::from),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")),
+            cache.clone(),
+        ];
+        let holds = |dir: &Path| {
+            dir.join("train-images-idx3-ubyte.gz").is_file()
+                || dir.join("train-images-idx3-ubyte").is_file()
+        };
+        if let Some(dir) = candidates.into_iter().flatten().find(|d| holds(d)) {
             return dir;
         }
-    }
-    panic!("no MNIST copy found: set LRSWEEP_DATA_DIR to a directory holding the four MNIST files, or run `lrsweep fetch`");
+        let fetched = Command::new(bin())
+            .arg("fetch")
+            .env_remove("LRSWEEP_DATA_DIR")
+            .output()
+            .expect("lrsweep fetch runs");
+        match cache {
+            Some(dir) if fetched.status.success() && holds(&dir) => dir,
+            _ => panic!(
+                "no MNIST copy found (LRSWEEP_DATA_DIR, ../shared/data/mnist, the cache) and `lrsweep fetch` could not fill the cache:\n{}\nOffline, set LRSWEEP_DATA_DIR to a directory holding the four MNIST files.",
+                String::from_utf8_lossy(&fetched.stderr)
+            ),
+        }
+    })
+    .clone()
 }
 
 fn dirs_cache() -> Option<PathBuf> {

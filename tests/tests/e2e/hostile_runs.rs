@@ -247,6 +247,8 @@ fn report_writes_nothing_when_a_file_is_bad() {
     let out = tmp.path().join("run");
     ok(&small(&out, &["--rates", "1e-3,1e-2"]));
     std::fs::remove_file(out.join("lr-0.001.png")).unwrap();
+    // The sweep wrote its report; a refused `report` must leave it as it was.
+    let page = std::fs::read(out.join("report.html")).unwrap();
     let csv = out.join("lr-0.01/metrics.csv");
     let good = std::fs::read_to_string(&csv).unwrap();
     type Damage = Box<dyn Fn(&mut Vec<String>)>;
@@ -281,7 +283,11 @@ fn report_writes_nothing_when_a_file_is_bad() {
             !out.join("lr-0.001.png").exists(),
             "{says}: a chart was rewritten"
         );
-        assert!(!out.join("report.html").exists());
+        assert_eq!(
+            std::fs::read(out.join("report.html")).unwrap(),
+            page,
+            "{says}: report.html was rewritten"
+        );
     }
 }
 

@@ -239,13 +239,17 @@ fn rates_trained_together_equal_rates_trained_one_after_another() {
         progress.contains("learning rates 0.001, 0.01, 10 together"),
         "{progress}"
     );
-    // One line per epoch with every rate's figures.
+    // One line per rate and epoch; the epoch's last line says how long the sweep has left.
+    let epoch_2: Vec<&str> = progress
+        .lines()
+        .filter(|l| l.contains(" epoch 2/3: "))
+        .collect();
+    assert_eq!(epoch_2.len(), 3, "{progress}");
     assert!(
-        progress
-            .lines()
-            .any(|l| l.contains("lr 0.001 epoch 2/3") && l.contains(" | lr 0.01 epoch 2/3")),
+        epoch_2[0].starts_with("lr 0.001 epoch 2/3: loss "),
         "{progress}"
     );
+    assert!(epoch_2[2].contains("— sweep: about "), "{progress}");
     let summary = json(&stacked.join("summary.json"));
     let labels: Vec<String> = summary["rates"]
         .as_array()

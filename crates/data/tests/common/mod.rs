@@ -11,10 +11,15 @@ pub fn mnist_dir() -> PathBuf {
         .or_else(|| shared.is_dir().then_some(shared))
         .or_else(|| dirs::cache_dir().map(|c| c.join("lrsweep/mnist")))
         .unwrap_or_default();
-    assert!(
-        dir.join("train-images-idx3-ubyte.gz").is_file() || dir.join("train-images-idx3-ubyte").is_file(),
-        "the real MNIST copy is not at {}: set LRSWEEP_DATA_DIR to a directory holding the four MNIST files",
-        dir.display()
-    );
-    dir
+    if dir.join("train-images-idx3-ubyte.gz").is_file()
+        || dir.join("train-images-idx3-ubyte").is_file()
+    {
+        return dir;
+    }
+    // Nowhere yet: download once into lrsweep's cache, verified, as `lrsweep fetch` does.
+    let locator = lrsweep_data::Locator::new(lrsweep_data::DatasetKind::Mnist, None);
+    match locator.locate() {
+        Ok(files) => files[0].path.parent().map(PathBuf::from).unwrap_or_default(),
+        Err(e) => panic!("no MNIST copy found and none could be downloaded ({e}); offline, set LRSWEEP_DATA_DIR to a directory holding the four MNIST files"),
+    }
 }

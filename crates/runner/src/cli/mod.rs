@@ -55,7 +55,7 @@ pub enum Command {
     /// what computed the steps: the cpu backend's path (sparse or dense) with the fraction of
     /// non-zero training pixels it saw, or `tensor` for Burn's backends.
     Bench(BenchArgs),
-    /// Learning-rate range test (Leslie Smith): one short run with a growing rate, suggestions in a minute.
+    /// Learning-rate range test (Leslie Smith): one short run with a growing rate, suggestions in seconds.
     Find(FindArgs),
     /// Regenerate a run's charts and summary from its files and write a self-contained report.html.
     Report(ReportArgs),

@@ -119,7 +119,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = d().seeds as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS), help_heading = "Rates")]
     pub seeds: u64,
 
-    /// Skip the learning-rate range test (`lrsweep find`, about a second) that runs first and whose
+    /// Skip the learning-rate range test (`lrsweep find`, a few seconds) that runs first and whose
     /// suggestions the summary sets beside the sweep's answer.
     #[arg(long, help_heading = "Rates")]
     pub no_find: bool,

@@ -1,6 +1,6 @@
 //! Progress on stderr: on a terminal, a bar for the rates overall and one bar per rate being
-//! trained; otherwise (or with TERM=dumb) one plain line per epoch with every rate's figures.
-//! Writing progress never fails a run.
+//! trained; otherwise (or with TERM=dumb) one plain line per rate and epoch. Both say about how
+//! long the whole sweep has left. Writing progress never fails a run.
 
 use std::io::IsTerminal;
 use std::sync::{Mutex, MutexGuard};
@@ -22,11 +22,48 @@ pub enum Progress {
         /// The bars of the rates being trained, by label.
         rates: Mutex<Vec<(String, ProgressBar)>>,
     },
-    /// Plain lines without escape codes; the figures of an epoch's rates gathered into one.
+    /// Plain lines without escape codes, one per rate and epoch.
     Plain {
-        /// Figures of the epoch in progress, one entry per rate reported so far.
-        line: Mutex<Vec<String>>,
+        /// The round being trained, for the estimate.
+        round: Mutex<Round>,
     },
+}
+
+/// The round being trained: what the estimate of the time left is made from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Round {
+    /// Rates in this round.
+    size: usize,
+    /// Rates finished before it.
+    done: usize,
+    /// Rates in the whole sweep.
+    total: usize,
+    /// Epochs per rate.
+    epochs: usize,
+}
+
+impl Round {
+    /// About how long the sweep has left after epoch `epoch` of this round took `seconds` (for
+    /// the whole stack): the round's remaining epochs at that pace, and every rate not started
+    /// yet at the same cost per rate (a smaller stack's epoch is shorter). Early stops make it
+    /// shorter than this.
+    fn left(&self, epoch: usize, seconds: f64) -> f64 {
+        let per_rate_epoch = seconds / self.size.max(1) as f64;
+        let pending = self.total.saturating_sub(self.done + self.size);
+        self.epochs.saturating_sub(epoch) as f64 * seconds
+            + (pending * self.epochs) as f64 * per_rate_epoch
+    }
+}
+
+/// `about 40 s`, `about 12 min`, `about 2.5 h`.
+fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("about {:.0} s", seconds.max(1.0))
+    } else if seconds < 5400.0 {
+        format!("about {:.0} min", seconds / 60.0)
+    } else {
+        format!("about {:.1} h", seconds / 3600.0)
+    }
 }
 
 /// The guarded value, even if a thread panicked while holding it (progress is best effort).
@@ -52,7 +89,7 @@ impl Progress {
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         if !std::io::stderr().is_terminal() || dumb {
             return Self::Plain {
-                line: Mutex::new(Vec::new()),
+                round: Mutex::new(Round::default()),
             };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -108,7 +145,13 @@ impl Progress {
                     bars.push((label.clone(), bar));
                 }
             }
-            Self::Plain { .. } => {
+            Self::Plain { round } => {
+                *lock(round) = Round {
+                    size: labels.len(),
+                    done,
+                    total,
+                    epochs,
+                };
                 let which = if labels.len() == 1 {
                     format!("learning rate {}", labels[0])
                 } else {
@@ -123,25 +166,34 @@ impl Progress {
     pub fn epoch(&self, label: &str, epochs: usize, r: &EpochRecord, last: bool) {
         match self {
             Self::Bars { rates, overall, .. } => {
-                if let Some((_, bar)) = lock(rates).iter().find(|(l, _)| l == label) {
+                let bars = lock(rates);
+                if let Some((_, bar)) = bars.iter().find(|(l, _)| l == label) {
                     bar.set_position(r.epoch as u64);
                     bar.set_message(figures(r));
                     if r.epoch >= epochs {
                         overall.inc(1);
                     }
                 }
-            }
-            Self::Plain { line } => {
-                let mut parts = lock(line);
-                parts.push(format!(
-                    "lr {label} epoch {}/{epochs}: {}",
-                    r.epoch,
-                    figures(r)
-                ));
                 if last {
-                    note(&parts.join(" | "));
-                    parts.clear();
+                    let round = Round {
+                        size: bars.len(),
+                        done: overall.position() as usize,
+                        total: overall.length().unwrap_or(0) as usize,
+                        epochs,
+                    };
+                    overall.set_message(format!(
+                        "{} left in the sweep",
+                        duration(round.left(r.epoch, r.seconds))
+                    ));
                 }
+            }
+            Self::Plain { round } => {
+                let mut line = format!("lr {label} epoch {}/{epochs}: {}", r.epoch, figures(r));
+                if last {
+                    let left = lock(round).left(r.epoch, r.seconds);
+                    line += &format!(" — sweep: {} left", duration(left));
+                }
+                note(&line);
             }
         }
     }
@@ -154,5 +206,29 @@ impl Progress {
             }
             overall.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_counts_this_rounds_epochs_and_the_rates_to_come() {
+        // Five rates together, epoch 10 of 150 took 5 s; two refined rates to come.
+        let round = Round {
+            size: 5,
+            done: 0,
+            total: 7,
+            epochs: 150,
+        };
+        let left = round.left(10, 5.0);
+        assert!(
+            (left - (140.0 * 5.0 + 2.0 * 150.0 * 1.0)).abs() < 1e-9,
+            "{left}"
+        );
+        assert_eq!(duration(left), "about 17 min");
+        assert_eq!(duration(30.0), "about 30 s");
+        assert_eq!(duration(9000.0), "about 2.5 h");
     }
 }
