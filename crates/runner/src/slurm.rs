@@ -70,6 +70,20 @@ impl Script {
     }
 }
 
+/// Refuses a path that a batch script cannot carry: a newline or another control character
+/// would end the `#SBATCH` or comment line it is written on, and what follows would run as a
+/// command (or stop sbatch reading its options). Such paths are refused rather than escaped:
+/// sbatch's own `#SBATCH --output=` line has no quoting to escape them with.
+pub fn check_script_path(what: &str, path: &Path) -> Result<()> {
+    let text = path.to_string_lossy();
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        bail!(
+            "{what} {text:?} holds a control character ({c:?}); a Slurm batch script cannot carry it safely: choose a path without newlines or other control characters"
+        );
+    }
+    Ok(())
+}
+
 /// Quotes `s` for a POSIX shell.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

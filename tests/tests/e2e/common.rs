@@ -108,3 +108,23 @@ pub fn figures(csv: &Path) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// Whether `lrsweep devices` lists a wgpu adapter (lavapipe in CI); without one, a wgpu test
+/// skips, unless `LRSWEEP_REQUIRE_WGPU` says it must run.
+pub fn wgpu_listed() -> bool {
+    let listed = lrsweep(&["devices", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let has = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["backend"] == "wgpu");
+    if !has {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
+            "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
+        );
+        eprintln!("no wgpu adapter: skipped");
+    }
+    has
+}

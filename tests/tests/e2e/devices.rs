@@ -56,19 +56,7 @@ fn devices_lists_the_adapters_and_the_cpu_backends_with_one_auto_choice() {
 #[test]
 fn rates_spread_over_two_device_workers_equal_a_one_device_run() {
     use crate::common::figures;
-    let listed = lrsweep(&["devices", "--json"]);
-    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let has_wgpu = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["backend"] == "wgpu");
-    if !has_wgpu {
-        assert!(
-            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
-            "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
-        );
-        eprintln!("no wgpu adapter: skipped");
+    if !crate::common::wgpu_listed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

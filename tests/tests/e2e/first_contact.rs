@@ -27,7 +27,10 @@ fn quick(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn the_rates_go_by_the_names_people_type_and_refusals_are_in_words() {
     let tmp = tempfile::tempdir().unwrap();
-    for (i, alias) in ["--lr", "--lrs", "--learning-rates"].iter().enumerate() {
+    for (i, alias) in ["--lr", "--lrs", "--learning-rate", "--learning-rates"]
+        .iter()
+        .enumerate()
+    {
         let out = tmp.path().join(format!("alias-{i}"));
         let o = quick(&out, &[alias, "1e-3"]);
         assert!(o.status.success(), "{alias}: {}", text(&o));

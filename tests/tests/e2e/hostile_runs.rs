@@ -352,3 +352,31 @@ fn default_directories_never_collide() {
         assert!(d.join("find.json").is_file(), "{}", d.display());
     }
 }
+
+/// Issue 23, class 15: a newline in a Slurm run's path would end a script line and run what
+/// follows; it is refused before anything is written.
+#[test]
+fn a_newline_in_a_slurm_run_directory_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run\ntouch PWNED\n");
+    let o = lrsweep(&[
+        "sweep",
+        "--limit",
+        "600",
+        "--epochs",
+        "1",
+        "--no-find",
+        "--refine",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--slurm",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("control character"), "{}", text(&o));
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}

@@ -8,28 +8,23 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{figures, json, lrsweep, text};
 
-/// A quick sweep of `data` (plus `extra`) on the CPU engine into `out`.
+/// A quick sweep of `data` on the CPU engine into `out`: these settings, each replaced by the
+/// same option in `extra`, then the rest of `extra`.
 fn sweep_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "sweep",
-        "--data",
-        data,
-        "--rates",
-        "1e-3,1e-2",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "32",
-        "--hidden",
-        "24",
-        "--out",
-        out,
+    let defaults = [
+        ("--rates", "1e-3,1e-2"),
+        ("--refine", "0"),
+        ("--backend", "cpu"),
+        ("--epochs", "2"),
+        ("--batch-size", "32"),
+        ("--hidden", "24"),
     ];
+    let mut args = vec!["sweep", "--data", data, "--no-find", "--out", out];
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     args.extend_from_slice(extra);
     args
 }
@@ -601,28 +596,17 @@ fn scikit_learns_iris_and_digits_reach_real_accuracy() {
     // (read as the header), the class index in the last column.
     let out = tmp.path().join("iris");
     let iris = dir.join("iris.csv");
-    let args = [
-        "sweep",
-        "--data",
-        iris.to_str().unwrap(),
+    let settings = [
         "--rates",
         "1e-2,3e-2",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
         "--epochs",
         "60",
         "--batch-size",
         "16",
         "--hidden",
         "32",
-        "--out",
-        out.to_str().unwrap(),
     ];
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
+    sweep(&iris, &out, &settings);
     let data = &json(&out.join("config.json"))["data"];
     assert_eq!(
         (
@@ -663,30 +647,19 @@ fn scikit_learns_iris_and_digits_reach_real_accuracy() {
     let with_header = tmp.path().join("digits.csv.gz");
     std::fs::write(&with_header, gzip((header + &raw).as_bytes())).unwrap();
     let out = tmp.path().join("digits");
-    let args = [
-        "sweep",
-        "--data",
-        with_header.to_str().unwrap(),
+    let settings = [
         "--label",
         "digit",
         "--rates",
         "1e-3,3e-3",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
         "--epochs",
         "25",
         "--batch-size",
         "32",
         "--hidden",
         "128",
-        "--out",
-        out.to_str().unwrap(),
     ];
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
+    sweep(&with_header, &out, &settings);
     let data = &json(&out.join("config.json"))["data"];
     assert_eq!(
         (data["inputs"].as_u64(), data["images"].as_u64()),
@@ -766,19 +739,7 @@ fn fashion_mnist_through_data_equals_the_catalogue_set() {
 
 #[test]
 fn wgpu_trains_odd_widths_and_class_counts_as_the_cpu_backends_do() {
-    let listed = lrsweep(&["devices", "--json"]);
-    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    if !listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["backend"] == "wgpu")
-    {
-        assert!(
-            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
-            "LRSWEEP_REQUIRE_WGPU is set: lavapipe must be listed"
-        );
-        eprintln!("no wgpu adapter: skipped");
+    if !crate::common::wgpu_listed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -787,11 +748,7 @@ fn wgpu_trains_odd_widths_and_class_counts_as_the_cpu_backends_do() {
     std::fs::write(&csv, csv_text(37 * 10, 13, 37, &|c| format!("k{c:02}"))).unwrap();
     let run = |backend: &str| {
         let out = tmp.path().join(backend);
-        let mut args = sweep_args(csv.to_str().unwrap(), out.to_str().unwrap(), &[]);
-        let at = args.iter().position(|a| *a == "--backend").unwrap();
-        args[at + 1] = backend;
-        let o = lrsweep(&args);
-        assert!(o.status.success(), "{backend}: {}", text(&o));
+        sweep(&csv, &out, &["--backend", backend]);
         figures(&out.join("lr-0.01/metrics.csv"))
     };
     let (wgpu, flex, cpu) = (run("wgpu"), run("flex"), run("cpu"));

@@ -35,7 +35,7 @@ static DEFAULT_RATES: std::sync::LazyLock<String> =
 pub struct SweepArgs {
     /// Learning rates to train, comma-separated; each between 1e-10 (smaller ones cannot move f32
     /// weights) and 3.4e38 (the largest f32).
-    #[arg(long, visible_aliases = ["lr", "lrs", "learning-rates"], value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true, help_heading = "Rates")]
+    #[arg(long, visible_aliases = ["lr", "lrs", "learning-rate", "learning-rates"], value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true, help_heading = "Rates")]
     pub rates: Vec<f64>,
 
     /// After the listed rates, train N more (at most 20) between the best rate (lowest validation

@@ -23,6 +23,20 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     let options = &args.slurm;
     slurm::check_sbatch_args(&options.sbatch).map_err(usage)?;
+    // Paths the scripts hold, checked before anything is written.
+    for (what, path) in [("--out", &args.out), ("--resume", &args.resume)] {
+        if let Some(path) = path {
+            slurm::check_script_path(what, path).map_err(usage)?;
+        }
+    }
+    if args.out.is_none() && args.resume.is_none() {
+        let here = std::env::current_dir().context("finding the current directory")?;
+        slurm::check_script_path("the current directory (where runs/ goes)", &here)
+            .map_err(usage)?;
+    }
+    let exe =
+        std::env::current_exe().context("finding the lrsweep binary the scripts are to run")?;
+    slurm::check_script_path("the lrsweep binary's path", &exe).map_err(usage)?;
     if !options.dry_run {
         slurm::check_sbatch().map_err(usage)?;
     }
