@@ -380,3 +380,81 @@ fn a_newline_in_a_slurm_run_directory_is_refused_before_anything_is_written() {
         "nothing written"
     );
 }
+
+/// Issue 23, classes 1–6 and 14: a run's files are written and read the one safe way — never
+/// through a planted symbolic link, never from a FIFO or device, and a dead run's temporaries are
+/// cleared.
+#[test]
+fn planted_links_fifos_and_dead_temporaries_do_not_reach_outside_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &["--rates", "1e-3,1e-2"]));
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    // Class 1: a symlinked metrics.csv is replaced on --resume, not written through.
+    let metrics = out.join("lr-0.001/metrics.csv");
+    let kept = std::fs::read_to_string(&metrics).unwrap();
+    std::fs::remove_file(out.join("lr-0.001/done.json")).unwrap();
+    std::fs::remove_file(&metrics).unwrap();
+    std::os::unix::fs::symlink(&victim, &metrics).unwrap();
+    // Class 2: a symlinked lrsweep.lock is refused, not truncated.
+    let lock = out.join("lrsweep.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let o = lrsweep(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    std::fs::remove_file(&lock).unwrap();
+    // Class 14: a dead process's temporary is removed by the next holder of the run's lock.
+    let stale = out.join(".checkpoint.bin.partial-4000000000");
+    std::fs::write(&stale, "half").unwrap();
+    let o = lrsweep(&["sweep", "--resume", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "written through the link"
+    );
+    assert!(!std::fs::symlink_metadata(&metrics).unwrap().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap(),
+        kept,
+        "the same figures again"
+    );
+    assert!(!stale.exists(), "the dead run's temporary is gone");
+    // Class 4: a rate directory replaced by a link is refused; nothing lands outside.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let rate_dir = out.join("lr-0.01");
+    std::fs::remove_dir_all(&rate_dir).unwrap();
+    std::os::unix::fs::symlink(&outside, &rate_dir).unwrap();
+    let o = lrsweep(&["sweep", "--resume", out.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a directory of the run"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "nothing written outside"
+    );
+    // Classes 5 and 6: a FIFO or a device where config.json goes is refused at once.
+    let fifo_run = tmp.path().join("fifo-run");
+    std::fs::create_dir(&fifo_run).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(fifo_run.join("config.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let o = lrsweep(&["status", fifo_run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not a regular file"), "{}", text(&o));
+    let zero_run = tmp.path().join("zero-run");
+    std::fs::create_dir(&zero_run).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", zero_run.join("config.json")).unwrap();
+    let o = lrsweep(&["status", zero_run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+}

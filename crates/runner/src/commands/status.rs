@@ -120,9 +120,10 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             RateState::Failed { .. } => counts.failed += 1,
         }
     }
-    let summary: Option<Summary> = std::fs::read_to_string(dir.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let summary: Option<Summary> =
+        crate::store::fs::read_text(&dir.join("summary.json"), crate::store::fs::limit::RECORD)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
     if let Some(s) = &summary {
         for row in &mut rows {
             let base = row.seed.is_none_or(|s| s == config.seed);

@@ -75,7 +75,7 @@ pub fn save(
 /// Reads and verifies a checkpoint; any damage (truncation, corruption) or a checkpoint of
 /// another run or rate (its identity differs from `identity`) is an error saying what.
 pub fn load(path: &Path, identity: &str, rate: f64) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = super::fs::read(path, super::fs::limit::WEIGHTS)?;
     if bytes.len() < MAGIC.len() + 8 + DIGEST_LEN || &bytes[..8] != MAGIC {
         bail!("{} is not a complete lrsweep checkpoint", path.display());
     }

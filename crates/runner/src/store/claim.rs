@@ -8,7 +8,7 @@
 //! - `done.json`: written atomically once the rate has finished (all epochs, diverged or stopped
 //!   early) and its files are complete; a rate with it is never trained again.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::Duration;
 
@@ -37,8 +37,10 @@ const RETRY: Duration = Duration::from_millis(1500);
 /// trains it.
 pub fn take(dir: &Path) -> Result<Option<Claim>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    super::fs::check_real_dir(dir)?;
+    super::fs::remove_stale_temporaries(dir);
     let path = dir.join(CLAIM);
-    let file = OpenOptions::new()
+    let file = super::fs::no_follow()
         .read(true)
         .write(true)
         .create(true)
@@ -96,7 +98,7 @@ pub fn worker_here(device: &str) -> Worker {
 
 /// What the rate directory `dir` shows of its state: done, claimed, reported, epochs recorded.
 pub fn evidence(dir: &Path) -> Evidence {
-    let epochs_recorded = std::fs::read_to_string(dir.join("metrics.csv"))
+    let epochs_recorded = super::fs::read_text(&dir.join("metrics.csv"), super::fs::limit::METRICS)
         .map(|t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
         .unwrap_or(0);
     Evidence {
@@ -114,7 +116,7 @@ pub fn report(dir: &Path, status: &Status) -> Result<()> {
 
 /// The rate's `status.json`, if there is a readable one.
 pub fn status(dir: &Path) -> Option<Status> {
-    let text = std::fs::read_to_string(dir.join(STATUS)).ok()?;
+    let text = super::fs::read_text(&dir.join(STATUS), super::fs::limit::SMALL).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -130,7 +132,7 @@ pub fn mark_done(dir: &Path, epochs: usize, worker: &Worker) -> Result<()> {
 
 /// The rate's `done.json`, if it has finished.
 pub fn done(dir: &Path) -> Option<Done> {
-    let text = std::fs::read_to_string(dir.join(DONE)).ok()?;
+    let text = super::fs::read_text(&dir.join(DONE), super::fs::limit::SMALL).ok()?;
     serde_json::from_str(&text).ok()
 }
 

@@ -6,7 +6,7 @@
 //! guarded by its own claim, [`super::claim`]). An exclusive holder writes its process id into
 //! the file, for messages only, and removes the file when it lets go.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -65,13 +65,18 @@ impl Lock {
     fn take(dir: &Path, mode: Mode, waiting: Option<&str>) -> Result<Self> {
         let path = dir.join(FILE);
         for _ in 0..8 {
-            let mut file = OpenOptions::new()
+            let mut file = super::fs::no_follow()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .with_context(|| format!("opening the lock file {}", path.display()))?;
+                .with_context(|| {
+                    format!(
+                        "opening the lock file {} (lrsweep never opens it through a symbolic link)",
+                        path.display()
+                    )
+                })?;
             let tried = match mode {
                 Mode::Exclusive => file.try_lock(),
                 Mode::Shared => file.try_lock_shared(),
@@ -111,6 +116,8 @@ impl Lock {
             if !same_file(&file, &path) {
                 continue;
             }
+            // Whoever holds the run's lock clears what dead processes left half-written.
+            super::fs::remove_stale_temporaries(dir);
             if mode == Mode::Exclusive {
                 let previous = holder(&mut file);
                 if !previous.is_empty() {

@@ -19,7 +19,7 @@ pub struct MetricsWriter {
 impl MetricsWriter {
     /// Creates `path` with its header.
     pub fn create(path: &Path) -> Result<Self> {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let file = super::fs::create(path)?;
         let mut w = Self {
             out: BufWriter::new(file),
             path: path.to_path_buf(),
@@ -82,8 +82,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
     if !path.is_file() {
         bail!("{} is missing or not a regular file", path.display());
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = super::fs::read_text(path, super::fs::limit::METRICS)?;
     let mut lines = text.lines();
     if lines.next() != Some(METRICS_HEADER) {
         bail!(

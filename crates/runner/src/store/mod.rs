@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod claim;
+pub mod fs;
 pub mod lock;
 pub mod metrics;
 pub mod model_file;
@@ -25,7 +26,7 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
 /// Writes `bytes` to `path` through a temporary file and a rename: never half-written. The
 /// error names the file and the cause once.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    Ok(lrsweep_data::source::write_atomically(path, bytes)?)
+    fs::write_atomic(path, bytes)
 }
 
 pub use out::{fresh_out, OutDir};

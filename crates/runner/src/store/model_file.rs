@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
@@ -94,7 +94,7 @@ pub fn save(dir: &Path, stem: &str, model: Mlp, meta: &ModelMeta) -> Result<()> 
 pub fn copy(dir: &Path, from: &str, to: &str) -> Result<()> {
     for ext in ["bpk", "json"] {
         let src = dir.join(format!("{from}.{ext}"));
-        let bytes = std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+        let bytes = super::fs::read(&src, super::fs::limit::WEIGHTS)?;
         write_atomic(&dir.join(format!("{to}.{ext}")), &bytes)?;
     }
     Ok(())
@@ -117,11 +117,10 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
             bpk.with_extension("bpk").display()
         );
     }
-    let bytes = match std::fs::read(bpk) {
+    let bytes = match super::fs::read(bpk, super::fs::limit::WEIGHTS) {
         Ok(b) => b,
         Err(e) => bail!(
-            "{}: {e}; give a model file written by `lrsweep sweep` (lr-<rate>/best.bpk or model.bpk)",
-            bpk.display()
+            "{e:#}; give a model file written by `lrsweep sweep` (lr-<rate>/best.bpk or model.bpk)"
         ),
     };
     if bytes.is_empty() {
@@ -131,11 +130,8 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
         );
     }
     let meta_path = bpk.with_extension("json");
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| {
-        anyhow!(
-            "{}: {e}; a model file needs the .json written beside it by `lrsweep sweep`",
-            meta_path.display()
-        )
+    let text = super::fs::read_text(&meta_path, super::fs::limit::SMALL).map_err(|e| {
+        anyhow!("{e:#}; a model file needs the .json written beside it by `lrsweep sweep`")
     })?;
     let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| {
         anyhow!(

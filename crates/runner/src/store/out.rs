@@ -81,10 +81,11 @@ pub fn check_fresh(dir: &Path) -> Result<()> {
             .is_some();
         if occupied && dir.join(super::run::FILE).is_file() {
             // Finished: a summary that lists nothing unfinished (an interrupted run's lists what).
-            let finished = std::fs::read_to_string(dir.join("summary.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .is_some_and(|s| s["unfinished"].as_array().is_none_or(|u| u.is_empty()));
+            let finished =
+                super::fs::read_text(&dir.join("summary.json"), super::fs::limit::RECORD)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .is_some_and(|s| s["unfinished"].as_array().is_none_or(|u| u.is_empty()));
             bail!(
                 "--out {dir} holds a {what} lrsweep run; lrsweep never overwrites a run: {how}, or choose another directory with --out DIR",
                 dir = dir.display(),

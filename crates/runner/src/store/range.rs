@@ -28,13 +28,11 @@ pub fn write(dir: &Path, result: &FindResult) -> Result<()> {
 /// steps), recomputing the suggestions, so a report reproduces the run's summary exactly.
 pub fn read(dir: &Path) -> Result<FindResult> {
     let json = dir.join("find.json");
-    let text =
-        std::fs::read_to_string(&json).map_err(|e| anyhow!("reading {}: {e}", json.display()))?;
+    let text = super::fs::read_text(&json, super::fs::limit::RECORD)?;
     let saved: FindResult = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not a range test ({e})", json.display()))?;
     let csv = dir.join("find.csv");
-    let text =
-        std::fs::read_to_string(&csv).map_err(|e| anyhow!("reading {}: {e}", csv.display()))?;
+    let text = super::fs::read_text(&csv, super::fs::limit::RECORD)?;
     let mut lines = text.lines();
     if lines.next() != Some(CSV_HEADER) {
         return Err(anyhow!(

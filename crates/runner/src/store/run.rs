@@ -240,12 +240,14 @@ impl RunRecord {
     /// Reads a run's record; a missing or foreign file is a usage error naming it.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            usage(anyhow!(
-                "{}: {e}; give the directory of a previous `lrsweep sweep`",
+        if !path.exists() && std::fs::symlink_metadata(&path).is_err() {
+            return Err(usage(anyhow!(
+                "{}: No such file or directory; give the directory of a previous `lrsweep sweep`",
                 path.display()
-            ))
-        })?;
+            )));
+        }
+        let text = super::fs::read_text(&path, super::fs::limit::RECORD)
+            .map_err(|e| usage(e.context("give the directory of a previous `lrsweep sweep`")))?;
         serde_json::from_str(&text).map_err(|e| {
             usage(anyhow!(
                 "{}: not a lrsweep run configuration ({e})",
