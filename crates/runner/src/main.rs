@@ -38,6 +38,14 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // A file-size limit (`ulimit -f`, RLIMIT_FSIZE) would kill the process with SIGXFSZ, saying
+    // nothing; ignored, the write that crosses it fails with EFBIG ("File too large") and the run
+    // stops with that error, keeping what it wrote (issue 23, class 13).
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread is started; no handler
+    // runs, so nothing unsafe can happen in one.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     // Mesa's Vulkan drivers warn on every start without it.
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
