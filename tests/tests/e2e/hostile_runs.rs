@@ -458,3 +458,69 @@ fn planted_links_fifos_and_dead_temporaries_do_not_reach_outside_the_run() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("symbolic link"), "{}", text(&o));
 }
+
+/// Issue 23, classes 8 and 9: a crafted `config.json` or model sidecar is checked before
+/// anything is allocated from it: a clear refusal, never a panic or an abort.
+#[test]
+fn crafted_records_are_refused_before_anything_is_allocated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &[]));
+    let path = out.join("config.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let with_hidden = |h: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        v["config"]["hidden"] = serde_json::from_str(h).unwrap();
+        std::fs::write(&path, v.to_string()).unwrap();
+    };
+    for (hidden, says) in [
+        ("0", "hidden 0"),
+        ("4611686018427387904", "too large to count"),
+    ] {
+        with_hidden(hidden);
+        for args in [vec!["sweep", "--resume"], vec!["status"]] {
+            let mut args = args.clone();
+            args.push(out.to_str().unwrap());
+            let o = lrsweep(&args);
+            assert_eq!(o.status.code(), Some(2), "{hidden} {args:?}: {}", text(&o));
+            assert!(
+                text(&o).contains(says) && text(&o).contains("edited or damaged"),
+                "{}",
+                text(&o)
+            );
+        }
+    }
+    // Large but countable: `work` runs the memory check a sweep runs.
+    with_hidden("1000000000");
+    std::fs::remove_file(out.join("lr-0.001/done.json")).unwrap();
+    let o = lrsweep(&["work", out.to_str().unwrap(), "--index", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("more than the") && text(&o).contains("available"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&path, &good).unwrap();
+    // A sidecar that claims another network than its weights hold.
+    let sidecar = out.join("lr-0.001/best.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
+    for hidden in ["1000000000", "4294967296"] {
+        meta["model"]["hidden"] = serde_json::from_str(hidden).unwrap();
+        if hidden == "4294967296" {
+            meta["model"]["inputs"] = serde_json::from_str(hidden).unwrap();
+        }
+        std::fs::write(&sidecar, meta.to_string()).unwrap();
+        let model = out.join("lr-0.001/best.bpk");
+        let o = lrsweep(&[
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{hidden}: {}", text(&o));
+        assert!(text(&o).contains("does not match the"), "{}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
+}

@@ -12,6 +12,7 @@ use lrsweep_data::{DatasetKind, Scale, UserData};
 
 pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, WorkArgs};
 
+pub use parse::{MAX_RATE, MIN_RATE};
 pub use sweep::SweepArgs;
 
 use crate::config::DataConfig;

@@ -64,9 +64,9 @@ fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)
 
 /// Refuses (as a usage error, before anything is written) a sweep whose largest stack of rates
 /// cannot fit in the memory this machine has: weights are made on the host whatever the backend.
-fn check_fits(config: &SweepConfig, shape: Shape) -> Result<()> {
+fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
     let model = config.model(shape);
-    let stack = config.stack_size() as u64;
+    let stack = stack as u64;
     let need = model
         .training_bytes(config.batch_size)
         .and_then(|b| b.checked_mul(stack));

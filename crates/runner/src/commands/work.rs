@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
-use super::{find, load_data};
+use super::{check_fits, find, load_data};
 use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{Activity, RateState, Status};
 use crate::backend;
@@ -130,6 +130,9 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
 fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Claim>) -> Result<()> {
     let config = record.config.clone();
     let (here, split) = load_data(&config)?;
+    // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
+    // does not fit this node's memory.
+    check_fits(&config, split.shape(), config.seeds.max(1))?;
     let checksums = |d: &DataRecord| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
     if checksums(&here) != checksums(&record.data)
         || (here.train_size, here.valid_size) != (record.data.train_size, record.data.valid_size)

@@ -139,6 +139,27 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
             meta_path.display()
         )
     })?;
+    // The description is checked against the weights before a network is built from it: a
+    // crafted or damaged sidecar (hidden 1e9, a product beyond u64) would allocate without end.
+    let m = &meta.model;
+    let params = m
+        .parameters()
+        .filter(|_| m.inputs > 0 && m.hidden > 0 && m.classes > 1);
+    let fits = params.is_some_and(|p| {
+        let weights = (p as u64).saturating_mul(4);
+        weights <= bytes.len() as u64 && bytes.len() as u64 <= weights.saturating_add(16 << 20)
+    });
+    if !fits {
+        bail!(
+            "{} describes a network of {} inputs, {} hidden units and {} classes, which does not match the {} bytes of {}; the description was edited or damaged, and no network is built from it",
+            meta_path.display(),
+            m.inputs,
+            m.hidden,
+            m.classes,
+            bytes.len(),
+            bpk.display()
+        );
+    }
     if let Some(expected) = &meta.sha256 {
         let found = sha256_hex(&bytes);
         if &found != expected {

@@ -248,12 +248,58 @@ impl RunRecord {
         }
         let text = super::fs::read_text(&path, super::fs::limit::RECORD)
             .map_err(|e| usage(e.context("give the directory of a previous `lrsweep sweep`")))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let record: Self = serde_json::from_str(&text).map_err(|e| {
             usage(anyhow!(
                 "{}: not a lrsweep run configuration ({e})",
                 path.display()
             ))
-        })
+        })?;
+        record.check().map_err(|problem| {
+            usage(anyhow!(
+                "{}: {problem}, which no lrsweep run records; the file was edited or damaged: start a new run with --out",
+                path.display()
+            ))
+        })?;
+        Ok(record)
+    }
+
+    /// The bounds the command line enforces, checked again on a record read back (before anything
+    /// is allocated from it).
+    fn check(&self) -> std::result::Result<(), String> {
+        let c = &self.config;
+        let rate_ok = |r: &f64| (crate::cli::MIN_RATE..=crate::cli::MAX_RATE).contains(r);
+        let checks = [
+            (c.epochs >= 1, format!("epochs {}", c.epochs)),
+            (c.batch_size >= 1, format!("batch_size {}", c.batch_size)),
+            (c.hidden >= 1, format!("hidden {}", c.hidden)),
+            (c.refine <= 20, format!("refine {}", c.refine)),
+            ((1..=20).contains(&c.seeds), format!("seeds {}", c.seeds)),
+            (c.patience != Some(0), "patience 0".to_string()),
+            (
+                c.data.val_fraction > 0.0 && c.data.val_fraction < 1.0,
+                format!("val_fraction {}", c.data.val_fraction),
+            ),
+            (
+                c.rates.iter().chain(&self.rates_trained).all(rate_ok),
+                "a rate outside 1e-10..=3.4e38".to_string(),
+            ),
+            (
+                self.data.inputs >= 1 && self.data.class_names.len() >= 2,
+                format!(
+                    "data of {} inputs and {} classes",
+                    self.data.inputs,
+                    self.data.class_names.len()
+                ),
+            ),
+            (
+                self.model().training_bytes(c.batch_size).is_some(),
+                format!("a network of hidden {} too large to count", c.hidden),
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _)| !ok) {
+            Some((_, what)) => Err(what),
+            None => Ok(()),
+        }
     }
 }
 

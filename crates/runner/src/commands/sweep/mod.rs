@@ -38,7 +38,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         started,
     } = Resolved::from_args(args, explicit)?;
     let (data, split) = load_data(&config)?;
-    check_fits(&config, split.shape())?;
+    check_fits(&config, split.shape(), config.stack_size())?;
     let devices = backend::select_devices(config.backend, config.devices.as_ref(), config.cpu_path)
         .map_err(usage)?;
     let selected = &devices[0];
