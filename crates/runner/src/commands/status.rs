@@ -2,11 +2,13 @@
 //! device and epoch, done, failed with the reason) and the recommendation once there is one.
 //! Reads only; works while a sweep or the tasks of a distributed run are writing.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::analysis::status::{self, RateState};
-use crate::analysis::summary::{Recommendation, Summary};
+use crate::analysis::summary::{RateSummary, Recommendation, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
 use crate::exit::say;
@@ -68,12 +70,17 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let dir = &args.run_dir;
     let record = RunRecord::read(dir)?;
     let config = &record.config;
+    // Sets of the rates' bits: every look-up below is constant-time, so status stays linear in
+    // the number of rates (a million rates took minutes with list searches).
+    let bits = |rates: &[f64]| rates.iter().map(|r| r.to_bits()).collect::<HashSet<u64>>();
     let mut planned = record.rates_trained.clone();
+    let mut seen = bits(&planned);
     for &r in &config.rates {
-        if !planned.contains(&r) {
+        if seen.insert(r.to_bits()) {
             planned.push(r);
         }
     }
+    let listed = bits(&config.rates);
     // One row per planned rate, and per further seed with --seeds (the same index: a work task
     // trains a rate under every seed).
     let seeds = config.seeds();
@@ -88,7 +95,11 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 rate: Some(rate),
                 seed: (seeds.len() > 1).then_some(seed),
                 label: config.member_label(rate, seed),
-                round: if config.rates.contains(&rate) { 1 } else { 2 },
+                round: if listed.contains(&rate.to_bits()) {
+                    1
+                } else {
+                    2
+                },
                 state: status::state(&evidence, config.epochs),
                 verdict: None,
                 verdict_reason: None,
@@ -125,9 +136,15 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
     if let Some(s) = &summary {
+        let by_rate: HashMap<u64, &RateSummary> =
+            s.rates.iter().map(|r| (r.rate.to_bits(), r)).collect();
         for row in &mut rows {
             let base = row.seed.is_none_or(|s| s == config.seed);
-            if let Some(r) = s.rates.iter().find(|r| base && Some(r.rate) == row.rate) {
+            let found = row
+                .rate
+                .filter(|_| base)
+                .and_then(|r| by_rate.get(&r.to_bits()));
+            if let Some(r) = found {
                 row.verdict = Some(r.verdict);
                 row.verdict_reason = Some(r.verdict_reason.clone());
             }

@@ -98,9 +98,10 @@ pub fn worker_here(device: &str) -> Worker {
 
 /// What the rate directory `dir` shows of its state: done, claimed, reported, epochs recorded.
 pub fn evidence(dir: &Path) -> Evidence {
-    let epochs_recorded = super::fs::read_text(&dir.join("metrics.csv"), super::fs::limit::METRICS)
-        .map(|t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
-        .unwrap_or(0);
+    let epochs_recorded =
+        super::fs::read_text_if_present(&dir.join("metrics.csv"), super::fs::limit::METRICS)
+            .map(|t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
+            .unwrap_or(0);
     Evidence {
         done: done(dir),
         claimed: held(dir),
@@ -116,7 +117,7 @@ pub fn report(dir: &Path, status: &Status) -> Result<()> {
 
 /// The rate's `status.json`, if there is a readable one.
 pub fn status(dir: &Path) -> Option<Status> {
-    let text = super::fs::read_text(&dir.join(STATUS), super::fs::limit::SMALL).ok()?;
+    let text = super::fs::read_text_if_present(&dir.join(STATUS), super::fs::limit::SMALL)?;
     serde_json::from_str(&text).ok()
 }
 
@@ -132,7 +133,7 @@ pub fn mark_done(dir: &Path, epochs: usize, worker: &Worker) -> Result<()> {
 
 /// The rate's `done.json`, if it has finished.
 pub fn done(dir: &Path) -> Option<Done> {
-    let text = super::fs::read_text(&dir.join(DONE), super::fs::limit::SMALL).ok()?;
+    let text = super::fs::read_text_if_present(&dir.join(DONE), super::fs::limit::SMALL)?;
     serde_json::from_str(&text).ok()
 }
 

@@ -93,6 +93,14 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_text`] of a file that may well be absent: `None` when nothing stands at `path` (no
+/// error is made for it: a status of many rates not started asks this of each), or when it
+/// cannot be read.
+pub fn read_text_if_present(path: &Path, limit: u64) -> Option<String> {
+    std::fs::symlink_metadata(path).ok()?;
+    read_text(path, limit).ok()
+}
+
 /// [`read`] as UTF-8 text.
 pub fn read_text(path: &Path, limit: u64) -> Result<String> {
     let bytes = read(path, limit)?;
