@@ -220,11 +220,7 @@ impl Dataset {
     /// split, both parts in a seeded random order, scaled by `config.scale` (or the default
     /// scale), a standard scale by the training part's statistics.
     pub fn split(&self, config: &SplitConfig) -> Result<Split> {
-        let classes = self.class_names.len();
-        let subset: Vec<usize> = match config.limit {
-            Some(limit) => split::stratified_subset(&self.labels, classes, limit, config.seed)?,
-            None => (0..self.len()).collect(),
-        };
+        let subset = self.subset(config)?;
         let labels: Vec<Label> = subset.iter().map(|&i| self.labels[i]).collect();
         let (train, valid) =
             split::stratified_split(&labels, &self.class_names, config.val_fraction, config.seed)?;
@@ -274,13 +270,8 @@ impl Dataset {
                 }
             }
         }
-        let classes = self.class_names.len();
-        let train = match config.limit {
-            Some(limit) => split::stratified_subset(&self.labels, classes, limit, config.seed)?,
-            None => (0..self.len()).collect(),
-        };
+        let mut train = self.subset(config)?;
         let mut rng = split::rng(config.seed);
-        let mut train = train;
         split::shuffle(&mut train, &mut rng);
         let relabelled: Vec<Label> = valid.labels.iter().map(|&l| relabel[l as usize]).collect();
         let valid = Dataset {
@@ -297,6 +288,18 @@ impl Dataset {
             valid: Part::gather(&valid, &order, &scaler),
             scale,
         })
+    }
+}
+
+impl Dataset {
+    /// The items a split takes: `config.limit`'s stratified subset, or all of them.
+    fn subset(&self, config: &SplitConfig) -> Result<Vec<usize>> {
+        match config.limit {
+            Some(limit) => {
+                split::stratified_subset(&self.labels, self.class_names.len(), limit, config.seed)
+            }
+            None => Ok((0..self.len()).collect()),
+        }
     }
 }
 

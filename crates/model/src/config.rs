@@ -166,11 +166,6 @@ impl std::fmt::Display for CpuLayout {
     }
 }
 
-/// The fraction of `part`'s values that are not zero.
-pub fn density(part: &Part) -> f64 {
-    part.density()
-}
-
 impl CpuPath {
     /// The layout to take for images with `density` non-zero pixels.
     pub fn resolve(self, density: f64) -> CpuLayout {
@@ -186,7 +181,7 @@ impl CpuPath {
     pub fn layout_for(self, train: &Part) -> CpuLayout {
         match self {
             CpuPath::Auto if train.width() > SPARSE_MAX_INPUTS => CpuLayout::Dense,
-            CpuPath::Auto => self.resolve(density(train)),
+            CpuPath::Auto => self.resolve(train.density()),
             other => other.resolve(0.0),
         }
     }

@@ -44,9 +44,7 @@ mod stop;
 mod tensor;
 
 pub use adam::{AdamConfig, AdamVariant};
-pub use config::{
-    density, Compute, CpuLayout, CpuPath, TrainConfig, UpdateExec, SPARSE_MAX_DENSITY,
-};
+pub use config::{Compute, CpuLayout, CpuPath, TrainConfig, UpdateExec, SPARSE_MAX_DENSITY};
 pub use engine::Engine;
 pub use fit::{Fit, MemberView, StackFit};
 pub use host::{HostData, HostStack, Isa};

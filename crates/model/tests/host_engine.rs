@@ -190,7 +190,7 @@ fn stacked_members_match_their_runs_alone_and_a_diverging_one_changes_nothing() 
 #[test]
 fn the_paths_are_chosen_by_density_and_refuse_the_other_layout() {
     let split = common::split(Some(1_200));
-    let density = lrsweep_model::density(&split.train);
+    let density = split.train.density();
     assert!(
         (0.15..0.25).contains(&density),
         "MNIST is ~19% non-zero: {density}"

@@ -262,12 +262,12 @@ fn features(bytes: &[u8], at: &str, memory: u64) -> Result<Features> {
     let n: usize = npy.shape.iter().product();
     // As f64 while converting, then as f32.
     if (n as u64).saturating_mul(12) > memory {
-        return Err(DataError::TooLarge {
-            path: at.into(),
-            what: "the features".into(),
-            need_mib: ((n as u64).saturating_mul(12)).div_ceil(1 << 20),
-            available_mib: memory >> 20,
-        });
+        return Err(DataError::too_large(
+            Path::new(at),
+            "the features",
+            (n as u64).saturating_mul(12),
+            memory,
+        ));
     }
     let values: Vec<f32> = numbers(&npy, at)?.into_iter().map(|v| v as f32).collect();
     let width: usize = npy.shape[1..].iter().product::<usize>().max(1);

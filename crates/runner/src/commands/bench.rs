@@ -238,7 +238,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         flop: model.train_flops() * split.train.len() as f64
             + model.forward_flops() * split.valid.len() as f64,
         images: (split.train.len() + split.valid.len()) as f64,
-        density: lrsweep_model::density(&split.train),
+        density: split.train.density(),
     };
     let mut rows: Vec<BenchRow> = backends
         .into_iter()

@@ -41,8 +41,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         ..DataConfig::default()
     };
     let (data, split) = super::load_split(&data_config, meta.split.seed)?;
-    let found: Vec<String> = data.files.iter().map(|f| f.sha256.clone()).collect();
-    if !meta.data_sha256.is_empty() && found != meta.data_sha256 {
+    if !meta.data_sha256.is_empty() && data.checksums() != meta.data_sha256 {
         return Err(usage(anyhow!(
             "the data read now ({}) is not the data {} was trained on: the SHA-256 of its files differ from those its .json records; give the original files",
             data_config.describe(),

@@ -21,7 +21,7 @@ use crate::slurm::{self, Plan, Script};
 use crate::store::claim::{self, Claim};
 use crate::store::lock::{Lock, Mode};
 use crate::store::range as find_files;
-use crate::store::run::{DataRecord, RunRecord};
+use crate::store::run::RunRecord;
 use crate::train::{HeldElsewhere, Training};
 
 /// Runs the step the arguments name.
@@ -133,8 +133,7 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
     // does not fit this node's memory.
     check_fits(&config, split.shape(), config.seeds.max(1))?;
-    let checksums = |d: &DataRecord| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
-    if checksums(&here) != checksums(&record.data)
+    if here.checksums() != record.data.checksums()
         || (here.train_size, here.valid_size) != (record.data.train_size, record.data.valid_size)
     {
         return Err(usage(anyhow!(

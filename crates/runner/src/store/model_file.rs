@@ -67,7 +67,7 @@ impl ModelMeta {
             split: config.data.split(config.seed),
             user: config.data.user.clone(),
             val: config.data.val.clone(),
-            data_sha256: run.data.files.iter().map(|f| f.sha256.clone()).collect(),
+            data_sha256: run.data.checksums(),
             class_names: run.data.class_names.clone(),
             sha256: None,
         }

@@ -107,6 +107,11 @@ impl DataRecord {
         }
     }
 
+    /// The SHA-256 of every file read, in order: what proves which data a run or model used.
+    pub fn checksums(&self) -> Vec<String> {
+        self.files.iter().map(|f| f.sha256.clone()).collect()
+    }
+
     /// The input width and class count.
     pub fn shape(&self) -> Shape {
         Shape {
@@ -214,7 +219,7 @@ impl RunRecord {
             "adam": c.adam,
             "reshuffle": c.reshuffle,
             "dataset": c.data.dataset,
-            "files": self.data.files.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
+            "files": self.data.checksums(),
             "val_fraction": c.data.val_fraction,
             "limit": c.data.limit,
         });
