@@ -169,6 +169,15 @@ pub enum DataError {
         available_mib: u64,
     },
 
+    /// A data file that holds, or inflates to, more bytes than a file of its kind can have.
+    #[error("{path}: holds or inflates to more than {limit} bytes, more than this file can be (a damaged or foreign file, or a gzip bomb); nothing beyond that was read. Delete it or replace it with a good copy")]
+    Oversized {
+        /// The file (or URL).
+        path: PathBuf,
+        /// The bound, bytes.
+        limit: u64,
+    },
+
     /// A data set name that lrsweep does not know.
     #[error("unknown data set '{0}': choose mnist or fashion-mnist")]
     UnknownDataset(String),

@@ -20,24 +20,44 @@ pub const CLASSES: usize = 10;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// Reads a file and decompresses it when its first bytes are the gzip magic (whatever its name).
-pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io("reading", path, e))?;
-    decompress_if_gzip(bytes, path)
+/// Reads a file and decompresses it when its first bytes are the gzip magic (whatever its name),
+/// refusing a file that holds, or inflates to, more than `limit` bytes before it is all in
+/// memory (a gzip bomb is stopped at the bound, not unpacked).
+pub fn read_maybe_gzip(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| DataError::io("reading", path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::io("reading", path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(DataError::Oversized {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    decompress_if_gzip(bytes, path, limit)
 }
 
-/// Decompresses `bytes` when they start with the gzip magic; `path` only names them in errors.
-pub fn decompress_if_gzip(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
+/// Decompresses `bytes` when they start with the gzip magic, at most `limit` bytes of output;
+/// `path` only names them in errors.
+pub fn decompress_if_gzip(bytes: Vec<u8>, path: &Path, limit: u64) -> Result<Vec<u8>> {
     if bytes.len() < 2 || bytes[..2] != GZIP_MAGIC {
         return Ok(bytes);
     }
-    let mut out = Vec::with_capacity(bytes.len() * 4);
+    let mut out = Vec::with_capacity((bytes.len() as u64 * 4).min(limit) as usize);
     GzDecoder::new(&bytes[..])
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| DataError::CorruptGzip {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+    if out.len() as u64 > limit {
+        return Err(DataError::Oversized {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
     Ok(out)
 }
 
@@ -143,9 +163,9 @@ pub fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path) -> Result<(Vec<usize>, &'a 
 }
 
 /// Reads an images file and its labels file, checking that they describe the same items.
-pub fn read_pair(images: &Path, labels: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    let pixels = parse_images(&read_maybe_gzip(images)?, images)?;
-    let classes = parse_labels(&read_maybe_gzip(labels)?, labels)?;
+pub fn read_pair(images: &Path, labels: &Path, limit: u64) -> Result<(Vec<u8>, Vec<u8>)> {
+    let pixels = parse_images(&read_maybe_gzip(images, limit)?, images)?;
+    let classes = parse_labels(&read_maybe_gzip(labels, limit)?, labels)?;
     let n_images = pixels.len() / PIXELS;
     if n_images != classes.len() {
         return Err(DataError::CountMismatch {
@@ -209,13 +229,18 @@ mod tests {
         let img = encode_images(&pixels, 13);
         let lab = encode_labels(&labels);
         // Raw.
-        let (p, l) =
-            read_pair(&write(dir.path(), "a", &img), &write(dir.path(), "b", &lab)).unwrap();
+        let (p, l) = read_pair(
+            &write(dir.path(), "a", &img),
+            &write(dir.path(), "b", &lab),
+            1 << 20,
+        )
+        .unwrap();
         assert_eq!((p.as_slice(), l.as_slice()), (&pixels[..], &labels[..]));
         // Gzip, detected by content even under a name without .gz.
         let (p, l) = read_pair(
             &write(dir.path(), "c", &gzip(&img)),
             &write(dir.path(), "d.raw", &gzip(&lab)),
+            1 << 20,
         )
         .unwrap();
         assert_eq!((p, l), (pixels, labels));
@@ -310,6 +335,7 @@ mod tests {
         let e = read_pair(
             &write(dir.path(), "i", &img),
             &write(dir.path(), "l", &encode_labels(&labels[..3])),
+            1 << 20,
         )
         .unwrap_err();
         assert!(
@@ -329,12 +355,39 @@ mod tests {
         let mid = garbage.len() / 2;
         garbage[12..mid].iter_mut().for_each(|b| *b ^= 0x5a);
         let p = write(dir.path(), "g.gz", &garbage);
-        let e = read_maybe_gzip(&p).unwrap_err();
+        let e = read_maybe_gzip(&p, 1 << 20).unwrap_err();
         assert!(matches!(e, DataError::CorruptGzip { .. }), "{e}");
         assert!(e.to_string().contains("g.gz"));
         let short = gzip(&img);
         let p = write(dir.path(), "s.gz", &short[..short.len() / 2]);
-        let e = read_maybe_gzip(&p).unwrap_err();
+        let e = read_maybe_gzip(&p, 1 << 20).unwrap_err();
         assert!(matches!(e, DataError::CorruptGzip { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_file_beyond_its_bound_is_refused_before_it_is_all_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // 64 MiB of zeros compress to about 64 KiB; with a 1 MiB bound the decoder stops there.
+        let zeros = vec![0u8; 64 << 20];
+        let p = write(dir.path(), "bomb.gz", &gzip(&zeros));
+        let e = read_maybe_gzip(&p, 1 << 20).unwrap_err();
+        assert!(
+            matches!(e, DataError::Oversized { limit, .. } if limit == 1 << 20),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("bomb.gz") && e.to_string().contains("gzip bomb"),
+            "{e}"
+        );
+        // A raw file over the bound, and one exactly at it.
+        let p = write(dir.path(), "raw", &zeros[..(1 << 20) + 1]);
+        assert!(matches!(
+            read_maybe_gzip(&p, 1 << 20),
+            Err(DataError::Oversized { .. })
+        ));
+        let p = write(dir.path(), "fits", &zeros[..1 << 20]);
+        assert_eq!(read_maybe_gzip(&p, 1 << 20).unwrap().len(), 1 << 20);
+        let p = write(dir.path(), "fits.gz", &gzip(&zeros[..1 << 20]));
+        assert_eq!(read_maybe_gzip(&p, 1 << 20).unwrap().len(), 1 << 20);
     }
 }

@@ -21,6 +21,17 @@ pub struct FileSpec {
     pub name: &'static str,
     /// Lower-case hex SHA-256 of the decompressed file.
     pub sha256: &'static str,
+    /// Length of the decompressed file, bytes.
+    pub len: u64,
+}
+
+impl FileSpec {
+    /// The most bytes lrsweep reads of a candidate for this file, compressed or inflated: its
+    /// length plus a margin, so a slightly wrong file still gets the checksum's message while a
+    /// gzip bomb or a huge foreign file is refused at the bound.
+    pub fn read_limit(self) -> u64 {
+        self.len + (1 << 20)
+    }
 }
 
 /// The data sets lrsweep knows: same format, other content.
@@ -62,7 +73,18 @@ impl DatasetKind {
 
     /// The four files, in the order train images, train labels, test images, test labels.
     pub fn files(self) -> [FileSpec; 4] {
-        let f = |name, sha256| FileSpec { name, sha256 };
+        // Both sets: 60,000 training and 10,000 test images of 28×28 bytes, with 16-byte (images)
+        // and 8-byte (labels) headers.
+        let f = |name: &'static str, sha256| FileSpec {
+            name,
+            sha256,
+            len: match name {
+                "train-images-idx3-ubyte" => 16 + 60_000 * 784,
+                "train-labels-idx1-ubyte" => 8 + 60_000,
+                "t10k-images-idx3-ubyte" => 16 + 10_000 * 784,
+                _ => 8 + 10_000,
+            },
+        };
         match self {
             Self::Mnist => [
                 f(
@@ -332,9 +354,19 @@ impl Locator {
         bar.set_message(format!("downloading {}", spec.name));
         // Never trust a server's number for an allocation: a lying Content-Length would abort.
         let mut body = Vec::with_capacity(expected_len.unwrap_or(1 << 20).min(64 << 20) as usize);
-        let read = bar.wrap_read(response.into_reader()).read_to_end(&mut body);
+        // Nor its body: a server that never stops sending is cut off at the bound.
+        let read = bar
+            .wrap_read(response.into_reader())
+            .take(spec.read_limit() + 1)
+            .read_to_end(&mut body);
         bar.finish_and_clear();
         read.map_err(|e| format!("transfer failed after {} bytes: {e}", body.len()))?;
+        if body.len() as u64 > spec.read_limit() {
+            return Err(format!(
+                "the server sent more than {} bytes, more than this file can be; rejected",
+                spec.read_limit()
+            ));
+        }
         if let Some(n) = expected_len {
             if body.len() as u64 != n {
                 return Err(format!(
@@ -343,8 +375,8 @@ impl Locator {
                 ));
             }
         }
-        let content =
-            idx::decompress_if_gzip(body.clone(), Path::new(url)).map_err(|e| e.to_string())?;
+        let content = idx::decompress_if_gzip(body.clone(), Path::new(url), spec.read_limit())
+            .map_err(|e| e.to_string())?;
         let digest = sha256_hex(&content);
         if digest != spec.sha256 {
             return Err(format!(
@@ -402,7 +434,7 @@ fn verify_file(
     dataset: DatasetKind,
     origin: Origin,
 ) -> Result<VerifiedFile> {
-    let bytes = idx::read_maybe_gzip(path)?;
+    let bytes = idx::read_maybe_gzip(path, spec.read_limit())?;
     let digest = sha256_hex(&bytes);
     if digest != spec.sha256 {
         // A good file of the other catalogue set is not damaged: say whose it is.

@@ -143,7 +143,8 @@ fn a_wrong_file_in_the_data_dir_is_refused_by_checksum() {
 
     // A damaged file (one label changed) is refused by its checksum.
     let mut raw =
-        lrsweep_data::idx::read_maybe_gzip(&src.join("train-labels-idx1-ubyte.gz")).unwrap();
+        lrsweep_data::idx::read_maybe_gzip(&src.join("train-labels-idx1-ubyte.gz"), 1 << 20)
+            .unwrap();
     raw[100] = (raw[100] + 1) % 10;
     std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
     std::fs::write(dir.path().join("train-labels-idx1-ubyte"), raw).unwrap();
@@ -192,5 +193,46 @@ fn the_mnist_directory_through_user_data_equals_the_catalogue() {
         shas(&user),
         shas(&catalogue),
         "the same files, the same checksums"
+    );
+}
+
+#[test]
+fn catalogue_files_are_read_only_up_to_their_length() {
+    // The pinned lengths are the real files' lengths.
+    let src = common::mnist_dir();
+    for f in DatasetKind::Mnist.files() {
+        let bytes =
+            lrsweep_data::idx::read_maybe_gzip(&src.join(format!("{}.gz", f.name)), f.read_limit())
+                .unwrap();
+        assert_eq!(bytes.len() as u64, f.len, "{}", f.name);
+    }
+    // A gzip bomb in place of the training images (256 MiB of zeros in about 256 KiB) is
+    // refused at the bound, not inflated in full and then refused by its checksum.
+    let dir = tempfile::tempdir().unwrap();
+    for f in DatasetKind::Mnist.files() {
+        std::fs::copy(
+            src.join(format!("{}.gz", f.name)),
+            dir.path().join(format!("{}.gz", f.name)),
+        )
+        .unwrap();
+    }
+    let bomb = dir.path().join("train-images-idx3-ubyte.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::best(),
+    );
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        std::io::Write::write_all(&mut enc, &zeros).unwrap();
+    }
+    enc.finish().unwrap();
+    let e =
+        lrsweep_data::load(&Locator::new(DatasetKind::Mnist, Some(dir.path().into()))).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("train-images-idx3-ubyte.gz")
+            && msg.contains("more than 48088592 bytes")
+            && msg.contains("gzip bomb"),
+        "{msg}"
     );
 }
