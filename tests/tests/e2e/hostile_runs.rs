@@ -524,3 +524,50 @@ fn crafted_records_are_refused_before_anything_is_allocated() {
         assert!(!text(&o).contains("panicked"), "{}", text(&o));
     }
 }
+
+/// Issue 23, class 10: the memory check counts what the address-space limit (`ulimit -v`,
+/// RLIMIT_AS) leaves, so a network too large for it is refused with exit 2 and nothing written,
+/// not aborted by a failed allocation (exit 134); one that fits trains to the end under it.
+#[test]
+fn the_memory_check_honours_the_address_space_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let under_limit = |kib: u32, hidden: &str, out: &Path| {
+        Command::new("sh")
+            .args(["-c", &format!("ulimit -v {kib} && exec \"$0\" \"$@\"")])
+            .arg(bin())
+            .args([
+                "sweep",
+                "--limit",
+                "1000",
+                "--epochs",
+                "1",
+                "--no-find",
+                "--backend",
+                "cpu",
+                "--rates",
+                "1e-3,1e-2",
+                "--refine",
+                "0",
+                "--hidden",
+                hidden,
+                "--out",
+            ])
+            .arg(out)
+            .env("LRSWEEP_DATA_DIR", mnist_dir())
+            .output()
+            .unwrap()
+    };
+    let out = tmp.path().join("too-big");
+    let o = under_limit(600_000, "20000", &out);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("left under the address-space limit (ulimit -v"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists(), "nothing written");
+    let out = tmp.path().join("fits");
+    let o = under_limit(3_000_000, "4000", &out);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("lr-0.01/done.json").exists());
+}

@@ -37,7 +37,7 @@ fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
 fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)> {
     let loading = || format!("loading {}", data_config.describe());
     // Files are read with a bound: what memory this machine has left.
-    let memory = crate::backend::available_memory().unwrap_or(u64::MAX);
+    let memory = crate::backend::available_memory().map_or(u64::MAX, |m| m.bytes);
     let data = match &data_config.user {
         Some(user) => user.load(memory),
         None => lrsweep_data::load(&data_config.locator()),
@@ -67,26 +67,32 @@ fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)
 fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
     let model = config.model(shape);
     let stack = stack as u64;
+    // Writing a member's checkpoint copies its trainer state (weights and Adam's two moments)
+    // and serialises it: twice three times the weights, one member at a time.
+    let saving = model
+        .parameters()
+        .and_then(|p| (p as u64).checked_mul(4 * 3 * 2));
     let need = model
         .training_bytes(config.batch_size)
-        .and_then(|b| b.checked_mul(stack));
+        .and_then(|b| b.checked_mul(stack))
+        .and_then(|b| b.checked_add(saving?));
     let available = crate::backend::available_memory();
     let too_big = match (need, available) {
         (None, _) => true,
-        (Some(n), Some(a)) => n > a,
+        (Some(n), Some(a)) => n > a.bytes,
         (Some(_), None) => false,
     };
     if too_big {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         return Err(usage(anyhow!(
-            "{} network{} with --hidden {} and --batch-size {} need{} about {} to train, more than the {} available; choose a smaller --hidden or --batch-size{}",
+            "{} network{} with --hidden {} and --batch-size {} need{} about {} to train, more than the {}; choose a smaller --hidden or --batch-size{}",
             stack,
             if stack > 1 { "s trained together" } else { "" },
             config.hidden,
             config.batch_size,
             if stack > 1 { "" } else { "s" },
             need.map_or("more bytes than can be counted".to_string(), |n| format!("{:.1} GiB", gib(n))),
-            available.map_or("memory".to_string(), |a| format!("{:.1} GiB", gib(a))),
+            available.map_or("memory available".to_string(), |a| a.describe()),
             if stack > 1 { ", or train the rates one after another with --serial" } else { "" }
         )));
     }
