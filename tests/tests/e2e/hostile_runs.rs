@@ -571,3 +571,64 @@ fn the_memory_check_honours_the_address_space_limit() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(out.join("lr-0.01/done.json").exists());
 }
+
+/// Runs lrsweep with `args`, killing it if it has not ended within `limit`: the test fails with
+/// what it printed instead of hanging.
+fn output_within(args: &[&str], limit: Duration) -> std::process::Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("{args:?} still running after {limit:?}: {}", text(&o));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Issue 23, class 11: extreme values a metrics file may hold (the largest double as a loss,
+/// the smallest subnormal) are drawn at the chart's edge; `report` ends, it does not loop in
+/// the axis code.
+#[test]
+fn extreme_metrics_values_do_not_stall_the_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &["--rates", "1e-3,1e-2"]));
+    for (rate, value) in [("0.001", "1.7976931348623157e308"), ("0.01", "5e-324")] {
+        let path = out.join(format!("lr-{rate}/metrics.csv"));
+        let csv = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let (t, v) = (
+            header.iter().position(|c| *c == "train_loss").unwrap(),
+            header.iter().position(|c| *c == "val_loss").unwrap(),
+        );
+        for line in lines.iter_mut().skip(1) {
+            let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+            cells[t] = value.to_string();
+            cells[v] = value.to_string();
+            *line = cells.join(",");
+        }
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    }
+    let before = std::fs::metadata(out.join("overview.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = output_within(&["report", out.to_str().unwrap()], Duration::from_secs(60));
+    assert!(o.status.success(), "{}", text(&o));
+    let after = std::fs::metadata(out.join("overview.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(after > before, "the overview was drawn again");
+    assert!(std::fs::metadata(out.join("lr-0.001.png")).unwrap().len() > 1000);
+}

@@ -11,7 +11,7 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordu32;
 
 use super::{axes, frame, legend, png, segments, stroke, svg, Axes, DrawResult, FAMILY};
-use super::{RATE_CHART_SIZE, TAB10};
+use super::{AXIS_LIMIT, RATE_CHART_SIZE, TAB10};
 
 /// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
 /// validation accuracy green, training loss red, validation loss cyan.
@@ -97,7 +97,8 @@ fn draw_rate<DB: DrawingBackend>(
         .chain(band.iter().flat_map(|b| b.iter()))
         .flat_map(|r| [r.train_loss, r.val_loss])
         .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
+        .fold(0.0f64, f64::max)
+        .min(AXIS_LIMIT);
     let loss = 0.0..if top > 0.0 { top * 1.05 } else { 1.0 };
     let mut chart = frame(&plot, "", u, 45.0)
         .right_y_label_area_size((45.0 * u) as u32)
@@ -290,7 +291,9 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let mut ticks = Vec::new();
     let first = lo.log10().floor() as i32;
     let last = hi.log10().ceil() as i32;
-    for k in first..=last {
+    // Over many decades, every so many: about ten ticks at most.
+    let every = ((last - first) / 10).max(1) as usize;
+    for k in (first..=last).step_by(every) {
         for m in mantissas {
             // Written as a decimal and read back: 3e-1 is 0.3, not 3 × 0.1.
             let t: f64 = format!("{m}e{k}").parse().unwrap_or(f64::NAN);
@@ -323,6 +326,7 @@ fn loss_panel<DB: DrawingBackend>(
         .iter()
         .flat_map(positive)
         .filter(|v| v.is_finite() && *v > 0.0)
+        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
@@ -575,6 +579,9 @@ mod tests {
         assert!(!texts.contains(&"10"), "{texts:?}");
         assert!(texts.contains(&"lr 0.001 (recommended)"), "{texts:?}");
         assert!(texts.contains(&"lr 0.1 (diverged)"), "{texts:?}");
+        // Over the widest span an axis takes, a tick every 20 decades.
+        let wide = log_ticks(1.0 / AXIS_LIMIT, AXIS_LIMIT);
+        assert_eq!((wide.len(), wide[0], wide[10]), (11, 1e-100, 1e100));
         assert_eq!(log_ticks(0.05, 0.4), vec![0.05, 0.07, 0.1, 0.2, 0.3]);
         assert_eq!(
             log_ticks(0.01, 5.0),

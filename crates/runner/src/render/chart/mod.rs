@@ -168,7 +168,12 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-/// The padded range of the finite `values`, within `floor` and `ceil`.
+/// The largest magnitude (and, on a log axis, the smallest positive value) an axis spans: a
+/// damaged or crafted record's 1e308 or 5e-324 is drawn at the edge instead of overflowing the
+/// axis arithmetic (an infinite range sends the tick code into an endless loop).
+const AXIS_LIMIT: f64 = 1e100;
+
+/// The padded range of the finite `values`, within `floor` and `ceil` (and ±[`AXIS_LIMIT`]).
 fn range(
     values: impl Iterator<Item = f64>,
     floor: Option<f64>,
@@ -176,6 +181,7 @@ fn range(
 ) -> std::ops::Range<f64> {
     let (mut lo, mut hi) = values
         .filter(|v| v.is_finite())
+        .map(|v| v.clamp(-AXIS_LIMIT, AXIS_LIMIT))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
