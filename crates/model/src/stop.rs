@@ -181,9 +181,15 @@ impl Stop {
         !matches!(self, Stop::Interrupted { .. })
     }
 
-    /// Why it stopped, in a few words: `all 150 epochs`, `diverged at epoch 2`, `early
-    /// stopping (patience 5) at epoch 12; best epoch 7`, `interrupted after epoch 4`.
+    /// Why it stopped, in a few words: `all 150 epochs`, `diverged at epoch 2` (a loss NaN or
+    /// infinite), `hopeless at epoch 4 (…)` (hopeless curves: diverged, or not moving, which
+    /// the summary's verdict tells apart), `early stopping (patience 5) at epoch 12; best epoch
+    /// 7`, `interrupted after epoch 4`.
     pub fn describe(&self) -> String {
+        let stopped = |cause: Cause| match cause {
+            Cause::NotFinite => "diverged",
+            _ => "hopeless",
+        };
         match *self {
             Stop::Completed { epochs: 1 } => "its one epoch".to_string(),
             Stop::Completed { epochs } => format!("all {epochs} epochs"),
@@ -193,12 +199,13 @@ impl Stop {
                 cause,
             } if since < epoch => {
                 format!(
-                    "diverged at epoch {epoch} ({} since epoch {since})",
+                    "{} at epoch {epoch} ({} since epoch {since})",
+                    stopped(cause),
                     cause.describe()
                 )
             }
             Stop::Diverged { epoch, cause, .. } => {
-                format!("diverged at epoch {epoch} ({})", cause.describe())
+                format!("{} at epoch {epoch} ({})", stopped(cause), cause.describe())
             }
             Stop::Patience {
                 patience,

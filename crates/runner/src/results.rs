@@ -130,7 +130,8 @@ pub fn summarize_runs(
     let hopeless = record.hopeless();
     runs.iter()
         .map(|(rate, records)| {
-            let mut s = summary::summarize_rate(*rate, records, &hopeless);
+            let mut s =
+                summary::summarize_rate(*rate, records, &hopeless, Some(record.reach(*rate)));
             let others = other_seeds(dir, record, *rate)?;
             if !others.is_empty() {
                 summary::add_seeds(&mut s, record.config.seed, records, &others);
@@ -219,7 +220,8 @@ pub fn rate_chart(
     others: &[(u64, Vec<EpochRecord>)],
 ) -> Result<()> {
     let label = rate_label(rate);
-    let reading = crate::analysis::verdict::read(records, &record.hopeless());
+    let reading =
+        crate::analysis::verdict::read(records, &record.hopeless(), Some(record.reach(rate)));
     let mut verdict = format!("{}: {}", reading.verdict.display(), reading.reason);
     let mut band: Vec<&[EpochRecord]> = Vec::new();
     if !others.is_empty() {

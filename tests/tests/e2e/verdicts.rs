@@ -207,3 +207,31 @@ fn seeds_train_in_one_stack_and_the_summary_says_how_sure() {
     assert_eq!(status["rates"].as_array().unwrap().len(), 6, "{status:#}");
     assert_eq!(status["counts"]["done"], 6);
 }
+
+/// Issue 23, class 12: rates too small to move the weights are "not moving", with advice to try
+/// larger rates, not "every rate diverged; try smaller rates"; `status` says the same.
+#[test]
+fn rates_too_small_to_move_are_not_moving_and_the_advice_says_larger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    sweep(
+        &out,
+        &["--limit", "1000", "--epochs", "5", "--rates", "1e-10,1e-9"],
+    );
+    for (label, verdict, reason) in verdicts(&out) {
+        assert_eq!(verdict, "not_moving", "{label}: {reason}");
+        assert!(reason.contains("try larger rates"), "{reason}");
+    }
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("no rate moved the weights")
+            && md.contains("try larger rates than 0.000000001"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("try smaller") && !md.contains("diverged at"),
+        "{md}"
+    );
+    let o = lrsweep(&["status", out.to_str().unwrap()]);
+    assert!(text(&o).contains("not moving"), "{}", text(&o));
+}

@@ -25,7 +25,9 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
         return Refinement::None("refinement is off");
     }
     let Some(best) = best(listed) else {
-        return Refinement::None("no refinement: every listed rate diverged");
+        return Refinement::None(
+            "no refinement: no listed rate learned (each diverged or did not move)",
+        );
     };
     let mut sorted: Vec<&RateSummary> = listed.iter().collect();
     sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
@@ -34,9 +36,9 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
         pos.checked_sub(1).map(|i| sorted[i]),
         sorted.get(pos + 1).copied(),
     ];
-    // The better neighbour: the lower minimum validation loss; a diverged one loses.
+    // The better neighbour: the lower minimum validation loss; one that did not learn loses.
     let score = |r: &RateSummary| {
-        if r.diverged || !r.score().is_finite() {
+        if !r.verdict.learned() || !r.score().is_finite() {
             f64::INFINITY
         } else {
             r.score()
@@ -125,6 +127,7 @@ mod tests {
                 seconds: 1.0,
             }],
             &crate::analysis::summary::TEST_DATA,
+            None,
         )
     }
 

@@ -171,8 +171,14 @@ fn first_best(
 }
 
 /// Analyses one rate's records (none: a rate that has not finished an epoch), reading its
-/// curves against what makes a rate `hopeless` on its data.
-pub fn summarize_rate(rate: f64, records: &[EpochRecord], hopeless: &Hopeless) -> RateSummary {
+/// curves against what makes a rate `hopeless` on its data and, when known, its
+/// [`verdict::reach`].
+pub fn summarize_rate(
+    rate: f64,
+    records: &[EpochRecord],
+    hopeless: &Hopeless,
+    reach: Option<f64>,
+) -> RateSummary {
     let last = records.last().copied().unwrap_or(EpochRecord {
         epoch: 0,
         train_loss: f64::NAN,
@@ -185,7 +191,7 @@ pub fn summarize_rate(rate: f64, records: &[EpochRecord], hopeless: &Hopeless) -
     let min_loss = first_best(records, |r| r.val_loss, true);
     let best_val_acc = best_acc.map_or(f64::NAN, |r| r.val_acc);
     let min_val_loss = min_loss.map_or(f64::NAN, |r| r.val_loss);
-    let reading = verdict::read(records, hopeless);
+    let reading = verdict::read(records, hopeless, reach);
     let diverged = reading.verdict == Verdict::Diverged;
     RateSummary {
         rate,
@@ -301,8 +307,35 @@ impl RateSummary {
 pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
     rates
         .iter()
-        .filter(|r| !r.diverged && r.unfinished.is_none() && r.score().is_finite())
+        .filter(|r| r.verdict.learned() && r.unfinished.is_none() && r.score().is_finite())
         .min_by(|a, b| a.score().total_cmp(&b.score()))
+}
+
+/// A curve that stayed where an untrained network starts reads as not moving (too small a
+/// rate) alone; in a sweep where a smaller rate learned, it is the larger rate's collapse
+/// (all units dead, the output the class prior), so it is called diverged, with that evidence.
+fn collapsed_not_stalled(rates: &mut [RateSummary]) {
+    let smallest_learned = rates
+        .iter()
+        .filter(|r| r.verdict.learned() && r.epochs > 0)
+        .map(|r| (r.rate, r.label.clone()))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let Some((smallest, label)) = smallest_learned else {
+        return;
+    };
+    for r in rates
+        .iter_mut()
+        .filter(|r| r.verdict == Verdict::NotMoving && r.rate > smallest)
+    {
+        let reason = format!(
+            "training loss {:.4} stayed where an untrained network starts (validation accuracy {:.3}) while the smaller rate {label} learned: a collapse, not a rate too small",
+            r.final_train_loss, r.final_val_acc
+        );
+        r.verdict = Verdict::Diverged;
+        r.diverged = true;
+        r.diverged_reason = Some(reason.clone());
+        r.verdict_reason = reason;
+    }
 }
 
 /// With `--seeds`: whether the best rate's lead over the next-best is beyond the seeds'
@@ -311,7 +344,7 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
     let sd = best.min_val_loss_sd?;
     let next = rates
         .iter()
-        .filter(|r| r.rate != best.rate && !r.diverged && r.unfinished.is_none())
+        .filter(|r| r.rate != best.rate && r.verdict.learned() && r.unfinished.is_none())
         .filter(|r| r.score().is_finite())
         .min_by(|a, b| a.score().total_cmp(&b.score()))?;
     let spread = (sd.powi(2) + next.min_val_loss_sd.unwrap_or(0.0).powi(2)).sqrt();
@@ -336,7 +369,8 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
 }
 
 /// Builds the summary and its recommendation.
-pub fn summarize(rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Summary {
+pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Summary {
+    collapsed_not_stalled(&mut rates);
     let recommended = best(&rates).map(|b| {
         let overfit = match b.verdict {
             Verdict::Overfitting => format!(
@@ -413,6 +447,7 @@ mod tests {
             ]
             .map(falling),
             &TEST_DATA,
+            None,
         );
         assert_eq!((good.min_val_loss_epoch, good.best_val_acc_epoch), (2, 3));
         assert!((good.val_loss_rise - 0.15).abs() < 1e-12);
@@ -426,9 +461,17 @@ mod tests {
             1e-1,
             &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)],
             &TEST_DATA,
+            None,
         );
         assert!(nan.diverged && nan.diverged_reason.as_deref().unwrap().contains("epoch 2"));
-        let chance = summarize_rate(1e-1, &[rec(1, 2.3, 0.11), rec(2, 2.3, 0.10)], &TEST_DATA);
+        // At chance and flat at a rate that moves each weight hundreds of times its scale in an
+        // epoch: a collapse, so diverged (not "not moving").
+        let chance = summarize_rate(
+            1e-1,
+            &[rec(1, 2.3, 0.11), rec(2, 2.3, 0.10)],
+            &TEST_DATA,
+            Some(verdict::reach(1e-1, 233, 0.05)),
+        );
         assert!(
             chance.diverged
                 && chance
@@ -442,6 +485,7 @@ mod tests {
             1e-4,
             &[rec(1, 0.5, 0.85), rec(2, 0.4, 0.9), rec(3, 0.35, 0.91)],
             &TEST_DATA,
+            None,
         );
         let s = summarize(vec![worse, good, chance], None);
         let r = s.recommended.as_ref().unwrap();
@@ -474,7 +518,7 @@ mod tests {
             patience,
             hopeless: None,
         };
-        let mut s = summarize_rate(1e-3, &rising, &TEST_DATA);
+        let mut s = summarize_rate(1e-3, &rising, &TEST_DATA, None);
         mark_stop(&mut s, &rising, &rule(Some(5)), 12);
         assert_eq!(
             s.stopped,
@@ -489,7 +533,7 @@ mod tests {
             (s.stopped, s.unfinished.as_deref()),
             (Some(Stop::Completed { epochs: 12 }), None)
         );
-        let mut cut = summarize_rate(1e-3, &rising[..4], &TEST_DATA);
+        let mut cut = summarize_rate(1e-3, &rising[..4], &TEST_DATA, None);
         mark_stop(&mut cut, &rising[..4], &rule(None), 12);
         assert_eq!(
             (cut.stopped, cut.unfinished.as_deref()),

@@ -9,6 +9,12 @@
 //!   at chance (`1/C` ± 3 binomial standard deviations on the validation size). The window is
 //!   the last 3 epochs ([`SETTLE_EPOCHS`]; fewer in a shorter run). A slow rate (training loss
 //!   below `ln C`, or falling) is never diverged.
+//! - **not moving**: hopeless by a loss that does not fall (not by one worse than guessing),
+//!   with the training loss within 1% ([`FALLING`]) of epoch 1's at every epoch and at most
+//!   1.5 × `ln C`: the network stays where it started. A rate too small (1e-9), or a network
+//!   too narrow to learn (`--hidden 1`): try larger rates. In a sweep where a smaller rate
+//!   learned, such a curve is a collapse of the larger rate instead, and the summary calls it
+//!   diverged.
 //! - **overfitting**: at least [`MIN_AFTER`] epochs after its minimum, the validation loss rose
 //!   from it by more than its own noise — more than [`NOISE_SIGMAS`] × the jitter of the
 //!   validation loss after the minimum (the robust spread of its epoch-to-epoch changes about
@@ -24,7 +30,7 @@
 //!   [`LEVELLED`] of the loss.
 //! - **fits**: the rest — the validation loss found its minimum and stayed within its noise.
 
-use lrsweep_model::{EpochRecord, Hopeless, SETTLE_EPOCHS};
+use lrsweep_model::{Cause, EpochRecord, Hopeless, FALLING, SETTLE_EPOCHS, WORSE_THAN_GUESSING};
 use serde::{Deserialize, Serialize};
 
 /// Epochs after the minimum before a rise can count as overfitting.
@@ -46,6 +52,10 @@ pub const LEVELLED: f64 = 0.01;
 pub enum Verdict {
     /// It will not learn: NaN or infinite losses, or hopeless curves.
     Diverged,
+    /// It does not learn because it barely moves: hopeless curves that stayed flat from the
+    /// first epoch where an untrained network starts (a rate too small, or a network too
+    /// narrow).
+    NotMoving,
     /// Validation loss rose after its minimum beyond its noise while training loss fell.
     Overfitting,
     /// Still getting better at the last epoch: train longer.
@@ -55,10 +65,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the rate learned: neither diverged nor not moving. Only such rates are ranked,
+    /// recommended and refined around.
+    pub fn learned(self) -> bool {
+        !matches!(self, Verdict::Diverged | Verdict::NotMoving)
+    }
+
     /// The verdict as people read it: `still improving`.
     pub fn display(self) -> &'static str {
         match self {
             Verdict::StillImproving => "still improving",
+            Verdict::NotMoving => "not moving",
             other => other.name(),
         }
     }
@@ -67,6 +84,7 @@ impl Verdict {
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Diverged => "diverged",
+            Verdict::NotMoving => "not_moving",
             Verdict::Overfitting => "overfitting",
             Verdict::StillImproving => "still_improving",
             Verdict::Fits => "fits",
@@ -115,8 +133,9 @@ pub fn jitter(values: &[f64]) -> f64 {
 }
 
 /// Reads `records` (one rate's epochs, in order) of a run whose data makes members hopeless as
-/// `hopeless` says (its class count and validation size).
-pub fn read(records: &[EpochRecord], hopeless: &Hopeless) -> Reading {
+/// `hopeless` says (its class count and validation size); `reach` is the rate's
+/// [`reach`] on that run, when known.
+pub fn read(records: &[EpochRecord], hopeless: &Hopeless, reach: Option<f64>) -> Reading {
     let reading = |verdict, reason: String| Reading {
         verdict,
         reason,
@@ -146,6 +165,9 @@ pub fn read(records: &[EpochRecord], hopeless: &Hopeless) -> Reading {
         } else {
             format!("over epochs {first}–{last}")
         };
+        if let Some(flat) = not_moving(records, cause, hopeless, reach) {
+            return reading(Verdict::NotMoving, flat);
+        }
         return reading(Verdict::Diverged, format!("{} {span}", cause.describe()));
     }
     let val: Vec<f64> = records.iter().map(|r| r.val_loss).collect();
@@ -223,6 +245,57 @@ pub fn read(records: &[EpochRecord], hopeless: &Hopeless) -> Reading {
     )
 }
 
+/// The reason a hopeless member is not moving, if it is: its hopelessness is a loss that does
+/// not fall (above `ln C`, or at chance accuracy), not one worse than guessing; and its training
+/// loss never left epoch 1's by more than [`FALLING`] (1%), at most [`WORSE_THAN_GUESSING`] ×
+/// `ln C` — where an untrained network starts, near a uniform guess. A rate that diverged
+/// jumps away from that start (to the clip's 14.5 on MNIST, or about): it is not flat from
+/// epoch 1, or not there. And its [`reach`] is under 1: a rate that could move each weight by
+/// more than its initial scale in one epoch did move it, so a flat curve there is a collapse.
+fn not_moving(
+    records: &[EpochRecord],
+    cause: Cause,
+    hopeless: &Hopeless,
+    reach: Option<f64>,
+) -> Option<String> {
+    if !matches!(cause, Cause::AboveUniform { .. } | Cause::AtChance { .. })
+        || reach.is_some_and(|r| r >= 1.0)
+    {
+        return None;
+    }
+    let uniform = (hopeless.classes.max(2) as f64).ln();
+    let (first, last) = (records.first()?, records.last()?);
+    let moved = records
+        .iter()
+        .map(|r| (r.train_loss - first.train_loss).abs())
+        .fold(0.0f64, f64::max);
+    let flat = moved <= FALLING * first.train_loss
+        && records
+            .iter()
+            .all(|r| r.train_loss <= WORSE_THAN_GUESSING * uniform);
+    flat.then(|| {
+        format!(
+            "training loss {:.4} at epoch {} {} of epoch 1's {:.4}, near a uniform guess's {uniform:.3} (validation accuracy {:.3}): the weights barely move; the rate is too small (or the network too narrow to learn): try larger rates",
+            last.train_loss,
+            last.epoch,
+            match 100.0 * moved / first.train_loss {
+                pct if pct < 0.01 => "within 0.01%".to_string(),
+                pct => format!("within {pct:.2}%"),
+            },
+            first.train_loss,
+            last.val_acc
+        )
+    })
+}
+
+/// How far, at most, a rate moves a weight in one epoch, in units of the weights' initial
+/// scale: Adam's step is about the rate in each weight whatever the gradient's size, so `rate ×
+/// steps per epoch / init std`. Under 1 a rate cannot have moved the network far from its
+/// start in an epoch; well over 1 it could have, many times.
+pub fn reach(rate: f64, steps_per_epoch: usize, init_std: f64) -> f64 {
+    rate * steps_per_epoch as f64 / init_std
+}
+
 /// Epochs until a falling curve (last per-epoch gains `diffs`, negative; last value `loss`)
 /// levels off, if its gains shrink geometrically (`|dₖ| = |d|·rᵏ`, `r` fitted by least squares
 /// on `ln |d|`): the first `k` with `|d|·rᵏ·r/(1−r)` under [`LEVELLED`] × `loss`. `None` when
@@ -292,30 +365,66 @@ mod tests {
     fn slow_rates_are_never_diverged_and_one_epoch_says_train_longer() {
         // The quick run: 1e-5 at 2.33 after one epoch on 1,000 images.
         let one = curve(|_| 2.33, |_| 2.29, 1);
-        let r = read(&one, &MNIST);
+        let r = read(&one, &MNIST, None);
         assert_eq!(r.verdict, Verdict::StillImproving, "{r:?}");
         assert!(r.reason.contains("too few"));
         let slow = curve(|e| 2.3 - 0.02 * e as f64, |e| 2.28 - 0.02 * e as f64, 10);
-        assert_eq!(read(&slow, &MNIST).verdict, Verdict::StillImproving);
+        assert_eq!(read(&slow, &MNIST, None).verdict, Verdict::StillImproving);
     }
 
     #[test]
     fn stuck_and_exploding_rates_are_diverged() {
         let stuck = curve(|_| 14.5, |_| 14.5, 10);
-        let r = read(&stuck, &MNIST);
+        let r = read(&stuck, &MNIST, None);
         assert_eq!(r.verdict, Verdict::Diverged);
         assert!(r.reason.contains("over epochs 8–10"), "{}", r.reason);
         let exploding = curve(|_| 547_239.0, |_| 12.79, 1);
-        assert_eq!(read(&exploding, &MNIST).verdict, Verdict::Diverged);
+        assert_eq!(read(&exploding, &MNIST, None).verdict, Verdict::Diverged);
         let nan = curve(|e| if e == 3 { f64::NAN } else { 1.0 }, |_| 1.0, 4);
-        assert!(read(&nan, &MNIST).reason.contains("epoch 3"));
-        // At the uniform guess, flat and noisy: diverged.
+        assert!(read(&nan, &MNIST, None).reason.contains("epoch 3"));
+        // At the uniform guess, flat and noisy, at a rate that could move each weight far: a
+        // collapse, diverged.
         let flat = curve(
             |e| 2.3035 + 0.0005 * wobble(e),
             |e| 2.3027 + 0.0003 * wobble(e),
             12,
         );
-        assert_eq!(read(&flat, &MNIST).verdict, Verdict::Diverged);
+        let far = Some(reach(1e-1, 233, 0.05));
+        assert_eq!(read(&flat, &MNIST, far).verdict, Verdict::Diverged);
+    }
+
+    #[test]
+    fn a_rate_too_small_to_move_is_not_moving_not_diverged() {
+        // The issue's --rates 1e-10: 2.3826 at every epoch, accuracy 0.073.
+        let still = |e: usize| 2.3826 + 1e-6 * wobble(e);
+        let stalled = curve(still, |e| 2.3443 + 1e-6 * wobble(e), 4);
+        let tiny = Some(reach(1e-10, 4, 0.05));
+        for r in [tiny, None] {
+            let reading = read(&stalled, &MNIST, r);
+            assert_eq!(reading.verdict, Verdict::NotMoving, "{reading:?}");
+            assert!(
+                reading.reason.contains("try larger rates"),
+                "{}",
+                reading.reason
+            );
+            assert!(!reading.verdict.learned());
+        }
+        assert_eq!(Verdict::NotMoving.name(), "not_moving");
+        // Saturated at the clip: worse than guessing, diverged however small the rate.
+        assert_eq!(
+            read(&curve(|_| 14.5, |_| 14.5, 6), &MNIST, tiny).verdict,
+            Verdict::Diverged
+        );
+        // Moved more than 1% from epoch 1 before going flat above ln C: not a stall.
+        let jumped = curve(|e| if e == 1 { 2.9 } else { 2.7 }, |_| 2.7, 6);
+        assert_eq!(read(&jumped, &MNIST, tiny).verdict, Verdict::Diverged);
+        // The same flat curve where the rate could move each weight 20 times its scale.
+        assert_eq!(
+            read(&stalled, &MNIST, Some(reach(1e-3, 1000, 0.05))).verdict,
+            Verdict::Diverged
+        );
+        // Reach: 1e-3 for 233 steps is 4.7 initial scales of 0.05.
+        assert!((reach(1e-3, 233, 0.05) - 4.66).abs() < 1e-9);
     }
 
     #[test]
@@ -329,7 +438,7 @@ mod tests {
             }
         };
         let over = curve(|e| 0.3 / e as f64, val, 28);
-        let r = read(&over, &MNIST);
+        let r = read(&over, &MNIST, None);
         assert_eq!(r.verdict, Verdict::Overfitting, "{r:?}");
         assert_eq!(r.stop_at, Some(8));
         assert!(r.reason.contains("stop at epoch 8"));
@@ -345,18 +454,18 @@ mod tests {
             },
             28,
         );
-        let r = read(&noisy, &MNIST);
+        let r = read(&noisy, &MNIST, None);
         assert_eq!(r.verdict, Verdict::Fits, "{r:?}");
         // A rise while training loss rises too is not overfitting.
         let both = curve(|e| 0.1 + 0.01 * e as f64, val, 28);
-        assert_ne!(read(&both, &MNIST).verdict, Verdict::Overfitting);
+        assert_ne!(read(&both, &MNIST, None).verdict, Verdict::Overfitting);
     }
 
     #[test]
     fn a_minimum_at_the_end_of_a_falling_curve_says_train_longer_with_an_estimate() {
         // The reference's 1e-5: still falling at epoch 150, its gains shrinking by 2% an epoch.
         let val = |e: usize| 0.1 + 2.0 * 0.98f64.powi(e as i32) + 0.0001 * wobble(e);
-        let r = read(&curve(|e| val(e) - 0.01, val, 150), &MNIST);
+        let r = read(&curve(|e| val(e) - 0.01, val, 150), &MNIST, None);
         assert_eq!(r.verdict, Verdict::StillImproving, "{r:?}");
         assert!(r.reason.contains("train longer"), "{}", r.reason);
         assert!(r.more_epochs.is_some());
@@ -372,7 +481,7 @@ mod tests {
             },
             30,
         );
-        assert_eq!(read(&flat, &MNIST).verdict, Verdict::Fits);
+        assert_eq!(read(&flat, &MNIST, None).verdict, Verdict::Fits);
     }
 
     #[test]

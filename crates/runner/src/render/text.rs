@@ -3,6 +3,7 @@
 
 use crate::analysis::range::{verdict, FindResult, RangeVerdict};
 use crate::analysis::summary::{RateSummary, Summary};
+use crate::analysis::verdict::Verdict;
 use crate::config::SweepConfig;
 
 /// A suggested rate with three significant digits (they are not round numbers).
@@ -172,22 +173,62 @@ fn recommendation(summary: &Summary) -> (String, String) {
                 .filter(|r| r.unfinished.is_none())
                 .map(|r| r.label.as_str())
                 .collect();
+            let all_diverged = summary
+                .rates
+                .iter()
+                .filter(|r| r.unfinished.is_none())
+                .all(|r| r.verdict == Verdict::Diverged);
+            let failed = if all_diverged {
+                "diverged"
+            } else {
+                "did not learn"
+            };
             let rest = match finished.len() {
                 0 => ": no rate has finished yet.".to_string(),
                 1 => format!(
-                    ": the one rate that finished ({}) diverged, and the others are unfinished.",
+                    ": the one rate that finished ({}) {failed}, and the others are unfinished.",
                     finished[0]
                 ),
                 _ => format!(
-                    ": the rates that finished ({}) diverged, and the others are unfinished.",
+                    ": the rates that finished ({}) {failed}, and the others are unfinished.",
                     and_list(&finished)
                 ),
             };
             ("No recommendation yet".to_string(), rest)
         }
-        None => (
-            "No recommendation".to_string(),
-            ": every rate diverged; try smaller rates.".to_string(),
+        None => ("No recommendation".to_string(), no_learner(summary)),
+    }
+}
+
+/// Why no rate is recommended when every rate finished without learning, and where to look
+/// next: smaller rates when they diverged, larger when they did not move, between when both.
+fn no_learner(summary: &Summary) -> String {
+    let of = |v: Verdict| -> Vec<&RateSummary> {
+        summary.rates.iter().filter(|r| r.verdict == v).collect()
+    };
+    let (stalled, diverged) = (of(Verdict::NotMoving), of(Verdict::Diverged));
+    let labels =
+        |rs: &[&RateSummary]| and_list(&rs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>());
+    let largest = stalled
+        .iter()
+        .max_by(|a, b| a.rate.total_cmp(&b.rate))
+        .map(|r| r.label.as_str());
+    let smallest = diverged
+        .iter()
+        .min_by(|a, b| a.rate.total_cmp(&b.rate))
+        .map(|r| r.label.as_str());
+    match (largest, smallest) {
+        (None, _) => ": every rate diverged; try smaller rates.".to_string(),
+        (Some(big), None) => format!(
+            ": no rate moved the weights ({} not moving: the loss stayed where an untrained network starts); try larger rates than {big} (if larger rates do the same, the network may be too narrow: a larger --hidden).",
+            if stalled.len() == 1 { "it is" } else { "each is" }
+        ),
+        (Some(big), Some(small)) => format!(
+            ": the smaller {} not move ({}) and the larger {} ({}); try rates between {big} and {small}.",
+            if stalled.len() == 1 { "rate did" } else { "rates did" },
+            labels(&stalled),
+            if diverged.len() == 1 { "diverged" } else { "ones diverged" },
+            labels(&diverged)
         ),
     }
 }
@@ -426,12 +467,14 @@ mod tests {
             1e-3,
             &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
             &reader,
+            None,
         );
         good.stopped = Some(lrsweep_model::Stop::Completed { epochs: 3 });
         let bad = summarize_rate(
             1e-1,
             &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)],
             &reader,
+            None,
         );
         let md = summary_markdown(&summarize(vec![good, bad], None));
         assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
@@ -441,5 +484,43 @@ mod tests {
             md.contains("| stopped |") && md.contains("| all 3 epochs |"),
             "{md}"
         );
+    }
+
+    /// Issue 23, class 12: rates too small to move get "try larger rates", diverged ones
+    /// "try smaller", both "between"; a flat curve above a rate that learned is a collapse.
+    #[test]
+    fn the_advice_without_a_recommendation_points_the_right_way() {
+        let data = crate::analysis::summary::TEST_DATA;
+        let flat = |rate: f64| {
+            let records: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 2.6, 0.07)).collect();
+            summarize_rate(rate, &records, &data, Some(rate * 4.0 / 0.05))
+        };
+        let saturated = |rate: f64| {
+            let records: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 14.5, 0.1)).collect();
+            summarize_rate(rate, &records, &data, Some(rate * 4.0 / 0.05))
+        };
+        let md = summary_markdown(&summarize(vec![flat(1e-10), flat(1e-9)], None));
+        assert!(
+            md.contains("no rate moved the weights")
+                && md.contains("try larger rates than 0.000000001")
+                && !md.contains("try smaller"),
+            "{md}"
+        );
+        assert!(md.contains("| not moving: training loss 2.3400"), "{md}");
+        let md = summary_markdown(&summarize(vec![flat(1e-9), saturated(1.0)], None));
+        assert!(md.contains("try rates between 0.000000001 and 1."), "{md}");
+        let md = summary_markdown(&summarize(vec![saturated(1.0)], None));
+        assert!(
+            md.contains("every rate diverged; try smaller rates."),
+            "{md}"
+        );
+        // A flat curve at a rate larger than one that learned is that rate's collapse.
+        let learned: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 1.0 / e as f64, 0.9)).collect();
+        let good = summarize_rate(1e-5, &learned, &data, Some(1e-5 * 4.0 / 0.05));
+        let s = summarize(vec![good, flat(1e-3)], None);
+        assert_eq!(s.rates[1].verdict, Verdict::Diverged, "{:?}", s.rates[1]);
+        assert!(s.rates[1]
+            .verdict_reason
+            .contains("while the smaller rate 0.00001 learned"));
     }
 }

@@ -194,6 +194,13 @@ impl RunRecord {
         }
     }
 
+    /// How far `rate` can move a weight in one epoch of this run, in units of the initial
+    /// scale ([`crate::analysis::verdict::reach`]).
+    pub fn reach(&self, rate: f64) -> f64 {
+        let steps = self.data.train_size.div_ceil(self.config.batch_size.max(1));
+        crate::analysis::verdict::reach(rate, steps, self.model().init_std)
+    }
+
     /// Adds `rates` to the rates trained, each once, in order (listed first, refined after).
     pub fn plan(&mut self, rates: &[f64]) {
         for &rate in rates {
