@@ -436,7 +436,7 @@ fn address_space_left() -> Option<u64> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64 + 2;
     let reserve = threads * (66 << 20);
     Some(
-        (lim.rlim_cur as u64)
+        lim.rlim_cur
             .saturating_sub(size_kib.saturating_mul(1024))
             .saturating_sub(reserve),
     )
