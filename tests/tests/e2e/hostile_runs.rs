@@ -632,3 +632,95 @@ fn extreme_metrics_values_do_not_stall_the_charts() {
     assert!(after > before, "the overview was drawn again");
     assert!(std::fs::metadata(out.join("lr-0.001.png")).unwrap().len() > 1000);
 }
+
+/// Runs lrsweep `args` under `ulimit -f blocks` (RLIMIT_FSIZE, 512-byte blocks): every write
+/// past that size fails as on a full disk.
+fn under_file_limit(blocks: u32, args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .args(["-c", &format!("ulimit -f {blocks} && exec \"$0\" \"$@\"")])
+        .arg(bin())
+        .args(args)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .output()
+        .unwrap()
+}
+
+/// Issue 23, classes 16 and 18: a write failure during `report` says what failed (not "the run
+/// is in progress"); a start that fails on a full disk leaves nothing that blocks the retry;
+/// a path config.json cannot record is refused before anything is read or written.
+#[test]
+fn failed_writes_say_what_failed_and_failed_starts_leave_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&small(&out, &[]));
+    let summary = std::fs::read(out.join("summary.json")).unwrap();
+    // Charts cannot be written (8 blocks: the lock's process id fits, a chart does not).
+    let o = under_file_limit(8, &["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("writing the report of") && text(&o).contains("File too large"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("in progress"), "{}", text(&o));
+    // Not even the lock: said so, and no lock left behind.
+    let o = under_file_limit(0, &["report", out.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("could not take the lock") && !text(&o).contains("in progress"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.join("lrsweep.lock").exists());
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), summary);
+    // A fresh run on a "full disk": it fails, leaving no directory; the retry then runs.
+    let fresh = tmp.path().join("fresh");
+    let args = small(&fresh, &[]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = under_file_limit(0, &argv);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("could not start"), "{}", text(&o));
+    assert!(!fresh.exists(), "a failed start leaves nothing");
+    ok(&args);
+    // A run that failed after it started keeps config.json, so --resume continues it: a
+    // range test that cannot write its chart (64 blocks: config.json fits).
+    let late = tmp.path().join("late");
+    let mut args = small(&late, &[]);
+    args.retain(|a| a != "--no-find");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = under_file_limit(64, &argv);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(late.join("config.json").is_file(), "{}", text(&o));
+    ok(&[
+        "sweep".to_string(),
+        "--resume".to_string(),
+        late.display().to_string(),
+    ]);
+    assert!(late.join("lr-0.001/done.json").is_file());
+    // A --data-dir that is not UTF-8: refused before the data is read, the path named.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"data-\xff"));
+    std::os::unix::fs::symlink(mnist_dir(), &odd).unwrap();
+    let never = tmp.path().join("never");
+    let o = Command::new(bin())
+        .args([
+            "sweep",
+            "--limit",
+            "1000",
+            "--epochs",
+            "1",
+            "--no-find",
+            "--data-dir",
+        ])
+        .arg(&odd)
+        .arg("--out")
+        .arg(&never)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--data-dir") && text(&o).contains("not valid UTF-8"),
+        "{}",
+        text(&o)
+    );
+    assert!(!never.exists());
+}

@@ -5,8 +5,12 @@
 use crate::cli::ReportArgs;
 use crate::exit::{say, usage};
 use crate::render::{chart, text};
-use crate::store::{self, lock::Lock, run::RunRecord};
-use anyhow::{anyhow, Result};
+use crate::store::{
+    self,
+    lock::{Held, Lock},
+    run::RunRecord,
+};
+use anyhow::{anyhow, Context, Result};
 
 /// Regenerates the charts, the summary and `report.html` of a run directory.
 pub fn run(args: &ReportArgs) -> Result<()> {
@@ -15,9 +19,16 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     // Holding the run's lock: a sweep still writing it is not reported half-way, and cannot
     // start while the report is written.
     let _lock = Lock::acquire(dir).map_err(|e| {
-        usage(e.context(
-            "the run is in progress; report it once the sweep has finished or been stopped",
-        ))
+        if e.is::<Held>() {
+            usage(e.context(
+                "the run is in progress; report it once the sweep has finished or been stopped",
+            ))
+        } else {
+            e.context(format!(
+                "report could not take the lock of {} (a full disk or a read-only directory?); nothing was written",
+                dir.display()
+            ))
+        }
     })?;
     if saved.rates_trained.is_empty() {
         return Err(usage(anyhow!(
@@ -32,12 +43,18 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     } else {
         None
     };
+    let failed = || {
+        format!(
+            "writing the report of {} failed; the run's records are untouched, and each file is either its old or its new version",
+            dir.display()
+        )
+    };
     for (rate, records) in &runs {
         let others = crate::results::other_seeds(dir, &saved, *rate).map_err(usage)?;
-        crate::results::rate_chart(dir, &saved, *rate, records, &others)?;
+        crate::results::rate_chart(dir, &saved, *rate, records, &others).with_context(failed)?;
     }
     if let Some(f) = &find {
-        chart::find(dir, f)?;
+        chart::find(dir, f).with_context(failed)?;
     }
     let header = text::run_header(&saved.config, &saved.backend, &saved.adapter);
     let summary = crate::results::write(
@@ -47,7 +64,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         &runs,
         find.as_ref(),
         &collected.missing,
-    )?;
+    )
+    .with_context(failed)?;
     say(&text::summary_markdown(&summary))?;
     if !summary.unfinished.is_empty() {
         say(&format!(

@@ -27,6 +27,18 @@ pub enum Mode {
     Shared,
 }
 
+/// The refusal of a lock another live process holds: a run in use, not a failure to write.
+#[derive(Debug)]
+pub struct Held(String);
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Held {}
+
 /// A held lock; released (an exclusive one's file removed) when dropped or when the process dies.
 pub struct Lock {
     path: PathBuf,
@@ -92,11 +104,11 @@ impl Lock {
                         format!("by another lrsweep (process {pid})")
                     };
                     let Some(waiting) = waiting else {
-                        bail!(
+                        return Err(anyhow::Error::new(Held(format!(
                             "{} is being written {who}, which holds {}; wait for it to finish or stop it, or choose another directory",
                             dir.display(),
                             path.display()
-                        );
+                        ))));
                     };
                     note(&format!(
                         "{} is being written {who}; {waiting}",
@@ -118,24 +130,34 @@ impl Lock {
             }
             // Whoever holds the run's lock clears what dead processes left half-written.
             super::fs::remove_stale_temporaries(dir);
-            if mode == Mode::Exclusive {
-                let previous = holder(&mut file);
-                if !previous.is_empty() {
-                    note(&format!(
-                        "taking over the lock {} left by a process that no longer runs ({previous})",
-                        path.display()
-                    ));
-                }
-                file.set_len(0)
-                    .and_then(|()| file.rewind())
-                    .and_then(|()| write!(file, "{}", std::process::id()))
-                    .with_context(|| format!("writing {}", path.display()))?;
+            if mode == Mode::Shared && !holder(&mut file).is_empty() {
+                // A process id here is a dead exclusive holder's (a live one would exclude us):
+                // cleared, so that a sweep refused while workers hold the lock is told of them,
+                // not of the dead process. Shared holders never write it otherwise.
+                let _ = file.set_len(0);
             }
-            return Ok(Self {
+            let previous = (mode == Mode::Exclusive).then(|| holder(&mut file));
+            // Held from here: a failure to write the process id (a full disk) drops the lock,
+            // which removes its file, so a failed start leaves no empty lock behind.
+            let mut lock = Self {
                 path,
                 mode,
                 _file: file,
-            });
+            };
+            if let Some(previous) = previous {
+                if !previous.is_empty() {
+                    note(&format!(
+                        "taking over the lock {} left by a process that no longer runs ({previous})",
+                        lock.path.display()
+                    ));
+                }
+                let file = &mut lock._file;
+                file.set_len(0)
+                    .and_then(|()| file.rewind())
+                    .and_then(|()| write!(file, "{}", std::process::id()))
+                    .with_context(|| format!("writing {}", lock.path.display()))?;
+            }
+            return Ok(lock);
         }
         bail!(
             "could not take the lock {}: it keeps being replaced",
@@ -177,6 +199,22 @@ mod tests {
             std::process::id().to_string()
         );
         drop(again);
+    }
+
+    #[test]
+    fn a_sweep_refused_while_workers_hold_the_lock_is_told_of_them_not_of_a_dead_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        // A killed sweep's id stays in the file; a worker takes the lock over it.
+        std::fs::write(dir.path().join(FILE), "4000000000").unwrap();
+        let worker = Lock::wait(dir.path(), Mode::Shared, "waiting").unwrap();
+        let err = Lock::acquire(dir.path()).err().unwrap();
+        assert!(err.is::<Held>());
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("lrsweep work") && !err.contains("4000000000"),
+            "{err}"
+        );
+        drop(worker);
     }
 
     #[test]

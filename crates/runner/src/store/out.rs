@@ -32,6 +32,11 @@ pub fn fresh_out(out: Option<PathBuf>, kind: Option<&str>) -> Result<OutDir> {
 }
 
 impl OutDir {
+    /// The directory (for a default name, the first one tried).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Creates the directory and returns its path. A default name already taken (two runs
     /// started in the same second) gets a suffix `-2`, `-3`, …: two runs never share one.
     pub fn create(self) -> Result<PathBuf> {

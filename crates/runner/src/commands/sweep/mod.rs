@@ -69,8 +69,30 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         started,
     );
     let resuming = target.resuming();
+    let made_here = target.makes_directory();
     let out = target.open()?;
-    let _lock = Lock::acquire(&out).map_err(usage)?;
+    // A fresh run records itself (config.json) before anything else is written, so that from
+    // here on `--resume` can continue it; a start that fails before that leaves nothing: the
+    // lock goes with its holder, and the directory if this start made it.
+    let started = Lock::acquire(&out).map_err(usage).and_then(|lock| {
+        if !resuming {
+            record.write(&out)?;
+        }
+        Ok(lock)
+    });
+    let _lock = match started {
+        Ok(lock) => lock,
+        Err(e) => {
+            if made_here {
+                // Only ever an empty directory: remove_dir refuses anything else.
+                let _ = std::fs::remove_dir(&out);
+            }
+            return Err(e.context(format!(
+                "the run in {} could not start; nothing of it was kept",
+                out.display()
+            )));
+        }
+    };
     interrupt::install_handlers();
     let progress = Progress::new(record.config.rates.len() + record.config.refine);
     let mut sweep = Sweep {
@@ -145,6 +167,8 @@ impl Sweep<'_> {
     fn range_test(&self) -> Result<FindResult> {
         if self.resuming && find_files::exists(self.out) {
             if let Ok(saved) = find_files::read(self.out) {
+                // Its chart again: a run stopped between the files and the chart has none.
+                crate::render::chart::find(self.out, &saved)?;
                 return Ok(saved);
             }
         }

@@ -30,6 +30,14 @@ impl Target {
         }
     }
 
+    /// Whether [`Target::open`] will make the directory (a fresh run's that does not exist yet).
+    pub fn makes_directory(&self) -> bool {
+        match self {
+            Target::Fresh(dir) => !dir.path().exists(),
+            Target::Resume(_) => false,
+        }
+    }
+
     /// Whether the sweep continues a run.
     pub fn resuming(&self) -> bool {
         matches!(self, Target::Resume(_))
@@ -61,6 +69,7 @@ impl Resolved {
                     ));
                 }
             }
+            check_recordable(&config)?;
             return Ok(Self {
                 config,
                 target: Target::Fresh(store::fresh_out(args.out.clone(), None)?),
@@ -68,6 +77,7 @@ impl Resolved {
             });
         };
         let (saved, out) = resolve(args, dir, explicit)?;
+        check_recordable(&saved.config)?;
         Ok(Self {
             config: saved.config,
             target: Target::Resume(out),
@@ -78,6 +88,28 @@ impl Resolved {
             },
         })
     }
+}
+
+/// Refuses (as a usage error, before any data is read) a path `config.json` cannot record: one
+/// that is not valid UTF-8 (JSON strings are), naming the option and the path.
+pub fn check_recordable(config: &SweepConfig) -> Result<()> {
+    let data = &config.data;
+    let user = data.user.as_ref();
+    let paths = [
+        ("--data-dir", data.data_dir.as_deref()),
+        ("--data", user.map(|u| u.path.as_path())),
+        ("--labels", user.and_then(|u| u.labels.as_deref())),
+        ("--val", data.val.as_deref()),
+    ];
+    for (flag, path) in paths {
+        if let Some(path) = path.filter(|p| p.to_str().is_none()) {
+            return Err(usage(anyhow!(
+                "{flag} {}: the path is not valid UTF-8, and a run records its paths in config.json, which only holds UTF-8; rename it, or give a link with a UTF-8 name that points to it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
