@@ -423,6 +423,15 @@ fn planted_links_fifos_and_dead_temporaries_do_not_reach_outside_the_run() {
         "the same figures again"
     );
     assert!(!stale.exists(), "the dead run's temporary is gone");
+    // Class 17: the resume that finds the rate finished (its done.json lost to a kill after the
+    // last checkpoint) writes it again, and status calls the rate done.
+    assert!(out.join("lr-0.001/done.json").is_file());
+    let o = lrsweep(&["status", out.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("2 done, 0 running, 0 failed"),
+        "{}",
+        text(&o)
+    );
     // Class 4: a rate directory replaced by a link is refused; nothing lands outside.
     let outside = tmp.path().join("outside");
     std::fs::create_dir(&outside).unwrap();

@@ -24,10 +24,10 @@ pub fn run(args: &ReportArgs) -> Result<()> {
                 "the run is in progress; report it once the sweep has finished or been stopped",
             ))
         } else {
-            e.context(format!(
-                "report could not take the lock of {} (a full disk or a read-only directory?); nothing was written",
+            usage(e.context(format!(
+                "report could not take the lock of {}; nothing was written",
                 dir.display()
-            ))
+            )))
         }
     })?;
     if saved.rates_trained.is_empty() {

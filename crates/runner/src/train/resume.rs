@@ -32,6 +32,12 @@ fn model_files_intact(dir: &Path, records: &[EpochRecord]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `dir`'s `metrics.csv` anew with `records`.
+fn rewrite_metrics(dir: &Path, records: &[EpochRecord]) -> Result<()> {
+    let mut writer = metrics::MetricsWriter::create(&dir.join("metrics.csv"))?;
+    records.iter().try_for_each(|r| writer.append(r))
+}
+
 /// What `dir` holds for `unit` of the run `record`, saying on `progress` what is done with it.
 pub(super) fn find(
     record: &RunRecord,
@@ -65,6 +71,23 @@ pub(super) fn find(
     }
     match checkpoint::load(&path, &record.member_identity(rate, unit.seed), rate) {
         Ok(c) => {
+            // Killed after its last checkpoint but before done.json (or its metrics.csv lost):
+            // finished all the same, its metrics written again from the checkpoint's records.
+            if record.stop_rule().check(&c.records).is_some()
+                && model_files_intact(dir, &c.records).is_ok()
+            {
+                match rewrite_metrics(dir, &c.records) {
+                    Ok(()) => {
+                        progress.println(&format!(
+                            "learning rate {label}: finished before (by its checkpoint), kept as it is"
+                        ));
+                        return Previous::Finished(c.records);
+                    }
+                    Err(e) => progress.println(&format!(
+                        "learning rate {label}: finished before, but {e:#}; continuing from its checkpoint"
+                    )),
+                }
+            }
             progress.println(&format!(
                 "learning rate {label}: continuing after epoch {} from its checkpoint",
                 c.records.len()
