@@ -281,3 +281,122 @@ fn a_serial_run_resumed_as_a_stack_matches_an_uninterrupted_one() {
     );
     matches_uninterrupted(&killed, &whole);
 }
+
+/// Issue 23: at least 20 SIGKILLs at random moments (start-up, training, checkpoints, the
+/// refinement's planning, the summary), each followed by the same command again (`--resume`
+/// once config.json exists, the fresh start otherwise), until the run finishes: every rate's
+/// metrics, all columns but the seconds, equal an uninterrupted run's, every rate is marked
+/// done, and no temporary is left anywhere in the run. The kill moments come from a seed
+/// printed on failure (set `LRSWEEP_KILL_SEED` to replay one).
+#[test]
+fn twenty_random_kills_each_resumed_give_the_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "10",
+        "--rates",
+        "1e-3,1e-2",
+        "--refine",
+        "1",
+        "--no-find",
+        "--backend",
+        "cpu",
+    ];
+    let whole = tmp.path().join("whole");
+    let start = Instant::now();
+    let mut args = vec!["sweep"];
+    args.extend(settings);
+    args.extend(["--out", whole.to_str().unwrap()]);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let span = start.elapsed().as_millis() as u64;
+    let rates: Vec<String> = std::fs::read_dir(&whole)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("lr-") && !n.ends_with(".png") && !n.ends_with(".svg"))
+        .collect();
+    assert_eq!(rates.len(), 3, "{rates:?}");
+    let seed: u64 = std::env::var("LRSWEEP_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    let mut state = seed | 1;
+    let mut next = move || {
+        // xorshift64*: a moment in the first 60% of an uninterrupted run's time, so that most
+        // starts are killed and the run still advances between kills.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D) % (span * 3 / 5).max(1)
+    };
+    let (mut kills, mut runs) = (0, 0);
+    while kills < 20 {
+        runs += 1;
+        let out = tmp.path().join(format!("killed-{runs}"));
+        loop {
+            let mut cmd = Command::new(bin());
+            if out.join("config.json").is_file() {
+                cmd.args(["sweep", "--resume"]).arg(&out);
+            } else {
+                cmd.arg("sweep").args(settings).arg("--out").arg(&out);
+            }
+            let mut child = cmd
+                .env("LRSWEEP_DATA_DIR", mnist_dir())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let at = Duration::from_millis(next());
+            let began = Instant::now();
+            while began.elapsed() < at && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+                continue;
+            }
+            let o = child.wait_with_output().unwrap();
+            assert!(o.status.success(), "seed {seed}: {}", text(&o));
+            break;
+        }
+        for rate in &rates {
+            let (a, b) = (
+                figures(&out.join(format!("{rate}/metrics.csv"))),
+                figures(&whole.join(format!("{rate}/metrics.csv"))),
+            );
+            assert_eq!(
+                a, b,
+                "seed {seed}, run {runs}: {rate} differs from the uninterrupted run"
+            );
+            assert!(
+                out.join(format!("{rate}/done.json")).is_file(),
+                "seed {seed}: {rate}"
+            );
+        }
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                assert!(
+                    !name.starts_with(".lrsweep-tmp-") && !name.contains(".partial-"),
+                    "seed {seed}: a temporary is left: {}",
+                    e.path().display()
+                );
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    eprintln!("{kills} kills over {runs} runs (seed {seed})");
+}

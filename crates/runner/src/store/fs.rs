@@ -168,6 +168,11 @@ pub fn no_follow() -> OpenOptions {
     o
 }
 
+/// Whether `name` is one of lrsweep's temporaries (written, not yet renamed into place).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
 /// Whether process `pid` runs on this host.
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()

@@ -80,10 +80,16 @@ pub fn check_fresh(dir: &Path) -> Result<()> {
                 dir.display()
             );
         }
+        // A start killed before it recorded itself leaves at most its lock file and a
+        // temporary: nothing of a run, so not occupied (a live holder of that lock still
+        // keeps this start out when it takes the lock).
         let occupied = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
-            .next()
-            .is_some();
+            .flatten()
+            .any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name != super::lock::FILE && !super::fs::is_temporary(&name)
+            });
         if occupied && dir.join(super::run::FILE).is_file() {
             // Finished: a summary that lists nothing unfinished (an interrupted run's lists what).
             let finished =
