@@ -17,12 +17,14 @@
 //! - **state**: a member's weights, moments and step count on the host ([`TrainerState`]),
 //!   the one format both engines save and continue from.
 //! - **stop**: why a member leaves its stack ([`Stop`]), decided by the run's [`StopRule`].
+//! - **rung**: an epoch where `--prune` ranks the members still training and stops the worse
+//!   ones (**pruned**, [`Pruned`]); [`Halving`] says where the rungs are and how many go on.
 //!
 //! # Layers
 //! Each imports only from those above it:
 //! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `adam`
 //!    (Adam's element maths and its one update loop), `shape` (the network's sizes and seeded
-//!    values), `stop` (the stop rule);
+//!    values), `stop` (the stop rule), `prune` (successive halving over a round's records);
 //! 2. contracts: `config` (a run's settings and the compute choice), `network` (the network a
 //!    member hands out), `state` (a member's state, its initial state and checks);
 //! 3. engines, siblings that never import each other: `tensor` and `host`;
@@ -36,6 +38,7 @@ mod fit;
 mod host;
 mod loss;
 mod network;
+mod prune;
 mod range;
 mod record;
 mod shape;
@@ -50,6 +53,7 @@ pub use fit::{Fit, MemberView, StackFit};
 pub use host::{HostData, HostStack, Isa};
 pub use loss::LossKind;
 pub use network::Mlp;
+pub use prune::{decide as prune_decisions, Decisions, Halving, Pruned};
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
 pub use shape::{HostTensor, ModelConfig};

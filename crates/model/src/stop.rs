@@ -167,6 +167,15 @@ pub enum Stop {
         /// The epoch it stopped after.
         epoch: usize,
     },
+    /// Ranked out at a rung of `--prune` ([`crate::prune`]): it keeps what it trained.
+    Pruned {
+        /// The rung's epoch, its last.
+        epoch: usize,
+        /// Its rank there (1 = best).
+        rank: usize,
+        /// How many members were ranked.
+        of: usize,
+    },
     /// A signal (Ctrl-C, SIGTERM) stopped it after `epoch` epochs; a resume continues it.
     /// Never decided by [`StopRule`]: the records alone cannot show it.
     Interrupted {
@@ -214,6 +223,7 @@ impl Stop {
             } => format!(
                 "early stopping (patience {patience}) at epoch {epoch}; best epoch {best_epoch}"
             ),
+            Stop::Pruned { epoch, rank, of } => crate::prune::Pruned { epoch, rank, of }.describe(),
             Stop::Interrupted { epoch } => format!("interrupted after epoch {epoch}"),
         }
     }

@@ -114,6 +114,9 @@ pub struct SweepConfig {
     /// Stop a rate when validation loss has not improved for this many epochs.
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Prune as rounds train (`--prune`): successive halving at its rungs.
+    #[serde(default)]
+    pub prune: Option<lrsweep_model::Halving>,
     /// Make each rate's `model.bpk` the best epoch's weights rather than the last epoch's.
     #[serde(default)]
     pub restore_best: bool,
@@ -158,6 +161,7 @@ impl Default for SweepConfig {
             adam: train.adam.variant,
             reshuffle: train.reshuffle,
             patience: None,
+            prune: None,
             restore_best: false,
             full_curves: false,
             seeds: 1,

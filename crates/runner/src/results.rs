@@ -128,17 +128,52 @@ pub fn summarize_runs(
     runs: &[(f64, Vec<EpochRecord>)],
 ) -> Result<Vec<RateSummary>> {
     let hopeless = record.hopeless();
+    let pruned = pruning(record, runs).map(|(p, _)| p);
     runs.iter()
-        .map(|(rate, records)| {
+        .enumerate()
+        .map(|(i, (rate, records))| {
             let mut s =
                 summary::summarize_rate(*rate, records, &hopeless, Some(record.reach(*rate)));
             let others = other_seeds(dir, record, *rate)?;
             if !others.is_empty() {
                 summary::add_seeds(&mut s, record.config.seed, records, &others);
             }
+            if let Some(p) = pruned.as_ref().and_then(|p| p[i]) {
+                summary::mark_pruned(&mut s, p);
+            }
             Ok(s)
         })
         .collect()
+}
+
+/// With `--prune`: each of `runs`' rates' pruning (in order), decided as the rounds decided it
+/// from the same records — the listed rates' round (guarding the refinement's side), then the
+/// refined rates' — and the lines saying who the side kept.
+pub fn pruning(
+    record: &RunRecord,
+    runs: &[(f64, Vec<EpochRecord>)],
+) -> Option<(Vec<Option<lrsweep_model::Pruned>>, Vec<String>)> {
+    let config = &record.config;
+    let halving = config.prune.as_ref()?;
+    let rule = record.stop_rule();
+    let mut pruned = vec![None; runs.len()];
+    let mut kept = Vec::new();
+    let listed: Vec<usize> = (0..runs.len())
+        .filter(|&i| config.rates.contains(&runs[i].0))
+        .collect();
+    let refined: Vec<usize> = (0..runs.len()).filter(|i| !listed.contains(i)).collect();
+    for (round, guard) in [(listed, true), (refined, false)] {
+        let members: Vec<(f64, &[EpochRecord])> = round
+            .iter()
+            .map(|&i| (runs[i].0, runs[i].1.as_slice()))
+            .collect();
+        let d = lrsweep_model::prune_decisions(halving, &rule, config.epochs, &members, guard);
+        for (k, &i) in round.iter().enumerate() {
+            pruned[i] = d.pruned[k];
+        }
+        kept.extend(d.kept_for_side);
+    }
+    Some((pruned, kept))
 }
 
 /// The summary of a run's records: each rate marked if it has not finished (`missing` says why
@@ -180,7 +215,26 @@ pub fn summarize(
             expected.extend(rates);
         }
     }
+    let side = refine::plan(&listed, config.refine);
     let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    if let Some((_, kept_for_side)) = pruning(record, runs) {
+        let unpruned: usize = runs
+            .iter()
+            .map(|(_, r)| {
+                // What the stop rule alone would have trained: to its stop, or all epochs.
+                (1..=r.len())
+                    .find(|&k| rule.check(&r[..k]).is_some())
+                    .unwrap_or(config.epochs)
+            })
+            .sum();
+        summary.pruning = Some(summary::PruningSummary {
+            spec: config.prune.map(|h| h.to_string()).unwrap_or_default(),
+            rate_epochs: runs.iter().map(|(_, r)| r.len()).sum(),
+            rate_epochs_unpruned: unpruned,
+            kept_for_side,
+            refinement: refine::side_evidence(&listed, &side),
+        });
+    }
     summary.data = config.data.user.as_ref().map(|user| {
         let d = &record.data;
         summary::DataSummary {

@@ -58,6 +58,45 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
     }
 }
 
+/// With pruning: which way the refinement went and on what evidence, since a pruned
+/// neighbour's figure is its best so far, not its best.
+pub fn side_evidence(listed: &[RateSummary], plan: &Refinement) -> Option<String> {
+    let Refinement::Between {
+        best, neighbour, ..
+    } = plan
+    else {
+        return None;
+    };
+    let find = |label: &str| listed.iter().find(|r| r.label == label);
+    let (b, n) = (find(best)?, find(neighbour)?);
+    let mut sorted: Vec<&RateSummary> = listed.iter().collect();
+    sorted.sort_by(|x, y| x.rate.total_cmp(&y.rate));
+    let at = sorted.iter().position(|r| r.label == b.label)?;
+    let other = [at.checked_sub(1), Some(at + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| sorted.get(k).copied())
+        .find(|r| r.label != n.label);
+    let figure = |r: &RateSummary| match r.pruned_at {
+        Some(e) => format!(
+            "{:.4} by epoch {e}, where it was pruned (its lowest then from epoch {})",
+            r.min_val_loss, r.min_val_loss_epoch
+        ),
+        None => format!("{:.4} (epoch {})", r.min_val_loss, r.min_val_loss_epoch),
+    };
+    let against = match other {
+        Some(o) if o.verdict.learned() => format!(" against {}'s {}", o.label, figure(o)),
+        Some(o) => format!(" ({} {})", o.label, o.verdict.display()),
+        None => String::new(),
+    };
+    Some(format!(
+        "the refinement went between {} (best) and {}: its lowest validation loss {}{against}",
+        b.label,
+        n.label,
+        figure(n)
+    ))
+}
+
 /// The rates to add after a sweep: `n` rates strictly between `best` and `neighbour`, halving
 /// (or doubling) from `best` as the reference did (1e-3 toward 1e-4 gives 5e-4, 2.5e-4), or
 /// evenly spaced on a log scale where halvings would reach the neighbour.

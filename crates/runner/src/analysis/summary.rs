@@ -1,7 +1,7 @@
 //! What the curves say: per rate the best epoch and its verdict (`verdict`); then a
 //! recommendation.
 
-use lrsweep_model::{EpochRecord, Stop, StopRule};
+use lrsweep_model::{EpochRecord, Pruned, Stop, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::range::Suggestions;
@@ -77,6 +77,12 @@ pub struct RateSummary {
     /// Set when the rate has not finished (its run was interrupted): how far it got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<String>,
+    /// With `--prune`: the rung's epoch where it was pruned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_at: Option<usize>,
+    /// With `--prune`: its rank at that rung, e.g. `rank 4 of 5 at epoch 3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rung_rank: Option<String>,
 }
 
 /// The epoch at which early stopping on validation loss with `patience` stops (Keras'
@@ -92,10 +98,66 @@ pub fn mark_stop(
     rule: &StopRule,
     epochs: usize,
 ) {
+    if summary.pruned_at.is_some() {
+        return;
+    }
     summary.stopped = rule.check(records);
     if summary.stopped.is_none() {
         summary.unfinished = Some(format!("{} of {epochs} epochs", records.len()));
     }
+}
+
+/// Marks a rate pruned at a rung: stopped there, not unfinished, its verdict `pruned` with
+/// what its curve showed until then (a diverged or not-moving curve keeps that verdict, the
+/// pruning added to its evidence).
+pub fn mark_pruned(summary: &mut RateSummary, pruned: Pruned) {
+    summary.pruned_at = Some(pruned.epoch);
+    summary.rung_rank = Some(format!(
+        "rank {} of {} at epoch {}",
+        pruned.rank, pruned.of, pruned.epoch
+    ));
+    summary.stopped = Some(Stop::Pruned {
+        epoch: pruned.epoch,
+        rank: pruned.rank,
+        of: pruned.of,
+    });
+    summary.unfinished = None;
+    let note = format!(
+        "ranked {} of {} at epoch {} by its lowest validation loss so far ({:.4})",
+        pruned.rank, pruned.of, pruned.epoch, summary.min_val_loss
+    );
+    if summary.verdict.learned() {
+        summary.verdict_reason = format!(
+            "{note}; its curve until then: {}: {}",
+            summary.verdict.display(),
+            summary.verdict_reason
+        );
+        summary.verdict = Verdict::Pruned;
+        summary.stop_at = None;
+        summary.more_epochs = None;
+    } else {
+        summary.verdict_reason = format!("{}; pruned, {note}", summary.verdict_reason);
+    }
+}
+
+/// What `--prune` did to a run: its rungs' cost against the full run's, the members the
+/// refinement's side kept, and which way the refinement went and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PruningSummary {
+    /// The pruner, e.g. `halving:3:3`.
+    pub spec: String,
+    /// Epochs trained, summed over the rates.
+    pub rate_epochs: usize,
+    /// What the same rates would have trained without pruning (each its epochs, less what
+    /// the stop rule stopped on its own).
+    pub rate_epochs_unpruned: usize,
+    /// Members that ranked out at a rung but went on because the refinement's side was not
+    /// clear yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_for_side: Vec<String>,
+    /// Which way the refinement went and on what evidence, when pruning bore on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refinement: Option<String>,
 }
 
 /// The recommended rate and epoch.
@@ -128,6 +190,9 @@ pub struct Summary {
     /// The user's data the run trained on (absent for the catalogue's sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSummary>,
+    /// With `--prune`: what the pruning did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruning: Option<PruningSummary>,
 }
 
 /// What the user's data was: its name, size, shape, scale and classes.
@@ -221,6 +286,8 @@ pub fn summarize_rate(
         min_val_loss_epoch_sd: None,
         stopped: None,
         unfinished: None,
+        pruned_at: None,
+        rung_rank: None,
     }
 }
 
@@ -308,6 +375,7 @@ pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
     rates
         .iter()
         .filter(|r| r.verdict.learned() && r.unfinished.is_none() && r.score().is_finite())
+        .filter(|r| r.pruned_at.is_none())
         .min_by(|a, b| a.score().total_cmp(&b.score()))
 }
 
@@ -405,6 +473,7 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
         range_test,
         unfinished,
         data: None,
+        pruning: None,
     }
 }
 

@@ -62,6 +62,8 @@ pub enum Verdict {
     StillImproving,
     /// Found its minimum and stayed there.
     Fits,
+    /// Ranked out at a rung of `--prune` (its curve until then in the evidence).
+    Pruned,
 }
 
 impl Verdict {
@@ -88,6 +90,7 @@ impl Verdict {
             Verdict::Overfitting => "overfitting",
             Verdict::StillImproving => "still_improving",
             Verdict::Fits => "fits",
+            Verdict::Pruned => "pruned",
         }
     }
 }

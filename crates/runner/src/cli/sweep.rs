@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lrsweep_model::{AdamVariant, CpuPath, LossKind};
+use lrsweep_model::{AdamVariant, CpuPath, Halving, LossKind};
 
 use super::parse::{at_least_one, backend, fraction, parse_rate};
 use super::DataArgs;
@@ -21,6 +21,13 @@ const MAX_REFINE: u64 = 20;
 fn parse_devices(s: &str) -> Result<DeviceSpec, String> {
     s.parse()
 }
+
+fn parse_prune(s: &str) -> Result<Halving, String> {
+    s.parse()
+}
+
+/// `--quick`'s patience.
+pub const QUICK_PATIENCE: usize = 10;
 
 fn d() -> SweepConfig {
     SweepConfig::default()
@@ -118,6 +125,21 @@ pub struct SweepArgs {
     /// recommendation says whether the best rate's lead is beyond the seeds' spread.
     #[arg(long, value_name = "N", default_value_t = d().seeds as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS), help_heading = "Rates")]
     pub seeds: u64,
+
+    /// Prune as each round trains (successive halving, all members at once): at rungs MIN,
+    /// MIN·ETA, MIN·ETA², … below --epochs (3, 9, 27, 81 by default), the members still
+    /// training are ranked by their lowest validation loss so far (a diverged one last, ties by
+    /// listed order); the best ⌈n/ETA⌉ go on, the others stop there, keeping all they trained.
+    /// In the listed rates' round the leader's two neighbours go on until it is clear which
+    /// side the refinement takes (see the README's "Pruning"). ETA ≥ 2 (default 3), MIN ≥ 1
+    /// (default 3), MIN below --epochs; not with --seeds above 1 or --slurm.
+    #[arg(long, value_name = "halving[:ETA[:MIN]]", value_parser = parse_prune, help_heading = "Rates")]
+    pub prune: Option<Halving>,
+
+    /// "Just tell me": the reference's rates and refinement with --prune halving and
+    /// --patience 10 (each may still be given otherwise); a fraction of the full run's time.
+    #[arg(long, help_heading = "Rates")]
+    pub quick: bool,
 
     /// Skip the learning-rate range test (`lrsweep find`, a few seconds) that runs first and whose
     /// suggestions the summary sets beside the sweep's answer.
@@ -254,6 +276,28 @@ impl SweepArgs {
         }
         let mut data = self.data.to_config(self.limit)?;
         data.val_fraction = self.val_fraction;
+        let quick = self.quick.then(Halving::default);
+        let prune = self.prune.or(quick);
+        let patience = self
+            .patience
+            .map(|p| p as usize)
+            .or(self.quick.then_some(QUICK_PATIENCE));
+        if let Some(h) = &prune {
+            let refuse = |why: String| crate::exit::usage(anyhow::anyhow!("--prune {h}: {why}"));
+            h.check(self.epochs as usize).map_err(refuse)?;
+            if self.seeds > 1 {
+                return Err(refuse(format!(
+                    "not with --seeds {}: a rung ranks one curve per rate, and a rate's seeds may stop at different epochs; prune with one seed, or compare seeds without pruning",
+                    self.seeds
+                )));
+            }
+            if self.slurm.slurm {
+                return Err(refuse(
+                    "not with --slurm: a rung needs every member of its round at the same epoch, and a Slurm job array trains each rate in a task of its own, to the end; prune on one machine (--devices spreads a round over its GPUs)"
+                        .to_string(),
+                ));
+            }
+        }
         Ok(SweepConfig {
             rates,
             refine: self.refine as usize,
@@ -264,7 +308,8 @@ impl SweepArgs {
             loss: self.loss.into(),
             adam: self.adam.into(),
             reshuffle: self.reshuffle,
-            patience: self.patience.map(|p| p as usize),
+            patience,
+            prune,
             restore_best: self.restore_best,
             full_curves: self.full_curves,
             seeds: self.seeds as usize,

@@ -358,7 +358,32 @@ pub fn summary_markdown(summary: &Summary) -> String {
     if let Some(line) = range_line(summary) {
         s += &format!("\n{line}\n");
     }
+    if let Some(line) = pruning_line(summary) {
+        s += &format!("\n{line}\n");
+    }
     s
+}
+
+/// What `--prune` did, in a paragraph: the rate-epochs trained against the unpruned run's,
+/// who went on for the refinement's side, and which way the refinement went.
+fn pruning_line(summary: &Summary) -> Option<String> {
+    let p = summary.pruning.as_ref()?;
+    let share = 100.0 * p.rate_epochs as f64 / p.rate_epochs_unpruned.max(1) as f64;
+    let mut line = format!(
+        "Pruning ({}): {} rate-epochs trained of the {} the run would have trained without it ({share:.0}%); pruned rates keep what they trained, and the recommendation comes from the rates that finished.",
+        p.spec, p.rate_epochs, p.rate_epochs_unpruned
+    );
+    for kept in &p.kept_for_side {
+        line += &format!(" At {kept}.");
+    }
+    if let Some(r) = &p.refinement {
+        let mut chars = r.chars();
+        let first = chars
+            .next()
+            .map_or(String::new(), |c| c.to_uppercase().collect());
+        line += &format!(" {first}{}.", chars.as_str());
+    }
+    Some(line)
 }
 
 /// The user's data in one line: name, items, shape, scale, and each class with its items in
@@ -438,6 +463,9 @@ pub fn summary_html(summary: &Summary) -> String {
         h += &format!("<p><b>{}</b></p>\n", escape(&text));
     }
     if let Some(line) = range_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
+    }
+    if let Some(line) = pruning_line(summary) {
         h += &format!("<p>{}</p>\n", escape(&line));
     }
     h

@@ -288,6 +288,11 @@ impl RunRecord {
             ((1..=20).contains(&c.seeds), format!("seeds {}", c.seeds)),
             (c.patience != Some(0), "patience 0".to_string()),
             (
+                c.prune
+                    .is_none_or(|h| h.eta >= 2 && h.min >= 1 && h.check(c.epochs).is_ok()),
+                format!("prune {:?}", c.prune),
+            ),
+            (
                 c.data.val_fraction > 0.0 && c.data.val_fraction < 1.0,
                 format!("val_fraction {}", c.data.val_fraction),
             ),

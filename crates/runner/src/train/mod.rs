@@ -104,30 +104,87 @@ impl<'a> Training<'a> {
                 .take(self.out, &name, &config.member_label(u.rate, u.seed))?;
         }
         let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; units.len()];
-        let mut pending: Vec<Pending> = Vec::new();
-        for (i, &unit) in units.iter().enumerate() {
-            let label = config.member_label(unit.rate, unit.seed);
-            let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
-            let previous = match self.resuming {
-                true => resume::find(record, unit, &dir, self.progress),
-                false => Previous::Nothing,
-            };
-            match previous {
-                Previous::Finished(records) => {
-                    self.progress.println(&format!(
-                        "learning rate {label}: finished before, kept as it is"
-                    ));
-                    if claim::done(&dir).is_none() {
-                        claim::mark_done(&dir, records.len(), &self.worker(0))?;
+        // With --prune the round trains in segments, rung to rung: each segment's start reads
+        // every member's records (from its files, as a resume does), decides the rungs they
+        // have reached, and trains the survivors to the next one.
+        let guard_side = rates == config.rates.as_slice();
+        let mut first = true;
+        loop {
+            let mut pending: Vec<Pending> = Vec::new();
+            let mut known: Vec<Vec<EpochRecord>> = vec![Vec::new(); units.len()];
+            for (i, &unit) in units.iter().enumerate() {
+                let label = config.member_label(unit.rate, unit.seed);
+                let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
+                let previous = match self.resuming || !first {
+                    true => resume::find(record, unit, &dir, self.progress, first),
+                    false => Previous::Nothing,
+                };
+                match previous {
+                    Previous::Finished(records) => {
+                        if first {
+                            self.progress.println(&format!(
+                                "learning rate {label}: finished before, kept as it is"
+                            ));
+                        }
+                        if claim::done(&dir).is_none() {
+                            claim::mark_done(&dir, records.len(), &self.worker(0))?;
+                        }
+                        known[i] = records.clone();
+                        results[i] = Some(records);
                     }
-                    results[i] = Some(records);
+                    Previous::Checkpoint(c) => {
+                        known[i] = c.records.clone();
+                        pending.push((i, unit, Some(c)));
+                    }
+                    Previous::Nothing => pending.push((i, unit, None)),
                 }
-                Previous::Checkpoint(c) => pending.push((i, unit, Some(c))),
-                Previous::Nothing => pending.push((i, unit, None)),
             }
-        }
-        if !pending.is_empty() {
-            self.train_pending(record, rates, pending, &mut results)?;
+            let mut pause = None;
+            if let Some(halving) = &config.prune {
+                let members: Vec<(f64, &[EpochRecord])> = units
+                    .iter()
+                    .zip(&known)
+                    .map(|(u, r)| (u.rate, r.as_slice()))
+                    .collect();
+                let rule = record.stop_rule();
+                let decisions = lrsweep_model::prune_decisions(
+                    halving,
+                    &rule,
+                    config.epochs,
+                    &members,
+                    guard_side,
+                );
+                let mut kept = Vec::with_capacity(pending.len());
+                for p in pending {
+                    let i = p.0;
+                    let Some(pruned) = decisions.pruned[i] else {
+                        kept.push(p);
+                        continue;
+                    };
+                    let unit = p.1;
+                    let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
+                    if claim::done(&dir).is_none() {
+                        self.progress.println(&format!(
+                            "learning rate {}: {}",
+                            config.member_label(unit.rate, unit.seed),
+                            pruned.describe()
+                        ));
+                        claim::mark_done(&dir, known[i].len(), &self.worker(0))?;
+                    }
+                    results[i] = Some(known[i].clone());
+                }
+                pending = kept;
+                if decisions.next < config.epochs {
+                    let next = decisions.next;
+                    pause = Some(next);
+                    // Members already at the rung wait there for the others.
+                    pending.retain(|(i, _, _)| known[*i].len() < next);
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            self.train_pending(record, rates, pending, &mut results, pause)?;
             let rule = record.stop_rule();
             let unfinished = results
                 .iter()
@@ -136,6 +193,10 @@ impl<'a> Training<'a> {
                 self.progress.finish();
                 return Err(interrupt::stopped(self.out));
             }
+            if pause.is_none() {
+                break;
+            }
+            first = false;
         }
         let mut trained = Vec::with_capacity(rates.len());
         let per_rate = config.seeds().len();
@@ -172,6 +233,7 @@ impl<'a> Training<'a> {
         rates: &[f64],
         pending: Vec<Pending>,
         results: &mut [Option<Vec<EpochRecord>>],
+        pause: Option<usize>,
     ) -> Result<()> {
         let config = &record.config;
         let labels: Vec<String> = pending
@@ -208,11 +270,11 @@ impl<'a> Training<'a> {
                     if interrupt::requested() {
                         break;
                     }
-                    all.extend(self.train_stack(record, member, d)?);
+                    all.extend(self.train_stack(record, member, d, pause)?);
                 }
                 Ok(all)
             } else {
-                self.train_stack(record, group, d)
+                self.train_stack(record, group, d, pause)
             }
         };
         let trained: Vec<Result<Vec<Vec<EpochRecord>>>> = if n == 1 {
@@ -254,6 +316,7 @@ impl<'a> Training<'a> {
         record: &RunRecord,
         pending: &[Pending],
         d: usize,
+        pause: Option<usize>,
     ) -> Result<Vec<Vec<EpochRecord>>> {
         let selected = &self.devices[d];
         let worker = self.worker(d);
@@ -266,6 +329,7 @@ impl<'a> Training<'a> {
                 resume.as_ref(),
                 self.progress,
                 worker.clone(),
+                pause,
             )?;
             sinks.push(sink);
         }

@@ -27,6 +27,9 @@ pub(super) struct EpochSink<'a> {
     pub(super) label: String,
     dir: PathBuf,
     progress: &'a Progress,
+    /// The rung this segment of a pruned round trains to: the member leaves the stack there
+    /// (not finished; the round decides) with its model files written as a last epoch's.
+    pause_at: Option<usize>,
     metrics: MetricsWriter,
     pub(super) records: Vec<EpochRecord>,
     best_loss: f64,
@@ -46,6 +49,7 @@ impl<'a> EpochSink<'a> {
         resume: Option<&Checkpoint>,
         progress: &'a Progress,
         worker: Worker,
+        pause_at: Option<usize>,
     ) -> Result<Self> {
         let config = &record.config;
         let (rate, label) = (unit.rate, config.member_label(unit.rate, unit.seed));
@@ -65,6 +69,7 @@ impl<'a> EpochSink<'a> {
             label,
             dir,
             progress,
+            pause_at,
             metrics,
             best_loss: records
                 .iter()
@@ -106,7 +111,11 @@ impl<'a> EpochSink<'a> {
                     )),
                     _ => {}
                 }
-                Flow::Continue
+                if stop.is_none() && self.pause_at == Some(record.epoch) {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
             }
             Err(e) => {
                 self.error = Some(e);
@@ -129,7 +138,7 @@ impl<'a> EpochSink<'a> {
             model_file::save(&self.dir, "best", member.network(), &meta)?;
         }
         let last = stop.is_some();
-        if last {
+        if last || self.pause_at == Some(record.epoch) {
             // With no finite validation loss there is no best epoch: keep the last one.
             if self.config.restore_best && self.best_loss.is_finite() {
                 model_file::copy(&self.dir, "best", "model")?;

@@ -38,13 +38,20 @@ fn rewrite_metrics(dir: &Path, records: &[EpochRecord]) -> Result<()> {
     records.iter().try_for_each(|r| writer.append(r))
 }
 
-/// What `dir` holds for `unit` of the run `record`, saying on `progress` what is done with it.
+/// What `dir` holds for `unit` of the run `record`, saying on `progress` what is done with it
+/// when `loud` (not between the segments of a pruned round).
 pub(super) fn find(
     record: &RunRecord,
     unit: super::Unit,
     dir: &Path,
     progress: &Progress,
+    loud: bool,
 ) -> Previous {
+    let say = |m: &str| {
+        if loud {
+            progress.println(m)
+        }
+    };
     let (rate, label) = (unit.rate, record.config.member_label(unit.rate, unit.seed));
     if !dir.exists() {
         return Previous::Nothing;
@@ -54,7 +61,7 @@ pub(super) fn find(
             match model_files_intact(dir, &records) {
                 Ok(()) => return Previous::Finished(records),
                 Err(e) => {
-                    progress.println(&format!(
+                    say(&format!(
                         "learning rate {label}: finished before, but {e:#}; training it again from the start"
                     ));
                     return Previous::Nothing;
@@ -64,7 +71,7 @@ pub(super) fn find(
     }
     let path = dir.join(checkpoint::FILE);
     if !path.exists() {
-        progress.println(&format!(
+        say(&format!(
             "learning rate {label}: no checkpoint; training it from the start"
         ));
         return Previous::Nothing;
@@ -78,24 +85,24 @@ pub(super) fn find(
             {
                 match rewrite_metrics(dir, &c.records) {
                     Ok(()) => {
-                        progress.println(&format!(
+                        say(&format!(
                             "learning rate {label}: finished before (by its checkpoint), kept as it is"
                         ));
                         return Previous::Finished(c.records);
                     }
-                    Err(e) => progress.println(&format!(
+                    Err(e) => say(&format!(
                         "learning rate {label}: finished before, but {e:#}; continuing from its checkpoint"
                     )),
                 }
             }
-            progress.println(&format!(
+            say(&format!(
                 "learning rate {label}: continuing after epoch {} from its checkpoint",
                 c.records.len()
             ));
             Previous::Checkpoint(c)
         }
         Err(e) => {
-            progress.println(&format!(
+            say(&format!(
                 "learning rate {label}: {e:#}; training it again from the start"
             ));
             Previous::Nothing

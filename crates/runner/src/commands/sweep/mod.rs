@@ -149,7 +149,11 @@ impl Sweep<'_> {
     /// Plans `rates` in `config.json` and trains them as a round; with `--serial` on one
     /// device, one rate after another, each planned as it starts.
     fn round(&mut self, rates: &[f64]) -> Result<()> {
-        let one_by_one = self.record.config.serial && self.devices.len() == 1;
+        // Pruning decides over the whole round at each rung: planned at once (--serial then
+        // trains its members one after another within each stretch between rungs).
+        let one_by_one = self.record.config.serial
+            && self.devices.len() == 1
+            && self.record.config.prune.is_none();
         let parts: Vec<&[f64]> = match one_by_one {
             true => rates.chunks(1).collect(),
             false => vec![rates],
