@@ -173,12 +173,19 @@ fn settled(records: &[EpochRecord], window: usize) -> bool {
 /// and records (in the round's listed order, which breaks ties); `rule` says who stopped on
 /// their own; `epochs` is the run's; with `guard_side` (the listed rates' round) the leader's
 /// neighbours go on until the refinement's side is clear (see the module docs).
+///
+/// `references` are rates of an earlier round that finished (the refinement round's bar: the
+/// listed rates that were not pruned): at each rung they are ranked with the members on their
+/// records up to it and take their places among the survivors, but are never pruned nor waited
+/// for. A refined rate goes on only while it stays among the best ⌈n/ETA⌉ of all rates at the
+/// same epoch.
 pub fn decide(
     halving: &Halving,
     rule: &StopRule,
     epochs: usize,
     members: &[(f64, &[EpochRecord])],
     guard_side: bool,
+    references: &[(f64, &[EpochRecord])],
 ) -> Decisions {
     let mut pruned: Vec<Option<Pruned>> = vec![None; members.len()];
     let mut kept_for_side = Vec::new();
@@ -193,7 +200,11 @@ pub fn decide(
                 !(1..=upto.len()).any(|k| rule.check(&upto[..k]).is_some())
             })
             .collect();
-        if alive.len() < 2 {
+        let references_here = references
+            .iter()
+            .filter(|(_, r)| r.len() >= rung && !(1..rung).any(|k| rule.check(&r[..k]).is_some()))
+            .count();
+        if alive.is_empty() || alive.len() + references_here < 2 {
             // Nothing left to rank, at this rung or any later one.
             break;
         }
@@ -205,7 +216,16 @@ pub fn decide(
                 kept_for_side,
             };
         }
-        let candidates = alive;
+        // References index after the members; one that stopped before the rung is not ranked.
+        let all: Vec<(f64, &[EpochRecord])> = members.iter().chain(references).copied().collect();
+        let mut candidates = alive;
+        candidates.extend(
+            (0..references.len())
+                .map(|k| members.len() + k)
+                .filter(|&i| all[i].1.len() >= rung)
+                .filter(|&i| !(1..rung).any(|k| rule.check(&all[i].1[..k]).is_some())),
+        );
+        let members = &all[..];
         let score = |i: usize| best_so_far(&members[i].1[..rung]);
         let mut ranked = candidates.clone();
         ranked.sort_by(|&a, &b| score(a).total_cmp(&score(b)).then(a.cmp(&b)));
@@ -240,7 +260,7 @@ pub fn decide(
             }
         }
         for (pos, &i) in ranked.iter().enumerate() {
-            if pos < keep {
+            if pos < keep || i >= pruned.len() {
                 continue;
             }
             if protected.contains(&i) {
@@ -341,7 +361,7 @@ mod tests {
             .enumerate()
             .map(|(i, c)| (10f64.powi(-(i as i32)), c.as_slice()))
             .collect();
-        let d = decide(&h, &rule, 20, &members, false);
+        let d = decide(&h, &rule, 20, &members, false, &[]);
         let ranks: Vec<Option<usize>> = d.pruned.iter().map(|p| p.map(|p| p.rank)).collect();
         // The NaN member stopped on its own (the rule: diverged), so it is not ranked; the
         // others rank 0.1, 0.2, 0.3, 0.5 and the best two go on (⌈4/3⌉).
@@ -352,7 +372,7 @@ mod tests {
         let short = curve(2, |_| 0.05);
         let mut waiting = members.clone();
         waiting[0] = (1.0, short.as_slice());
-        let d = decide(&h, &rule, 20, &waiting, false);
+        let d = decide(&h, &rule, 20, &waiting, false, &[]);
         assert!(d.pruned.iter().all(Option::is_none));
         assert_eq!(d.next, 3);
         // Ties by listed order; a lone member is never pruned.
@@ -362,13 +382,13 @@ mod tests {
             .enumerate()
             .map(|(i, c)| (i as f64 + 1.0, c.as_slice()))
             .collect();
-        let d = decide(&h, &rule, 20, &members, false);
+        let d = decide(&h, &rule, 20, &members, false, &[]);
         assert_eq!(
             d.pruned.iter().map(Option::is_none).collect::<Vec<_>>(),
             vec![true, false, false]
         );
         let one = curve(20, |e| 1.0 / e as f64);
-        let d = decide(&h, &rule, 20, &[(1e-3, one.as_slice())], false);
+        let d = decide(&h, &rule, 20, &[(1e-3, one.as_slice())], false, &[]);
         assert_eq!((d.pruned, d.next), (vec![None], 20));
     }
 
@@ -390,12 +410,12 @@ mod tests {
         ];
         let rule = StopRule::new(150, None, None);
         let h = Halving::default();
-        let plain = decide(&h, &rule, 150, &members, false);
+        let plain = decide(&h, &rule, 150, &members, false, &[]);
         assert!(
             plain.pruned[1].is_some_and(|p| p.epoch == 3),
             "halving alone loses 1e-4"
         );
-        let guarded = decide(&h, &rule, 150, &members, true);
+        let guarded = decide(&h, &rule, 150, &members, true, &[]);
         // Epoch 3: 1e-4 ranked 4th but kept (1e-2 has not settled); epoch 9: 1e-2 has settled
         // and 1e-4 is below it: the side is clear, and ranking decides.
         assert_eq!(guarded.pruned[1].map(|p| p.epoch), Some(9));

@@ -162,18 +162,55 @@ pub fn pruning(
         .filter(|&i| config.rates.contains(&runs[i].0))
         .collect();
     let refined: Vec<usize> = (0..runs.len()).filter(|i| !listed.contains(i)).collect();
+    let mut references: Vec<(f64, &[EpochRecord])> = Vec::new();
     for (round, guard) in [(listed, true), (refined, false)] {
         let members: Vec<(f64, &[EpochRecord])> = round
             .iter()
             .map(|&i| (runs[i].0, runs[i].1.as_slice()))
             .collect();
-        let d = lrsweep_model::prune_decisions(halving, &rule, config.epochs, &members, guard);
+        let d = lrsweep_model::prune_decisions(
+            halving,
+            &rule,
+            config.epochs,
+            &members,
+            guard,
+            &references,
+        );
         for (k, &i) in round.iter().enumerate() {
             pruned[i] = d.pruned[k];
         }
         kept.extend(d.kept_for_side);
+        // The refinement round's bar: the listed rates that were not pruned.
+        references = members
+            .iter()
+            .zip(&d.pruned)
+            .filter(|(_, p)| p.is_none())
+            .map(|(m, _)| *m)
+            .collect();
     }
     Some((pruned, kept))
+}
+
+/// With `--prune`, the refinement round's bar read from `dir`: the listed rates of the run
+/// `record` that were not pruned, with their records ([`pruning`]).
+pub fn prune_references(dir: &Path, record: &RunRecord) -> Result<Vec<(f64, Vec<EpochRecord>)>> {
+    let config = &record.config;
+    let mut listed = Vec::with_capacity(config.rates.len());
+    for &rate in &config.rates {
+        let path = dir
+            .join(config.member_dir(rate, config.seed))
+            .join("metrics.csv");
+        listed.push((rate, store::metrics::read_metrics(&path)?));
+    }
+    let Some((pruned, _)) = pruning(record, &listed) else {
+        return Ok(Vec::new());
+    };
+    Ok(listed
+        .into_iter()
+        .zip(pruned)
+        .filter(|(_, p)| p.is_none())
+        .map(|(l, _)| l)
+        .collect())
 }
 
 /// The summary of a run's records: each rate marked if it has not finished (`missing` says why

@@ -28,6 +28,14 @@ use crate::train::{HeldElsewhere, Training};
 pub fn run(args: &WorkArgs) -> Result<()> {
     let dir = args.run_dir.as_path();
     let record = RunRecord::read(dir)?;
+    if let Some(h) = &record.config.prune {
+        // A work task trains one rate to its end; a pruned round decides across its rates.
+        return Err(usage(anyhow!(
+            "{} prunes its rounds (--prune {h}), which needs every rate of a round trained together to each rung; continue it with lrsweep sweep --resume {}",
+            dir.display(),
+            dir.display()
+        )));
+    }
     match args.index {
         Some(index) => train(dir, record, index),
         None if args.refine => refine(dir),

@@ -108,6 +108,12 @@ impl<'a> Training<'a> {
         // every member's records (from its files, as a resume does), decides the rungs they
         // have reached, and trains the survivors to the next one.
         let guard_side = rates == config.rates.as_slice();
+        let references = match (&config.prune, guard_side) {
+            (Some(_), false) => results::prune_references(self.out, record)?,
+            _ => Vec::new(),
+        };
+        let references: Vec<(f64, &[EpochRecord])> =
+            references.iter().map(|(r, e)| (*r, e.as_slice())).collect();
         let mut first = true;
         loop {
             let mut pending: Vec<Pending> = Vec::new();
@@ -153,6 +159,7 @@ impl<'a> Training<'a> {
                     config.epochs,
                     &members,
                     guard_side,
+                    &references,
                 );
                 let mut kept = Vec::with_capacity(pending.len());
                 for p in pending {
