@@ -202,7 +202,7 @@ pub fn decide(
             .collect();
         let references_here = references
             .iter()
-            .filter(|(_, r)| r.len() >= rung && !(1..rung).any(|k| rule.check(&r[..k]).is_some()))
+            .filter(|(_, r)| r.len() >= rung && !(1..=rung).any(|k| rule.check(&r[..k]).is_some()))
             .count();
         if alive.is_empty() || alive.len() + references_here < 2 {
             // Nothing left to rank, at this rung or any later one.
@@ -216,14 +216,15 @@ pub fn decide(
                 kept_for_side,
             };
         }
-        // References index after the members; one that stopped before the rung is not ranked.
+        // References index after the members; one that stopped on its own at or before the
+        // rung (a hopeless rate, one stopped by patience) is not ranked.
         let all: Vec<(f64, &[EpochRecord])> = members.iter().chain(references).copied().collect();
         let mut candidates = alive;
         candidates.extend(
             (0..references.len())
                 .map(|k| members.len() + k)
                 .filter(|&i| all[i].1.len() >= rung)
-                .filter(|&i| !(1..rung).any(|k| rule.check(&all[i].1[..k]).is_some())),
+                .filter(|&i| !(1..=rung).any(|k| rule.check(&all[i].1[..k]).is_some())),
         );
         let members = &all[..];
         let score = |i: usize| best_so_far(&members[i].1[..rung]);
@@ -428,5 +429,45 @@ mod tests {
             "{:?}",
             guarded.kept_for_side
         );
+    }
+
+    #[test]
+    fn the_refinement_round_is_ranked_with_the_finished_listed_rates_as_its_bar() {
+        let h = Halving::default();
+        let rule = StopRule::new(150, None, None);
+        let lead = curve(27, |e| 0.1 / (1.0 + 0.2 * e as f64) + 0.02); // 0.083 at 3
+        let half = curve(27, |e| 0.12 / (1.0 + 0.2 * e as f64) + 0.03); // 0.105 at 3
+        let quarter = curve(27, |e| 0.2 / (1.0 + 0.2 * e as f64) + 0.03); // 0.155 at 3
+        let refined: Vec<(f64, &[EpochRecord])> = vec![(5e-4, &half), (2.5e-4, &quarter)];
+        // At epoch 3 the leader holds the one place of three: both refined rates stop there.
+        let d = decide(&h, &rule, 150, &refined, false, &[(1e-3, &lead)]);
+        let fates: Vec<Option<(usize, usize, usize)>> = d
+            .pruned
+            .iter()
+            .map(|p| p.map(|p| (p.epoch, p.rank, p.of)))
+            .collect();
+        assert_eq!(fates, vec![Some((3, 2, 3)), Some((3, 3, 3))]);
+        // A hopeless listed rate that stopped on its own at the rung is no bar.
+        let hopeless = StopRule::new(
+            150,
+            None,
+            Some(crate::stop::Hopeless {
+                classes: 10,
+                valid_len: 10_500,
+            }),
+        );
+        let stuck = curve(3, |_| 14.5);
+        let d = decide(
+            &h,
+            &hopeless,
+            150,
+            &refined,
+            false,
+            &[(1e-3, &lead), (1e-1, &stuck)],
+        );
+        assert_eq!(d.pruned[0].map(|p| p.of), Some(3), "{:?}", d.pruned);
+        // Without the bar, the better of the two goes on.
+        let d = decide(&h, &rule, 150, &refined, false, &[]);
+        assert_eq!((d.pruned[0], d.pruned[1].map(|p| p.epoch)), (None, Some(3)));
     }
 }
