@@ -398,16 +398,21 @@ impl Memory {
     }
 }
 
-fn meminfo_available() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = info
+/// The bytes a `/proc` file's line `key: N kB` gives (`/proc/meminfo`, `/proc/self/status`).
+fn proc_bytes(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let kib: u64 = text
         .lines()
-        .find(|l| l.starts_with("MemAvailable:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()?;
     kib.checked_mul(1024)
+}
+
+fn meminfo_available() -> Option<u64> {
+    proc_bytes("/proc/meminfo", "MemAvailable:")
 }
 
 /// What RLIMIT_AS leaves: the soft limit less the present virtual size (`VmSize`) and the
@@ -423,23 +428,12 @@ fn address_space_left() -> Option<u64> {
     {
         return None;
     }
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let size_kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmSize:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let size = proc_bytes("/proc/self/status", "VmSize:")?;
     // glibc gives each thread that allocates an arena of up to 64 MiB of address space (on
     // 64-bit systems), and each thread a stack (Rust's default 2 MiB, rayon's the same).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64 + 2;
     let reserve = threads * (66 << 20);
-    Some(
-        lim.rlim_cur
-            .saturating_sub(size_kib.saturating_mul(1024))
-            .saturating_sub(reserve),
-    )
+    Some(lim.rlim_cur.saturating_sub(size).saturating_sub(reserve))
 }
 
 /// Kernel launches per training step of a stack of `rates` on a cubecl backend (wgpu), counted

@@ -541,10 +541,10 @@ fn crafted_records_are_refused_before_anything_is_allocated() {
 fn the_memory_check_honours_the_address_space_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let under_limit = |kib: u32, hidden: &str, out: &Path| {
-        Command::new("sh")
-            .args(["-c", &format!("ulimit -v {kib} && exec \"$0\" \"$@\"")])
-            .arg(bin())
-            .args([
+        let out = out.to_str().unwrap();
+        under_ulimit(
+            &format!("-v {kib}"),
+            &[
                 "sweep",
                 "--limit",
                 "1000",
@@ -560,11 +560,9 @@ fn the_memory_check_honours_the_address_space_limit() {
                 "--hidden",
                 hidden,
                 "--out",
-            ])
-            .arg(out)
-            .env("LRSWEEP_DATA_DIR", mnist_dir())
-            .output()
-            .unwrap()
+                out,
+            ],
+        )
     };
     let out = tmp.path().join("too-big");
     let o = under_limit(600_000, "20000", &out);
@@ -642,16 +640,21 @@ fn extreme_metrics_values_do_not_stall_the_charts() {
     assert!(std::fs::metadata(out.join("lr-0.001.png")).unwrap().len() > 1000);
 }
 
-/// Runs lrsweep `args` under `ulimit -f blocks` (RLIMIT_FSIZE, 512-byte blocks): every write
-/// past that size fails as on a full disk.
-fn under_file_limit(blocks: u32, args: &[&str]) -> std::process::Output {
+/// Runs lrsweep `args` under `ulimit LIMIT` (e.g. `-f 8`: RLIMIT_FSIZE in 512-byte blocks,
+/// every write past it failing as on a full disk; `-v 600000`: RLIMIT_AS in KiB).
+fn under_ulimit(limit: &str, args: &[&str]) -> std::process::Output {
     Command::new("sh")
-        .args(["-c", &format!("ulimit -f {blocks} && exec \"$0\" \"$@\"")])
+        .args(["-c", &format!("ulimit {limit} && exec \"$0\" \"$@\"")])
         .arg(bin())
         .args(args)
         .env("LRSWEEP_DATA_DIR", mnist_dir())
         .output()
         .unwrap()
+}
+
+/// [`under_ulimit`] with a file-size limit of `blocks`.
+fn under_file_limit(blocks: u32, args: &[&str]) -> std::process::Output {
+    under_ulimit(&format!("-f {blocks}"), args)
 }
 
 /// Issue 23, classes 16 and 18: a write failure during `report` says what failed (not "the run
