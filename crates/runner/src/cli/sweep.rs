@@ -131,7 +131,8 @@ pub struct SweepArgs {
     /// training are ranked by their lowest validation loss so far (a diverged one last, ties by
     /// listed order); the best ⌈n/ETA⌉ go on, the others stop there, keeping all they trained.
     /// In the listed rates' round the leader's two neighbours go on until it is clear which
-    /// side the refinement takes (see the README's "Pruning"). ETA ≥ 2 (default 3), MIN ≥ 1
+    /// side the refinement takes (see the README's "Pruning"); the refined rates are ranked with
+    /// the listed rates that finished, at the same epochs. ETA ≥ 2 (default 3), MIN ≥ 1
     /// (default 3), MIN below --epochs; not with --seeds above 1 or --slurm.
     #[arg(long, value_name = "halving[:ETA[:MIN]]", value_parser = parse_prune, help_heading = "Rates")]
     pub prune: Option<Halving>,
