@@ -127,8 +127,18 @@ pub fn summarize_runs(
     record: &RunRecord,
     runs: &[(f64, Vec<EpochRecord>)],
 ) -> Result<Vec<RateSummary>> {
-    let hopeless = record.hopeless();
     let pruned = pruning(record, runs).map(|(p, _)| p);
+    summarize_pruned_runs(dir, record, runs, pruned.as_deref())
+}
+
+/// [`summarize_runs`] with the run's pruning already decided ([`pruning`]).
+fn summarize_pruned_runs(
+    dir: &Path,
+    record: &RunRecord,
+    runs: &[(f64, Vec<EpochRecord>)],
+    pruned: Option<&[Option<lrsweep_model::Pruned>]>,
+) -> Result<Vec<RateSummary>> {
+    let hopeless = record.hopeless();
     runs.iter()
         .enumerate()
         .map(|(i, (rate, records))| {
@@ -138,7 +148,7 @@ pub fn summarize_runs(
             if !others.is_empty() {
                 summary::add_seeds(&mut s, record.config.seed, records, &others);
             }
-            if let Some(p) = pruned.as_ref().and_then(|p| p[i]) {
+            if let Some(p) = pruned.and_then(|p| p[i]) {
                 summary::mark_pruned(&mut s, p);
             }
             Ok(s)
@@ -225,7 +235,13 @@ pub fn summarize(
 ) -> Result<Summary> {
     let config = &record.config;
     let rule = record.stop_rule();
-    let mut rates = summarize_runs(dir, record, runs)?;
+    let pruning = pruning(record, runs);
+    let mut rates = summarize_pruned_runs(
+        dir,
+        record,
+        runs,
+        pruning.as_ref().map(|(p, _)| p.as_slice()),
+    )?;
     for (s, (_, records)) in rates.iter_mut().zip(runs) {
         summary::mark_stop(s, records, &rule, config.epochs);
         if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
@@ -247,14 +263,14 @@ pub fn summarize(
         .cloned()
         .collect();
     let mut expected = config.rates.clone();
+    let side = refine::plan(&listed, config.refine);
     if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
-        if let Refinement::Between { rates, .. } = refine::plan(&listed, config.refine) {
+        if let Refinement::Between { rates, .. } = &side {
             expected.extend(rates);
         }
     }
-    let side = refine::plan(&listed, config.refine);
     let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
-    if let Some((_, kept_for_side)) = pruning(record, runs) {
+    if let Some((_, kept_for_side)) = pruning {
         let unpruned: usize = runs
             .iter()
             .map(|(_, r)| {

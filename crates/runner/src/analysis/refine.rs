@@ -29,13 +29,7 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
             "no refinement: no listed rate learned (each diverged or did not move)",
         );
     };
-    let mut sorted: Vec<&RateSummary> = listed.iter().collect();
-    sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-    let pos = sorted.iter().position(|r| r.rate == best.rate).unwrap_or(0);
-    let neighbours = [
-        pos.checked_sub(1).map(|i| sorted[i]),
-        sorted.get(pos + 1).copied(),
-    ];
+    let neighbours = neighbours(listed, best);
     // The better neighbour: the lower minimum validation loss; one that did not learn loses.
     let score = |r: &RateSummary| {
         if !r.verdict.learned() || !r.score().is_finite() {
@@ -58,6 +52,17 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
     }
 }
 
+/// The rates next to `best` among `listed` by rate: the one below and the one above, if any.
+fn neighbours<'a>(listed: &'a [RateSummary], best: &RateSummary) -> [Option<&'a RateSummary>; 2] {
+    let mut sorted: Vec<&RateSummary> = listed.iter().collect();
+    sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let pos = sorted.iter().position(|r| r.rate == best.rate).unwrap_or(0);
+    [
+        pos.checked_sub(1).map(|i| sorted[i]),
+        sorted.get(pos + 1).copied(),
+    ]
+}
+
 /// With pruning: which way the refinement went and on what evidence, since a pruned
 /// neighbour's figure is its best so far, not its best.
 pub fn side_evidence(listed: &[RateSummary], plan: &Refinement) -> Option<String> {
@@ -69,13 +74,9 @@ pub fn side_evidence(listed: &[RateSummary], plan: &Refinement) -> Option<String
     };
     let find = |label: &str| listed.iter().find(|r| r.label == label);
     let (b, n) = (find(best)?, find(neighbour)?);
-    let mut sorted: Vec<&RateSummary> = listed.iter().collect();
-    sorted.sort_by(|x, y| x.rate.total_cmp(&y.rate));
-    let at = sorted.iter().position(|r| r.label == b.label)?;
-    let other = [at.checked_sub(1), Some(at + 1)]
+    let other = neighbours(listed, b)
         .into_iter()
         .flatten()
-        .filter_map(|k| sorted.get(k).copied())
         .find(|r| r.label != n.label);
     let figure = |r: &RateSummary| match r.pruned_at {
         Some(e) => format!(

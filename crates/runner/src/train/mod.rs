@@ -114,6 +114,7 @@ impl<'a> Training<'a> {
         };
         let references: Vec<(f64, &[EpochRecord])> =
             references.iter().map(|(r, e)| (*r, e.as_slice())).collect();
+        let rule = record.stop_rule();
         let mut first = true;
         loop {
             let mut pending: Vec<Pending> = Vec::new();
@@ -152,7 +153,6 @@ impl<'a> Training<'a> {
                     .zip(&known)
                     .map(|(u, r)| (u.rate, r.as_slice()))
                     .collect();
-                let rule = record.stop_rule();
                 let decisions = lrsweep_model::prune_decisions(
                     halving,
                     &rule,
@@ -192,7 +192,6 @@ impl<'a> Training<'a> {
                 break;
             }
             self.train_pending(record, rates, pending, &mut results, pause)?;
-            let rule = record.stop_rule();
             let unfinished = results
                 .iter()
                 .any(|r| r.as_ref().is_none_or(|r| rule.check(r).is_none()));
