@@ -28,6 +28,9 @@ pub struct TrainConfig {
     pub full_curves: bool,
     /// Images per batch; the last batch of an epoch is smaller (the reference: 256).
     pub batch_size: usize,
+    /// Epochs of linear warm-up in front of every member's schedule (the reference: none).
+    #[serde(default)]
+    pub warmup: usize,
     /// Seed of the initial weights (and of the per-epoch order when reshuffling).
     pub seed: u64,
     /// The loss to train and report with.
@@ -49,6 +52,7 @@ impl Default for TrainConfig {
             patience: None,
             full_curves: false,
             batch_size: 256,
+            warmup: 0,
             seed: 42,
             loss: LossKind::Keras,
             adam: AdamConfig::default(),

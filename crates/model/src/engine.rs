@@ -30,6 +30,9 @@ pub trait Engine {
     fn state(&self, i: usize) -> Result<TrainerState, TrainError>;
     /// Member `i`'s network with its current weights.
     fn network(&self, i: usize) -> Mlp;
+    /// Member `i`'s learning rate at each step of the next epoch (its schedule's), in place of
+    /// its own rate; a step beyond `rates` takes the last one.
+    fn plan_epoch(&mut self, i: usize, rates: Vec<f64>);
     /// One epoch, member `i` on `data[assign[i]]` (the training part in each member's order),
     /// checking `interrupt` before every batch: `None` when it was set (the weights are then
     /// part-way through the epoch).
@@ -61,6 +64,9 @@ impl Engine for TensorStack {
     }
     fn network(&self, i: usize) -> Mlp {
         TensorStack::network(self, i)
+    }
+    fn plan_epoch(&mut self, i: usize, rates: Vec<f64>) {
+        TensorStack::plan_epoch(self, i, rates)
     }
     fn train_epoch_each(
         &mut self,
@@ -94,6 +100,9 @@ impl Engine for HostStack {
     }
     fn network(&self, i: usize) -> Mlp {
         HostStack::network(self, i)
+    }
+    fn plan_epoch(&mut self, i: usize, rates: Vec<f64>) {
+        HostStack::plan_epoch(self, i, rates)
     }
     fn train_epoch_each(
         &mut self,

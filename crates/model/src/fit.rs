@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::host::HostStack;
 use crate::network::Mlp;
 use crate::record::{EpochRecord, Flow, TrainError};
+use crate::schedule::Clock;
 use crate::shape::ModelConfig;
 use crate::state::{Member, TrainerState};
 use crate::stop::{Stop, StopRule};
@@ -112,6 +113,12 @@ impl<'a> StackFit<'a> {
                 self.valid.len()
             )));
         }
+        let steps = self.train.len().div_ceil(self.config.batch_size.max(1));
+        for m in &self.members {
+            m.schedule
+                .check(self.config.epochs, steps, self.config.warmup)
+                .map_err(TrainError::Schedule)?;
+        }
         let rule = self.config.stop_rule(self.model.classes, self.valid.len());
         let mut records: Vec<Vec<EpochRecord>> = self
             .members
@@ -176,6 +183,7 @@ impl<'a> StackFit<'a> {
         on_epoch: &mut impl FnMut(usize, &EpochRecord, &MemberView) -> Flow,
     ) -> Result<bool, TrainError> {
         let (config, train) = (self.config, self.train);
+        let steps = train.len().div_ceil(config.batch_size.max(1));
         // A member's order: its seed's permutation of the training part (the part's own order
         // for the run's seed), fixed across epochs unless reshuffled every epoch.
         let order = |seed: u64, epoch: usize| {
@@ -223,6 +231,20 @@ impl<'a> StackFit<'a> {
             if round > 0 && config.reshuffle {
                 train_data = prepare(&stack, &seeds, first + round);
             }
+            // Each member's rates for this epoch, from its schedule and its records so far.
+            let mut last_rates = Vec::with_capacity(ids.len());
+            for (slot, &id) in ids.iter().enumerate() {
+                let member = &self.members[id];
+                let clock = Clock {
+                    epoch: records[id].len() + 1,
+                    steps,
+                    epochs: config.epochs,
+                    warmup: config.warmup,
+                };
+                let plan = member.schedule.rates(member.rate, clock, &records[id]);
+                last_rates.push(plan.last().copied().unwrap_or(member.rate));
+                stack.plan_epoch(slot, plan);
+            }
             let data: Vec<&E::Data> = train_data.iter().collect();
             let Some(scores) = stack.train_epoch_each(&data, &assign, interrupt)? else {
                 return Ok(false);
@@ -239,6 +261,7 @@ impl<'a> StackFit<'a> {
                     val_loss: valid[slot].loss,
                     val_acc: valid[slot].accuracy,
                     seconds,
+                    lr: last_rates[slot],
                 };
                 records[id].push(record);
                 let stop = rule.check(&records[id]);

@@ -17,6 +17,9 @@
 //! - **state**: a member's weights, moments and step count on the host ([`TrainerState`]),
 //!   the one format both engines save and continue from.
 //! - **stop**: why a member leaves its stack ([`Stop`]), decided by the run's [`StopRule`].
+//! - **schedule**: how a member's rate changes over its run ([`Schedule`]): the rate of each
+//!   step is a pure function of the listed rate, the step's place ([`Clock`]) and, for
+//!   `plateau`, the member's earlier validation losses; **warm-up** ramps it up in front.
 //! - **rung**: an epoch where `--prune` ranks the members still training and stops the worse
 //!   ones (**pruned**, [`Pruned`]); [`Halving`] says where the rungs are and how many go on.
 //!
@@ -24,7 +27,8 @@
 //! Each imports only from those above it:
 //! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `adam`
 //!    (Adam's element maths and its one update loop), `shape` (the network's sizes and seeded
-//!    values), `stop` (the stop rule), `prune` (successive halving over a round's records);
+//!    values), `schedule` (the rate of every step), `stop` (the stop rule), `prune`
+//!    (successive halving over a round's records);
 //! 2. contracts: `config` (a run's settings and the compute choice), `network` (the network a
 //!    member hands out), `state` (a member's state, its initial state and checks);
 //! 3. engines, siblings that never import each other: `tensor` and `host`;
@@ -41,6 +45,7 @@ mod network;
 mod prune;
 mod range;
 mod record;
+mod schedule;
 mod shape;
 mod state;
 mod stop;
@@ -56,6 +61,7 @@ pub use network::Mlp;
 pub use prune::{decide as prune_decisions, Decisions, Halving, Pruned};
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
+pub use schedule::{Clock, Schedule, PLATEAU_MIN_DELTA, SCHEDULE_FORMS};
 pub use shape::{HostTensor, ModelConfig};
 pub use state::{Member, TrainerState, STATE_TENSORS};
 pub use stop::{

@@ -17,6 +17,14 @@ pub struct EpochRecord {
     pub val_acc: f64,
     /// Wall-clock seconds of the epoch, training and validation.
     pub seconds: f64,
+    /// The learning rate of the epoch's last step (its schedule's); NaN where a record of an
+    /// older version did not say.
+    #[serde(default = "not_recorded")]
+    pub lr: f64,
+}
+
+fn not_recorded() -> f64 {
+    f64::NAN
 }
 
 impl EpochRecord {
@@ -70,6 +78,9 @@ pub enum TrainError {
     /// A part of the data holds no image.
     #[error("no data: {0}")]
     NoData(String),
+    /// A schedule that cannot run over the run's epochs and steps.
+    #[error("{0}")]
+    Schedule(String),
     /// A saved state does not fit the network (wrong tensor count or shape).
     #[error("the saved state does not fit: {0}")]
     BadState(String),

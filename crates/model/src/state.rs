@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::network::Mlp;
 use crate::record::{EpochRecord, TrainError};
+use crate::schedule::Schedule;
 use crate::shape::{HostTensor, ModelConfig};
 
 /// Weights, Adam's moments and the step count, as host values. Both engines save and read
@@ -21,7 +22,7 @@ pub struct TrainerState {
 /// Number of tensors in a [`TrainerState`]: four parameters, each with two moments.
 pub const STATE_TENSORS: usize = 12;
 
-/// A member joining a stack: its learning rate, its seed, and, when it continues, its state
+/// A member joining a stack: its learning rate, its seed, its schedule, and, when it continues, its state
 /// and the records of the epochs that state is after (`None`: fresh weights from its seed).
 #[derive(Debug, Clone)]
 pub struct Member<'a> {
@@ -31,6 +32,8 @@ pub struct Member<'a> {
     /// order is the training part's own). Members with other seeds see the same images in
     /// another seeded order, so their spread measures how much a rate's result owes to luck.
     pub seed: Option<u64>,
+    /// How its rate changes over the run (the reference: constant).
+    pub schedule: Schedule,
     /// The state after the epochs of the records, when continuing.
     pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
 }
@@ -41,8 +44,14 @@ impl Member<'_> {
         Self {
             rate,
             seed: None,
+            schedule: Schedule::Constant,
             resume: None,
         }
+    }
+
+    /// The same member under `schedule`.
+    pub fn scheduled(self, schedule: Schedule) -> Self {
+        Self { schedule, ..self }
     }
 
     /// The same member under `seed` (its weights and order).

@@ -320,6 +320,7 @@ mod tests {
             val_loss,
             val_acc: 0.5,
             seconds: 1.0,
+            lr: 1e-3,
         }
     }
 
@@ -395,6 +396,7 @@ mod tests {
                 val_loss,
                 val_acc,
                 seconds: 1.0,
+                lr: 1e-3,
             })
             .collect()
     }

@@ -67,20 +67,22 @@ fn figures(r: &[EpochRecord]) -> Vec<[f64; 4]> {
 }
 
 /// Largest relative difference of two runs' epoch figures (losses and accuracies).
-fn record_gap(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
+/// The largest relative difference of two runs' losses, and the largest absolute difference
+/// of their accuracies (a share of images: one image whose prediction flips between two
+/// nearly tied classes moves an accuracy by 1/n, whatever the tolerance of the arithmetic).
+fn record_gap(a: &[EpochRecord], b: &[EpochRecord]) -> (f64, f64) {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| {
-            [
-                (x.train_loss, y.train_loss),
-                (x.train_acc, y.train_acc),
-                (x.val_loss, y.val_loss),
-                (x.val_acc, y.val_acc),
-            ]
-        })
+    let pairs = a.iter().zip(b);
+    let losses = pairs
+        .clone()
+        .flat_map(|(x, y)| [(x.train_loss, y.train_loss), (x.val_loss, y.val_loss)])
         .map(|(p, q)| (p - q).abs() / p.abs().max(1e-12))
-        .fold(0.0, f64::max)
+        .fold(0.0, f64::max);
+    let accuracies = pairs
+        .flat_map(|(x, y)| [(x.train_acc, y.train_acc), (x.val_acc, y.val_acc)])
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f64::max);
+    (losses, accuracies)
 }
 
 #[test]
@@ -156,9 +158,21 @@ fn a_sweep_on_the_cpu_engine_reaches_the_tensor_paths_accuracy() {
     for path in [CpuLayout::Sparse, CpuLayout::Dense] {
         let host = run(&split, &rates, cpu(path));
         for (i, rate) in rates.iter().enumerate() {
-            // Same tolerance argument as above, over 3 epochs (60 steps): measured ≤ 2e-6.
-            let gap = record_gap(&host[i], &tensor[i]);
-            assert!(gap <= 1e-4, "{path} lr {rate}: figures differ by {gap:.2e}");
+            // Same tolerance argument as above, over 3 epochs (60 steps). The two engines sum
+            // their products in different orders, and the largest rate amplifies the rounding
+            // from step to step: on a processor without AVX-512 every figure agreed to 2e-6,
+            // on an AVX-512 Xeon (flex's gemm takes other kernels) 1e-2's epoch-3 validation loss
+            // differs by 8.9e-4 and one validation image of 900 flips (1.1e-3).
+            let (losses, accuracies) = record_gap(&host[i], &tensor[i]);
+            let bound = if *rate >= 1e-2 { 2e-3 } else { 1e-4 };
+            assert!(
+                losses <= bound,
+                "{path} lr {rate}: losses differ by {losses:.2e}"
+            );
+            assert!(
+                accuracies <= 2e-3,
+                "{path} lr {rate}: accuracies differ by {accuracies:.2e}"
+            );
         }
         assert!(
             host[1].last().unwrap().val_acc > 0.93,
@@ -286,10 +300,10 @@ fn any_width_and_class_count_trains_alike_on_every_engine() {
         for compute in [cpu(CpuLayout::Sparse), cpu(CpuLayout::Dense)] {
             let host = go(compute, &rates);
             for (h, t) in host.iter().zip(&tensor) {
-                let gap = record_gap(h, t);
+                let (losses, accuracies) = record_gap(h, t);
                 assert!(
-                    gap < 1e-4,
-                    "{width} features, {classes} classes, {compute:?}: {gap:.2e}"
+                    losses < 1e-4 && accuracies <= 2e-3,
+                    "{width} features, {classes} classes, {compute:?}: {losses:.2e}, {accuracies:.2e}"
                 );
             }
         }

@@ -207,3 +207,94 @@ fn seeded_members_of_one_stack_match_their_runs_alone() {
         );
     }
 }
+
+/// Members under different schedules in one stack, on both engines: each gives exactly the
+/// figures it gives alone, a constant member exactly those of a plain (unscheduled) run, every
+/// record's `lr` is its schedule's rate at the epoch's last step, and a scheduled rate trains
+/// differently from the constant one.
+#[test]
+fn scheduled_members_of_one_stack_match_their_runs_alone() {
+    use lrsweep_model::{Clock, Compute, CpuPath, Schedule};
+    let split = common::split(Some(3_000));
+    let specs = [
+        "constant",
+        "cosine",
+        "step:1:0.5",
+        "onecycle",
+        "plateau:0.5:1",
+    ];
+    let schedules: Vec<Schedule> = specs.iter().map(|s| s.parse().unwrap()).collect();
+    let (epochs, warmup) = (3, 0);
+    let run = |compute, members: Vec<Member<'static>>| {
+        let config = TrainConfig {
+            epochs,
+            warmup,
+            compute,
+            ..TrainConfig::default()
+        };
+        StackFit::new(
+            &ModelConfig::default(),
+            &config,
+            &split.train,
+            &split.valid,
+            &Device::flex(),
+            members,
+        )
+        .run(|_, _, _| Flow::Continue)
+        .unwrap()
+    };
+    let steps = split.train.len().div_ceil(256);
+    for compute in [
+        Compute::Tensor(UpdateExec::FusedOnHost),
+        Compute::Tensor(UpdateExec::OnDevice),
+        Compute::Cpu(CpuPath::Sparse),
+    ] {
+        let members = || -> Vec<Member<'static>> {
+            schedules
+                .iter()
+                .map(|&s| Member::fresh(2e-3).scheduled(s))
+                .collect()
+        };
+        let together = run(compute, members());
+        let plain = run(compute, vec![Member::fresh(2e-3)]);
+        assert_eq!(
+            figures(&together[0]),
+            figures(&plain[0]),
+            "{compute:?}: constant = plain"
+        );
+        for (i, member) in members().into_iter().enumerate() {
+            let schedule = member.schedule;
+            let alone = run(compute, vec![member]);
+            assert_eq!(
+                figures(&together[i]),
+                figures(&alone[0]),
+                "{compute:?} {}",
+                specs[i]
+            );
+            for r in &together[i] {
+                let clock = Clock {
+                    epoch: r.epoch,
+                    steps,
+                    epochs,
+                    warmup,
+                };
+                let rates = schedule.rates(2e-3, clock, &together[i][..r.epoch - 1]);
+                assert_eq!(
+                    r.lr,
+                    *rates.last().unwrap(),
+                    "{} epoch {}",
+                    specs[i],
+                    r.epoch
+                );
+            }
+            // (plateau keeps the rate while the loss falls, as it does over these epochs)
+            if i > 0 && !matches!(schedule, Schedule::Plateau { .. }) {
+                assert_ne!(figures(&together[i]), figures(&together[0]), "{}", specs[i]);
+            }
+        }
+        assert_eq!(
+            together[2].iter().map(|r| r.lr).collect::<Vec<_>>(),
+            vec![2e-3, 1e-3, 5e-4]
+        );
+    }
+}

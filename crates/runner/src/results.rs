@@ -11,7 +11,7 @@ use crate::analysis::range::FindResult;
 use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{self, RateSummary, Summary};
-use crate::config::rate_label;
+use crate::config::{rate_label, Arm};
 use crate::render::{chart, html, text};
 
 /// The run's self-contained page: charts, summary and verdicts in one file.
@@ -30,7 +30,7 @@ use crate::store::{self, claim, run::RunRecord};
 pub struct Collected {
     /// Each planned rate (`rates_trained`) with the epochs its `metrics.csv` holds (none yet:
     /// empty).
-    pub runs: Vec<(f64, Vec<EpochRecord>)>,
+    pub runs: Vec<(Arm, Vec<EpochRecord>)>,
     /// The rates whose training stopped without finishing and that no process trains now (a
     /// failed or killed task of a distributed run, an interrupted sweep).
     pub missing: Vec<Missing>,
@@ -41,8 +41,8 @@ pub struct Collected {
 /// A rate that stopped without finishing and that no process trains now.
 #[derive(Debug, Clone)]
 pub struct Missing {
-    /// The rate.
-    pub rate: f64,
+    /// The rate and its schedule.
+    pub arm: Arm,
     /// Why, in a sentence.
     pub reason: String,
     /// [`Stop::Interrupted`] when a signal stopped it (it continues on resume).
@@ -58,8 +58,8 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
         missing: Vec::new(),
         states: Vec::new(),
     };
-    for &rate in &record.rates_trained {
-        let rate_dir = dir.join(format!("lr-{}", rate_label(rate)));
+    for &arm in &record.rates_trained {
+        let rate_dir = dir.join(record.config.member_dir(arm, record.config.seed));
         let path = rate_dir.join("metrics.csv");
         let evidence = claim::evidence(&rate_dir);
         let state = status::state(&evidence, record.config.epochs);
@@ -83,7 +83,7 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
             if record.stop_rule().check(&records).is_none() {
                 let interrupted = matches!(state, RateState::Interrupted { .. });
                 collected.missing.push(Missing {
-                    rate,
+                    arm,
                     reason,
                     stop: interrupted.then_some(Stop::Interrupted {
                         epoch: records.len(),
@@ -91,25 +91,25 @@ pub fn collect(dir: &Path, record: &RunRecord) -> Result<Collected> {
                 });
             }
         }
-        collected.runs.push((rate, records));
+        collected.runs.push((arm, records));
         collected.states.push(state);
     }
     Ok(collected)
 }
 
-/// The records of `rate` under the run's further seeds (`--seeds`), read from `dir`: none for
+/// The records of `arm` under the run's further seeds (`--seeds`), read from `dir`: none for
 /// a seed not trained yet; empty when the run has one seed.
 pub fn other_seeds(
     dir: &Path,
     record: &RunRecord,
-    rate: f64,
+    arm: Arm,
 ) -> Result<Vec<(u64, Vec<EpochRecord>)>> {
     let c = &record.config;
     c.seeds()
         .into_iter()
         .filter(|&s| s != c.seed)
         .map(|s| {
-            let path = dir.join(c.member_dir(rate, s)).join("metrics.csv");
+            let path = dir.join(c.member_dir(arm, s)).join("metrics.csv");
             let records = if path.is_file() {
                 store::metrics::read_metrics(&path)?
             } else {
@@ -125,7 +125,7 @@ pub fn other_seeds(
 pub fn summarize_runs(
     dir: &Path,
     record: &RunRecord,
-    runs: &[(f64, Vec<EpochRecord>)],
+    runs: &[(Arm, Vec<EpochRecord>)],
 ) -> Result<Vec<RateSummary>> {
     let pruned = pruning(record, runs).map(|(p, _)| p);
     summarize_pruned_runs(dir, record, runs, pruned.as_deref())
@@ -135,16 +135,23 @@ pub fn summarize_runs(
 fn summarize_pruned_runs(
     dir: &Path,
     record: &RunRecord,
-    runs: &[(f64, Vec<EpochRecord>)],
+    runs: &[(Arm, Vec<EpochRecord>)],
     pruned: Option<&[Option<lrsweep_model::Pruned>]>,
 ) -> Result<Vec<RateSummary>> {
     let hopeless = record.hopeless();
     runs.iter()
         .enumerate()
-        .map(|(i, (rate, records))| {
+        .map(|(i, (arm, records))| {
             let mut s =
-                summary::summarize_rate(*rate, records, &hopeless, Some(record.reach(*rate)));
-            let others = other_seeds(dir, record, *rate)?;
+                summary::summarize_rate(arm.rate, records, &hopeless, Some(record.reach(*arm)));
+            summary::mark_arm(
+                &mut s,
+                *arm,
+                record.config.batch_of(*arm),
+                record.config.effective_rate(*arm),
+                &record.config.member_dir(*arm, record.config.seed),
+            );
+            let others = other_seeds(dir, record, *arm)?;
             if !others.is_empty() {
                 summary::add_seeds(&mut s, record.config.seed, records, &others);
             }
@@ -161,7 +168,7 @@ fn summarize_pruned_runs(
 /// refined rates' — and the lines saying who the side kept.
 pub fn pruning(
     record: &RunRecord,
-    runs: &[(f64, Vec<EpochRecord>)],
+    runs: &[(Arm, Vec<EpochRecord>)],
 ) -> Option<(Vec<Option<lrsweep_model::Pruned>>, Vec<String>)> {
     let config = &record.config;
     let halving = config.prune.as_ref()?;
@@ -169,14 +176,14 @@ pub fn pruning(
     let mut pruned = vec![None; runs.len()];
     let mut kept = Vec::new();
     let listed: Vec<usize> = (0..runs.len())
-        .filter(|&i| config.rates.contains(&runs[i].0))
+        .filter(|&i| record.is_listed(runs[i].0))
         .collect();
     let refined: Vec<usize> = (0..runs.len()).filter(|i| !listed.contains(i)).collect();
     let mut references: Vec<(f64, &[EpochRecord])> = Vec::new();
     for (round, guard) in [(listed, true), (refined, false)] {
         let members: Vec<(f64, &[EpochRecord])> = round
             .iter()
-            .map(|&i| (runs[i].0, runs[i].1.as_slice()))
+            .map(|&i| (runs[i].0.rate, runs[i].1.as_slice()))
             .collect();
         let d = lrsweep_model::prune_decisions(
             halving,
@@ -208,9 +215,9 @@ pub fn prune_references(dir: &Path, record: &RunRecord) -> Result<Vec<(f64, Vec<
     let mut listed = Vec::with_capacity(config.rates.len());
     for &rate in &config.rates {
         let path = dir
-            .join(config.member_dir(rate, config.seed))
+            .join(config.member_dir(Arm::constant(rate), config.seed))
             .join("metrics.csv");
-        listed.push((rate, store::metrics::read_metrics(&path)?));
+        listed.push((Arm::constant(rate), store::metrics::read_metrics(&path)?));
     }
     let Some((pruned, _)) = pruning(record, &listed) else {
         return Ok(Vec::new());
@@ -219,7 +226,7 @@ pub fn prune_references(dir: &Path, record: &RunRecord) -> Result<Vec<(f64, Vec<
         .into_iter()
         .zip(pruned)
         .filter(|(_, p)| p.is_none())
-        .map(|(l, _)| l)
+        .map(|((arm, records), _)| (arm.rate, records))
         .collect())
 }
 
@@ -229,7 +236,7 @@ pub fn prune_references(dir: &Path, record: &RunRecord) -> Result<Vec<(f64, Vec<
 pub fn summarize(
     dir: &Path,
     record: &RunRecord,
-    runs: &[(f64, Vec<EpochRecord>)],
+    runs: &[(Arm, Vec<EpochRecord>)],
     find: Option<&FindResult>,
     missing: &[Missing],
 ) -> Result<Summary> {
@@ -242,9 +249,9 @@ pub fn summarize(
         runs,
         pruning.as_ref().map(|(p, _)| p.as_slice()),
     )?;
-    for (s, (_, records)) in rates.iter_mut().zip(runs) {
+    for (s, (arm, records)) in rates.iter_mut().zip(runs) {
         summary::mark_stop(s, records, &rule, config.epochs);
-        if let Some(m) = missing.iter().find(|m| m.rate == s.rate) {
+        if let Some(m) = missing.iter().find(|m| m.arm == *arm) {
             // An interrupted rate is not missing: it waits for its resume.
             let missing = if m.stop.is_some() { "" } else { "missing: " };
             s.unfinished = Some(format!(
@@ -256,20 +263,27 @@ pub fn summarize(
             s.stopped = s.stopped.or(m.stop);
         }
     }
-    let trained: Vec<f64> = runs.iter().map(|(r, _)| *r).collect();
-    let listed: Vec<RateSummary> = rates
-        .iter()
-        .filter(|s| config.rates.contains(&s.rate))
-        .cloned()
-        .collect();
-    let mut expected = config.rates.clone();
-    let side = refine::plan(&listed, config.refine);
-    if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
-        if let Refinement::Between { rates, .. } = &side {
-            expected.extend(rates);
+    let trained: Vec<Arm> = runs.iter().map(|(a, _)| *a).collect();
+    let mut expected = config.arms(&config.rates);
+    // The refinement of each group (schedule and batch size): the two rates around its best.
+    let sides = refine::plan_each(&rates, config);
+    for (group, listed, side) in &sides {
+        if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
+            if let Refinement::Between { rates, .. } = side {
+                expected.extend(rates.iter().map(|&rate| group.at(rate)));
+            }
         }
     }
     let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    if config.several_sizes() {
+        let records: Vec<&[EpochRecord]> = runs.iter().map(|(_, r)| r.as_slice()).collect();
+        summary.batch_sizes = summary::batch_figures(
+            &summary.rates,
+            &records,
+            &config.sizes(),
+            record.data.train_size,
+        );
+    }
     if let Some((_, kept_for_side)) = pruning {
         let unpruned: usize = runs
             .iter()
@@ -285,7 +299,9 @@ pub fn summarize(
             rate_epochs: runs.iter().map(|(_, r)| r.len()).sum(),
             rate_epochs_unpruned: unpruned,
             kept_for_side,
-            refinement: refine::side_evidence(&listed, &side),
+            refinement: sides
+                .first()
+                .and_then(|(_, listed, side)| refine::side_evidence(listed, side)),
         });
     }
     summary.data = config.data.user.as_ref().map(|user| {
@@ -311,24 +327,27 @@ pub fn summarize(
         expected
             .iter()
             .filter(|r| !trained.contains(r))
-            .map(|r| format!("{}: not trained yet", rate_label(*r))),
+            .map(|a| format!("{}: not trained yet", a.label())),
     );
     Ok(summary)
 }
 
-/// Draws `lr-<rate>.png` (and `.svg`) of `rate` in the run `record` in `dir` from its
-/// `records` under the run's seed, its verdict under the title and, with further seeds
-/// (`others`), the band the seeds span.
+/// Draws `lr-<rate>.png` (and `.svg`; named as the member's directory) of `arm` in the run
+/// `record` in `dir` from its `records` under the run's seed, its verdict under the title and,
+/// with further seeds (`others`), the band the seeds span.
 pub fn rate_chart(
     dir: &Path,
     record: &RunRecord,
-    rate: f64,
+    arm: Arm,
     records: &[EpochRecord],
     others: &[(u64, Vec<EpochRecord>)],
 ) -> Result<()> {
-    let label = rate_label(rate);
+    let label = match arm.group_label() {
+        group if group.is_empty() => rate_label(arm.rate),
+        group => format!("{} ({group})", rate_label(arm.rate)),
+    };
     let reading =
-        crate::analysis::verdict::read(records, &record.hopeless(), Some(record.reach(rate)));
+        crate::analysis::verdict::read(records, &record.hopeless(), Some(record.reach(arm)));
     let mut verdict = format!("{}: {}", reading.verdict.display(), reading.reason);
     let mut band: Vec<&[EpochRecord]> = Vec::new();
     if !others.is_empty() {
@@ -342,7 +361,7 @@ pub fn rate_chart(
     }
     chart::rate_chart(
         dir,
-        &format!("lr-{label}"),
+        &record.config.member_dir(arm, record.config.seed),
         &label,
         &verdict,
         records,
@@ -350,29 +369,79 @@ pub fn rate_chart(
     )
 }
 
-/// Writes `overview.png`, `summary.json`, `summary.md` and `report.html` into `out` (`missing`:
+/// Writes `overview.png` (one per schedule), `summary.json`, `summary.md` and `report.html` into `out` (`missing`:
 /// as for [`summarize`]); returns the summary.
 pub fn write(
     out: &Path,
     header: &str,
     record: &RunRecord,
-    runs: &[(f64, Vec<EpochRecord>)],
+    runs: &[(Arm, Vec<EpochRecord>)],
     find: Option<&FindResult>,
     missing: &[Missing],
 ) -> Result<Summary> {
     let summary = summarize(out, record, runs, find, missing)?;
-    let recommended = summary.recommended.as_ref().map(|r| r.rate);
-    let lines: Vec<chart::Line> = runs
+    let mut summary = summary;
+    let recommended = summary.recommended.as_ref().map(|r| r.dir.clone());
+    // One overview per group (schedule and batch size): `overview.png` for the reference's
+    // (constant, at the run's batch size; the first group when the run has no such group),
+    // `overview-<group>.png` for each other.
+    let groups = record.config.groups();
+    let main = groups
         .iter()
-        .zip(&summary.rates)
-        .map(|((rate, records), s)| chart::Line {
-            label: rate_label(*rate),
-            records: records.clone(),
-            diverged: s.diverged,
-            recommended: recommended == Some(*rate),
-        })
-        .collect();
-    chart::overview(out, &lines)?;
+        .position(|g| *g == Arm::constant(0.0))
+        .unwrap_or(0);
+    for (k, group) in groups.iter().enumerate() {
+        let stem = match k == main {
+            true => "overview".to_string(),
+            false => format!("overview-{}", group.group_slug()),
+        };
+        let lines: Vec<chart::Line> = runs
+            .iter()
+            .zip(&summary.rates)
+            .filter(|((arm, _), _)| arm.same_group(group))
+            .map(|((arm, records), s)| chart::Line {
+                label: rate_label(arm.rate),
+                records: records.clone(),
+                diverged: s.diverged,
+                recommended: recommended.as_deref() == Some(s.dir.as_str()),
+            })
+            .collect();
+        chart::overview(out, &stem, &lines)?;
+        if groups.len() > 1 {
+            summary.overviews.push(summary::Overview {
+                group: match group.group_label() {
+                    g if g.is_empty() => "constant".to_string(),
+                    g => g,
+                },
+                file: format!("{stem}.png"),
+            });
+        }
+    }
+    if !summary.batch_sizes.is_empty() {
+        let curves: Vec<chart::Line> = summary
+            .batch_sizes
+            .iter()
+            .filter_map(|b| {
+                let (_, records) = runs
+                    .iter()
+                    .zip(&summary.rates)
+                    .find(|(_, s)| s.dir == b.dir)?
+                    .0;
+                Some(chart::Line {
+                    label: format!(
+                        "batch {} ({}, {:.0} images/s)",
+                        b.batch_size,
+                        b.best(),
+                        b.images_per_s
+                    ),
+                    records: records.clone(),
+                    diverged: false,
+                    recommended: recommended.as_deref() == Some(b.dir.as_str()),
+                })
+            })
+            .collect();
+        chart::batch_sizes(out, &curves)?;
+    }
     store::write_json(&out.join("summary.json"), &summary)?;
     let md = format!(
         "# Learning-rate sweep\n\n{header}\n\n{}",

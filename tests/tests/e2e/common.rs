@@ -85,7 +85,7 @@ pub fn metrics(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds")
+        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr")
     );
     lines
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -98,16 +98,23 @@ pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A metrics.csv's rows without the seconds column: the figures a run must reproduce.
+/// A metrics.csv's rows without the seconds column: the figures a run must reproduce (the
+/// rate of each epoch's last step among them).
 pub fn figures(csv: &Path) -> Vec<Vec<String>> {
     metrics(csv)
         .into_iter()
         .map(|mut r| {
-            r.pop();
+            r.remove(SECONDS);
             r
         })
         .collect()
 }
+
+/// The column of a metrics.csv holding the epoch's seconds.
+pub const SECONDS: usize = 5;
+
+/// The column of a metrics.csv holding the rate of the epoch's last step.
+pub const LR: usize = 6;
 
 /// Whether `lrsweep devices` lists a wgpu adapter (lavapipe in CI); without one, a wgpu test
 /// skips, unless `LRSWEEP_REQUIRE_WGPU` says it must run.

@@ -17,5 +17,6 @@ mod own_data;
 mod prune;
 mod readme;
 mod resume;
+mod schedules;
 mod sweep;
 mod verdicts;

@@ -199,7 +199,7 @@ fn the_same_seed_writes_the_same_metrics() {
         metrics(&out.join("lr-0.001/metrics.csv"))
             .into_iter()
             .map(|mut row| {
-                row.pop(); // seconds
+                row.remove(crate::common::SECONDS);
                 row
             })
             .collect::<Vec<_>>()

@@ -170,6 +170,7 @@ impl HostStack {
         } = self;
         let finished = on_pool(|| {
             let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
+            let mut b = 0;
             while let Some(batches) = iters
                 .iter_mut()
                 .map(Iterator::next)
@@ -183,11 +184,13 @@ impl HostStack {
                 }
                 for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
                     let (x, labels) = &batches[j];
+                    let rate = member.rate_of_step(b);
                     let (loss, correct) =
-                        step::step(*isa, member, config, model, x, labels, j, scratch);
+                        step::step(*isa, member, rate, config, model, x, labels, j, scratch);
                     total.0 += loss;
                     total.1 += u64::from(correct);
                 }
+                b += 1;
             }
             true
         });
@@ -284,6 +287,11 @@ impl HostStack {
         }
     }
 
+    /// Member `i`'s learning rate at each step of the next epoch ([`crate::Engine::plan_epoch`]).
+    pub fn plan_epoch(&mut self, i: usize, rates: Vec<f64>) {
+        self.members[i].plan = rates;
+    }
+
     /// Keeps only the members at positions `keep` (in that order).
     pub fn retain(&mut self, keep: &[usize]) {
         let mut old: Vec<Option<Params>> = self.members.drain(..).map(Some).collect();
@@ -321,6 +329,7 @@ fn params_from(
     };
     Ok(Params {
         rate,
+        plan: Vec::new(),
         step: state.step,
         w1,
         b1: owned(1),

@@ -16,11 +16,24 @@ use crate::shape::ModelConfig;
 #[derive(Debug, Clone)]
 pub(super) struct Params {
     pub(super) rate: f64,
+    /// The rate of each step of the epoch in training (its schedule's); empty: `rate`.
+    pub(super) plan: Vec<f64>,
     pub(super) step: u64,
     pub(super) w1: Slot<Vec<f32>>,
     pub(super) b1: Slot<Vec<f32>>,
     pub(super) w2t: Slot<Vec<f32>>,
     pub(super) b2: Slot<Vec<f32>>,
+}
+
+impl Params {
+    /// The rate of step `b` of the epoch: its plan's (the last one past its end), else `rate`.
+    pub(super) fn rate_of_step(&self, b: usize) -> f64 {
+        self.plan
+            .get(b)
+            .or(self.plan.last())
+            .copied()
+            .unwrap_or(self.rate)
+    }
 }
 
 /// A sparse batch laid out for the products: by pixel, and its image and pixel panels.
@@ -116,12 +129,13 @@ pub(super) fn score(
     loss::loss_and_grad(loss_kind, logits, labels, None)
 }
 
-/// One Adam step of one member on its order's batch (`j`), prepared in `s`; the batch's summed
-/// loss and correct count.
+/// One Adam step of one member at learning rate `rate` on its order's batch (`j`), prepared in
+/// `s`; the batch's summed loss and correct count.
 #[allow(clippy::too_many_arguments)] // the step's operands, its order and its buffers
 pub(super) fn step(
     isa: Isa,
     p: &mut Params,
+    rate: f64,
     config: &TrainConfig,
     model: &ModelConfig,
     x: &HostBatch,
@@ -144,7 +158,7 @@ pub(super) fn step(
     rows::output_grads(isa, dz2, h, &mut s.dw2t, &mut s.db2);
     rows::column_sums(dz1, &mut s.db1);
     p.step += 1;
-    let k = config.adam.constants(p.rate, p.step);
+    let k = config.adam.constants(rate, p.step);
     let w1 = &mut p.w1;
     match x {
         HostBatch::Sparse(..) => {

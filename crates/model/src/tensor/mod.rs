@@ -35,6 +35,11 @@ pub struct TensorStack {
     /// Always `Some` between calls; taken during a step so the update owns its tensors.
     params: Option<[Slot<Tensor<3>>; 4]>,
     rates: Vec<f64>,
+    /// Per member, the rate of each step of the epoch in training (its schedule's); empty: its
+    /// rate.
+    plans: Vec<Vec<f64>>,
+    /// Steps taken in the epoch in training: where in the plans the next step is.
+    batch: usize,
     steps: Vec<u64>,
     config: TrainConfig,
     update: UpdateExec,
@@ -151,6 +156,8 @@ impl TensorStack {
         Ok(Self {
             params: Some(params),
             rates: members.iter().map(|m| m.rate).collect(),
+            plans: vec![Vec::new(); members.len()],
+            batch: 0,
             steps: members
                 .iter()
                 .map(|m| m.state().map_or(0, |s| s.step))
@@ -189,6 +196,21 @@ impl TensorStack {
         self.config.check(rate)?;
         self.rates[i] = rate;
         Ok(())
+    }
+
+    /// Member `i`'s learning rate at each step of the next epoch ([`crate::Engine::plan_epoch`]).
+    pub fn plan_epoch(&mut self, i: usize, rates: Vec<f64>) {
+        self.plans[i] = rates;
+    }
+
+    /// Member `i`'s rate at step `b` of the epoch: its plan's (the last past its end), else its
+    /// rate.
+    fn rate_of_step(&self, i: usize, b: usize) -> f64 {
+        let plan = &self.plans[i];
+        plan.get(b)
+            .or(plan.last())
+            .copied()
+            .unwrap_or(self.rates[i])
     }
 
     fn params(&self) -> &[Slot<Tensor<3>>; 4] {
@@ -235,11 +257,10 @@ impl TensorStack {
             *t += 1;
         }
         let adam = &self.config.adam;
-        let scalars: Vec<(f64, f64)> = self
-            .rates
-            .iter()
-            .zip(&self.steps)
-            .map(|(&lr, &t)| adam.step_scalars(lr, t))
+        let b = self.batch;
+        self.batch += 1;
+        let scalars: Vec<(f64, f64)> = (0..self.len())
+            .map(|i| adam.step_scalars(self.rate_of_step(i, b), self.steps[i]))
             .collect();
         let exec = self.update;
         let step = |slot, grad| update::update_stacked(adam, exec, &scalars, slot, grad);
@@ -279,6 +300,7 @@ impl TensorStack {
 
     /// Trains one epoch over `data` in its order; reads the device back once, at the end.
     pub fn train_epoch(&mut self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
+        self.batch = 0;
         let mut totals = None;
         for batch in data.batches() {
             totals = Some(add(totals, self.train_step(batch)));
@@ -293,6 +315,7 @@ impl TensorStack {
         data: &DeviceData,
         interrupt: &AtomicBool,
     ) -> Result<Option<Vec<Score>>, TrainError> {
+        self.batch = 0;
         let mut totals = None;
         for batch in data.batches() {
             if interrupt.load(Ordering::Relaxed) {
@@ -316,6 +339,7 @@ impl TensorStack {
             [one] => return self.train_epoch_unless(one, interrupt),
             _ => {}
         }
+        self.batch = 0;
         let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
         let mut totals = None;
         while let Some(batches) = iters
@@ -411,6 +435,7 @@ impl TensorStack {
         );
         self.params = Some(params.map(|s| s.map(|t| t.select(0, idx.clone()))));
         self.rates = keep.iter().map(|&k| self.rates[k]).collect();
+        self.plans = keep.iter().map(|&k| self.plans[k].clone()).collect();
         self.steps = keep.iter().map(|&k| self.steps[k]).collect();
     }
 }

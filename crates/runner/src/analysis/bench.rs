@@ -11,6 +11,9 @@ pub struct BenchRow {
     pub device: String,
     /// Learning rate.
     pub rate: f64,
+    /// Its schedule (`bench --schedule`).
+    #[serde(default)]
+    pub schedule: lrsweep_model::Schedule,
     /// Rates trained together with this one, itself included (1: alone).
     pub stack: usize,
     /// What computed the steps: `sparse` or `dense` (the cpu backend's products), or `tensor`
@@ -66,11 +69,18 @@ pub struct BenchReport {
 
 impl BenchRow {
     /// The row of a backend that could not run, with why.
-    pub fn failed(backend: &str, device: &str, rate: f64, stack: usize, error: String) -> BenchRow {
+    pub fn failed(
+        backend: &str,
+        device: &str,
+        arm: crate::config::Arm,
+        stack: usize,
+        error: String,
+    ) -> BenchRow {
         BenchRow {
             backend: backend.to_string(),
             device: device.to_string(),
-            rate,
+            rate: arm.rate,
+            schedule: arm.schedule,
             stack,
             path: String::new(),
             density: f64::NAN,
@@ -113,14 +123,16 @@ pub fn stack_ratio(rows: &[BenchRow], backend: &str) -> Option<f64> {
 
 /// Flags, per rate, the rows whose accuracy trails the best backend's by more than a point.
 pub fn flag_accuracy(rows: &mut [BenchRow]) {
-    let rates: Vec<f64> = rows.iter().map(|r| r.rate).collect();
-    for rate in rates {
+    let arms: Vec<(f64, lrsweep_model::Schedule)> =
+        rows.iter().map(|r| (r.rate, r.schedule)).collect();
+    for arm in arms {
+        let same = |r: &BenchRow| r.ok && (r.rate, r.schedule) == arm;
         let best = rows
             .iter()
-            .filter(|r| r.ok && r.rate == rate)
+            .filter(|r| same(r))
             .map(|r| r.val_acc)
             .fold(f64::NEG_INFINITY, f64::max);
-        for r in rows.iter_mut().filter(|r| r.ok && r.rate == rate) {
+        for r in rows.iter_mut().filter(|r| same(r)) {
             r.acc_differs = best - r.val_acc > 0.01;
         }
     }

@@ -2,6 +2,7 @@
 //! neighbour.
 
 use crate::analysis::summary::{best, RateSummary};
+use crate::config::{Arm, SweepConfig};
 
 /// The refinement a round of rates calls for.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,30 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
         neighbour: neighbour.label.clone(),
         rates: refined_rates(best.rate, neighbour.rate, n),
     }
+}
+
+/// The refinement of each group of the run `config` (a schedule at a batch size: the two rates
+/// around the group's own best) from the listed rates' summaries among `rates`, in the
+/// groups' order: the group (an arm of rate 0), its listed rates' summaries, the refinement.
+pub fn plan_each(
+    rates: &[RateSummary],
+    config: &SweepConfig,
+) -> Vec<(Arm, Vec<RateSummary>, Refinement)> {
+    config
+        .groups()
+        .into_iter()
+        .map(|group| {
+            let size = config.batch_of(group);
+            let mine: Vec<RateSummary> = rates
+                .iter()
+                .filter(|s| s.schedule == group.schedule && s.batch_size == size)
+                .filter(|s| config.rates.contains(&s.rate))
+                .cloned()
+                .collect();
+            let plan = plan(&mine, config.refine);
+            (group, mine, plan)
+        })
+        .collect()
 }
 
 /// The rates next to `best` among `listed` by rate: the one below and the one above, if any.
@@ -165,6 +190,7 @@ mod tests {
                 val_loss,
                 val_acc: 0.9,
                 seconds: 1.0,
+                lr: 1e-3,
             }],
             &crate::analysis::summary::TEST_DATA,
             None,

@@ -1,7 +1,7 @@
 //! What the curves say: per rate the best epoch and its verdict (`verdict`); then a
 //! recommendation.
 
-use lrsweep_model::{EpochRecord, Pruned, Stop, StopRule};
+use lrsweep_model::{EpochRecord, Pruned, Schedule, Stop, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::range::Suggestions;
@@ -12,10 +12,23 @@ use lrsweep_model::Hopeless;
 /// The analysis of one rate's curves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateSummary {
-    /// The learning rate.
+    /// The learning rate (as listed or refined).
     pub rate: f64,
-    /// The rate as the reference wrote it.
+    /// The rate as the reference wrote it, and its schedule when that is not `constant`.
     pub label: String,
+    /// The schedule it trained under, as its spec (`constant`, `step:2:0.5`, …).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Images per batch.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// The rate Adam took (before its schedule): the listed rate, scaled for the batch size
+    /// with `--scale-lr`.
+    #[serde(default)]
+    pub effective_rate: f64,
+    /// The member's directory in the run (`lr-0.001`, `lr-0.001-cosine`).
+    #[serde(default)]
+    pub dir: String,
     /// Epochs trained.
     pub epochs: usize,
     /// Highest validation accuracy.
@@ -107,6 +120,23 @@ pub fn mark_stop(
     }
 }
 
+/// Says which member of the run `summary` is: its schedule, batch size, the rate Adam took
+/// (scaled for the batch size) and its directory (its label naming what differs from the
+/// reference).
+pub fn mark_arm(
+    summary: &mut RateSummary,
+    arm: crate::config::Arm,
+    batch_size: usize,
+    effective_rate: f64,
+    dir: &str,
+) {
+    summary.schedule = arm.schedule;
+    summary.batch_size = batch_size;
+    summary.effective_rate = effective_rate;
+    summary.dir = dir.to_string();
+    summary.label = arm.label();
+}
+
 /// Marks a rate pruned at a rung: stopped there, not unfinished, its verdict `pruned` with
 /// what its curve showed until then (a diverged or not-moving curve keeps that verdict, the
 /// pruning added to its evidence).
@@ -167,6 +197,15 @@ pub struct Recommendation {
     pub rate: f64,
     /// Its label.
     pub label: String,
+    /// Its schedule.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Its batch size.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Its directory in the run.
+    #[serde(default)]
+    pub dir: String,
     /// The epoch to stop at (minimum validation loss).
     pub epoch: usize,
     /// One line saying why.
@@ -193,6 +232,82 @@ pub struct Summary {
     /// With `--prune`: what the pruning did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pruning: Option<PruningSummary>,
+    /// With several schedules or batch sizes: the overview chart of each group (one group:
+    /// `overview.png` alone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overviews: Vec<Overview>,
+    /// With several batch sizes: each size's best rate, how soon it got there, and its speed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch_sizes: Vec<BatchFigures>,
+}
+
+/// One batch size's answer to "small batches are faster but noisier, large ones smoother":
+/// its best member (lowest validation loss), when it got there in epochs and in seconds, and
+/// how fast its stack trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchFigures {
+    /// Images per batch.
+    pub batch_size: usize,
+    /// The best member's rate (as listed).
+    pub rate: f64,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// Its directory.
+    pub dir: String,
+    /// Its lowest validation loss.
+    pub min_val_loss: f64,
+    /// The epoch of it.
+    pub min_val_loss_epoch: usize,
+    /// Wall-clock seconds of training until that epoch's end (its stack's epochs, summed).
+    pub seconds_to_best: f64,
+    /// Training images per second of the stack it trained in (median epoch; the stack's other
+    /// members trained on the same batches in that time).
+    pub images_per_s: f64,
+}
+
+/// With several batch sizes: each size's figures ([`BatchFigures`]) from the summaries of
+/// `rates`, whose records are `records` (in the same order), on `train_images` images; sizes in
+/// the order of `sizes`, a size where no member learned left out.
+pub fn batch_figures(
+    rates: &[RateSummary],
+    records: &[&[EpochRecord]],
+    sizes: &[usize],
+    train_images: usize,
+) -> Vec<BatchFigures> {
+    sizes
+        .iter()
+        .filter_map(|&size| {
+            let (s, r) = rates
+                .iter()
+                .zip(records)
+                .filter(|(s, _)| s.batch_size == size && s.verdict.learned())
+                .filter(|(s, _)| s.score().is_finite())
+                .min_by(|a, b| a.0.score().total_cmp(&b.0.score()))?;
+            let mut seconds: Vec<f64> = r.iter().map(|e| e.seconds).collect();
+            let to_best = r.iter().take(s.min_val_loss_epoch).map(|e| e.seconds).sum();
+            seconds.sort_by(f64::total_cmp);
+            let median = seconds.get(seconds.len() / 2).copied().unwrap_or(f64::NAN);
+            Some(BatchFigures {
+                batch_size: size,
+                rate: s.rate,
+                schedule: s.schedule,
+                dir: s.dir.clone(),
+                min_val_loss: s.min_val_loss,
+                min_val_loss_epoch: s.min_val_loss_epoch,
+                seconds_to_best: to_best,
+                images_per_s: train_images as f64 / median,
+            })
+        })
+        .collect()
+}
+
+/// One group's overview chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The group: its schedule and batch size (`cosine, batch 1024`).
+    pub group: String,
+    /// The chart's file in the run directory.
+    pub file: String,
 }
 
 /// What the user's data was: its name, size, shape, scale and classes.
@@ -251,6 +366,7 @@ pub fn summarize_rate(
         val_loss: f64::NAN,
         val_acc: f64::NAN,
         seconds: 0.0,
+        lr: f64::NAN,
     });
     let best_acc = first_best(records, |r| r.val_acc, false);
     let min_loss = first_best(records, |r| r.val_loss, true);
@@ -261,6 +377,10 @@ pub fn summarize_rate(
     RateSummary {
         rate,
         label: rate_label(rate),
+        schedule: Schedule::Constant,
+        batch_size: 0,
+        effective_rate: rate,
+        dir: format!("lr-{}", rate_label(rate)),
         epochs: records.len(),
         best_val_acc,
         best_val_acc_epoch: best_acc.map_or(0, |r| r.epoch),
@@ -361,6 +481,16 @@ pub fn add_seeds(
     summary.seeds = seeds;
 }
 
+impl BatchFigures {
+    /// The best member as the tables name it: `lr 0.001`, `lr 0.001 cosine`.
+    pub fn best(&self) -> String {
+        match self.schedule {
+            Schedule::Constant => format!("lr {}", rate_label(self.rate)),
+            s => format!("lr {} {s}", rate_label(self.rate)),
+        }
+    }
+}
+
 impl RateSummary {
     /// What rates are ranked by: the minimum validation loss, its mean over the seeds with
     /// `--seeds`.
@@ -383,18 +513,27 @@ pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
 /// rate) alone; in a sweep where a smaller rate learned, it is the larger rate's collapse
 /// (all units dead, the output the class prior), so it is called diverged, with that evidence.
 fn collapsed_not_stalled(rates: &mut [RateSummary]) {
-    let smallest_learned = rates
-        .iter()
-        .filter(|r| r.verdict.learned() && r.epochs > 0)
-        .map(|r| (r.rate, r.label.clone()))
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    let Some((smallest, label)) = smallest_learned else {
-        return;
+    // Within each group (schedule and batch size): another group's rate says nothing of this one's.
+    let smallest_learned = |schedule: Schedule, size: usize| {
+        rates
+            .iter()
+            .filter(|r| r.schedule == schedule && r.batch_size == size)
+            .filter(|r| r.verdict.learned() && r.epochs > 0)
+            .map(|r| (r.rate, r.label.clone()))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
     };
-    for r in rates
-        .iter_mut()
-        .filter(|r| r.verdict == Verdict::NotMoving && r.rate > smallest)
-    {
+    let collapsed: Vec<(usize, String)> = rates
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.verdict == Verdict::NotMoving)
+        .filter_map(|(i, r)| {
+            smallest_learned(r.schedule, r.batch_size)
+                .filter(|(smallest, _)| r.rate > *smallest)
+                .map(|(_, label)| (i, label))
+        })
+        .collect();
+    for (i, label) in collapsed {
+        let r = &mut rates[i];
         let reason = format!(
             "training loss {:.4} stayed where an untrained network starts (validation accuracy {:.3}) while the smaller rate {label} learned: a collapse, not a rate too small",
             r.final_train_loss, r.final_val_acc
@@ -412,7 +551,8 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
     let sd = best.min_val_loss_sd?;
     let next = rates
         .iter()
-        .filter(|r| r.rate != best.rate && r.verdict.learned() && r.unfinished.is_none())
+        .filter(|r| r.dir != best.dir || r.rate != best.rate)
+        .filter(|r| r.verdict.learned() && r.unfinished.is_none())
         .filter(|r| r.score().is_finite())
         .min_by(|a, b| a.score().total_cmp(&b.score()))?;
     let spread = (sd.powi(2) + next.min_val_loss_sd.unwrap_or(0.0).powi(2)).sqrt();
@@ -456,6 +596,9 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
         Recommendation {
             rate: b.rate,
             label: b.label.clone(),
+            schedule: b.schedule,
+            batch_size: b.batch_size,
+            dir: b.dir.clone(),
             epoch: b.min_val_loss_epoch,
             reason: format!(
                 "lowest validation loss of all rates ({:.4} at epoch {}, validation accuracy {:.4} at best){overfit}{seeds}",
@@ -474,6 +617,8 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
         unfinished,
         data: None,
         pruning: None,
+        overviews: Vec::new(),
+        batch_sizes: Vec::new(),
     }
 }
 
@@ -496,6 +641,7 @@ mod tests {
             val_loss,
             val_acc,
             seconds: 1.0,
+            lr: 1e-3,
         }
     }
 

@@ -351,6 +351,7 @@ mod tests {
                 val_loss: val(e),
                 val_acc: 0.9,
                 seconds: 1.0,
+                lr: 1e-3,
             })
             .collect()
     }

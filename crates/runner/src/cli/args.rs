@@ -86,6 +86,11 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = BENCH_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
     pub rates: Vec<f64>,
 
+    /// Schedules every rate trains under, as `sweep --schedule` takes them: each rate and
+    /// schedule alone, then all together as one stack (the table gives the ratio).
+    #[arg(long = "schedule", value_name = "LIST", value_delimiter = ',', default_value = "constant", value_parser = super::parse::schedule)]
+    pub schedules: Vec<lrsweep_model::Schedule>,
+
     /// Seed of split, order and weights.
     #[arg(long, default_value_t = sweep().seed)]
     pub seed: u64,

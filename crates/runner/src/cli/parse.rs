@@ -2,6 +2,11 @@
 
 use lrsweep_data::DatasetKind;
 
+/// A learning-rate schedule (`--schedule`): its spec, with the forms named when it is wrong.
+pub fn schedule(s: &str) -> Result<lrsweep_model::Schedule, String> {
+    s.parse()
+}
+
 /// A data set name.
 pub fn dataset(s: &str) -> Result<DatasetKind, String> {
     s.parse()

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lrsweep_model::{AdamVariant, CpuPath, Halving, LossKind};
+use lrsweep_model::{AdamVariant, CpuPath, Halving, LossKind, Schedule};
 
-use super::parse::{at_least_one, backend, fraction, parse_rate};
+use super::parse::{at_least_one, backend, fraction, parse_rate, schedule};
 use super::DataArgs;
 use crate::backend::{BackendChoice, DeviceSpec};
 use crate::config::SweepConfig;
@@ -37,6 +37,10 @@ fn d() -> SweepConfig {
 static DEFAULT_RATES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| super::parse::rate_list(&d().rates));
 
+/// The default batch size, from [`SweepConfig::default`].
+static DEFAULT_BATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| d().batch_size.to_string());
+
 /// Options of `lrsweep sweep`; the defaults are the reference experiment's.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -54,13 +58,38 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = d().epochs as u64, value_parser = at_least_one, help_heading = "Training")]
     pub epochs: u64,
 
-    /// Images per batch (the last batch of an epoch is smaller).
-    #[arg(long, default_value_t = d().batch_size as u64, value_parser = at_least_one, help_heading = "Training")]
-    pub batch_size: u64,
+    /// Images per batch (the last batch of an epoch is smaller); a comma-separated list
+    /// (32,64,…,1024) trains every rate and schedule at every size, each size a stack of its
+    /// own, and adds a chart of validation loss against epochs and seconds per size.
+    #[arg(long, value_name = "N[,N…]", value_delimiter = ',', default_value = DEFAULT_BATCH.as_str(), value_parser = at_least_one, help_heading = "Training")]
+    pub batch_size: Vec<u64>,
+
+    /// Scale each rate with its batch size: none (the default), linear (rate × size/256, Goyal
+    /// et al.'s linear scaling rule) or sqrt (rate × √(size/256)); the run records the listed
+    /// and the effective rate.
+    #[arg(long, value_name = "none|linear|sqrt", default_value_t = d().scale_lr, help_heading = "Training")]
+    pub scale_lr: crate::config::ScaleLr,
 
     /// Seed of the split, the training order and the initial weights.
     #[arg(long, default_value_t = d().seed, help_heading = "Training")]
     pub seed: u64,
+
+    /// Learning-rate schedules, comma-separated: every rate trains under each, all in one
+    /// stack; r is the rate, e the epoch (1 trains at r), s the step from 0, S the run's steps.
+    /// constant: r (the reference). step:N:G: r·G^⌊(e−1)/N⌋ (PyTorch StepLR). exp:G:
+    /// r·G^(e−1) (ExponentialLR). cosine[:A]: r·(A + (1−A)·½(1+cos(πs/S))) per step (Keras
+    /// CosineDecay, A = 0). onecycle: PyTorch OneCycleLR with r as max_lr (from r/25 up to r
+    /// over 30% of the steps, then down to r/25e4, cosine; Adam's β1 stays 0.9). plateau[:F:P]:
+    /// r times F after P epochs whose validation loss did not improve by 1e-4 (Keras
+    /// ReduceLROnPlateau, F 0.1, P 10). 0 < G ≤ 1, 0 ≤ A ≤ 1, 0 < F < 1, N ≥ 1.
+    #[arg(long = "schedule", id = "schedules", value_name = "LIST", value_delimiter = ',', default_value = "constant", value_parser = schedule, help_heading = "Training")]
+    pub schedules: Vec<Schedule>,
+
+    /// Warm up over the first E epochs: the rate climbs linearly, step t (from 1) at t/(E·steps
+    /// per epoch) of the schedule's first rate; the schedule then runs over the remaining
+    /// epochs as if the run began there (Goyal et al.'s warm-up for large batches).
+    #[arg(long, value_name = "E", default_value_t = d().warmup as u64, help_heading = "Training")]
+    pub warmup: u64,
 
     /// Share of the images held out for validation (stratified).
     #[arg(long, visible_alias = "validation-split", default_value_t = d().data.val_fraction, value_parser = fraction, help_heading = "Data")]
@@ -275,6 +304,38 @@ impl SweepArgs {
                 rates.push(r);
             }
         }
+        let mut schedules: Vec<Schedule> = Vec::with_capacity(self.schedules.len());
+        for &s in &self.schedules {
+            if !schedules.contains(&s) {
+                schedules.push(s);
+            }
+        }
+        let refuse = |why: String| crate::exit::usage(anyhow::anyhow!(why));
+        if self.warmup >= self.epochs {
+            return Err(refuse(format!(
+                "--warmup {}: a warm-up must leave epochs for the schedule: give fewer than --epochs {}",
+                self.warmup, self.epochs
+            )));
+        }
+        for s in &schedules {
+            // Steps per epoch are only known with the data: the one-epoch case is refused here,
+            // the step count once the data is read.
+            s.check(self.epochs as usize, 1 << 20, self.warmup as usize)
+                .map_err(|e| refuse(format!("--schedule {s}: {e}")))?;
+        }
+        let mut sizes: Vec<usize> = Vec::with_capacity(self.batch_size.len());
+        for &b in &self.batch_size {
+            if !sizes.contains(&(b as usize)) {
+                sizes.push(b as usize);
+            }
+        }
+        // The size named without `-b<size>`: the reference's when listed, else the first.
+        let reference = crate::config::REFERENCE_BATCH;
+        let batch_size = match sizes.contains(&reference) {
+            true => reference,
+            false => sizes.first().copied().unwrap_or(reference),
+        };
+        let batch_sizes = if sizes.len() > 1 { sizes } else { Vec::new() };
         let mut data = self.data.to_config(self.limit)?;
         data.val_fraction = self.val_fraction;
         let quick = self.quick.then(Halving::default);
@@ -285,6 +346,12 @@ impl SweepArgs {
             .or(self.quick.then_some(QUICK_PATIENCE));
         if let Some(h) = &prune {
             let refuse = |why: String| crate::exit::usage(anyhow::anyhow!("--prune {h}: {why}"));
+            if schedules.len() > 1 || batch_sizes.len() > 1 {
+                return Err(refuse(
+                    "not with several schedules or batch sizes: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size per run"
+                        .to_string(),
+                ));
+            }
             h.check(self.epochs as usize).map_err(refuse)?;
             if self.seeds > 1 {
                 return Err(refuse(format!(
@@ -303,7 +370,11 @@ impl SweepArgs {
             rates,
             refine: self.refine as usize,
             epochs: self.epochs as usize,
-            batch_size: self.batch_size as usize,
+            batch_size,
+            batch_sizes,
+            scale_lr: self.scale_lr,
+            schedules,
+            warmup: self.warmup as usize,
             seed: self.seed,
             hidden: self.hidden as usize,
             loss: self.loss.into(),

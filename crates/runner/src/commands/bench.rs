@@ -9,7 +9,7 @@ use lrsweep_model::{Compute, EpochRecord, Flow, Member, StackFit};
 use crate::analysis::bench::{flag_accuracy, median, BenchReport, BenchRow};
 use crate::backend::{self, BackendChoice, Selected};
 use crate::cli::BenchArgs;
-use crate::config::{rate_label, SweepConfig};
+use crate::config::{Arm, SweepConfig};
 use crate::exit::{note, say, usage};
 use crate::render::{self, chart};
 use crate::store;
@@ -88,32 +88,32 @@ fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
         BackendChoice::Flex => "flex",
         _ => "ndarray",
     };
-    let rates = &work.config.rates;
+    let arms = work.config.arms(&work.config.rates);
     let selected = match backend::select(choice, work.config.cpu_path) {
         Ok(s) => s,
         Err(e) => {
-            return rates
+            return arms
                 .iter()
-                .map(|&rate| BenchRow::failed(name, "unavailable", rate, 1, format!("{e:#}")))
+                .map(|&arm| BenchRow::failed(name, "unavailable", arm, 1, format!("{e:#}")))
                 .collect()
         }
     };
-    let mut rows: Vec<BenchRow> = rates
+    let mut rows: Vec<BenchRow> = arms
         .iter()
-        .flat_map(|&rate| time_stack(name, &selected, work, &[rate]))
+        .flat_map(|&arm| time_stack(name, &selected, work, &[arm]))
         .collect();
-    if rates.len() > 1 {
-        rows.extend(time_stack(name, &selected, work, rates));
+    if arms.len() > 1 {
+        rows.extend(time_stack(name, &selected, work, &arms));
     }
     rows
 }
 
 // Run, then turn the run into rows: one measurement, kept in one place.
-/// Trains `rates` together (one rate: alone) for the configured epochs and makes their rows.
-fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -> Vec<BenchRow> {
+/// Trains `arms` together (one: alone) for the configured epochs and makes their rows.
+fn time_stack(name: &str, selected: &Selected, work: &Workload, arms: &[Arm]) -> Vec<BenchRow> {
     let config = work.config;
-    let k = rates.len();
-    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+    let k = arms.len();
+    let labels: Vec<String> = arms.iter().map(|a| a.label()).collect();
     note(&format!(
         "bench: {name} on {} at lr {}{}",
         selected.adapter,
@@ -122,8 +122,11 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
     ));
     reset_peak_memory();
     let model = config.model(work.split.shape());
-    let train = config.train(rates[0], selected);
-    let members: Vec<Member> = rates.iter().map(|&rate| Member::fresh(rate)).collect();
+    let train = config.train(arms[0].rate, selected);
+    let members: Vec<Member> = arms
+        .iter()
+        .map(|a| Member::fresh(a.rate).scheduled(a.schedule))
+        .collect();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         StackFit::new(
             &model,
@@ -148,9 +151,8 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
     }));
     let peak = peak_memory_mib();
     let failed = |why: String| -> Vec<BenchRow> {
-        rates
-            .iter()
-            .map(|&rate| BenchRow::failed(name, &selected.adapter, rate, k, why.clone()))
+        arms.iter()
+            .map(|&arm| BenchRow::failed(name, &selected.adapter, arm, k, why.clone()))
             .collect()
     };
     let all = match result {
@@ -167,16 +169,17 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, rates: &[f64]) -
         Compute::Cpu(asked) => asked.layout_for(&work.split.train).name(),
         Compute::Tensor(_) => "tensor",
     };
+    let rates: Vec<f64> = arms.iter().map(|a| a.rate).collect();
     let launches = (name == "wgpu")
-        .then(|| backend::launches_per_step(&model, &train, rates, work.split, selected))
+        .then(|| backend::launches_per_step(&model, &train, &rates, work.split, selected))
         .flatten();
-    rates
-        .iter()
+    arms.iter()
         .zip(&all)
-        .map(|(&rate, records)| BenchRow {
+        .map(|(&arm, records)| BenchRow {
             backend: name.to_string(),
             device: selected.adapter.clone(),
-            rate,
+            rate: arm.rate,
+            schedule: arm.schedule,
             stack: k,
             path: path.to_string(),
             density: work.density,
@@ -224,6 +227,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         refine: 0,
         epochs: args.epochs as usize,
         batch_size: args.batch_size as usize,
+        schedules: args.schedules.clone(),
         seed: args.seed,
         cpu_path: args.cpu_path,
         data: args.data.to_config(args.limit)?,

@@ -23,12 +23,22 @@ use crate::store::run::DataRecord;
 /// than the training part. Returns what a run records of it, and the split.
 fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
     let (record, split) = load_split(&config.data, config.seed)?;
-    if config.batch_size > split.train.len() {
-        return Err(usage(anyhow!(
-            "--batch-size {} is larger than the {} training images; choose a smaller batch or a larger --limit",
-            config.batch_size,
-            split.train.len()
-        )));
+    let train = split.train.len();
+    for size in config.sizes() {
+        if size > train {
+            return Err(usage(anyhow!(
+                "--batch-size {size} is larger than the {train} training images; choose a smaller batch or a larger --limit"
+            )));
+        }
+        // A schedule needs enough steps (onecycle's phases): known only now.
+        let steps = train.div_ceil(size.max(1));
+        for s in &config.schedules {
+            s.check(config.epochs, steps, config.warmup).map_err(|e| {
+                usage(anyhow!(
+                    "--schedule {s}: {e} (the {train} training images make {steps} batches of {size})"
+                ))
+            })?;
+        }
     }
     Ok((record, split))
 }
@@ -73,7 +83,7 @@ fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
         .parameters()
         .and_then(|p| (p as u64).checked_mul(4 * 3 * 2));
     let need = model
-        .training_bytes(config.batch_size)
+        .training_bytes(config.largest_batch())
         .and_then(|b| b.checked_mul(stack))
         .and_then(|b| b.checked_add(saving?));
     let available = crate::backend::available_memory();
@@ -89,7 +99,7 @@ fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
             stack,
             if stack > 1 { "s trained together" } else { "" },
             config.hidden,
-            config.batch_size,
+            config.largest_batch(),
             if stack > 1 { "" } else { "s" },
             need.map_or("more bytes than can be counted".to_string(), |n| format!("{:.1} GiB", gib(n))),
             available.map_or("memory available".to_string(), |a| a.describe()),

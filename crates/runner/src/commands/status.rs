@@ -11,6 +11,7 @@ use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{RateSummary, Recommendation, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
+use crate::config::Arm;
 use crate::exit::say;
 use crate::slurm::{Jobs, Plan};
 use crate::store::claim;
@@ -23,6 +24,12 @@ struct Row {
     index: usize,
     /// The rate; absent for refined rates not planned yet.
     rate: Option<f64>,
+    /// Its schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<lrsweep_model::Schedule>,
+    /// Its directory in the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
     /// The seed, with `--seeds`.
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
@@ -72,34 +79,32 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let config = &record.config;
     // Sets of the rates' bits: every look-up below is constant-time, so status stays linear in
     // the number of rates (a million rates took minutes with list searches).
-    let bits = |rates: &[f64]| rates.iter().map(|r| r.to_bits()).collect::<HashSet<u64>>();
+    let key = |a: &Arm| (a.rate.to_bits(), a.schedule.to_string(), a.batch);
     let mut planned = record.rates_trained.clone();
-    let mut seen = bits(&planned);
-    for &r in &config.rates {
-        if seen.insert(r.to_bits()) {
-            planned.push(r);
+    let mut seen: HashSet<(u64, String, Option<usize>)> = planned.iter().map(key).collect();
+    for a in config.arms(&config.rates) {
+        if seen.insert(key(&a)) {
+            planned.push(a);
         }
     }
-    let listed = bits(&config.rates);
     // One row per planned rate, and per further seed with --seeds (the same index: a work task
     // trains a rate under every seed).
     let seeds = config.seeds();
     let mut rows: Vec<Row> = planned
         .iter()
         .enumerate()
-        .flat_map(|(index, &rate)| seeds.iter().map(move |&seed| (index, rate, seed)))
-        .map(|(index, rate, seed)| {
-            let evidence = claim::evidence(&dir.join(config.member_dir(rate, seed)));
+        .flat_map(|(index, &arm)| seeds.iter().map(move |&seed| (index, arm, seed)))
+        .map(|(index, arm, seed)| {
+            let dir_name = config.member_dir(arm, seed);
+            let evidence = claim::evidence(&dir.join(&dir_name));
             Row {
                 index,
-                rate: Some(rate),
+                rate: Some(arm.rate),
+                schedule: Some(arm.schedule),
+                dir: Some(dir_name),
                 seed: (seeds.len() > 1).then_some(seed),
-                label: config.member_label(rate, seed),
-                round: if listed.contains(&rate.to_bits()) {
-                    1
-                } else {
-                    2
-                },
+                label: config.member_label(arm, seed),
+                round: if record.is_listed(arm) { 1 } else { 2 },
                 state: status::state(&evidence, config.epochs),
                 verdict: None,
                 verdict_reason: None,
@@ -108,10 +113,12 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         .collect();
     let refined = rows.iter().filter(|r| r.round == 2).count();
     if refined == 0 {
-        for k in 0..config.refine {
+        for k in 0..config.refine * config.groups().len() {
             rows.push(Row {
                 index: planned.len() + k,
                 rate: None,
+                schedule: None,
+                dir: None,
                 seed: None,
                 label: "refined".to_string(),
                 round: 2,
@@ -136,14 +143,22 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
     if let Some(s) = &summary {
-        let by_rate: HashMap<u64, &RateSummary> =
-            s.rates.iter().map(|r| (r.rate.to_bits(), r)).collect();
+        // By directory: one per rate and schedule (older summaries name none: by rate then).
+        let by_dir: HashMap<String, &RateSummary> = s
+            .rates
+            .iter()
+            .map(|r| match r.dir.is_empty() {
+                true => (format!("lr-{}", crate::config::rate_label(r.rate)), r),
+                false => (r.dir.clone(), r),
+            })
+            .collect();
         for row in &mut rows {
             let base = row.seed.is_none_or(|s| s == config.seed);
             let found = row
-                .rate
+                .dir
+                .as_ref()
                 .filter(|_| base)
-                .and_then(|r| by_rate.get(&r.to_bits()));
+                .and_then(|d| by_dir.get(d));
             if let Some(r) = found {
                 row.verdict = Some(r.verdict);
                 row.verdict_reason = Some(r.verdict_reason.clone());

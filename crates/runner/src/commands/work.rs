@@ -11,7 +11,7 @@ use crate::analysis::refine::{self, Refinement};
 use crate::analysis::status::{Activity, RateState, Status};
 use crate::backend;
 use crate::cli::WorkArgs;
-use crate::config::rate_label;
+use crate::config::{rate_label, Arm};
 use crate::exit::{note, say, usage, with_hint, Interrupted};
 use crate::interrupt;
 use crate::render::progress::Progress;
@@ -50,9 +50,9 @@ pub fn run(args: &WorkArgs) -> Result<()> {
 fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
     let config = record.config.clone();
     let planned = record.rates_trained.len();
-    let Some(&rate) = record.rates_trained.get(index) else {
-        let listed = config.rates.len();
-        if index < listed + config.refine {
+    let Some(&arm) = record.rates_trained.get(index) else {
+        let listed = config.rates.len() * config.groups().len();
+        if index < listed + config.refine * config.groups().len() {
             return Err(usage(anyhow!(
                 "--index {index}: rate {index} of {} is a refined rate, not planned yet (round 1 is 0 to {}); run `lrsweep work {} --refine` once round 1 has ended",
                 dir.display(),
@@ -65,21 +65,24 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
             dir.display(),
             planned.saturating_sub(1),
             if config.refine > 0 && planned == listed {
-                format!(", and {} refined ones to come", config.refine)
+                format!(
+                    ", and {} refined ones to come",
+                    config.refine * config.groups().len()
+                )
             } else {
                 String::new()
             }
         )));
     };
-    let label = rate_label(rate);
-    let name = config.member_dir(rate, config.seed);
+    let label = arm.label();
+    let name = config.member_dir(arm, config.seed);
     let rate_dir = dir.join(&name);
     // Done when every seed's member is (one, but with --seeds).
     let already_done = || {
         let all_done = config
             .seeds()
             .iter()
-            .all(|&s| claim::done(&dir.join(config.member_dir(rate, s))).is_some());
+            .all(|&s| claim::done(&dir.join(config.member_dir(arm, s))).is_some());
         claim::done(&rate_dir).filter(|_| all_done).map(|d| {
             note(&format!(
                 "learning rate {label} (index {index}) was finished by {}: nothing to train",
@@ -100,7 +103,7 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
         return Ok(());
     }
     let mut held = Some(claim);
-    let result = train_claimed(dir, record, rate, &mut held);
+    let result = train_claimed(dir, record, arm, &mut held);
     let again = format!(
         "lrsweep work {} --index {index} (or resubmit the task: sbatch --array={index} {})",
         dir.display(),
@@ -134,8 +137,8 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
     }
 }
 
-/// Loads the data, checks it is the run's, and trains `rate` holding `held` (given back there).
-fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Claim>) -> Result<()> {
+/// Loads the data, checks it is the run's, and trains `arm` holding `held` (given back there).
+fn train_claimed(dir: &Path, record: RunRecord, arm: Arm, held: &mut Option<Claim>) -> Result<()> {
     let config = record.config.clone();
     let (here, split) = load_data(&config)?;
     // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
@@ -156,7 +159,7 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     let devices = vec![backend::select(config.backend, config.cpu_path).map_err(usage)?];
     note(&format!(
         "learning rate {}: training on {} ({})",
-        rate_label(rate),
+        arm.label(),
         devices[0].backend,
         devices[0].adapter
     ));
@@ -166,9 +169,9 @@ fn train_claimed(dir: &Path, record: RunRecord, rate: f64, held: &mut Option<Cla
     };
     let progress = Progress::new(config.rates.len() + config.refine);
     let mut training = Training::new(dir, &split, &devices, &progress, true);
-    let name = config.member_dir(rate, config.seed);
+    let name = config.member_dir(arm, config.seed);
     training.claims().hold(&name, claim);
-    let result = training.round(&record, &[rate]).map(|_| ());
+    let result = training.round(&record, &[arm]).map(|_| ());
     *held = training.claims().release(&name);
     result
 }
@@ -187,16 +190,16 @@ fn refine(dir: &Path) -> Result<()> {
     let collected = results::collect(dir, &record).map_err(usage)?;
     let mut finished = Vec::new();
     let mut missing = Vec::new();
-    for ((rate, records), state) in collected.runs.iter().zip(&collected.states) {
-        if !config.rates.contains(rate) {
+    for ((arm, records), state) in collected.runs.iter().zip(&collected.states) {
+        if !record.is_listed(*arm) {
             continue;
         }
         match state {
-            RateState::Done { .. } => finished.push((*rate, records.clone())),
-            other => missing.push(format!("{} ({})", rate_label(*rate), describe(other))),
+            RateState::Done { .. } => finished.push((*arm, records.clone())),
+            other => missing.push(format!("{} ({})", arm.label(), describe(other))),
         }
     }
-    let listed = config.rates.len();
+    let listed = config.rates.len() * config.groups().len();
     say(&format!(
         "round 1: {} of {listed} rates finished{}",
         finished.len(),
@@ -210,37 +213,41 @@ fn refine(dir: &Path) -> Result<()> {
     if planned_before {
         let labels: Vec<String> = record.rates_trained[listed..]
             .iter()
-            .map(|r| rate_label(*r))
+            .map(|a| a.label())
             .collect();
         say(&format!(
             "round 2 was planned before: {}; kept",
             labels.join(", ")
         ))?;
     } else if config.refine > 0 {
-        match refine::plan(
-            &results::summarize_runs(dir, &record, &finished)?,
-            config.refine,
-        ) {
-            Refinement::Between {
-                best,
-                neighbour,
-                rates,
-            } => {
-                let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
-                say(&format!(
-                    "refining between {best} (best) and {neighbour}{}: {}",
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", from the {} rates that finished", finished.len())
-                    },
-                    labels.join(", ")
-                ))?;
-                record.plan(&rates);
-                record.write(dir)?;
+        let summaries = results::summarize_runs(dir, &record, &finished)?;
+        for (group, _, plan) in refine::plan_each(&summaries, &config) {
+            match plan {
+                Refinement::Between {
+                    best,
+                    neighbour,
+                    rates,
+                } => {
+                    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+                    say(&format!(
+                        "refining between {best} (best) and {neighbour}{}: {}",
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", from the {} rates that finished", finished.len())
+                        },
+                        labels.join(", ")
+                    ))?;
+                    let arms: Vec<Arm> = rates.iter().map(|&rate| group.at(rate)).collect();
+                    record.plan(&arms);
+                }
+                Refinement::None(why) if config.groups().len() > 1 => {
+                    say(&format!("{why} ({})", group.group_slug()))?
+                }
+                Refinement::None(why) => say(why)?,
             }
-            Refinement::None(why) => say(why)?,
         }
+        record.write(dir)?;
     }
     let round2 = listed..record.rates_trained.len();
     match Plan::read(dir).filter(|p| p.submitted) {
@@ -316,11 +323,11 @@ fn finish(dir: &Path) -> Result<()> {
             }
         }
     };
-    for (rate, records) in &collected.runs {
-        let label = rate_label(*rate);
-        if !dir.join(format!("lr-{label}.png")).exists() {
-            let others = results::other_seeds(dir, &record, *rate)?;
-            results::rate_chart(dir, &record, *rate, records, &others)?;
+    for (arm, records) in &collected.runs {
+        let stem = config.member_dir(*arm, config.seed);
+        if !dir.join(format!("{stem}.png")).exists() {
+            let others = results::other_seeds(dir, &record, *arm)?;
+            results::rate_chart(dir, &record, *arm, records, &others)?;
         }
     }
     let header = text::run_header(config, &record.backend, &record.adapter);

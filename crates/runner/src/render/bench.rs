@@ -1,7 +1,6 @@
 //! The benchmark's table (Markdown) and `bench.csv`.
 
 use crate::analysis::bench::{stack_ratio, BenchReport, BenchRow};
-use crate::config::rate_label;
 
 /// The bars of `bench.png`: milliseconds per rate-epoch, one bar per rate trained alone and one
 /// per stack (its rates share the bar).
@@ -11,13 +10,23 @@ pub fn bars(rows: &[BenchRow]) -> Vec<(String, f64)> {
         let name = if r.stack > 1 {
             format!("{} stack of {} (per rate)", r.backend, r.stack)
         } else {
-            format!("{} @ {}", r.backend, rate_label(r.rate))
+            format!("{} @ {}", r.backend, label(r))
         };
         if !bars.iter().any(|(n, _)| *n == name) {
             bars.push((name, r.rate_epoch_ms));
         }
     }
     bars
+}
+
+/// The row's rate, with its schedule when that is not `constant`.
+fn label(r: &BenchRow) -> String {
+    crate::config::Arm {
+        rate: r.rate,
+        schedule: r.schedule,
+        batch: None,
+    }
+    .label()
 }
 
 /// `sparse (19.1% non-zero)`, `dense (50.2% non-zero)` or `tensor`.
@@ -37,17 +46,18 @@ fn launches(r: &BenchRow) -> String {
 /// `bench.csv`: one line per row.
 pub fn csv(report: &BenchReport) -> String {
     let mut s = String::from(
-        "backend,device,path,density,rate,stack,ok,warmup_s,median_ms,rate_epoch_ms,launches_per_step,images_per_s,gflops,peak_mib,val_acc,acc_differs,error\n",
+        "backend,device,path,density,rate,schedule,stack,ok,warmup_s,median_ms,rate_epoch_ms,launches_per_step,images_per_s,gflops,peak_mib,val_acc,acc_differs,error\n",
     );
     for r in &report.rows {
         let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
         s += &format!(
-            "{},{},{},{:.4},{},{},{},{:.3},{:.1},{:.1},{},{:.0},{:.2},{:.1},{},{},{}\n",
+            "{},{},{},{:.4},{},{},{},{},{:.3},{:.1},{:.1},{},{:.0},{:.2},{:.1},{},{},{}\n",
             r.backend,
             quote(&r.device),
             r.path,
             r.density,
             r.rate,
+            r.schedule,
             r.stack,
             r.ok,
             r.warmup_s,
@@ -79,7 +89,7 @@ pub fn markdown(report: &BenchReport) -> String {
                 r.backend,
                 r.device,
                 path(r),
-                rate_label(r.rate),
+                label(r),
                 r.stack,
                 r.warmup_s,
                 r.median_ms,
@@ -100,7 +110,7 @@ pub fn markdown(report: &BenchReport) -> String {
                 "| {} | {} | | {} | {} | failed: {} | | | | | | | |\n",
                 r.backend,
                 r.device,
-                rate_label(r.rate),
+                label(r),
                 r.stack,
                 r.error.as_deref().unwrap_or("")
             );

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use crate::analysis::range::FindResult;
 use crate::analysis::summary::Summary;
+use crate::render::chart::BATCH_CHART;
 use crate::render::text::{describe_range, escape, summary_html};
 
 fn base64(bytes: &[u8]) -> String {
@@ -54,15 +55,39 @@ pub fn report(
             image(&dir.join("find.png"), "range test")?
         );
     }
-    h += &format!(
-        "<h2>All rates</h2>\n{}\n",
-        image(&dir.join("overview.png"), "overview")?
-    );
+    match summary.overviews.as_slice() {
+        [] => {
+            h += &format!(
+                "<h2>All rates</h2>\n{}\n",
+                image(&dir.join("overview.png"), "overview")?
+            )
+        }
+        overviews => {
+            for o in overviews {
+                h += &format!(
+                    "<h2>All rates, {}</h2>\n{}\n",
+                    escape(&o.group),
+                    image(&dir.join(&o.file), "overview")?
+                );
+            }
+        }
+    }
+    if !summary.batch_sizes.is_empty() {
+        h += &format!(
+            "<h2>Batch sizes</h2>\n{}\n",
+            image(&dir.join(BATCH_CHART), "batch sizes")?
+        );
+    }
     for r in &summary.rates {
+        // Older summaries name no directory: the rate's own then.
+        let stem = match r.dir.is_empty() {
+            true => format!("lr-{}", r.label),
+            false => r.dir.clone(),
+        };
         h += &format!(
             "<h2>Learning rate {}</h2>\n{}\n",
             escape(&r.label),
-            image(&dir.join(format!("lr-{}.png", r.label)), &r.label)?
+            image(&dir.join(format!("{stem}.png")), &r.label)?
         );
     }
     h += "</body></html>\n";

@@ -4,7 +4,7 @@
 use crate::analysis::range::{verdict, FindResult, RangeVerdict};
 use crate::analysis::summary::{RateSummary, Summary};
 use crate::analysis::verdict::Verdict;
-use crate::config::SweepConfig;
+use crate::config::{rate_label, SweepConfig};
 
 /// A suggested rate with three significant digits (they are not round numbers).
 pub fn short(rate: f64) -> String {
@@ -21,10 +21,105 @@ fn num(x: f64, digits: usize) -> String {
 
 /// The line under the summary's title: what ran where.
 pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String {
+    let mut schedules = String::new();
+    if config.schedules != [lrsweep_model::Schedule::Constant] {
+        let specs: Vec<String> = config.schedules.iter().map(|s| s.to_string()).collect();
+        schedules = format!(", schedule {}", specs.join(", "));
+    }
+    if config.warmup > 0 {
+        schedules += &format!(" after {} warm-up epochs", config.warmup);
+    }
+    let sizes: Vec<String> = config.sizes().iter().map(|s| s.to_string()).collect();
+    let mut batch = sizes.join(", ");
+    if config.scale_lr != crate::config::ScaleLr::None {
+        batch += &format!(" (rates scaled {} from 256)", config.scale_lr);
+    }
     format!(
-        "{} epochs per rate, batch {}, seed {}, {backend} on {adapter}.",
-        config.epochs, config.batch_size, config.seed
+        "{} epochs per rate, batch {batch}{schedules}, seed {}, {backend} on {adapter}.",
+        config.epochs, config.seed
     )
+}
+
+/// With several groups (schedules, batch sizes): the grid of the lowest validation loss of
+/// every rate (rows) in every group (columns: the schedule and/or the batch size), `(epoch)`
+/// after each, the recommended one in bold; none with one group.
+fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let mut groups: Vec<(lrsweep_model::Schedule, usize)> = Vec::new();
+    for r in &summary.rates {
+        if !groups.contains(&(r.schedule, r.batch_size)) {
+            groups.push((r.schedule, r.batch_size));
+        }
+    }
+    if groups.len() < 2 {
+        return None;
+    }
+    let schedules = groups.iter().any(|g| g.0 != groups[0].0);
+    let sizes = groups.iter().any(|g| g.1 != groups[0].1);
+    let name = |(schedule, size): (lrsweep_model::Schedule, usize)| match (schedules, sizes) {
+        (true, true) => format!("{schedule}, batch {size}"),
+        (true, false) => schedule.to_string(),
+        _ => format!("batch {size}"),
+    };
+    let mut rates: Vec<f64> = Vec::new();
+    for r in &summary.rates {
+        if !rates.contains(&r.rate) {
+            rates.push(r.rate);
+        }
+    }
+    rates.sort_by(|a, b| a.total_cmp(b));
+    let best = summary.recommended.as_ref().map(|r| r.dir.as_str());
+    let mut header = vec!["rate".to_string()];
+    header.extend(groups.iter().map(|&g| name(g)));
+    let rows = rates
+        .iter()
+        .map(|&rate| {
+            let mut row = vec![rate_label(rate)];
+            row.extend(groups.iter().map(|&(schedule, size)| {
+                let found = summary
+                    .rates
+                    .iter()
+                    .find(|r| r.rate == rate && r.schedule == schedule && r.batch_size == size);
+                match found {
+                    Some(r) => {
+                        let cell = format!("{:.4} ({})", r.min_val_loss, r.min_val_loss_epoch);
+                        match best == Some(r.dir.as_str()) {
+                            true => format!("**{cell}**"),
+                            false => cell,
+                        }
+                    }
+                    None => "–".to_string(),
+                }
+            }));
+            row
+        })
+        .collect();
+    Some((header, rows))
+}
+
+/// The batch sizes' table: each size's best member, when it got there (epoch and seconds)
+/// and its stack's speed.
+const BATCH_COLUMNS: [&str; 5] = [
+    "batch size",
+    "best rate",
+    "min val loss (epoch)",
+    "seconds to it",
+    "images/s",
+];
+
+fn batch_rows(summary: &Summary) -> Vec<[String; 5]> {
+    summary
+        .batch_sizes
+        .iter()
+        .map(|b| {
+            [
+                b.batch_size.to_string(),
+                b.best(),
+                format!("{:.4} ({})", b.min_val_loss, b.min_val_loss_epoch),
+                format!("{:.1}", b.seconds_to_best),
+                format!("{:.0}", b.images_per_s),
+            ]
+        })
+        .collect()
 }
 
 /// One line saying what the range test suggests.
@@ -159,6 +254,16 @@ fn cells(r: Row) -> [String; 10] {
 /// The recommendation as a bold lead and the sentence after it.
 fn recommendation(summary: &Summary) -> (String, String) {
     match &summary.recommended {
+        Some(r) if r.label != rate_label(r.rate) => (
+            format!(
+                "Recommended: learning rate {} under schedule {} at batch size {}, stop at epoch {}",
+                rate_label(r.rate),
+                r.schedule,
+                r.batch_size,
+                r.epoch
+            ),
+            format!(" — {}.", r.reason),
+        ),
         Some(r) => (
             format!(
                 "Recommended: learning rate {}, stop at epoch {}",
@@ -350,6 +455,27 @@ pub fn summary_markdown(summary: &Summary) -> String {
             s += &format!("| {} |\n", r.join(" | "));
         }
     }
+    if let Some((header, rows)) = grid(summary) {
+        s += &format!(
+            "\nLowest validation loss (epoch) of each rate in each group:\n\n| {} |\n|{}\n",
+            header.join(" | "),
+            "---|".repeat(header.len())
+        );
+        for r in rows {
+            s += &format!("| {} |\n", r.join(" | "));
+        }
+    }
+    let batches = batch_rows(summary);
+    if !batches.is_empty() {
+        s += &format!(
+            "\nEach batch size's best rate (see batch-sizes.png):\n\n| {} |\n|{}\n",
+            BATCH_COLUMNS.join(" | "),
+            "---|".repeat(BATCH_COLUMNS.len())
+        );
+        for r in batches {
+            s += &format!("| {} |\n", r.join(" | "));
+        }
+    }
     let (lead, rest) = recommendation(summary);
     s += &format!("\n**{lead}**{rest}\n");
     if let Some(text) = incomplete(summary) {
@@ -443,6 +569,40 @@ pub fn summary_html(summary: &Summary) -> String {
         h += "</tr>\n";
     }
     h += "</table>\n";
+    if let Some((header, rows)) = grid(summary) {
+        h += "<p>Lowest validation loss (epoch) of each rate in each group:</p>\n<table><tr>";
+        for c in header {
+            h += &format!("<th>{}</th>", escape(&c));
+        }
+        h += "</tr>\n";
+        for r in rows {
+            h += "<tr>";
+            for c in r {
+                h += &match c.strip_prefix("**").and_then(|c| c.strip_suffix("**")) {
+                    Some(best) => format!("<td><b>{}</b></td>", escape(best)),
+                    None => format!("<td>{}</td>", escape(&c)),
+                };
+            }
+            h += "</tr>\n";
+        }
+        h += "</table>\n";
+    }
+    let batches = batch_rows(summary);
+    if !batches.is_empty() {
+        h += "<p>Each batch size's best rate:</p>\n<table><tr>";
+        for c in BATCH_COLUMNS {
+            h += &format!("<th>{}</th>", escape(c));
+        }
+        h += "</tr>\n";
+        for r in batches {
+            h += "<tr>";
+            for c in r {
+                h += &format!("<td>{}</td>", escape(&c));
+            }
+            h += "</tr>\n";
+        }
+        h += "</table>\n";
+    }
     let seeds = seed_rows(summary);
     if !seeds.is_empty() {
         h += "<table><tr>";
@@ -485,6 +645,7 @@ mod tests {
             val_loss,
             val_acc,
             seconds: 1.0,
+            lr: 1e-3,
         }
     }
 

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use lrsweep_model::EpochRecord;
 
-/// Header of every `metrics.csv`.
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds";
+/// Header of every `metrics.csv`: the figures of an epoch, its seconds, and the learning rate
+/// of its last step.
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr";
+
+/// The header of older versions' files, without the `lr` column: still read (lr unknown).
+const OLD_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds";
 
 /// A `metrics.csv` being appended to, one flushed line per epoch.
 pub struct MetricsWriter {
@@ -40,20 +44,31 @@ impl MetricsWriter {
     }
 }
 
-/// One CSV line: shortest exact decimal for the metrics, milliseconds for the time.
+/// One CSV line: shortest exact decimal for the metrics and the rate, milliseconds for the
+/// time.
 pub fn format_record(r: &EpochRecord) -> String {
     format!(
-        "{},{},{},{},{},{:.3}",
-        r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds
+        "{},{},{},{},{},{:.3},{}",
+        r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds, r.lr
     )
 }
 
-/// Parses one metrics line written by [`format_record`].
+/// Parses one metrics line written by [`format_record`] (or by an older version, without the
+/// rate: NaN then).
 pub fn parse_record(line: &str) -> Result<EpochRecord> {
+    parse_fields(line, 7)
+}
+
+fn parse_fields(line: &str, want: usize) -> Result<EpochRecord> {
     let fields: Vec<&str> = line.trim_end().split(',').collect();
-    if fields.len() != 6 {
+    if fields.len() != want && !(want == 7 && fields.len() == 6) {
+        let header = if want == 7 {
+            METRICS_HEADER
+        } else {
+            OLD_HEADER
+        };
         bail!(
-            "expected 6 comma-separated fields ({METRICS_HEADER}), found {}",
+            "expected {want} comma-separated fields ({header}), found {}",
             fields.len()
         );
     }
@@ -74,6 +89,7 @@ pub fn parse_record(line: &str) -> Result<EpochRecord> {
         val_loss: num(3)?,
         val_acc: num(4)?,
         seconds: num(5)?,
+        lr: if fields.len() > 6 { num(6)? } else { f64::NAN },
     })
 }
 
@@ -84,16 +100,18 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
     }
     let text = super::fs::read_text(path, super::fs::limit::METRICS)?;
     let mut lines = text.lines();
-    if lines.next() != Some(METRICS_HEADER) {
-        bail!(
+    let want = match lines.next() {
+        Some(METRICS_HEADER) => 7,
+        Some(OLD_HEADER) => 6,
+        _ => bail!(
             "{} line 1: expected the header '{METRICS_HEADER}'",
             path.display()
-        );
-    }
+        ),
+    };
     lines
         .enumerate()
         .map(|(i, line)| {
-            parse_record(line)
+            parse_fields(line, want)
                 .and_then(|r| check_record(&r, i + 1).map(|()| r))
                 .with_context(|| format!("{} line {}", path.display(), i + 2))
         })
@@ -123,6 +141,9 @@ fn check_record(r: &EpochRecord, nth: usize) -> Result<()> {
     if !(r.seconds.is_finite() && r.seconds >= 0.0) {
         bail!("seconds {} is not a duration", r.seconds);
     }
+    if r.lr <= 0.0 || r.lr.is_infinite() {
+        bail!("lr {} is not a learning rate", r.lr);
+    }
     Ok(())
 }
 
@@ -134,9 +155,16 @@ mod tests {
     fn implausible_records_are_refused_with_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
-        let good = "1,0.5,0.8,0.6,0.79,1.000\n2,NaN,0.1,NaN,0.1,1.000\n";
+        let good = "1,0.5,0.8,0.6,0.79,1.000,0.001\n2,NaN,0.1,NaN,0.1,1.000,0.0005\n";
         std::fs::write(&path, format!("{METRICS_HEADER}\n{good}")).unwrap();
-        assert_eq!(read_metrics(&path).unwrap().len(), 2);
+        let read = read_metrics(&path).unwrap();
+        assert_eq!((read.len(), read[1].lr), (2, 0.0005));
+        let old = "1,0.5,0.8,0.6,0.79,1.000\n";
+        std::fs::write(&path, format!("{OLD_HEADER}\n{old}")).unwrap();
+        assert!(
+            read_metrics(&path).unwrap()[0].lr.is_nan(),
+            "an older file: lr unknown"
+        );
         for (bad, says) in [
             (
                 "1,0.5,0.8,0.6,0.79,1.0\n1,0.5,0.8,0.6,0.79,1.0\n",
@@ -146,6 +174,8 @@ mod tests {
             ("1,0.5,7.5,0.6,0.79,1.0\n", "train_acc 7.5"),
             ("1,-0.5,0.8,0.6,0.79,1.0\n", "train_loss -0.5 is negative"),
             ("1,0.5,0.8,0.6,0.79,-1\n", "seconds -1"),
+            ("1,0.5,0.8,0.6,0.79,1.0,-0.1\n", "lr -0.1"),
+            ("1,0.5,0.8,0.6,0.79,1.0,0.1,7\n", "expected 7"),
         ] {
             std::fs::write(&path, format!("{METRICS_HEADER}\n{bad}")).unwrap();
             let e = format!("{:#}", read_metrics(&path).unwrap_err());

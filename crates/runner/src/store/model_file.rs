@@ -19,8 +19,17 @@ use crate::store::{write_atomic, write_json};
 /// What a model file holds and how to score it again: `<file>.json` beside `<file>.bpk`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelMeta {
-    /// The learning rate it was trained with.
+    /// The learning rate it was trained with (as listed; see `effective_rate`).
     pub rate: f64,
+    /// Its schedule.
+    #[serde(default)]
+    pub schedule: lrsweep_model::Schedule,
+    /// Images per batch it trained with.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// The rate Adam took (scaled for the batch size with `--scale-lr`).
+    #[serde(default)]
+    pub effective_rate: f64,
     /// The epoch whose weights these are.
     pub epoch: usize,
     /// Validation loss recorded after that epoch.
@@ -53,11 +62,14 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
-    /// The metadata of `run`'s weights of `rate` after `record`.
-    pub fn new(run: &RunRecord, rate: f64, record: &EpochRecord) -> Self {
+    /// The metadata of `run`'s weights of `arm` after `record`.
+    pub fn new(run: &RunRecord, arm: crate::config::Arm, record: &EpochRecord) -> Self {
         let config = &run.config;
         Self {
-            rate,
+            rate: arm.rate,
+            schedule: arm.schedule,
+            batch_size: config.batch_of(arm),
+            effective_rate: config.effective_rate(arm),
             epoch: record.epoch,
             val_loss: record.val_loss,
             val_acc: record.val_acc,

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use lrsweep_data::{Dataset, Origin, Scale, Shape, Split, VerifiedFile};
 use serde::{Deserialize, Serialize};
 
-use crate::config::SweepConfig;
+use crate::config::{Arm, SweepConfig};
 use crate::exit::usage;
 
 /// The Burn version lrsweep is built against (pinned in the workspace manifest).
@@ -132,9 +132,9 @@ pub struct RunRecord {
     pub burn_version: String,
     /// The sweep's settings.
     pub config: SweepConfig,
-    /// Rates trained or being trained, listed then refined.
+    /// Rates trained or being trained (each under its schedule), listed then refined.
     #[serde(default)]
-    pub rates_trained: Vec<f64>,
+    pub rates_trained: Vec<Arm>,
     /// The backend used.
     #[serde(default)]
     pub backend: String,
@@ -194,34 +194,49 @@ impl RunRecord {
         }
     }
 
-    /// How far `rate` can move a weight in one epoch of this run, in units of the initial
-    /// scale ([`crate::analysis::verdict::reach`]).
-    pub fn reach(&self, rate: f64) -> f64 {
-        let steps = self.data.train_size.div_ceil(self.config.batch_size.max(1));
-        crate::analysis::verdict::reach(rate, steps, self.model().init_std)
+    /// How far `arm`'s rate (as Adam takes it) can move a weight in one epoch of this run at its
+    /// batch size, in units of the initial scale ([`crate::analysis::verdict::reach`]).
+    pub fn reach(&self, arm: Arm) -> f64 {
+        let steps = self
+            .data
+            .train_size
+            .div_ceil(self.config.batch_of(arm).max(1));
+        crate::analysis::verdict::reach(
+            self.config.effective_rate(arm),
+            steps,
+            self.model().init_std,
+        )
     }
 
-    /// Adds `rates` to the rates trained, each once, in order (listed first, refined after).
-    pub fn plan(&mut self, rates: &[f64]) {
-        for &rate in rates {
-            if !self.rates_trained.contains(&rate) {
-                self.rates_trained.push(rate);
+    /// Adds `arms` to the rates trained, each once, in order (listed first, refined after).
+    pub fn plan(&mut self, arms: &[Arm]) {
+        for &arm in arms {
+            if !self.rates_trained.contains(&arm) {
+                self.rates_trained.push(arm);
             }
         }
     }
 
-    /// What the weights of `rate` under `seed` belong to: the SHA-256 of the settings that
+    /// Whether `arm` is one of the listed rates' (round 1), not a refined one.
+    pub fn is_listed(&self, arm: Arm) -> bool {
+        self.config.rates.contains(&arm.rate)
+            && self.config.schedules.contains(&arm.schedule)
+            && self.config.sizes().contains(&self.config.batch_of(arm))
+    }
+
+    /// What the weights of `arm` under `seed` belong to: the SHA-256 of the settings that
     /// shape its training (network, seed, batch, loss, Adam, order, data set and the checksums
-    /// of its files, split), the rate, and a further seed (`--seeds`; the run's own adds
-    /// nothing, so older runs' checkpoints still match). A checkpoint of another run, rate or
-    /// seed never matches.
-    pub fn member_identity(&self, rate: f64, seed: u64) -> String {
+    /// of its files, split), the rate, its schedule and the warm-up, and a further seed
+    /// (`--seeds`; the run's own, the constant schedule and no warm-up add nothing, so older
+    /// runs' checkpoints still match). A checkpoint of another run, rate, schedule or seed
+    /// never matches.
+    pub fn member_identity(&self, arm: Arm, seed: u64) -> String {
         let c = &self.config;
         let mut fields = serde_json::json!({
-            "rate": rate,
+            "rate": arm.rate,
             "model": self.model(),
             "seed": c.seed,
-            "batch_size": c.batch_size,
+            "batch_size": c.batch_of(arm),
             "loss": c.loss,
             "adam": c.adam,
             "reshuffle": c.reshuffle,
@@ -232,6 +247,15 @@ impl RunRecord {
         });
         if seed != c.seed {
             fields["member_seed"] = serde_json::json!(seed);
+        }
+        if arm.schedule != lrsweep_model::Schedule::Constant {
+            fields["schedule"] = serde_json::json!(arm.schedule);
+        }
+        if c.warmup > 0 {
+            fields["warmup"] = serde_json::json!(c.warmup);
+        }
+        if c.scale_lr != crate::config::ScaleLr::None {
+            fields["scale_lr"] = serde_json::json!(c.scale_lr);
         }
         // The user's data and a chosen scale shape the weights too; MNIST runs of older
         // versions record neither, so their checkpoints still match.
@@ -297,9 +321,30 @@ impl RunRecord {
                 format!("val_fraction {}", c.data.val_fraction),
             ),
             (
-                c.rates.iter().chain(&self.rates_trained).all(rate_ok),
+                c.rates
+                    .iter()
+                    .chain(self.rates_trained.iter().map(|a| &a.rate))
+                    .all(rate_ok),
                 "a rate outside 1e-10..=3.4e38".to_string(),
             ),
+            (
+                !c.schedules.is_empty()
+                    && self
+                        .rates_trained
+                        .iter()
+                        .all(|a| c.schedules.contains(&a.schedule)),
+                "a schedule the run does not list".to_string(),
+            ),
+            (
+                c.batch_sizes.iter().all(|&b| b >= 1)
+                    && (c.batch_sizes.is_empty() || c.batch_sizes.contains(&c.batch_size))
+                    && self.rates_trained.iter().all(|a| {
+                        a.batch
+                            .is_none_or(|b| b != c.batch_size && c.batch_sizes.contains(&b))
+                    }),
+                format!("batch sizes {:?}", c.sizes()),
+            ),
+            (c.warmup < c.epochs, format!("warmup {}", c.warmup)),
             (
                 self.data.inputs >= 1 && self.data.class_names.len() >= 2,
                 format!(
@@ -309,7 +354,7 @@ impl RunRecord {
                 ),
             ),
             (
-                self.model().training_bytes(c.batch_size).is_some(),
+                self.model().training_bytes(c.largest_batch()).is_some(),
                 format!("a network of hidden {} too large to count", c.hidden),
             ),
         ];
@@ -341,29 +386,56 @@ mod tests {
     #[test]
     fn the_identity_changes_with_every_setting_that_shapes_training() {
         let base = record();
-        let id = base.member_identity(1e-3, 42);
-        assert_eq!(id, record().member_identity(1e-3, 42));
-        assert_ne!(id, base.member_identity(1e-2, 42));
+        let a = Arm::constant(1e-3);
+        let id = base.member_identity(a, 42);
+        assert_eq!(id, record().member_identity(a, 42));
+        assert_ne!(id, base.member_identity(Arm::constant(1e-2), 42));
         assert_ne!(
             id,
-            base.member_identity(1e-3, 43),
+            base.member_identity(a, 43),
             "a further seed is another member"
+        );
+        let cosine = Arm {
+            schedule: "cosine".parse().unwrap(),
+            ..a
+        };
+        assert_ne!(id, base.member_identity(cosine, 42), "another schedule");
+        let mut other = record();
+        other.config.warmup = 2;
+        assert_ne!(id, other.member_identity(a, 42), "a warm-up");
+        let mut other = record();
+        other.config.batch_sizes = vec![256, 1024];
+        let big = Arm {
+            batch: Some(1024),
+            ..a
+        };
+        assert_eq!(
+            id,
+            other.member_identity(a, 42),
+            "the run's own size: unchanged"
+        );
+        assert_ne!(id, other.member_identity(big, 42), "another batch size");
+        other.config.scale_lr = crate::config::ScaleLr::Linear;
+        assert_ne!(
+            other.member_identity(big, 42),
+            record().member_identity(big, 42),
+            "scaled rates"
         );
         let mut other = record();
         other.config.hidden = 32;
-        assert_ne!(id, other.member_identity(1e-3, 42));
+        assert_ne!(id, other.member_identity(a, 42));
         let mut other = record();
         other.config.seed = 7;
-        assert_ne!(id, other.member_identity(1e-3, 42));
+        assert_ne!(id, other.member_identity(a, 42));
         let mut other = record();
         other.config.data.limit = Some(3000);
-        assert_ne!(id, other.member_identity(1e-3, 42));
+        assert_ne!(id, other.member_identity(a, 42));
         let mut other = record();
         other.config.epochs = 3;
         other.backend = "wgpu".into();
         assert_eq!(
             id,
-            other.member_identity(1e-3, 42),
+            other.member_identity(a, 42),
             "epochs and backend do not shape the weights"
         );
     }

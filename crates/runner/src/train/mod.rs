@@ -21,6 +21,7 @@ use lrsweep_model::{EpochRecord, Member, StackFit};
 
 use crate::analysis::status::{Activity, Worker};
 use crate::backend::Selected;
+use crate::config::Arm;
 use crate::interrupt;
 use crate::render::progress::Progress;
 use crate::results;
@@ -30,14 +31,14 @@ use crate::store::run::RunRecord;
 use persist::EpochSink;
 use resume::Previous;
 
-/// A rate and the records of the epochs it has trained.
-pub type Trained = (f64, Vec<EpochRecord>);
+/// A rate (under its schedule) and the records of the epochs it has trained.
+pub type Trained = (Arm, Vec<EpochRecord>);
 
-/// One member of a round: a rate under one of the run's seeds (`--seeds`).
+/// One member of a round: a rate under its schedule and one of the run's seeds (`--seeds`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Unit {
-    /// The learning rate.
-    pub rate: f64,
+    /// The rate and its schedule.
+    pub arm: Arm,
     /// Its seed (weights and order).
     pub seed: u64,
 }
@@ -87,27 +88,27 @@ impl<'a> Training<'a> {
     /// Trains a round of `record`'s rates (each one listed in `record.rates_trained`) and
     /// draws their charts; returns their records in the round's order. Stops with
     /// [`interrupt::stopped`] when a signal cut a rate short.
-    pub fn round(&mut self, record: &RunRecord, rates: &[f64]) -> Result<Vec<Trained>> {
+    pub fn round(&mut self, record: &RunRecord, arms: &[Arm]) -> Result<Vec<Trained>> {
         let config = &record.config;
-        let units: Vec<Unit> = rates
+        let units: Vec<Unit> = arms
             .iter()
-            .flat_map(|&rate| {
+            .flat_map(|&arm| {
                 config
                     .seeds()
                     .into_iter()
-                    .map(move |seed| Unit { rate, seed })
+                    .map(move |seed| Unit { arm, seed })
             })
             .collect();
         for u in &units {
-            let name = config.member_dir(u.rate, u.seed);
+            let name = config.member_dir(u.arm, u.seed);
             self.claims
-                .take(self.out, &name, &config.member_label(u.rate, u.seed))?;
+                .take(self.out, &name, &config.member_label(u.arm, u.seed))?;
         }
         let mut results: Vec<Option<Vec<EpochRecord>>> = vec![None; units.len()];
         // With --prune the round trains in segments, rung to rung: each segment's start reads
         // every member's records (from its files, as a resume does), decides the rungs they
         // have reached, and trains the survivors to the next one.
-        let guard_side = rates == config.rates.as_slice();
+        let guard_side = arms.iter().map(|a| a.rate).eq(config.rates.iter().copied());
         let references = match (&config.prune, guard_side) {
             (Some(_), false) => results::prune_references(self.out, record)?,
             _ => Vec::new(),
@@ -120,8 +121,8 @@ impl<'a> Training<'a> {
             let mut pending: Vec<Pending> = Vec::new();
             let mut known: Vec<Vec<EpochRecord>> = vec![Vec::new(); units.len()];
             for (i, &unit) in units.iter().enumerate() {
-                let label = config.member_label(unit.rate, unit.seed);
-                let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
+                let label = config.member_label(unit.arm, unit.seed);
+                let dir = self.out.join(config.member_dir(unit.arm, unit.seed));
                 let previous = match self.resuming || !first {
                     true => resume::find(record, unit, &dir, self.progress, first),
                     false => Previous::Nothing,
@@ -151,7 +152,7 @@ impl<'a> Training<'a> {
                 let members: Vec<(f64, &[EpochRecord])> = units
                     .iter()
                     .zip(&known)
-                    .map(|(u, r)| (u.rate, r.as_slice()))
+                    .map(|(u, r)| (u.arm.rate, r.as_slice()))
                     .collect();
                 let decisions = lrsweep_model::prune_decisions(
                     halving,
@@ -169,11 +170,11 @@ impl<'a> Training<'a> {
                         continue;
                     };
                     let unit = p.1;
-                    let dir = self.out.join(config.member_dir(unit.rate, unit.seed));
+                    let dir = self.out.join(config.member_dir(unit.arm, unit.seed));
                     if claim::done(&dir).is_none() {
                         self.progress.println(&format!(
                             "learning rate {}: {}",
-                            config.member_label(unit.rate, unit.seed),
+                            config.member_label(unit.arm, unit.seed),
                             pruned.describe()
                         ));
                         claim::mark_done(&dir, known[i].len(), &self.worker(0))?;
@@ -191,7 +192,7 @@ impl<'a> Training<'a> {
             if pending.is_empty() {
                 break;
             }
-            self.train_pending(record, rates, pending, &mut results, pause)?;
+            self.train_pending(record, arms, pending, &mut results, pause)?;
             let unfinished = results
                 .iter()
                 .any(|r| r.as_ref().is_none_or(|r| rule.check(r).is_none()));
@@ -204,10 +205,10 @@ impl<'a> Training<'a> {
             }
             first = false;
         }
-        let mut trained = Vec::with_capacity(rates.len());
+        let mut trained = Vec::with_capacity(arms.len());
         let per_rate = config.seeds().len();
         let mut results = units.into_iter().zip(results);
-        for &rate in rates {
+        for &arm in arms {
             let mut base = Vec::new();
             let mut others = Vec::new();
             for (unit, records) in results.by_ref().take(per_rate) {
@@ -215,7 +216,7 @@ impl<'a> Training<'a> {
                 if let Some(bad) = records.iter().find(|r| r.diverged()) {
                     self.progress.println(&format!(
                         "learning rate {} diverged at epoch {} (loss NaN or infinite); going on with the other rates",
-                        config.member_label(rate, unit.seed),
+                        config.member_label(arm, unit.seed),
                         bad.epoch
                     ));
                 }
@@ -225,8 +226,8 @@ impl<'a> Training<'a> {
                     others.push((unit.seed, records));
                 }
             }
-            results::rate_chart(self.out, record, rate, &base, &others)?;
-            trained.push((rate, base));
+            results::rate_chart(self.out, record, arm, &base, &others)?;
+            trained.push((arm, base));
         }
         Ok(trained)
     }
@@ -236,7 +237,7 @@ impl<'a> Training<'a> {
     fn train_pending(
         &self,
         record: &RunRecord,
-        rates: &[f64],
+        arms: &[Arm],
         pending: Vec<Pending>,
         results: &mut [Option<Vec<EpochRecord>>],
         pause: Option<usize>,
@@ -244,44 +245,55 @@ impl<'a> Training<'a> {
         let config = &record.config;
         let labels: Vec<String> = pending
             .iter()
-            .map(|(_, u, _)| config.member_label(u.rate, u.seed))
+            .map(|(_, u, _)| config.member_label(u.arm, u.seed))
             .collect();
         let n = self.devices.len().min(pending.len()).max(1);
+        // Members of one batch size next to each other, so that each device's share of a size
+        // trains as one stack.
+        let mut pending = pending;
+        pending.sort_by_key(|p| {
+            let size = config.batch_of(p.1.arm);
+            config.sizes().iter().position(|&s| s == size)
+        });
         let how = match (n, config.serial) {
             (1, _) => "together".to_string(),
             (n, false) => format!("over {n} devices, each device's share together"),
             (n, true) => format!("over {n} devices, one after another on each"),
         };
         // Rates are numbered by their place in the run (listed first, refined after).
-        let first = rates.first().copied().unwrap_or_default();
+        let first = arms.first().copied();
         let seeds = config.seeds().len();
         let before = seeds
             * record
                 .rates_trained
                 .iter()
-                .position(|r| *r == first)
+                .position(|r| Some(*r) == first)
                 .unwrap_or_default();
-        let total = seeds * (config.rates.len() + config.refine).max(record.rates_trained.len());
+        let total = seeds
+            * ((config.rates.len() + config.refine) * config.groups().len())
+                .max(record.rates_trained.len());
         self.progress
             .start_round(&labels, &how, before, total, config.epochs);
         let mut groups: Vec<Vec<Pending>> = (0..n).map(|_| Vec::new()).collect();
         for (k, p) in pending.into_iter().enumerate() {
             groups[k % n].push(p);
         }
-        // A device's share: one stack, or with --serial one rate after another.
+        // A device's share: a stack per batch size (sizes differ in their batches), or with
+        // --serial one rate after another.
         let share = |group: &[Pending], d: usize| {
-            if config.serial {
-                let mut all = Vec::with_capacity(group.len());
-                for member in group.chunks(1) {
-                    if interrupt::requested() {
-                        break;
-                    }
-                    all.extend(self.train_stack(record, member, d, pause)?);
+            let mut all = Vec::with_capacity(group.len());
+            let size = |p: &Pending| config.batch_of(p.1.arm);
+            let stacks: Vec<&[Pending]> = match config.serial {
+                true => group.chunks(1).collect(),
+                false => group.chunk_by(|a, b| size(a) == size(b)).collect(),
+            };
+            for stack in stacks {
+                if interrupt::requested() {
+                    break;
                 }
-                Ok(all)
-            } else {
-                self.train_stack(record, group, d, pause)
+                all.extend(self.train_stack(record, stack, d, pause)?);
             }
+            Ok(all)
         };
         let trained: Vec<Result<Vec<Vec<EpochRecord>>>> = if n == 1 {
             vec![share(&groups[0], 0)]
@@ -315,8 +327,8 @@ impl<'a> Training<'a> {
         claim::worker_here(&self.devices[d.min(self.devices.len() - 1)].adapter)
     }
 
-    /// Trains the `pending` rates as one stack on device `d`; returns their records in order.
-    /// Each rate's `status.json` says what happened to it.
+    /// Trains the `pending` rates (of one batch size) as one stack on device `d`; returns their
+    /// records in order. Each rate's `status.json` says what happened to it.
     fn train_stack(
         &self,
         record: &RunRecord,
@@ -343,12 +355,17 @@ impl<'a> Training<'a> {
         let what = format!("training learning rates {}", labels.join(", "));
         let config = &record.config;
         let model = record.model();
-        let train = config.train(pending[0].1.rate, selected);
+        let train = lrsweep_model::TrainConfig {
+            batch_size: config.batch_of(pending[0].1.arm),
+            ..config.train(pending[0].1.arm.rate, selected)
+        };
         let members = pending
             .iter()
             .map(|(_, unit, resume)| Member {
                 resume: resume.as_ref().map(|c| (&c.state, c.records.clone())),
-                ..Member::fresh(unit.rate).seeded(unit.seed)
+                ..Member::fresh(config.effective_rate(unit.arm))
+                    .seeded(unit.seed)
+                    .scheduled(unit.arm.schedule)
             })
             .collect();
         let trained = StackFit::new(

@@ -22,6 +22,8 @@ pub(super) struct EpochSink<'a> {
     config: &'a SweepConfig,
     rule: StopRule,
     rate: f64,
+    /// The member's rate, schedule and batch size.
+    arm: crate::config::Arm,
     /// What the checkpoint belongs to ([`RunRecord::member_identity`]).
     identity: String,
     pub(super) label: String,
@@ -52,8 +54,8 @@ impl<'a> EpochSink<'a> {
         pause_at: Option<usize>,
     ) -> Result<Self> {
         let config = &record.config;
-        let (rate, label) = (unit.rate, config.member_label(unit.rate, unit.seed));
-        let dir = out.join(config.member_dir(unit.rate, unit.seed));
+        let (rate, label) = (unit.arm.rate, config.member_label(unit.arm, unit.seed));
+        let dir = out.join(config.member_dir(unit.arm, unit.seed));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
         let records: Vec<EpochRecord> = resume.map_or_else(Vec::new, |c| c.records.clone());
@@ -65,7 +67,8 @@ impl<'a> EpochSink<'a> {
             config: &record.config,
             rule: record.stop_rule(),
             rate,
-            identity: record.member_identity(rate, unit.seed),
+            arm: unit.arm,
+            identity: record.member_identity(unit.arm, unit.seed),
             label,
             dir,
             progress,
@@ -132,7 +135,7 @@ impl<'a> EpochSink<'a> {
         member: &MemberView,
         stop: Option<Stop>,
     ) -> Result<()> {
-        let meta = ModelMeta::new(self.run, self.rate, record);
+        let meta = ModelMeta::new(self.run, self.arm, record);
         if record.val_loss < self.best_loss {
             self.best_loss = record.val_loss;
             model_file::save(&self.dir, "best", member.network(), &meta)?;

@@ -52,7 +52,10 @@ pub(super) fn find(
             progress.println(m)
         }
     };
-    let (rate, label) = (unit.rate, record.config.member_label(unit.rate, unit.seed));
+    let (rate, label) = (
+        unit.arm.rate,
+        record.config.member_label(unit.arm, unit.seed),
+    );
     if !dir.exists() {
         return Previous::Nothing;
     }
@@ -76,7 +79,7 @@ pub(super) fn find(
         ));
         return Previous::Nothing;
     }
-    match checkpoint::load(&path, &record.member_identity(rate, unit.seed), rate) {
+    match checkpoint::load(&path, &record.member_identity(unit.arm, unit.seed), rate) {
         Ok(c) => {
             // Killed after its last checkpoint but before done.json (or its metrics.csv lost):
             // finished all the same, its metrics written again from the checkpoint's records.

@@ -15,7 +15,7 @@ use crate::analysis::refine::{self, Refinement};
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
 use crate::commands::{check_fits, find, load_data};
-use crate::config::rate_label;
+use crate::config::{rate_label, Arm};
 use crate::exit::{note, say, usage, with_hint};
 use crate::interrupt;
 use crate::render::progress::Progress;
@@ -139,22 +139,22 @@ impl Sweep<'_> {
         if !self.record.config.no_find {
             self.find = Some(self.range_test()?);
         }
-        let listed = self.record.config.rates.clone();
+        let listed = self.record.config.arms(&self.record.config.rates);
         self.round(&listed)?;
         self.refine()?;
         self.progress.finish();
         self.finish()
     }
 
-    /// Plans `rates` in `config.json` and trains them as a round; with `--serial` on one
+    /// Plans `arms` in `config.json` and trains them as a round; with `--serial` on one
     /// device, one rate after another, each planned as it starts.
-    fn round(&mut self, rates: &[f64]) -> Result<()> {
+    fn round(&mut self, rates: &[Arm]) -> Result<()> {
         // Pruning decides over the whole round at each rung: planned at once (--serial then
         // trains its members one after another within each stretch between rungs).
         let one_by_one = self.record.config.serial
             && self.devices.len() == 1
             && self.record.config.prune.is_none();
-        let parts: Vec<&[f64]> = match one_by_one {
+        let parts: Vec<&[Arm]> = match one_by_one {
             true => rates.chunks(1).collect(),
             false => vec![rates],
         };
@@ -181,35 +181,42 @@ impl Sweep<'_> {
         Ok(result)
     }
 
-    /// Adds `refine` rates between the best listed rate and its better neighbour.
+    /// Adds `refine` rates between each group's best listed rate and its better neighbour (a
+    /// group: a schedule at a batch size); every group's refined rates train as one round.
     fn refine(&mut self) -> Result<()> {
         let config = &self.record.config;
-        match refine::plan(
-            &results::summarize_runs(self.out, &self.record, &self.runs)?,
-            config.refine,
-        ) {
-            Refinement::None(_) if config.refine == 0 => Ok(()),
-            Refinement::None(why) => {
-                self.progress.println(why);
-                Ok(())
-            }
-            Refinement::Between {
-                best,
-                neighbour,
-                rates,
-            } => {
-                let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
-                self.progress.println(&format!(
-                    "refining between {best} (best) and {neighbour}: {}",
-                    labels.join(", ")
-                ));
-                let new: Vec<f64> = rates
-                    .into_iter()
-                    .filter(|rate| !self.runs.iter().any(|(r, _)| r == rate))
-                    .collect();
-                self.round(&new)
+        let summaries = results::summarize_runs(self.out, &self.record, &self.runs)?;
+        let mut new: Vec<Arm> = Vec::new();
+        for (group, _, plan) in refine::plan_each(&summaries, config) {
+            match plan {
+                Refinement::None(_) if config.refine == 0 => {}
+                Refinement::None(why) if config.groups().len() > 1 => self
+                    .progress
+                    .println(&format!("{why} ({})", group.group_slug())),
+                Refinement::None(why) => self.progress.println(why),
+                Refinement::Between {
+                    best,
+                    neighbour,
+                    rates,
+                } => {
+                    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+                    self.progress.println(&format!(
+                        "refining between {best} (best) and {neighbour}: {}",
+                        labels.join(", ")
+                    ));
+                    new.extend(
+                        rates
+                            .into_iter()
+                            .map(|rate| group.at(rate))
+                            .filter(|arm| !self.runs.iter().any(|(a, _)| a == arm)),
+                    );
+                }
             }
         }
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.round(&new)
     }
 
     fn finish(&self) -> Result<()> {

@@ -126,6 +126,11 @@ fn flag(field: &str) -> String {
     if field == USER_DATA {
         return "--data".to_string();
     }
+    match field {
+        "schedules" => return "--schedule".to_string(),
+        "batch_sizes" => return "--batch-size".to_string(),
+        _ => {}
+    }
     format!("--{}", field.replace('_', "-"))
 }
 
@@ -230,7 +235,11 @@ mod tests {
         let mut fields = Vec::new();
         leaves(&value, &mut fields);
         for (field, _) in &fields {
-            let id = if *field == "mirrors" { "mirror" } else { field };
+            let id = match *field {
+                "mirrors" => "mirror",
+                "batch_sizes" => "batch_size",
+                other => other,
+            };
             assert!(ids.iter().any(|i| i == id), "{field} has no option");
         }
         let saved = SweepConfig::default();

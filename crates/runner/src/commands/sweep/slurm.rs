@@ -73,7 +73,8 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         )
     };
     drop(split);
-    record.plan(&config.rates);
+    let listed = config.arms(&config.rates);
+    record.plan(&listed);
     record.write(&out)?;
     let lrsweep =
         std::env::current_exe().context("finding the lrsweep binary the scripts are to run")?;
@@ -86,7 +87,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         jobs: Jobs::default(),
     };
     plan.write()?;
-    let round1 = 0..config.rates.len();
+    let round1 = 0..listed.len();
     let array = plan.array(&round1);
     if options.dry_run {
         for script in Script::ALL {
@@ -103,7 +104,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
             train = plan.path(Script::Train).display(),
             refine = plan.path(Script::Refine).display(),
             dir = out.display(),
-            last = config.rates.len().saturating_sub(1),
+            last = listed.len().saturating_sub(1),
         ));
     }
     let first = slurm::submit(&plan.path(Script::Train), &[array])
@@ -127,7 +128,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
          (after it, whatever the tasks' outcomes) refines and submits round 2 and the summary.\n\
          Follow it with: lrsweep status {dir}   (Slurm: squeue -j {first},{refine}; logs in {logs})",
         dir = out.display(),
-        n = config.rates.len(),
+        n = listed.len(),
         limit = options
             .max_parallel
             .map_or(String::new(), |m| format!(" (at most {m} at once)")),

@@ -77,6 +77,16 @@ fn draw_rate<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let (head, rest) = root.split_vertically((44.0 * u) as u32);
     let (plot, below) = rest.split_vertically(h - (44.0 * u) as u32 - (70.0 * u) as u32);
+    // A schedule's rate, when it changes over the run, in a thin panel under the curves.
+    let rates = scheduled_rates(records);
+    let (plot, panel) = match rates {
+        Some(_) => {
+            let (_, ph) = plot.dim_in_pixel();
+            let (top, strip) = plot.split_vertically(ph - (RATE_PANEL * u) as u32);
+            (top, Some(strip))
+        }
+        None => (plot, None),
+    };
     let centre = |text: &str, pt: f64, y: f64| -> DrawResult<DB> {
         let font = (FAMILY, pt * u).into_font().color(&BLACK);
         let (tw, _) = head.estimate_text_size(text, &font).unwrap_or((0, 0));
@@ -155,7 +165,60 @@ fn draw_rate<DB: DrawingBackend>(
         })
         .collect();
     legend(&below, &entries, 9.0 * u, stroke)?;
+    if let (Some(strip), Some((lo, hi))) = (panel, rates) {
+        draw_rate_panel(&strip, records, (lo, hi), u, n)?;
+    }
     root.present()
+}
+
+/// Height of the rate panel, in points.
+const RATE_PANEL: f64 = 78.0;
+
+/// The range of the records' learning rates when a schedule moved them (over 0.1% apart);
+/// none for a constant rate or records that do not say.
+fn scheduled_rates(records: &[EpochRecord]) -> Option<(f64, f64)> {
+    let finite = records
+        .iter()
+        .map(|r| r.lr)
+        .filter(|r| r.is_finite() && *r > 0.0);
+    let (lo, hi) = finite.fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+        (lo.min(r), hi.max(r))
+    });
+    (hi > lo * 1.001).then_some((lo, hi))
+}
+
+/// The rate of each epoch's last step against epoch, on a log axis, under the curves.
+fn draw_rate_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    records: &[EpochRecord],
+    (lo, hi): (f64, f64),
+    u: f64,
+    n: u32,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_left((10.0 * u) as u32)
+        .margin_right((10.0 * u) as u32)
+        .x_label_area_size((18.0 * u) as u32)
+        .y_label_area_size((45.0 * u) as u32)
+        .right_y_label_area_size((45.0 * u) as u32)
+        .build_cartesian_2d(1..n, (lo / 1.2..hi * 1.2).log_scale())?;
+    let font = (FAMILY, 8.0 * u);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(epoch_labels(n))
+        .y_labels(3)
+        .y_desc("Rate")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(font)
+        .axis_desc_style(font)
+        .draw()?;
+    let points = records
+        .iter()
+        .filter(|r| r.lr.is_finite() && r.lr > 0.0)
+        .map(|r| (r.epoch as u32, r.lr));
+    chart.draw_series(LineSeries::new(points, BLACK.stroke_width(stroke(u))))?;
+    Ok(())
 }
 
 /// The outline of the band `series` span at each epoch where two or more have a finite value:
@@ -191,7 +254,8 @@ fn band_polygon(
 
 /// Writes `<stem>.png` (and `<stem>.svg`) for one rate, titled `Model - Learning Rate <label>`,
 /// its `verdict` under the title; with several seeds' records in `band` (the first being
-/// `records`), the band they span is shaded behind the validation curves.
+/// `records`), the band they span is shaded behind the validation curves; when a schedule
+/// moved the rate, a thin panel under the curves shows it per epoch.
 pub fn rate_chart(
     dir: &Path,
     stem: &str,
@@ -442,11 +506,95 @@ fn epoch_labels(n: u32) -> usize {
     (n as usize).min(10)
 }
 
-/// Writes `overview.png`: every rate's validation loss and accuracy against epoch.
-pub fn overview(dir: &Path, lines: &[Line]) -> Result<()> {
-    png(&dir.join("overview.png"), OVERVIEW_SIZE, |area| {
+/// Writes `<stem>.png` (`overview.png`): every rate's validation loss and accuracy against
+/// epoch.
+pub fn overview(dir: &Path, stem: &str, lines: &[Line]) -> Result<()> {
+    png(&dir.join(format!("{stem}.png")), OVERVIEW_SIZE, |area| {
         draw_overview(area, lines)
     })
+}
+
+/// File name of the batch sizes' chart.
+pub const BATCH_CHART: &str = "batch-sizes.png";
+
+/// Writes `batch-sizes.png`: each size's best member's validation loss against epoch (left)
+/// and against the wall-clock seconds its training took (right), one curve per size.
+pub fn batch_sizes(dir: &Path, lines: &[Line]) -> Result<()> {
+    png(&dir.join(BATCH_CHART), OVERVIEW_SIZE, |area| {
+        draw_batch_sizes(area, lines)
+    })
+}
+
+fn draw_batch_sizes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    lines: &[Line],
+) -> DrawResult<DB> {
+    let (w, h) = root.dim_in_pixel();
+    let u = w as f64 / 800.0;
+    root.fill(&WHITE)?;
+    let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
+    let (left, right) = top.split_horizontally(w / 2);
+    let n = last_epoch(lines.iter().flat_map(|l| l.records.iter().map(|e| e.epoch)));
+    let stroke = stroke(u);
+    let styles = styles(lines, stroke);
+    loss_panel(&left, lines, &styles, n, u)?;
+    // Seconds since the start of training at each epoch's end.
+    let timeline = |l: &Line| -> Vec<(f64, f64)> {
+        let mut t = 0.0;
+        l.records
+            .iter()
+            .map(|r| {
+                t += r.seconds;
+                (t, r.val_loss)
+            })
+            .collect()
+    };
+    let end = lines
+        .iter()
+        .flat_map(|l| timeline(l).last().map(|p| p.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-3);
+    let losses: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.records.iter().map(|r| r.val_loss))
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
+        .collect();
+    let lo = losses.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = losses.iter().copied().fold(0.0f64, f64::max);
+    let (lo, hi) = match lo.is_finite() {
+        true => (lo / 1.25, (hi * 1.25).max(lo * 2.0)),
+        false => (0.01, 10.0),
+    };
+    let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    let mut chart = frame(&right, "Validation loss against wall-clock time", u, 45.0)
+        .build_cartesian_2d(0.0..end * 1.02, y)?;
+    axes(
+        &mut chart,
+        u,
+        Axes {
+            x: "Seconds of training",
+            y: "Loss",
+            x_labels: 0,
+            x_format: None,
+            y_format: Some(&|y| tidy(*y)),
+        },
+    )?;
+    for (l, (color, width, _)) in lines.iter().zip(&styles) {
+        for seg in segments(timeline(l).into_iter()) {
+            chart.draw_series(LineSeries::new(seg, color.stroke_width(*width)))?;
+        }
+    }
+    let entries: Vec<(String, RGBColor)> = lines
+        .iter()
+        .zip(&styles)
+        .map(|(l, (color, _, _))| {
+            let note = if l.recommended { " (recommended)" } else { "" };
+            (format!("{}{note}", l.label), *color)
+        })
+        .collect();
+    legend(&below, &entries, 9.0 * u, stroke)?;
+    root.present()
 }
 
 /// Writes `overview.svg` (what the tests read).
@@ -469,6 +617,7 @@ mod tests {
             val_loss: loss * 1.1,
             val_acc: 0.88,
             seconds: 1.0,
+            lr: 1e-3,
         }
     }
 

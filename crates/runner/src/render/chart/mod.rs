@@ -7,7 +7,7 @@ mod curves;
 mod range;
 
 pub use bars::bench;
-pub use curves::{overview, rate_chart, Line};
+pub use curves::{batch_sizes, overview, rate_chart, Line, BATCH_CHART};
 pub use range::find;
 
 use std::path::Path;
