@@ -2,7 +2,7 @@
 //! neighbour.
 
 use crate::analysis::summary::{best, RateSummary};
-use crate::config::{Arm, SweepConfig};
+use crate::config::{rate_label, Arm, SweepConfig};
 
 /// The refinement a round of rates calls for.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,42 @@ pub fn plan_each(
             (group, mine, plan)
         })
         .collect()
+}
+
+/// What the refinement of a run adds: each group's refined rates as arms, and a line per group
+/// saying what was refined (`from` is put after the neighbour's name, e.g. `, from the 4 rates
+/// that finished`) or why nothing was; no line when refinement is off.
+pub fn refined_arms(
+    rates: &[RateSummary],
+    config: &SweepConfig,
+    from: &str,
+) -> (Vec<Arm>, Vec<String>) {
+    let (mut arms, mut lines) = (Vec::new(), Vec::new());
+    if config.refine == 0 {
+        return (arms, lines);
+    }
+    let several = config.groups().len() > 1;
+    for (group, _, plan) in plan_each(rates, config) {
+        match plan {
+            Refinement::None(why) if several => {
+                lines.push(format!("{why} ({})", group.group_slug()))
+            }
+            Refinement::None(why) => lines.push(why.to_string()),
+            Refinement::Between {
+                best,
+                neighbour,
+                rates,
+            } => {
+                let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
+                lines.push(format!(
+                    "refining between {best} (best) and {neighbour}{from}: {}",
+                    labels.join(", ")
+                ));
+                arms.extend(rates.into_iter().map(|rate| group.at(rate)));
+            }
+        }
+    }
+    (arms, lines)
 }
 
 /// The rates next to `best` among `listed` by rate: the one below and the one above, if any.

@@ -7,11 +7,11 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 
 use super::{check_fits, find, load_data};
-use crate::analysis::refine::{self, Refinement};
+use crate::analysis::refine;
 use crate::analysis::status::{Activity, RateState, Status};
 use crate::backend;
 use crate::cli::WorkArgs;
-use crate::config::{rate_label, Arm};
+use crate::config::Arm;
 use crate::exit::{note, say, usage, with_hint, Interrupted};
 use crate::interrupt;
 use crate::render::progress::Progress;
@@ -221,32 +221,15 @@ fn refine(dir: &Path) -> Result<()> {
         ))?;
     } else if config.refine > 0 {
         let summaries = results::summarize_runs(dir, &record, &finished)?;
-        for (group, _, plan) in refine::plan_each(&summaries, &config) {
-            match plan {
-                Refinement::Between {
-                    best,
-                    neighbour,
-                    rates,
-                } => {
-                    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
-                    say(&format!(
-                        "refining between {best} (best) and {neighbour}{}: {}",
-                        if missing.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", from the {} rates that finished", finished.len())
-                        },
-                        labels.join(", ")
-                    ))?;
-                    let arms: Vec<Arm> = rates.iter().map(|&rate| group.at(rate)).collect();
-                    record.plan(&arms);
-                }
-                Refinement::None(why) if config.groups().len() > 1 => {
-                    say(&format!("{why} ({})", group.group_slug()))?
-                }
-                Refinement::None(why) => say(why)?,
-            }
+        let from = match missing.is_empty() {
+            true => String::new(),
+            false => format!(", from the {} rates that finished", finished.len()),
+        };
+        let (arms, lines) = refine::refined_arms(&summaries, &config, &from);
+        for line in lines {
+            say(&line)?;
         }
+        record.plan(&arms);
         record.write(dir)?;
     }
     let round2 = listed..record.rates_trained.len();

@@ -11,11 +11,11 @@ use anyhow::Result;
 use lrsweep_data::Split;
 
 use crate::analysis::range::FindResult;
-use crate::analysis::refine::{self, Refinement};
+use crate::analysis::refine;
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
 use crate::commands::{check_fits, find, load_data};
-use crate::config::{rate_label, Arm};
+use crate::config::Arm;
 use crate::exit::{note, say, usage, with_hint};
 use crate::interrupt;
 use crate::render::progress::Progress;
@@ -186,33 +186,14 @@ impl Sweep<'_> {
     fn refine(&mut self) -> Result<()> {
         let config = &self.record.config;
         let summaries = results::summarize_runs(self.out, &self.record, &self.runs)?;
-        let mut new: Vec<Arm> = Vec::new();
-        for (group, _, plan) in refine::plan_each(&summaries, config) {
-            match plan {
-                Refinement::None(_) if config.refine == 0 => {}
-                Refinement::None(why) if config.groups().len() > 1 => self
-                    .progress
-                    .println(&format!("{why} ({})", group.group_slug())),
-                Refinement::None(why) => self.progress.println(why),
-                Refinement::Between {
-                    best,
-                    neighbour,
-                    rates,
-                } => {
-                    let labels: Vec<String> = rates.iter().map(|r| rate_label(*r)).collect();
-                    self.progress.println(&format!(
-                        "refining between {best} (best) and {neighbour}: {}",
-                        labels.join(", ")
-                    ));
-                    new.extend(
-                        rates
-                            .into_iter()
-                            .map(|rate| group.at(rate))
-                            .filter(|arm| !self.runs.iter().any(|(a, _)| a == arm)),
-                    );
-                }
-            }
+        let (arms, lines) = refine::refined_arms(&summaries, config, "");
+        for line in lines {
+            self.progress.println(&line);
         }
+        let new: Vec<Arm> = arms
+            .into_iter()
+            .filter(|arm| !self.runs.iter().any(|(a, _)| a == arm))
+            .collect();
         if new.is_empty() {
             return Ok(());
         }
