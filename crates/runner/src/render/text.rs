@@ -96,6 +96,46 @@ fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     Some((header, rows))
 }
 
+/// What the grid of rates and groups shows.
+const GRID_TITLE: &str = "Lowest validation loss (epoch) of each rate in each group";
+
+/// What the batch sizes' table shows.
+const BATCH_TITLE: &str = "Each batch size's best rate";
+
+/// A Markdown table of `header` and `rows`.
+fn md_table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut t = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
+    for r in rows {
+        t += &format!("| {} |\n", r.join(" | "));
+    }
+    t
+}
+
+/// An HTML table of `header` and `rows`, each cell escaped; a cell written `**…**` (the
+/// Markdown tables' mark of the winner) in bold.
+fn html_table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut h = String::from("<table><tr>");
+    for c in header {
+        h += &format!("<th>{}</th>", escape(c));
+    }
+    h += "</tr>\n";
+    for r in rows {
+        h += "<tr>";
+        for c in r {
+            h += &match c.strip_prefix("**").and_then(|c| c.strip_suffix("**")) {
+                Some(best) => format!("<td><b>{}</b></td>", escape(best)),
+                None => format!("<td>{}</td>", escape(&c)),
+            };
+        }
+        h += "</tr>\n";
+    }
+    h + "</table>\n"
+}
+
 /// The batch sizes' table: each size's best member, when it got there (epoch and seconds)
 /// and its stack's speed.
 const BATCH_COLUMNS: [&str; 5] = [
@@ -436,45 +476,27 @@ fn seed_rows(summary: &Summary) -> Vec<[String; 4]> {
 /// printed at the end of a run).
 pub fn summary_markdown(summary: &Summary) -> String {
     let mut s = data_line(summary).map_or(String::new(), |l| format!("{l}\n\n"));
-    s += &format!(
-        "| {} |\n|{}\n",
-        COLUMNS.join(" | "),
-        "---|".repeat(COLUMNS.len())
+    s += &md_table(
+        &COLUMNS,
+        summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
     );
-    for r in summary.rates.iter().map(row) {
-        s += &format!("| {} |\n", cells(r).join(" | "));
-    }
     let seeds = seed_rows(summary);
     if !seeds.is_empty() {
         s += &format!(
-            "\n| {} |\n|{}\n",
-            SEED_COLUMNS.join(" | "),
-            "---|".repeat(SEED_COLUMNS.len())
+            "\n{}",
+            md_table(&SEED_COLUMNS, seeds.iter().map(|r| r.to_vec()))
         );
-        for r in seeds {
-            s += &format!("| {} |\n", r.join(" | "));
-        }
     }
     if let Some((header, rows)) = grid(summary) {
-        s += &format!(
-            "\nLowest validation loss (epoch) of each rate in each group:\n\n| {} |\n|{}\n",
-            header.join(" | "),
-            "---|".repeat(header.len())
-        );
-        for r in rows {
-            s += &format!("| {} |\n", r.join(" | "));
-        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        s += &format!("\n{GRID_TITLE}:\n\n{}", md_table(&header, rows));
     }
     let batches = batch_rows(summary);
     if !batches.is_empty() {
         s += &format!(
-            "\nEach batch size's best rate (see batch-sizes.png):\n\n| {} |\n|{}\n",
-            BATCH_COLUMNS.join(" | "),
-            "---|".repeat(BATCH_COLUMNS.len())
+            "\n{BATCH_TITLE} (see batch-sizes.png):\n\n{}",
+            md_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
         );
-        for r in batches {
-            s += &format!("| {} |\n", r.join(" | "));
-        }
     }
     let (lead, rest) = recommendation(summary);
     s += &format!("\n**{lead}**{rest}\n");
@@ -556,68 +578,24 @@ pub fn summary_html(summary: &Summary) -> String {
     if let Some(line) = data_line(summary) {
         h += &format!("<p>{}</p>\n", escape(&line));
     }
-    h += "<table><tr>";
-    for c in COLUMNS {
-        h += &format!("<th>{}</th>", escape(c));
-    }
-    h += "</tr>\n";
-    for r in summary.rates.iter().map(row) {
-        h += "<tr>";
-        for c in cells(r) {
-            h += &format!("<td>{}</td>", escape(&c));
-        }
-        h += "</tr>\n";
-    }
-    h += "</table>\n";
+    h += &html_table(
+        &COLUMNS,
+        summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
+    );
     if let Some((header, rows)) = grid(summary) {
-        h += "<p>Lowest validation loss (epoch) of each rate in each group:</p>\n<table><tr>";
-        for c in header {
-            h += &format!("<th>{}</th>", escape(&c));
-        }
-        h += "</tr>\n";
-        for r in rows {
-            h += "<tr>";
-            for c in r {
-                h += &match c.strip_prefix("**").and_then(|c| c.strip_suffix("**")) {
-                    Some(best) => format!("<td><b>{}</b></td>", escape(best)),
-                    None => format!("<td>{}</td>", escape(&c)),
-                };
-            }
-            h += "</tr>\n";
-        }
-        h += "</table>\n";
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        h += &format!("<p>{GRID_TITLE}:</p>\n{}", html_table(&header, rows));
     }
     let batches = batch_rows(summary);
     if !batches.is_empty() {
-        h += "<p>Each batch size's best rate:</p>\n<table><tr>";
-        for c in BATCH_COLUMNS {
-            h += &format!("<th>{}</th>", escape(c));
-        }
-        h += "</tr>\n";
-        for r in batches {
-            h += "<tr>";
-            for c in r {
-                h += &format!("<td>{}</td>", escape(&c));
-            }
-            h += "</tr>\n";
-        }
-        h += "</table>\n";
+        h += &format!(
+            "<p>{BATCH_TITLE}:</p>\n{}",
+            html_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
+        );
     }
     let seeds = seed_rows(summary);
     if !seeds.is_empty() {
-        h += "<table><tr>";
-        for c in SEED_COLUMNS {
-            h += &format!("<th>{}</th>", escape(c));
-        }
-        h += "</tr>\n";
-        for r in seeds {
-            h += "<tr>";
-            for c in r {
-                h += &format!("<td>{}</td>", escape(&c));
-            }
-            h += "</tr>\n";
-        }
-        h += "</table>\n";
+        h += &html_table(&SEED_COLUMNS, seeds.iter().map(|r| r.to_vec()));
     }
     if let Some(text) = incomplete(summary) {
         h += &format!("<p><b>{}</b></p>\n", escape(&text));
