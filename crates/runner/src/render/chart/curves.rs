@@ -312,30 +312,45 @@ fn draw_overview<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     lines: &[Line],
 ) -> DrawResult<DB> {
+    let label = |l: &Line| {
+        let note = match (l.recommended, l.diverged) {
+            (true, _) => " (recommended)",
+            (false, true) => " (diverged)",
+            (false, false) => "",
+        };
+        format!("lr {}{note}", l.label)
+    };
+    beside_the_loss(root, lines, label, |right, n, u, styles| {
+        let mut chart =
+            frame(right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, ACCURACY_AXIS)?;
+        epoch_axes(&mut chart, u, n, "Accuracy", None)?;
+        draw_runs(&mut chart, lines, styles, |r| r.val_acc)
+    })
+}
+
+/// The two-panel chart of several runs (the overview, the batch sizes'): validation loss
+/// against epoch on the left, what `right(area, epochs, unit, styles)` draws on the right, and
+/// the legend, each line named by `label`, under both.
+fn beside_the_loss<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    lines: &[Line],
+    label: impl Fn(&Line) -> String,
+    right: impl FnOnce(&DrawingArea<DB, Shift>, u32, f64, &[(RGBColor, u32, bool)]) -> DrawResult<DB>,
+) -> DrawResult<DB> {
     let (w, h) = root.dim_in_pixel();
     let u = w as f64 / 800.0;
     root.fill(&WHITE)?;
     let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
-    let (left, right) = top.split_horizontally(w / 2);
+    let (left, right_area) = top.split_horizontally(w / 2);
     let n = last_epoch(lines.iter().flat_map(|l| l.records.iter().map(|e| e.epoch)));
     let stroke = stroke(u);
     let styles = styles(lines, stroke);
     loss_panel(&left, lines, &styles, n, u)?;
-    let mut chart =
-        frame(&right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, ACCURACY_AXIS)?;
-    epoch_axes(&mut chart, u, n, "Accuracy", None)?;
-    draw_runs(&mut chart, lines, &styles, |r| r.val_acc)?;
+    right(&right_area, n, u, &styles)?;
     let entries: Vec<(String, RGBColor)> = lines
         .iter()
         .zip(&styles)
-        .map(|(l, (color, _, _))| {
-            let note = match (l.recommended, l.diverged) {
-                (true, _) => " (recommended)",
-                (false, true) => " (diverged)",
-                (false, false) => "",
-            };
-            (format!("lr {}{note}", l.label), *color)
-        })
+        .map(|(l, (color, _, _))| (label(l), *color))
         .collect();
     legend(&below, &entries, 9.0 * u, stroke)?;
     root.present()
@@ -529,15 +544,22 @@ fn draw_batch_sizes<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     lines: &[Line],
 ) -> DrawResult<DB> {
-    let (w, h) = root.dim_in_pixel();
-    let u = w as f64 / 800.0;
-    root.fill(&WHITE)?;
-    let (top, below) = root.split_vertically(h - (60.0 * u) as u32);
-    let (left, right) = top.split_horizontally(w / 2);
-    let n = last_epoch(lines.iter().flat_map(|l| l.records.iter().map(|e| e.epoch)));
-    let stroke = stroke(u);
-    let styles = styles(lines, stroke);
-    loss_panel(&left, lines, &styles, n, u)?;
+    let label = |l: &Line| {
+        let note = if l.recommended { " (recommended)" } else { "" };
+        format!("{}{note}", l.label)
+    };
+    beside_the_loss(root, lines, label, |right, _, u, styles| {
+        against_seconds(right, lines, u, styles)
+    })
+}
+
+/// Each line's validation loss against the seconds its training had taken by each epoch's end.
+fn against_seconds<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[Line],
+    u: f64,
+    styles: &[(RGBColor, u32, bool)],
+) -> DrawResult<DB> {
     // Seconds since the start of training at each epoch's end.
     let timeline = |l: &Line| -> Vec<(f64, f64)> {
         let mut t = 0.0;
@@ -567,7 +589,7 @@ fn draw_batch_sizes<DB: DrawingBackend>(
         false => (0.01, 10.0),
     };
     let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
-    let mut chart = frame(&right, "Validation loss against wall-clock time", u, 45.0)
+    let mut chart = frame(area, "Validation loss against wall-clock time", u, 45.0)
         .build_cartesian_2d(0.0..end * 1.02, y)?;
     axes(
         &mut chart,
@@ -580,21 +602,12 @@ fn draw_batch_sizes<DB: DrawingBackend>(
             y_format: Some(&|y| tidy(*y)),
         },
     )?;
-    for (l, (color, width, _)) in lines.iter().zip(&styles) {
+    for (l, (color, width, _)) in lines.iter().zip(styles) {
         for seg in segments(timeline(l).into_iter()) {
             chart.draw_series(LineSeries::new(seg, color.stroke_width(*width)))?;
         }
     }
-    let entries: Vec<(String, RGBColor)> = lines
-        .iter()
-        .zip(&styles)
-        .map(|(l, (color, _, _))| {
-            let note = if l.recommended { " (recommended)" } else { "" };
-            (format!("{}{note}", l.label), *color)
-        })
-        .collect();
-    legend(&below, &entries, 9.0 * u, stroke)?;
-    root.present()
+    Ok(())
 }
 
 /// Writes `overview.svg` (what the tests read).
