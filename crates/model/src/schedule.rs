@@ -140,6 +140,10 @@ impl Schedule {
                 .collect();
         }
         let history = history.get(warmup..).unwrap_or(&[]);
+        if !self.per_step() {
+            // One rate for the whole epoch (plateau reads the history once, not per step).
+            return vec![self.rate_at(rate, span, 0, history); steps];
+        }
         (0..steps)
             .map(|b| self.rate_at(rate, span, b, history))
             .collect()

@@ -317,12 +317,6 @@ impl SweepArgs {
                 self.warmup, self.epochs
             )));
         }
-        for s in &schedules {
-            // Steps per epoch are only known with the data: the one-epoch case is refused here,
-            // the step count once the data is read.
-            s.check(self.epochs as usize, 1 << 20, self.warmup as usize)
-                .map_err(|e| refuse(format!("--schedule {s}: {e}")))?;
-        }
         let mut sizes: Vec<usize> = Vec::with_capacity(self.batch_size.len());
         for &b in &self.batch_size {
             if !sizes.contains(&(b as usize)) {
