@@ -1,85 +1,13 @@
-//! A classification data set in memory, its parts after a split, and how their features are
-//! scaled.
-//!
-//! Two kinds of values: [`Values::Pixels`] (bytes, the model sees `byte / 255`, the `unit`
-//! scale: MNIST, IDX files, image folders) and [`Values::Floats`] (anything else, or pixels under
-//! another scale). A part keeps pixels as bytes, so the MNIST experiment holds 55 MB, not 220.
+//! A classification data set in memory, and how it is split into parts.
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use crate::catalogue::VerifiedFile;
 use crate::error::{DataError, Result};
-use crate::source::VerifiedFile;
+use crate::part::{Part, Split, SplitConfig};
+use crate::scale::Scaler;
 use crate::split;
-
-/// A class index: classes are numbered from 0 in the order of their sorted names.
-pub type Label = u16;
-
-/// The most classes a data set may have (the width of [`Label`]).
-pub const MAX_CLASSES: usize = Label::MAX as usize + 1;
-
-/// Feature values of items, row-major, `width` per item.
-#[derive(Debug, Clone)]
-pub enum Values {
-    /// Bytes 0..=255; the model sees `byte / 255` (the `unit` scale).
-    Pixels(Arc<[u8]>),
-    /// Floats, as the model sees them.
-    Floats(Arc<[f32]>),
-}
-
-impl Values {
-    fn len(&self) -> usize {
-        match self {
-            Values::Pixels(v) => v.len(),
-            Values::Floats(v) => v.len(),
-        }
-    }
-}
-
-/// How features are scaled before training (`--scale`): recorded with the run, applied by `eval`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scale {
-    /// Each feature minus the training part's mean, divided by its standard deviation (a
-    /// constant feature becomes 0): the default for CSV and NumPy data.
-    Standard,
-    /// Each value divided by 255: the default for images and IDX files (the reference).
-    Unit,
-    /// Values as they are.
-    None,
-}
-
-impl Scale {
-    /// `standard`, `unit` or `none`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scale::Standard => "standard",
-            Scale::Unit => "unit",
-            Scale::None => "none",
-        }
-    }
-}
-
-impl std::fmt::Display for Scale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Scale {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "standard" => Ok(Scale::Standard),
-            "unit" => Ok(Scale::Unit),
-            "none" => Ok(Scale::None),
-            _ => Err(format!(
-                "unknown scale '{s}': choose standard, unit or none"
-            )),
-        }
-    }
-}
+use crate::values::{Label, Scale, Shape, Values, MAX_CLASSES};
 
 /// A whole data set in memory: features, one class per item, where they came from.
 #[derive(Debug, Clone)]
@@ -95,15 +23,6 @@ pub struct Dataset {
     pub files: Vec<VerifiedFile>,
     /// What the data is called in messages (`mnist`, a file name).
     pub name: String,
-}
-
-/// The number of features of an item and the number of classes: the network's outer shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shape {
-    /// Features per item (the input width).
-    pub inputs: usize,
-    /// Classes (the output width).
-    pub classes: usize,
 }
 
 impl Dataset {
@@ -227,10 +146,10 @@ impl Dataset {
         let map = |v: Vec<usize>| v.into_iter().map(|i| subset[i]).collect::<Vec<_>>();
         let (train, valid) = (map(train), map(valid));
         let scale = config.scale.unwrap_or(self.default_scale());
-        let scaler = Scaler::fit(scale, self, &train);
+        let scaler = Scaler::fit(scale, &self.values, self.width(), &train);
         Ok(Split {
-            train: Part::gather(self, &train, &scaler),
-            valid: Part::gather(self, &valid, &scaler),
+            train: self.gather(&train, &scaler),
+            valid: self.gather(&valid, &scaler),
             scale,
         })
     }
@@ -282,16 +201,28 @@ impl Dataset {
         let mut order: Vec<usize> = (0..valid.len()).collect();
         split::shuffle(&mut order, &mut rng);
         let scale = config.scale.unwrap_or(self.default_scale());
-        let scaler = Scaler::fit(scale, self, &train);
+        let scaler = Scaler::fit(scale, &self.values, self.width(), &train);
         Ok(Split {
-            train: Part::gather(self, &train, &scaler),
-            valid: Part::gather(&valid, &order, &scaler),
+            train: self.gather(&train, &scaler),
+            valid: valid.gather(&order, &scaler),
             scale,
         })
     }
 }
 
 impl Dataset {
+    /// The items `order` as a part, made by `scaler`.
+    fn gather(&self, order: &[usize], scaler: &Scaler) -> Part {
+        Part::gather(
+            &self.values,
+            &self.labels,
+            self.width(),
+            self.class_names.len(),
+            order,
+            scaler,
+        )
+    }
+
     /// The items a split takes: `config.limit`'s stratified subset, or all of them.
     fn subset(&self, config: &SplitConfig) -> Result<Vec<usize>> {
         match config.limit {
@@ -317,323 +248,10 @@ fn list(names: &[String]) -> String {
     s
 }
 
-/// How a part's values are made from a data set's: the [`Scale`], with the training part's
-/// per-feature mean and standard deviation for `standard`.
-enum Scaler {
-    /// Pixels stay bytes (`unit` on pixels).
-    Bytes,
-    /// `(v - shift[j]) * factor[j]` per feature `j`.
-    Affine { shift: Vec<f64>, factor: Vec<f64> },
-}
-
-impl Scaler {
-    fn fit(scale: Scale, data: &Dataset, train: &[usize]) -> Self {
-        let width = data.width();
-        let pixels = matches!(data.values, Values::Pixels(_));
-        match scale {
-            Scale::Unit if pixels => Scaler::Bytes,
-            Scale::Unit => Scaler::Affine {
-                shift: vec![0.0; width],
-                factor: vec![1.0 / 255.0; width],
-            },
-            Scale::None => Scaler::Affine {
-                shift: vec![0.0; width],
-                factor: vec![1.0; width],
-            },
-            Scale::Standard => {
-                let (mut sum, mut sq) = (vec![0f64; width], vec![0f64; width]);
-                for &i in train {
-                    for (j, v) in raw_row(data, i).enumerate() {
-                        sum[j] += v;
-                        sq[j] += v * v;
-                    }
-                }
-                let n = train.len().max(1) as f64;
-                let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-                let factor = sq
-                    .iter()
-                    .zip(&mean)
-                    .map(|(q, m)| {
-                        let var = (q / n - m * m).max(0.0);
-                        // A constant feature carries nothing: it becomes 0, not a division by 0.
-                        if var > 1e-12 * (1.0 + m * m) {
-                            1.0 / var.sqrt()
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                Scaler::Affine {
-                    shift: mean,
-                    factor,
-                }
-            }
-        }
-    }
-}
-
-/// Item `i`'s raw values as `f64`.
-fn raw_row(data: &Dataset, i: usize) -> Box<dyn Iterator<Item = f64> + '_> {
-    let w = data.width();
-    match &data.values {
-        Values::Pixels(v) => Box::new(v[i * w..(i + 1) * w].iter().map(|&p| p as f64)),
-        Values::Floats(v) => Box::new(v[i * w..(i + 1) * w].iter().map(|&x| x as f64)),
-    }
-}
-
-/// How to split: validation fraction, seed, an optional stratified subset for quick runs, and
-/// the features' scale.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SplitConfig {
-    /// Share of the images held out for validation (the reference: 0.15).
-    pub val_fraction: f64,
-    /// Seed of the split and of the training order (the reference: 42).
-    pub seed: u64,
-    /// Use a stratified subset of this many images instead of all.
-    pub limit: Option<usize>,
-    /// The features' scale; none: the data's default ([`Dataset::default_scale`]).
-    #[serde(default)]
-    pub scale: Option<Scale>,
-}
-
-impl Default for SplitConfig {
-    fn default() -> Self {
-        Self {
-            val_fraction: 0.15,
-            seed: 42,
-            limit: None,
-            scale: None,
-        }
-    }
-}
-
-/// One part of a split, in its (seeded, fixed) training order, scaled as the model sees it.
-#[derive(Debug, Clone)]
-pub struct Part {
-    values: Values,
-    labels: Arc<[Label]>,
-    width: usize,
-    classes: usize,
-}
-
-/// One item as Burn's data tooling sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    /// The item's features, scaled.
-    pub image: Vec<f32>,
-    /// Class index.
-    pub label: usize,
-}
-
-impl Part {
-    fn gather(data: &Dataset, order: &[usize], scaler: &Scaler) -> Self {
-        let w = data.width();
-        let values = match (scaler, &data.values) {
-            (Scaler::Bytes, Values::Pixels(v)) => {
-                let mut out = Vec::with_capacity(order.len() * w);
-                for &i in order {
-                    out.extend_from_slice(&v[i * w..(i + 1) * w]);
-                }
-                Values::Pixels(out.into())
-            }
-            (Scaler::Affine { shift, factor }, _) => {
-                let mut out = Vec::with_capacity(order.len() * w);
-                for &i in order {
-                    out.extend(
-                        raw_row(data, i)
-                            .zip(shift.iter().zip(factor))
-                            .map(|(v, (s, f))| ((v - s) * f) as f32),
-                    );
-                }
-                Values::Floats(out.into())
-            }
-            // Not made (bytes are kept for pixels only); were it, floats are divided as pixels.
-            (Scaler::Bytes, Values::Floats(v)) => {
-                let mut out = Vec::with_capacity(order.len() * w);
-                for &i in order {
-                    out.extend(v[i * w..(i + 1) * w].iter().map(|&x| x / 255.0));
-                }
-                Values::Floats(out.into())
-            }
-        };
-        Self {
-            values,
-            labels: order.iter().map(|&i| data.labels[i]).collect(),
-            width: w,
-            classes: data.class_names.len(),
-        }
-    }
-
-    /// A part of pixels (e.g. generated test data): `pixels.len()` must be `width × labels.len()`
-    /// and every label below `classes`.
-    pub fn from_pixels(
-        pixels: Vec<u8>,
-        labels: Vec<Label>,
-        width: usize,
-        classes: usize,
-    ) -> Result<Self> {
-        if width == 0
-            || pixels.len() != labels.len() * width
-            || labels.iter().any(|&l| l as usize >= classes)
-        {
-            return Err(DataError::InvalidSplit(format!(
-                "{} pixels for {} labels (need {width} each, labels below {classes})",
-                pixels.len(),
-                labels.len()
-            )));
-        }
-        Ok(Self {
-            values: Values::Pixels(pixels.into()),
-            labels: labels.into(),
-            width,
-            classes,
-        })
-    }
-
-    /// Number of items.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether the part is empty.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Features per item.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    /// Number of classes of the data set (some may have no item in this part).
-    pub fn classes(&self) -> usize {
-        self.classes
-    }
-
-    /// The values (pixels as bytes, or floats as the model sees them).
-    pub fn values(&self) -> &Values {
-        &self.values
-    }
-
-    /// Class indices.
-    pub fn labels(&self) -> &[Label] {
-        &self.labels
-    }
-
-    /// Appends item `i`'s features as the model sees them to `out`.
-    pub fn extend_row(&self, i: usize, out: &mut Vec<f32>) {
-        let w = self.width;
-        match &self.values {
-            Values::Pixels(v) => {
-                out.extend(v[i * w..(i + 1) * w].iter().map(|&p| p as f32 / 255.0))
-            }
-            Values::Floats(v) => out.extend_from_slice(&v[i * w..(i + 1) * w]),
-        }
-    }
-
-    /// Calls `f(feature, value)` for each non-zero feature of item `i`, in feature order.
-    pub fn for_each_nonzero(&self, i: usize, mut f: impl FnMut(usize, f32)) {
-        let w = self.width;
-        match &self.values {
-            Values::Pixels(v) => {
-                for (c, &p) in v[i * w..(i + 1) * w].iter().enumerate() {
-                    if p != 0 {
-                        f(c, p as f32 / 255.0);
-                    }
-                }
-            }
-            Values::Floats(v) => {
-                for (c, &x) in v[i * w..(i + 1) * w].iter().enumerate() {
-                    if x != 0.0 {
-                        f(c, x);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The fraction of the part's values that are not zero.
-    pub fn density(&self) -> f64 {
-        let (nonzero, all) = match &self.values {
-            Values::Pixels(v) => (v.iter().filter(|&&p| p != 0).count(), v.len()),
-            Values::Floats(v) => (v.iter().filter(|&&x| x != 0.0).count(), v.len()),
-        };
-        if all == 0 {
-            0.0
-        } else {
-            nonzero as f64 / all as f64
-        }
-    }
-
-    /// Items `range` as the model's input, `len × width` floats.
-    pub fn features_f32(&self, range: std::ops::Range<usize>) -> Vec<f32> {
-        let mut out = Vec::with_capacity(range.len() * self.width);
-        for i in range {
-            self.extend_row(i, &mut out);
-        }
-        out
-    }
-
-    /// Labels `range` one-hot encoded, `len × classes`.
-    pub fn one_hot(&self, range: std::ops::Range<usize>) -> Vec<f32> {
-        let mut out = vec![0.0; range.len() * self.classes];
-        for (row, &l) in self.labels[range].iter().enumerate() {
-            out[row * self.classes + l as usize] = 1.0;
-        }
-        out
-    }
-
-    /// Items per class.
-    pub fn class_counts(&self) -> Vec<usize> {
-        split::class_counts(&self.labels, self.classes)
-    }
-}
-
-impl burn_dataset::Dataset<Item> for Part {
-    fn get(&self, index: usize) -> std::result::Result<Item, burn_dataset::DatasetError> {
-        if index >= self.len() {
-            return Err(burn_dataset::DatasetError::new(DataError::InvalidSplit(
-                format!(
-                    "index {index} out of range for a part of {} items",
-                    self.len()
-                ),
-            )));
-        }
-        Ok(Item {
-            image: self.features_f32(index..index + 1),
-            label: self.labels[index] as usize,
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.labels.len()
-    }
-}
-
-/// Training and validation parts of a split.
-#[derive(Debug, Clone)]
-pub struct Split {
-    /// Training part, in the fixed training order.
-    pub train: Part,
-    /// Validation part.
-    pub valid: Part,
-    /// The scale applied to both.
-    pub scale: Scale,
-}
-
-impl Split {
-    /// The input width and class count.
-    pub fn shape(&self) -> Shape {
-        Shape {
-            inputs: self.train.width,
-            classes: self.train.classes,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::part::SplitConfig;
 
     fn table(n: usize, width: usize, classes: usize) -> Dataset {
         let values: Vec<f32> = (0..n * width)

@@ -1,10 +1,10 @@
-//! IDX files (the MNIST container format), raw or gzip-compressed.
+//! IDX files (the MNIST container format), raw or gzip-compressed (read through the crate's one
+//! bounded reader).
 
-use std::io::Read;
 use std::path::Path;
 
-use flate2::read::GzDecoder;
-
+#[cfg(test)]
+use crate::bounded::read_maybe_gzip;
 use crate::error::{DataError, Result};
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions (images).
@@ -17,49 +17,6 @@ pub const SIDE: usize = 28;
 pub const PIXELS: usize = SIDE * SIDE;
 /// Number of classes.
 pub const CLASSES: usize = 10;
-
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Reads a file and decompresses it when its first bytes are the gzip magic (whatever its name),
-/// refusing a file that holds, or inflates to, more than `limit` bytes before it is all in
-/// memory (a gzip bomb is stopped at the bound, not unpacked).
-pub fn read_maybe_gzip(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io("reading", path, e))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io("reading", path, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(DataError::Oversized {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    decompress_if_gzip(bytes, path, limit)
-}
-
-/// Decompresses `bytes` when they start with the gzip magic, at most `limit` bytes of output;
-/// `path` only names them in errors.
-pub fn decompress_if_gzip(bytes: Vec<u8>, path: &Path, limit: u64) -> Result<Vec<u8>> {
-    if bytes.len() < 2 || bytes[..2] != GZIP_MAGIC {
-        return Ok(bytes);
-    }
-    let mut out = Vec::with_capacity((bytes.len() as u64 * 4).min(limit) as usize);
-    GzDecoder::new(&bytes[..])
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| DataError::CorruptGzip {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    if out.len() as u64 > limit {
-        return Err(DataError::Oversized {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    Ok(out)
-}
 
 fn header(bytes: &[u8], words: usize, path: &Path) -> Result<Vec<u32>> {
     if bytes.len() < 4 * words {
@@ -163,6 +120,7 @@ pub fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path) -> Result<(Vec<usize>, &'a 
 }
 
 /// Reads an images file and its labels file, checking that they describe the same items.
+#[cfg(test)]
 pub fn read_pair(images: &Path, labels: &Path, limit: u64) -> Result<(Vec<u8>, Vec<u8>)> {
     let pixels = parse_images(&read_maybe_gzip(images, limit)?, images)?;
     let classes = parse_labels(&read_maybe_gzip(labels, limit)?, labels)?;

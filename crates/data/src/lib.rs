@@ -2,7 +2,8 @@
 //! SHA-256, train and test concatenated) or the user's own classification data (CSV, NumPy, IDX
 //! of any size, image folders), split stratified with a portable seed and scaled.
 //!
-//! Glossary: an *item* is one example (an image, a table row); its *features* are its values
+//! # Glossary
+//! An *item* is one example (an image, a table row); its *features* are its values
 //! (the network's input width is their number); a *class* is one of the labels' distinct values,
 //! numbered in sorted order; a *part* is the training or validation share of a split.
 //!
@@ -13,20 +14,35 @@
 //! assert_eq!(split.train.len(), 59_500);
 //! # Ok::<(), lrsweep_data::DataError>(())
 //! ```
+//!
+//! # Layers
+//! Imports point one way: `values` (the vocabulary), `error` and `catalogue` (the sets lrsweep
+//! knows, a verified file's record) → `bounded` (the one bounded reader) and `split` (seeded,
+//! stratified) → `scale` → `part` → `dataset` → the readers (`idx` and `source` for the
+//! catalogue's sets, `user` for the user's data) → this file's `load`.
 
+mod bounded;
+mod catalogue;
 mod dataset;
 mod error;
-pub mod idx;
-pub mod source;
-pub mod split;
+mod idx;
+mod part;
+mod scale;
+mod source;
+mod split;
 mod user;
+mod values;
 
-pub use dataset::{
-    Dataset, Item, Label, Part, Scale, Shape, Split, SplitConfig, Values, MAX_CLASSES,
-};
+pub use bounded::read_maybe_gzip;
+pub use catalogue::{sha256_hex, DatasetKind, Origin, VerifiedFile};
+pub use dataset::Dataset;
 pub use error::{DataError, Result};
-pub use source::{DatasetKind, Locator, Origin, VerifiedFile};
+pub use idx::{encode_images, encode_labels};
+pub use part::{Item, Part, Split, SplitConfig};
+pub use source::Locator;
+pub use split::seeded_permutation;
 pub use user::UserData;
+pub use values::{Label, Scale, Shape, Values, MAX_CLASSES};
 
 use idx::{CLASSES, PIXELS, SIDE};
 

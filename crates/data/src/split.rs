@@ -7,8 +7,8 @@
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::dataset::Label;
 use crate::error::{DataError, Result};
+use crate::values::Label;
 
 /// A seeded generator whose stream is fixed by its algorithm, not by the platform.
 pub(crate) fn rng(seed: u64) -> ChaCha8Rng {

@@ -24,6 +24,7 @@ pub struct MemberView<'t> {
     steps: u64,
     is_last: bool,
     stop: Option<Stop>,
+    paused: bool,
     state: &'t dyn Fn() -> Result<TrainerState, TrainError>,
     network: &'t dyn Fn() -> Mlp,
 }
@@ -54,6 +55,12 @@ impl MemberView<'_> {
     pub fn stop(&self) -> Option<Stop> {
         self.stop
     }
+
+    /// Whether the member leaves the stack after this epoch: it stopped, or it reached the
+    /// epoch the stack trains until ([`StackFit::until`]) and waits there, not finished.
+    pub fn leaves(&self) -> bool {
+        self.stop.is_some() || self.paused
+    }
 }
 
 /// Several rates trained together over the same batches in the same order; each member leaves
@@ -66,6 +73,7 @@ pub struct StackFit<'a> {
     device: &'a Device,
     members: Vec<Member<'a>>,
     interrupt: Option<&'a AtomicBool>,
+    until: Option<usize>,
 }
 
 impl<'a> StackFit<'a> {
@@ -87,7 +95,16 @@ impl<'a> StackFit<'a> {
             device,
             members,
             interrupt: None,
+            until: None,
         }
+    }
+
+    /// Trains the members only until `epoch`: a member that reaches it leaves the stack there,
+    /// not stopped (a pruned round's segment, from one rung to the next), and one already
+    /// there does not train.
+    pub fn until(mut self, epoch: usize) -> Self {
+        self.until = Some(epoch);
+        self
     }
 
     /// Gives up the epoch in progress (after its current batch) once `flag` is set; the records
@@ -125,8 +142,9 @@ impl<'a> StackFit<'a> {
             .iter()
             .map(|m| m.resume.as_ref().map_or_else(Vec::new, |(_, r)| r.clone()))
             .collect();
+        let before_until = |n: usize| self.until.is_none_or(|u| n < u);
         let waiting: Vec<usize> = (0..self.members.len())
-            .filter(|&i| rule.check(&records[i]).is_none())
+            .filter(|&i| rule.check(&records[i]).is_none() && before_until(records[i].len()))
             .collect();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for i in waiting {
@@ -192,7 +210,7 @@ impl<'a> StackFit<'a> {
             } else {
                 (seed != config.seed).then_some(seed)
             }
-            .map(|s| lrsweep_data::split::seeded_permutation(train.len(), s))
+            .map(|s| lrsweep_data::seeded_permutation(train.len(), s))
         };
         let seed_of = |id: usize| self.members[id].seed_in(config.seed);
         let never = AtomicBool::new(false);
@@ -269,11 +287,12 @@ impl<'a> StackFit<'a> {
                     steps: stack.steps(slot),
                     is_last: slot + 1 == count,
                     stop,
+                    paused: self.until == Some(record.epoch),
                     state: &|| stack.state(slot),
                     network: &|| stack.network(slot),
                 };
                 let flow = on_epoch(id, &record, &view);
-                if flow == Flow::Continue && stop.is_none() {
+                if flow == Flow::Continue && !view.leaves() {
                     keep.push(slot);
                 }
             }

@@ -58,14 +58,14 @@ pub use fit::{Fit, MemberView, StackFit};
 pub use host::{HostData, HostStack, Isa};
 pub use loss::LossKind;
 pub use network::Mlp;
-pub use prune::{decide as prune_decisions, Decisions, Halving, Pruned};
+pub use prune::{replay as replay_pruning, Contender, Halving, Replay};
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
 pub use schedule::{Clock, Schedule, PLATEAU_MIN_DELTA, SCHEDULE_FORMS};
 pub use shape::{HostTensor, ModelConfig};
 pub use state::{Member, TrainerState, STATE_TENSORS};
 pub use stop::{
-    patience_stop, Cause, Hopeless, Stop, StopRule, CHANCE_SIGMAS, FALLING, SETTLE_EPOCHS,
+    patience_stop, Cause, Hopeless, Pruned, Stop, StopRule, CHANCE_SIGMAS, FALLING, SETTLE_EPOCHS,
     WORSE_THAN_GUESSING,
 };
 pub use tensor::{Batch, DeviceData, TensorStack, Trainer};

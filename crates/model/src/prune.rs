@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::EpochRecord;
-use crate::stop::StopRule;
+use crate::stop::{Pruned, StopRule};
 
 /// `halving[:ETA[:MIN]]`: rungs at epochs MIN, MIN·ETA, MIN·ETA², … below the run's epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,27 +110,6 @@ impl Halving {
     }
 }
 
-/// Where and how a member was pruned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pruned {
-    /// The rung's epoch: the member's last.
-    pub epoch: usize,
-    /// Its rank there (1 = best).
-    pub rank: usize,
-    /// How many members were ranked.
-    pub of: usize,
-}
-
-impl Pruned {
-    /// `pruned at epoch 3 (rank 4 of 5)`.
-    pub fn describe(&self) -> String {
-        format!(
-            "pruned at epoch {} (rank {} of {})",
-            self.epoch, self.rank, self.of
-        )
-    }
-}
-
 /// A round's pruning so far, read from its members' records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decisions {
@@ -194,15 +173,11 @@ pub fn decide(
         // before or at it.
         let alive: Vec<usize> = (0..members.len())
             .filter(|&i| pruned[i].is_none())
-            .filter(|&i| {
-                let records = members[i].1;
-                let upto = &records[..records.len().min(rung)];
-                !(1..=upto.len()).any(|k| rule.check(&upto[..k]).is_some())
-            })
+            .filter(|&i| !rule.stopped_by(members[i].1, rung))
             .collect();
         let references_here = references
             .iter()
-            .filter(|(_, r)| r.len() >= rung && !(1..=rung).any(|k| rule.check(&r[..k]).is_some()))
+            .filter(|(_, r)| r.len() >= rung && !rule.stopped_by(r, rung))
             .count();
         if alive.is_empty() || alive.len() + references_here < 2 {
             // Nothing left to rank, at this rung or any later one.
@@ -224,7 +199,7 @@ pub fn decide(
             (0..references.len())
                 .map(|k| members.len() + k)
                 .filter(|&i| all[i].1.len() >= rung)
-                .filter(|&i| !(1..=rung).any(|k| rule.check(&all[i].1[..k]).is_some())),
+                .filter(|&i| !rule.stopped_by(all[i].1, rung)),
         );
         let members = &all[..];
         let score = |i: usize| best_so_far(&members[i].1[..rung]);
@@ -286,6 +261,80 @@ pub fn decide(
         next: epochs,
         kept_for_side,
     }
+}
+
+/// One member of a run as its pruning is replayed ([`replay`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Contender<'a> {
+    /// Its rate (as listed or refined).
+    pub rate: f64,
+    /// Whether it is one of the listed rates (the first round), not a refined one.
+    pub listed: bool,
+    /// Its group (members of different groups are never ranked together).
+    pub group: usize,
+    /// The epochs it has trained.
+    pub records: &'a [EpochRecord],
+}
+
+/// A run's pruning as its rounds decide it ([`replay`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// Per member (in the order given): the rung where it was pruned, if it was.
+    pub pruned: Vec<Option<Pruned>>,
+    /// Per member: the epoch every member of its round still training must reach before the
+    /// round's next decision (the run's epochs when none is left).
+    pub next: Vec<usize>,
+    /// One line per rung where the refinement's side kept a member that ranked out.
+    pub kept_for_side: Vec<String>,
+}
+
+/// The one replay of a run's pruning, that the round training it, the summary and the
+/// refinement all ask: in each group, the listed rates' round (guarding the refinement's side),
+/// then the refined rates' round with the listed rates that were not pruned as its bar. Every
+/// decision comes from the members' records alone, so the replay of a finished run is the
+/// decisions its rounds made.
+pub fn replay(halving: &Halving, rule: &StopRule, epochs: usize, members: &[Contender]) -> Replay {
+    let mut replay = Replay {
+        pruned: vec![None; members.len()],
+        next: vec![epochs; members.len()],
+        kept_for_side: Vec::new(),
+    };
+    let mut groups: Vec<usize> = Vec::new();
+    for m in members {
+        if !groups.contains(&m.group) {
+            groups.push(m.group);
+        }
+    }
+    for group in groups {
+        let mut bar: Vec<(f64, &[EpochRecord])> = Vec::new();
+        for listed in [true, false] {
+            let round: Vec<usize> = (0..members.len())
+                .filter(|&i| members[i].group == group && members[i].listed == listed)
+                .collect();
+            if round.is_empty() {
+                continue;
+            }
+            let of_round: Vec<(f64, &[EpochRecord])> = round
+                .iter()
+                .map(|&i| (members[i].rate, members[i].records))
+                .collect();
+            let d = decide(halving, rule, epochs, &of_round, listed, &bar);
+            for (k, &i) in round.iter().enumerate() {
+                replay.pruned[i] = d.pruned[k];
+                replay.next[i] = d.next;
+            }
+            replay.kept_for_side.extend(d.kept_for_side);
+            if listed {
+                bar = of_round
+                    .into_iter()
+                    .zip(&d.pruned)
+                    .filter(|(_, p)| p.is_none())
+                    .map(|(m, _)| m)
+                    .collect();
+            }
+        }
+    }
+    replay
 }
 
 #[cfg(test)]

@@ -139,6 +139,28 @@ impl Hopeless {
     }
 }
 
+/// Where and how a member was pruned: the one value of it (the stop it makes, the summary's
+/// `pruned_at` and rank are read from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pruned {
+    /// The rung's epoch: the member's last.
+    pub epoch: usize,
+    /// Its rank there (1 = best).
+    pub rank: usize,
+    /// How many members were ranked.
+    pub of: usize,
+}
+
+impl Pruned {
+    /// `pruned at epoch 3 (rank 4 of 5)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "pruned at epoch {} (rank {} of {})",
+            self.epoch, self.rank, self.of
+        )
+    }
+}
+
 /// Why a member stopped training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -167,15 +189,9 @@ pub enum Stop {
         /// The epoch it stopped after.
         epoch: usize,
     },
-    /// Ranked out at a rung of `--prune` ([`crate::prune`]): it keeps what it trained.
-    Pruned {
-        /// The rung's epoch, its last.
-        epoch: usize,
-        /// Its rank there (1 = best).
-        rank: usize,
-        /// How many members were ranked.
-        of: usize,
-    },
+    /// Ranked out at a rung of `--prune` (decided by `crate::prune`): it keeps what it
+    /// trained.
+    Pruned(Pruned),
     /// A signal (Ctrl-C, SIGTERM) stopped it after `epoch` epochs; a resume continues it.
     /// Never decided by [`StopRule`]: the records alone cannot show it.
     Interrupted {
@@ -185,6 +201,17 @@ pub enum Stop {
 }
 
 impl Stop {
+    /// The epoch after which the member stopped (its last).
+    pub fn epoch(&self) -> usize {
+        match *self {
+            Stop::Completed { epochs } => epochs,
+            Stop::Diverged { epoch, .. }
+            | Stop::Patience { epoch, .. }
+            | Stop::Interrupted { epoch } => epoch,
+            Stop::Pruned(p) => p.epoch,
+        }
+    }
+
     /// Whether the member is done: it will not train again (all but an interruption).
     pub fn is_final(&self) -> bool {
         !matches!(self, Stop::Interrupted { .. })
@@ -223,7 +250,7 @@ impl Stop {
             } => format!(
                 "early stopping (patience {patience}) at epoch {epoch}; best epoch {best_epoch}"
             ),
-            Stop::Pruned { epoch, rank, of } => crate::prune::Pruned { epoch, rank, of }.describe(),
+            Stop::Pruned(pruned) => pruned.describe(),
             Stop::Interrupted { epoch } => format!("interrupted after epoch {epoch}"),
         }
     }
@@ -284,6 +311,20 @@ impl StopRule {
         (records.len() >= self.epochs).then_some(Stop::Completed {
             epochs: records.len(),
         })
+    }
+
+    /// The first time the rule stopped a member with these records: the stop it made after
+    /// the earliest epoch where it says stop (a member trained past it, as with
+    /// `--full-curves` or an older version, or a crafted file, is read as it stopped there).
+    /// The one scan for it: what the pruning, the summary and a resume ask.
+    pub fn first_stop(&self, records: &[EpochRecord]) -> Option<Stop> {
+        (1..=records.len()).find_map(|k| self.check(&records[..k]))
+    }
+
+    /// Whether the rule had stopped a member by epoch `epoch` (its records up to there).
+    pub fn stopped_by(&self, records: &[EpochRecord], epoch: usize) -> bool {
+        self.first_stop(&records[..records.len().min(epoch)])
+            .is_some()
     }
 }
 

@@ -1,22 +1,38 @@
 //! `lrsweep`: which learning rate? Train the same network once per rate and let the curves answer.
 //!
 //! Layers, imports pointing one way: `cli` (clap) and `commands` (one module per subcommand,
-//! orchestration only) over `train` (the round: claims, scheduling over devices, per-epoch
-//! persistence) and the services `results` (collect, summarise, write) and `interrupt` (the
-//! signal flag), over `store` (run directory files), `render` (charts, tables, progress),
-//! `analysis` (summaries, verdicts, refinement as data), `backend` and `config`; below them the
-//! `lrsweep-model` and `lrsweep-data` crates.
+//! orchestration only) over `train` (the round: survey, segments, stacks on the devices,
+//! per-epoch persistence) and the services `results` (collect, summarise, publish) and
+//! `interrupt` (the signal flag), over `store` (the run directory: one layout of its paths, one
+//! way to write its files), `render` (charts, tables, progress), `analysis` (summaries,
+//! verdicts, refinement as data), `backend` and `config` (the settings and the names of what a
+//! run trains); below them the `lrsweep-model` and `lrsweep-data` crates.
 //!
 //! # Glossary
 //! - **listed** rates: those the user gives (`--rates`); **refined** rates: the ones a sweep
-//!   adds between the best listed rate and its better neighbour (`--refine`). Together, in that
-//!   order, they are the run's planned rates (`rates_trained` in `config.json`), numbered from 0.
-//! - **round**: the rates trained together: the listed ones, then the refined ones.
-//! - **member** and **stack**: a rate in training, and the rates of a round trained together on
-//!   one device (the model crate's words).
-//! - **claim**: a rate's `claim.lock`, held by the one process training it.
+//!   adds between a group's best listed rate and its better neighbour (`--refine`).
+//! - **group**: what a member trains besides its rate ([`config::Group`]: its schedule and
+//!   batch size); members of a group are compared with each other, and each group has its own
+//!   best rate, refinement, grid row and overview. The reference's group is the constant
+//!   schedule at the run's batch size.
+//! - **arm**: a rate in a group ([`config::Arm`]); the run's planned arms, listed then refined,
+//!   are `rates_trained` in `config.json`, numbered from 0 (a work task's index).
+//! - **unit**: an arm under one of the run's seeds ([`config::Unit`]): one member of a round,
+//!   with one directory (`lr-0.001-cosine-seed43`).
+//! - **round**: the arms trained together: the listed ones, then the refined ones.
+//! - **member** and **stack**: a unit in training, and the members of a round trained together
+//!   on one device, one stack per batch size (the model crate's words).
+//! - **rung**: an epoch where `--prune` ranks a round's members still training and stops the
+//!   worse ones (pruned); **segment**: the stretch a pruned round trains between two rungs
+//!   (or to its end), every member then at the same epoch.
+//! - **bar**: the listed arms that finished a pruned run's first round, against which the
+//!   refined round is ranked at its rungs (a refined rate goes on only while among the best of
+//!   all rates at the same epoch).
+//! - **claim**: a member's `claim.lock`, held by the one process training it.
 //! - **task**: one step of a prepared run as a scheduler runs it (`lrsweep work --index N`
-//!   trains planned rate N; `--refine`, `--finish`).
+//!   trains planned arm N; `--refine`, `--finish`).
+//! - **execution settings**: how this machine runs a run (data directory, mirrors, `--no-find`,
+//!   `--serial`, `--cpu-path`, `--devices`), as against the settings that define it.
 
 mod analysis;
 mod backend;

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// The folder of a run directory that holds the plan, the scripts and the logs.
-pub const DIR: &str = "slurm";
+pub const DIR: &str = crate::store::names::SLURM;
 /// The plan's file inside [`DIR`].
 pub const PLAN: &str = "plan.json";
 
@@ -201,7 +201,10 @@ impl Plan {
 
     /// The plan of the run in `dir`, if it was made for Slurm.
     pub fn read(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join(DIR).join(PLAN)).ok()?;
+        let text = crate::store::fs::read_text_if_present(
+            &dir.join(DIR).join(PLAN),
+            crate::store::fs::limit::RECORD,
+        )?;
         serde_json::from_str(&text).ok()
     }
 }

@@ -13,6 +13,7 @@ mod first_contact;
 mod golden;
 mod hostile;
 mod hostile_runs;
+mod house;
 mod own_data;
 mod prune;
 mod readme;

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 
-use super::user_file;
-use crate::dataset::{Dataset, Label, Values};
+use super::common::user_file;
+use crate::catalogue::sha256_hex;
+use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
-use crate::source::sha256_hex;
+use crate::values::{Label, Values};
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name()

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{classes_of, read, user_file, RawLabel};
-use crate::dataset::{Dataset, Values};
+use super::common::{classes_of, read, user_file, RawLabel};
+use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 use crate::idx;
+use crate::values::Values;
 
 /// Whether `dir` holds IDX images files.
 pub(super) fn holds_idx(dir: &Path) -> Result<bool> {
@@ -17,7 +18,7 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| DataError::io("reading", dir, e))? {
         let path = entry.map_err(|e| DataError::io("reading", dir, e))?.path();
-        if path.is_file() && super::is_idx_images(&path) {
+        if path.is_file() && is_idx_images(&path) {
             found.push(path);
         }
     }
@@ -89,7 +90,7 @@ fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<D
     let mut shape: Option<(Vec<usize>, PathBuf)> = None;
     for (img, lab) in pairs {
         let left = memory.saturating_sub(pixels.len() as u64);
-        let bytes = read::bounded(img, left, "the images")?;
+        let bytes = read(img, left, "the images")?;
         let (dims, payload) = idx::parse_ubyte(&bytes, img)?;
         if dims.len() < 2 {
             return Err(DataError::invalid(
@@ -111,7 +112,7 @@ fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<D
         } else {
             shape = Some((item, img.clone()));
         }
-        let label_bytes = read::bounded(lab, memory, "the labels")?;
+        let label_bytes = read(lab, memory, "the labels")?;
         let (ldims, labels) = idx::parse_ubyte(&label_bytes, lab)?;
         if ldims.len() != 1 {
             return Err(DataError::invalid(
@@ -145,4 +146,12 @@ fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<D
     )?;
     data.files = files;
     Ok(data)
+}
+/// Whether the file's name says it is an IDX images file (`…idx3-ubyte`, `…idx4-ubyte`).
+pub(super) fn is_idx_images(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name.contains("idx3-ubyte") || name.contains("idx4-ubyte")
 }

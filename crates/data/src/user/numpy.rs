@@ -9,13 +9,14 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{classes_of, read, user_file, RawLabel};
-use crate::dataset::{Dataset, Values};
+use super::common::{classes_of, read, user_file, RawLabel};
+use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
+use crate::values::Values;
 
 /// Reads `x` and `y` from a `.npz`.
 pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
-    let bytes = read::bounded(path, memory, "the archive")?;
+    let bytes = read(path, memory, "the archive")?;
     let file = user_file(path, &bytes);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).map_err(|e| {
         DataError::invalid(path.display(), format!("not a readable .npz archive ({e}); save it with np.savez(path, x=features, y=labels)"))
@@ -68,9 +69,9 @@ pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
 
 /// Reads features from one `.npy` and labels from another.
 pub(super) fn read_pair(x_path: &Path, y_path: &Path, memory: u64) -> Result<Dataset> {
-    let xb = read::bounded(x_path, memory / 2, "the features")?;
+    let xb = read(x_path, memory / 2, "the features")?;
     let x = features(&xb, &x_path.display().to_string(), memory)?;
-    let yb = read::bounded(y_path, memory / 2, "the labels")?;
+    let yb = read(y_path, memory / 2, "the labels")?;
     let y = labels(&yb, &y_path.display().to_string())?;
     let mut data = assemble(x, y, x_path)?;
     data.files = vec![user_file(x_path, &xb), user_file(y_path, &yb)];
@@ -360,7 +361,7 @@ fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
         x.shape[1..].to_vec()
     };
     let (labels, names) = classes_of(y.raw);
-    super::check_class_count(path, &names)?;
+    super::common::check_class_count(path, &names)?;
     Dataset::new(
         Values::Floats(x.values.into()),
         labels,

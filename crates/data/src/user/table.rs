@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use super::{classes_of, read, user_file, RawLabel};
-use crate::dataset::{Dataset, Values};
+use super::common::{self, classes_of, user_file, RawLabel};
+use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
+use crate::values::Values;
 
 /// Column names taken as the label when `--label` is not given (case-insensitive).
 const LABEL_NAMES: [&str; 4] = ["label", "target", "class", "y"];
@@ -13,7 +14,7 @@ const LABEL_NAMES: [&str; 4] = ["label", "target", "class", "y"];
 /// Reads a CSV table; `label` names the label column (by header name, or by number from 1).
 pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Dataset> {
     // The text, and about 4 bytes of f32 for every 2 bytes of text ("0,") at most.
-    let text = read::bounded(path, memory / 3, "the table's text and its values")?;
+    let text = common::read(path, memory / 3, "the table's text and its values")?;
     let file = user_file(path, &text);
     let at = |line: u64| format!("{} line {line}", path.display());
     let first_line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
@@ -116,7 +117,7 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
         ));
     }
     let (labels, names) = classes_of(raw);
-    super::check_class_count(path, &names)?;
+    super::common::check_class_count(path, &names)?;
     let mut data = Dataset::new(
         Values::Floats(values.into()),
         labels,

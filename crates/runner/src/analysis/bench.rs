@@ -80,7 +80,7 @@ impl BenchRow {
             backend: backend.to_string(),
             device: device.to_string(),
             rate: arm.rate,
-            schedule: arm.schedule,
+            schedule: arm.group.schedule,
             stack,
             path: String::new(),
             density: f64::NAN,

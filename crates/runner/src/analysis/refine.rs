@@ -2,7 +2,7 @@
 //! neighbour.
 
 use crate::analysis::summary::{best, RateSummary};
-use crate::config::{rate_label, Arm, SweepConfig};
+use crate::config::{rate_label, Arm, Group, SweepConfig};
 
 /// The refinement a round of rates calls for.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,13 +53,13 @@ pub fn plan(listed: &[RateSummary], n: usize) -> Refinement {
     }
 }
 
-/// The refinement of each group of the run `config` (a schedule at a batch size: the two rates
-/// around the group's own best) from the listed rates' summaries among `rates`, in the
-/// groups' order: the group (an arm of rate 0), its listed rates' summaries, the refinement.
+/// The refinement of each group of the run `config` (the two rates around the group's own
+/// best) from the listed rates' summaries among `rates`, in the groups' order: the group, its
+/// listed rates' summaries, the refinement.
 pub fn plan_each(
     rates: &[RateSummary],
     config: &SweepConfig,
-) -> Vec<(Arm, Vec<RateSummary>, Refinement)> {
+) -> Vec<(Group, Vec<RateSummary>, Refinement)> {
     config
         .groups()
         .into_iter()
@@ -92,9 +92,7 @@ pub fn refined_arms(
     let several = config.groups().len() > 1;
     for (group, _, plan) in plan_each(rates, config) {
         match plan {
-            Refinement::None(why) if several => {
-                lines.push(format!("{why} ({})", group.group_slug()))
-            }
+            Refinement::None(why) if several => lines.push(format!("{why} ({})", group.slug())),
             Refinement::None(why) => lines.push(why.to_string()),
             Refinement::Between {
                 best,
@@ -106,7 +104,7 @@ pub fn refined_arms(
                     "refining between {best} (best) and {neighbour}{from}: {}",
                     labels.join(", ")
                 ));
-                arms.extend(rates.into_iter().map(|rate| group.at(rate)));
+                arms.extend(rates.into_iter().map(|rate| Arm::new(rate, group)));
             }
         }
     }
@@ -195,7 +193,7 @@ pub fn refined_rates(best: f64, neighbour: f64, n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::summary::summarize_rate;
+    use crate::analysis::summary::{Facts, RateSummary};
     use lrsweep_model::EpochRecord;
 
     #[test]
@@ -217,20 +215,20 @@ mod tests {
     }
 
     fn rate(rate: f64, val_loss: f64) -> RateSummary {
-        summarize_rate(
+        let records = [EpochRecord {
+            epoch: 1,
+            train_loss: val_loss,
+            train_acc: 0.9,
+            val_loss,
+            val_acc: 0.9,
+            seconds: 1.0,
+            lr: 1e-3,
+        }];
+        RateSummary::of(Facts::plain(
             rate,
-            &[EpochRecord {
-                epoch: 1,
-                train_loss: val_loss,
-                train_acc: 0.9,
-                val_loss,
-                val_acc: 0.9,
-                seconds: 1.0,
-                lr: 1e-3,
-            }],
-            &crate::analysis::summary::TEST_DATA,
-            None,
-        )
+            &records,
+            crate::analysis::summary::TEST_DATA,
+        ))
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use clap::Args;
 use lrsweep_model::RangeConfig;
 
+use super::data::DataArgs;
 use super::parse::{parse_rate, rate_list};
-use super::DataArgs;
 use crate::backend::BackendChoice;
 use crate::config::{BenchConfig, SweepConfig};
 
@@ -66,7 +66,7 @@ pub struct BenchArgs {
 
     /// How the cpu backend computes the input layer: sparse, dense, or auto (by the images'
     /// density); the table says which ran.
-    #[arg(long, default_value_t = sweep().cpu_path, value_name = "auto|sparse|dense")]
+    #[arg(long, default_value_t = sweep().exec.cpu_path, value_name = "auto|sparse|dense")]
     pub cpu_path: lrsweep_model::CpuPath,
 
     /// Epochs per backend (2 to 1000); the first is reported apart as warm-up (kernel

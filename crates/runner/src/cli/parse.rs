@@ -2,6 +2,8 @@
 
 use lrsweep_data::DatasetKind;
 
+use crate::config::{MAX_RATE, MIN_RATE};
+
 /// A learning-rate schedule (`--schedule`): its spec, with the forms named when it is wrong.
 pub fn schedule(s: &str) -> Result<lrsweep_model::Schedule, String> {
     s.parse()
@@ -59,14 +61,6 @@ pub fn image_size(s: &str) -> Result<(u32, u32), String> {
     }
     Ok((w, h))
 }
-
-/// The smallest rate accepted. Adam's step is about the rate itself, and below this a step is
-/// under a fiftieth of the f32 spacing of the network's typical weight (0.05: spacing 3.7e-9), so
-/// the weights could not move: training would make no progress.
-pub const MIN_RATE: f64 = 1e-10;
-
-/// The largest rate accepted: the largest finite f32, the precision training runs in.
-pub const MAX_RATE: f64 = f32::MAX as f64;
 
 /// A learning rate: a finite number in [`MIN_RATE`, `MAX_RATE`], with a message that says how to
 /// write one.

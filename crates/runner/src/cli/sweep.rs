@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use clap::Args;
 use lrsweep_model::{AdamVariant, CpuPath, Halving, LossKind, Schedule};
 
+use super::data::DataArgs;
 use super::parse::{at_least_one, backend, fraction, parse_rate, schedule};
-use super::DataArgs;
 use crate::backend::{BackendChoice, DeviceSpec};
-use crate::config::SweepConfig;
+use crate::config::{Execution, SweepConfig};
 
-/// The most seeds a rate trains under: each is a full run.
-const MAX_SEEDS: u64 = 20;
+/// The most seeds a rate trains under ([`crate::config::MAX_SEEDS`]).
+const MAX_SEEDS: u64 = crate::config::MAX_SEEDS as u64;
 
-/// The most rates a refinement adds: each trains a full run, and more than this many between
-/// two neighbouring rates tells nothing new.
-const MAX_REFINE: u64 = 20;
+/// The most rates a refinement adds ([`crate::config::MAX_REFINE`]).
+const MAX_REFINE: u64 = crate::config::MAX_REFINE as u64;
 
 fn parse_devices(s: &str) -> Result<DeviceSpec, String> {
     s.parse()
@@ -106,7 +105,7 @@ pub struct SweepArgs {
 
     /// How the cpu backend computes the input layer: sparse (skips the images' zero pixels),
     /// dense, or auto (sparse when at most 35% of the training pixels are non-zero).
-    #[arg(long, default_value_t = d().cpu_path, value_name = "auto|sparse|dense", help_heading = "Compute")]
+    #[arg(long, default_value_t = d().exec.cpu_path, value_name = "auto|sparse|dense", help_heading = "Compute")]
     pub cpu_path: CpuPath,
 
     /// Spread each round's rates over these wgpu adapters, one worker thread per adapter
@@ -310,13 +309,6 @@ impl SweepArgs {
                 schedules.push(s);
             }
         }
-        let refuse = |why: String| crate::exit::usage(anyhow::anyhow!(why));
-        if self.warmup >= self.epochs {
-            return Err(refuse(format!(
-                "--warmup {}: a warm-up must leave epochs for the schedule: give fewer than --epochs {}",
-                self.warmup, self.epochs
-            )));
-        }
         let mut sizes: Vec<usize> = Vec::with_capacity(self.batch_size.len());
         for &b in &self.batch_size {
             if !sizes.contains(&(b as usize)) {
@@ -338,29 +330,14 @@ impl SweepArgs {
             .patience
             .map(|p| p as usize)
             .or(self.quick.then_some(QUICK_PATIENCE));
-        if let Some(h) = &prune {
-            let refuse = |why: String| crate::exit::usage(anyhow::anyhow!("--prune {h}: {why}"));
-            if schedules.len() > 1 || batch_sizes.len() > 1 {
-                return Err(refuse(
-                    "not with several schedules or batch sizes: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size per run"
-                        .to_string(),
-                ));
-            }
-            h.check(self.epochs as usize).map_err(refuse)?;
-            if self.seeds > 1 {
-                return Err(refuse(format!(
-                    "not with --seeds {}: a rung ranks one curve per rate, and a rate's seeds may stop at different epochs; prune with one seed, or compare seeds without pruning",
-                    self.seeds
-                )));
-            }
-            if self.slurm.slurm {
-                return Err(refuse(
-                    "not with --slurm: a rung needs every member of its round at the same epoch, and a Slurm job array trains each rate in a task of its own, to the end; prune on one machine (--devices spreads a round over its GPUs)"
-                        .to_string(),
-                ));
-            }
+        // Pruning needs every member of a round at the same epoch at each rung; a Slurm job
+        // array trains each rate in a task of its own (not a setting of the run: checked here).
+        if let (Some(h), true) = (&prune, self.slurm.slurm) {
+            return Err(crate::exit::usage(anyhow::anyhow!(
+                "--prune {h}: not with --slurm: a rung needs every member of its round at the same epoch, and a Slurm job array trains each rate in a task of its own, to the end; prune on one machine (--devices spreads a round over its GPUs)"
+            )));
         }
-        Ok(SweepConfig {
+        let config = SweepConfig {
             rates,
             refine: self.refine as usize,
             epochs: self.epochs as usize,
@@ -379,12 +356,18 @@ impl SweepArgs {
             restore_best: self.restore_best,
             full_curves: self.full_curves,
             seeds: self.seeds as usize,
-            no_find: self.no_find,
-            serial: self.serial,
             backend: self.backend,
-            cpu_path: self.cpu_path,
-            devices: self.devices.clone(),
+            exec: Execution {
+                no_find: self.no_find,
+                serial: self.serial,
+                cpu_path: self.cpu_path,
+                devices: self.devices.clone(),
+            },
             data,
-        })
+        };
+        config
+            .validate()
+            .map_err(|e| crate::exit::usage(anyhow::anyhow!(e)))?;
+        Ok(config)
     }
 }

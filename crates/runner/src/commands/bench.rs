@@ -89,7 +89,7 @@ fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
         _ => "ndarray",
     };
     let arms = work.config.arms(&work.config.rates);
-    let selected = match backend::select(choice, work.config.cpu_path) {
+    let selected = match backend::select(choice, work.config.exec.cpu_path) {
         Ok(s) => s,
         Err(e) => {
             return arms
@@ -122,10 +122,10 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, arms: &[Arm]) ->
     ));
     reset_peak_memory();
     let model = config.model(work.split.shape());
-    let train = config.train(arms[0].rate, selected);
+    let train = config.train(arms[0].group, selected);
     let members: Vec<Member> = arms
         .iter()
-        .map(|a| Member::fresh(a.rate).scheduled(a.schedule))
+        .map(|a| Member::fresh(a.rate).scheduled(a.group.schedule))
         .collect();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         StackFit::new(
@@ -179,7 +179,7 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, arms: &[Arm]) ->
             backend: name.to_string(),
             device: selected.adapter.clone(),
             rate: arm.rate,
-            schedule: arm.schedule,
+            schedule: arm.group.schedule,
             stack: k,
             path: path.to_string(),
             density: work.density,
@@ -229,7 +229,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         batch_size: args.batch_size as usize,
         schedules: args.schedules.clone(),
         seed: args.seed,
-        cpu_path: args.cpu_path,
+        exec: crate::config::Execution {
+            cpu_path: args.cpu_path,
+            ..Default::default()
+        },
         data: args.data.to_config(args.limit)?,
         ..SweepConfig::default()
     };

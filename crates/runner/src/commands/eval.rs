@@ -32,13 +32,15 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     };
     let data_config = DataConfig {
         dataset: meta.dataset,
-        data_dir: args.data_dir.clone(),
+        location: crate::config::DataLocation {
+            data_dir: args.data_dir.clone(),
+            ..Default::default()
+        },
         val_fraction: meta.split.val_fraction,
         limit: meta.split.limit,
         scale: meta.split.scale,
         user,
         val: args.val.as_ref().map(absolute).or(meta.val.clone()),
-        ..DataConfig::default()
     };
     let (data, split) = super::load_split(&data_config, meta.split.seed)?;
     if !meta.data_sha256.is_empty() && data.checksums() != meta.data_sha256 {

@@ -53,7 +53,7 @@ pub fn for_sweep(
     let result = range_test(
         &schedule,
         &config.model(split.shape()),
-        config.train(schedule.start, selected),
+        config.train_at(schedule.start, selected),
         split,
         selected,
     )?;
@@ -93,7 +93,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     let result = range_test(
         &schedule,
         &config.model(split.shape()),
-        config.train(args.start, &selected),
+        config.train_at(args.start, &selected),
         &split,
         &selected,
     )?;

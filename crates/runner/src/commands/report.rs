@@ -4,9 +4,11 @@
 
 use crate::cli::ReportArgs;
 use crate::exit::{say, usage};
-use crate::render::{chart, text};
+use crate::render::text;
+use crate::results::{self, Charts};
 use crate::store::{
     self,
+    layout::{names, RunLayout},
     lock::{Held, Lock},
     run::RunRecord,
 };
@@ -36,36 +38,23 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             dir.join(store::run::FILE).display()
         )));
     }
-    let collected = crate::results::collect(dir, &saved).map_err(usage)?;
-    let runs = collected.runs;
+    let layout = RunLayout::new(dir, &saved.config);
+    let collected = results::collect(&layout, &saved).map_err(usage)?;
+    for (arm, _) in &collected.runs {
+        results::other_seeds(&layout, &saved, *arm).map_err(usage)?;
+    }
     let find = if store::range::exists(dir) {
         Some(store::range::read(dir).map_err(usage)?)
     } else {
         None
     };
-    let failed = || {
-        format!(
-            "writing the report of {} failed; the run's records are untouched, and each file is either its old or its new version",
-            dir.display()
-        )
-    };
-    for (rate, records) in &runs {
-        let others = crate::results::other_seeds(dir, &saved, *rate).map_err(usage)?;
-        crate::results::rate_chart(dir, &saved, *rate, records, &others).with_context(failed)?;
-    }
-    if let Some(f) = &find {
-        chart::find(dir, f).with_context(failed)?;
-    }
-    let header = text::run_header(&saved.config, &saved.backend, &saved.adapter);
-    let summary = crate::results::write(
-        dir,
-        &header,
-        &saved,
-        &runs,
-        find.as_ref(),
-        &collected.missing,
-    )
-    .with_context(failed)?;
+    let summary = results::publish(&layout, &saved, collected, find.as_ref(), Charts::All)
+        .with_context(|| {
+            format!(
+                "writing the report of {} failed; the run's records are untouched, and each file is either its old or its new version",
+                dir.display()
+            )
+        })?;
     say(&text::summary_markdown(&summary))?;
     if !summary.unfinished.is_empty() {
         say(&format!(
@@ -75,6 +64,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     }
     say(&format!(
         "Report written to {}",
-        dir.join(crate::results::REPORT).display()
+        layout.file(names::REPORT).display()
     ))
 }

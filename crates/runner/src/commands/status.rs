@@ -11,10 +11,11 @@ use crate::analysis::status::{self, RateState};
 use crate::analysis::summary::{RateSummary, Recommendation, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
-use crate::config::Arm;
+use crate::config::{Arm, Unit};
 use crate::exit::say;
 use crate::slurm::{Jobs, Plan};
 use crate::store::claim;
+use crate::store::layout::{names, RunLayout};
 use crate::store::run::RunRecord;
 
 /// One rate as `status` reports it.
@@ -79,7 +80,13 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let config = &record.config;
     // Sets of the rates' bits: every look-up below is constant-time, so status stays linear in
     // the number of rates (a million rates took minutes with list searches).
-    let key = |a: &Arm| (a.rate.to_bits(), a.schedule.to_string(), a.batch);
+    let key = |a: &Arm| {
+        (
+            a.rate.to_bits(),
+            a.group.schedule.to_string(),
+            a.group.batch,
+        )
+    };
     let mut planned = record.rates_trained.clone();
     let mut seen: HashSet<(u64, String, Option<usize>)> = planned.iter().map(key).collect();
     for a in config.arms(&config.rates) {
@@ -90,21 +97,23 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     // One row per planned rate, and per further seed with --seeds (the same index: a work task
     // trains a rate under every seed).
     let seeds = config.seeds();
+    let layout = RunLayout::new(dir, config);
     let mut rows: Vec<Row> = planned
         .iter()
         .enumerate()
         .flat_map(|(index, &arm)| seeds.iter().map(move |&seed| (index, arm, seed)))
         .map(|(index, arm, seed)| {
-            let dir_name = config.member_dir(arm, seed);
-            let evidence = claim::evidence(&dir.join(&dir_name));
+            let unit = Unit { arm, seed };
+            let files = layout.member(unit);
+            let evidence = claim::evidence(&files.path());
             Row {
                 index,
                 rate: Some(arm.rate),
-                schedule: Some(arm.schedule),
-                dir: Some(dir_name),
+                schedule: Some(arm.group.schedule),
+                dir: Some(files.name().to_string()),
                 seed: (seeds.len() > 1).then_some(seed),
-                label: config.member_label(arm, seed),
-                round: if record.is_listed(arm) { 1 } else { 2 },
+                label: unit.label(config.seed),
+                round: if config.is_listed(arm) { 1 } else { 2 },
                 state: status::state(&evidence, config.epochs),
                 verdict: None,
                 verdict_reason: None,
@@ -138,10 +147,12 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             RateState::Failed { .. } => counts.failed += 1,
         }
     }
-    let summary: Option<Summary> =
-        crate::store::fs::read_text(&dir.join("summary.json"), crate::store::fs::limit::RECORD)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+    let summary: Option<Summary> = crate::store::fs::read_text(
+        &layout.file(names::SUMMARY_JSON),
+        crate::store::fs::limit::RECORD,
+    )
+    .ok()
+    .and_then(|t| serde_json::from_str(&t).ok());
     if let Some(s) = &summary {
         // By directory: one per rate and schedule (older summaries name none: by rate then).
         let by_dir: HashMap<String, &RateSummary> = s

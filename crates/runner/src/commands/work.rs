@@ -19,6 +19,7 @@ use crate::render::text;
 use crate::results;
 use crate::slurm::{self, Plan, Script};
 use crate::store::claim::{self, Claim};
+use crate::store::layout::RunLayout;
 use crate::store::lock::{Lock, Mode};
 use crate::store::range as find_files;
 use crate::store::run::RunRecord;
@@ -75,14 +76,14 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
         )));
     };
     let label = arm.label();
-    let name = config.member_dir(arm, config.seed);
-    let rate_dir = dir.join(&name);
+    let layout = RunLayout::new(dir, &config);
+    let rate_dir = layout.arm(arm).path();
     // Done when every seed's member is (one, but with --seeds).
     let already_done = || {
         let all_done = config
-            .seeds()
-            .iter()
-            .all(|&s| claim::done(&dir.join(config.member_dir(arm, s))).is_some());
+            .units(&[arm])
+            .into_iter()
+            .all(|u| claim::done(&layout.member(u).path()).is_some());
         claim::done(&rate_dir).filter(|_| all_done).map(|d| {
             note(&format!(
                 "learning rate {label} (index {index}) was finished by {}: nothing to train",
@@ -156,7 +157,7 @@ fn train_claimed(dir: &Path, record: RunRecord, arm: Arm, held: &mut Option<Clai
                 .join(", ")
         )));
     }
-    let devices = vec![backend::select(config.backend, config.cpu_path).map_err(usage)?];
+    let devices = vec![backend::select(config.backend, config.exec.cpu_path).map_err(usage)?];
     note(&format!(
         "learning rate {}: training on {} ({})",
         arm.label(),
@@ -169,10 +170,10 @@ fn train_claimed(dir: &Path, record: RunRecord, arm: Arm, held: &mut Option<Clai
     };
     let progress = Progress::new(config.rates.len() + config.refine);
     let mut training = Training::new(dir, &split, &devices, &progress, true);
-    let name = config.member_dir(arm, config.seed);
-    training.claims().hold(&name, claim);
+    let files = RunLayout::new(dir, &config).arm(arm);
+    training.claims().hold(files.name(), claim);
     let result = training.round(&record, &[arm]).map(|_| ());
-    *held = training.claims().release(&name);
+    *held = training.claims().release(files.name());
     result
 }
 
@@ -187,11 +188,12 @@ fn refine(dir: &Path) -> Result<()> {
     )?;
     let mut record = RunRecord::read(dir)?;
     let config = record.config.clone();
-    let collected = results::collect(dir, &record).map_err(usage)?;
+    let layout = RunLayout::new(dir, &config);
+    let collected = results::collect(&layout, &record).map_err(usage)?;
     let mut finished = Vec::new();
     let mut missing = Vec::new();
     for ((arm, records), state) in collected.runs.iter().zip(&collected.states) {
-        if !record.is_listed(*arm) {
+        if !config.is_listed(*arm) {
             continue;
         }
         match state {
@@ -220,7 +222,7 @@ fn refine(dir: &Path) -> Result<()> {
             labels.join(", ")
         ))?;
     } else if config.refine > 0 {
-        let summaries = results::summarize_runs(dir, &record, &finished)?;
+        let summaries = results::summarize_runs(&layout, &record, &finished)?;
         let from = match missing.is_empty() {
             true => String::new(),
             false => format!(", from the {} rates that finished", finished.len()),
@@ -285,15 +287,14 @@ fn describe(state: &RateState) -> String {
 fn finish(dir: &Path) -> Result<()> {
     let record = RunRecord::read(dir)?;
     let config = &record.config;
-    let collected = results::collect(dir, &record).map_err(usage)?;
     let find = if find_files::exists(dir) {
         find_files::read(dir).ok()
-    } else if config.no_find {
+    } else if config.exec.no_find {
         None
     } else {
         let run_it = || -> Result<_> {
             let (_, split) = load_data(config)?;
-            let selected = backend::select(config.backend, config.cpu_path)?;
+            let selected = backend::select(config.backend, config.exec.cpu_path)?;
             find::for_sweep(dir, config, &split, &selected)
         };
         match run_it() {
@@ -306,21 +307,14 @@ fn finish(dir: &Path) -> Result<()> {
             }
         }
     };
-    for (arm, records) in &collected.runs {
-        let stem = config.member_dir(*arm, config.seed);
-        if !dir.join(format!("{stem}.png")).exists() {
-            let others = results::other_seeds(dir, &record, *arm)?;
-            results::rate_chart(dir, &record, *arm, records, &others)?;
-        }
-    }
-    let header = text::run_header(config, &record.backend, &record.adapter);
-    let summary = results::write(
-        dir,
-        &header,
+    let layout = RunLayout::new(dir, config);
+    let collected = results::collect(&layout, &record).map_err(usage)?;
+    let summary = results::publish(
+        &layout,
         &record,
-        &collected.runs,
+        collected,
         find.as_ref(),
-        &collected.missing,
+        results::Charts::Missing,
     )?;
     say(&text::summary_markdown(&summary))?;
     if !summary.unfinished.is_empty() {

@@ -21,11 +21,13 @@ pub fn bars(rows: &[BenchRow]) -> Vec<(String, f64)> {
 
 /// The row's rate, with its schedule when that is not `constant`.
 fn label(r: &BenchRow) -> String {
-    crate::config::Arm {
-        rate: r.rate,
-        schedule: r.schedule,
-        batch: None,
-    }
+    crate::config::Arm::new(
+        r.rate,
+        crate::config::Group {
+            schedule: r.schedule,
+            batch: None,
+        },
+    )
     .label()
 }
 

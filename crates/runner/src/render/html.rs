@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::analysis::range::FindResult;
 use crate::analysis::summary::Summary;
-use crate::render::chart::BATCH_CHART;
 use crate::render::text::{describe_range, escape, summary_html};
+use crate::store::names::BATCH_CHART;
 
 fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -28,7 +28,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 fn image(path: &Path, alt: &str) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = crate::store::fs::read(path, crate::store::fs::limit::CHART)?;
     Ok(format!(
         "<img alt=\"{}\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\">",
         escape(alt),

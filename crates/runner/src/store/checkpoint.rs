@@ -7,13 +7,14 @@ use anyhow::{bail, Context, Result};
 use lrsweep_model::{EpochRecord, TrainerState};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{metrics, write_atomic};
+use super::fs::write_atomic;
+use super::metrics;
 
 const MAGIC: &[u8; 8] = b"LRSWCKP1";
 const DIGEST_LEN: usize = 64;
 
 /// File name of a rate's checkpoint inside its directory.
-pub const FILE: &str = "checkpoint.bin";
+pub const FILE: &str = super::layout::names::CHECKPOINT;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -65,7 +66,7 @@ pub fn save(
             bytes.extend_from_slice(&x.to_le_bytes());
         }
     }
-    let digest = lrsweep_data::source::sha256_hex(&bytes);
+    let digest = lrsweep_data::sha256_hex(&bytes);
     bytes.extend_from_slice(digest.as_bytes());
     write_atomic(path, &bytes)
 }
@@ -80,7 +81,7 @@ pub fn load(path: &Path, identity: &str, rate: f64) -> Result<Checkpoint> {
         bail!("{} is not a complete lrsweep checkpoint", path.display());
     }
     let (body, digest) = bytes.split_at(bytes.len() - DIGEST_LEN);
-    if lrsweep_data::source::sha256_hex(body).as_bytes() != digest {
+    if lrsweep_data::sha256_hex(body).as_bytes() != digest {
         bail!(
             "{} is damaged or truncated (checksum mismatch)",
             path.display()

@@ -14,14 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::layout::names;
 use crate::analysis::status::{Done, Evidence, Status, Worker};
-
-/// The claim's lock file inside a rate's directory.
-pub const CLAIM: &str = "claim.lock";
-/// The trainer's report inside a rate's directory.
-pub const STATUS: &str = "status.json";
-/// The mark of a finished rate inside its directory.
-pub const DONE: &str = "done.json";
 
 /// A held claim on a rate: released when dropped or when the process ends.
 #[derive(Debug)]
@@ -39,7 +33,7 @@ pub fn take(dir: &Path) -> Result<Option<Claim>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     super::fs::check_real_dir(dir)?;
     super::fs::remove_stale_temporaries(dir);
-    let path = dir.join(CLAIM);
+    let path = dir.join(names::CLAIM);
     let file = super::fs::no_follow()
         .read(true)
         .write(true)
@@ -65,7 +59,7 @@ pub fn take(dir: &Path) -> Result<Option<Claim>> {
 /// Whether a live process holds the claim of the rate in `dir` (probed with a shared lock,
 /// released at once; never creates anything).
 pub fn held(dir: &Path) -> bool {
-    let Ok(file) = File::open(dir.join(CLAIM)) else {
+    let Ok(file) = super::fs::open_read(&dir.join(names::CLAIM)) else {
         return false;
     };
     match file.try_lock_shared() {
@@ -99,7 +93,7 @@ pub fn worker_here(device: &str) -> Worker {
 /// What the rate directory `dir` shows of its state: done, claimed, reported, epochs recorded.
 pub fn evidence(dir: &Path) -> Evidence {
     let epochs_recorded =
-        super::fs::read_text_if_present(&dir.join("metrics.csv"), super::fs::limit::METRICS)
+        super::fs::read_text_if_present(&dir.join(names::METRICS), super::fs::limit::METRICS)
             .map(|t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
             .unwrap_or(0);
     Evidence {
@@ -112,12 +106,12 @@ pub fn evidence(dir: &Path) -> Evidence {
 
 /// Writes the rate's `status.json` (atomically).
 pub fn report(dir: &Path, status: &Status) -> Result<()> {
-    super::write_json(&dir.join(STATUS), status)
+    super::fs::write_json(&dir.join(names::STATUS), status)
 }
 
 /// The rate's `status.json`, if there is a readable one.
 pub fn status(dir: &Path) -> Option<Status> {
-    let text = super::fs::read_text_if_present(&dir.join(STATUS), super::fs::limit::SMALL)?;
+    let text = super::fs::read_text_if_present(&dir.join(names::STATUS), super::fs::limit::SMALL)?;
     serde_json::from_str(&text).ok()
 }
 
@@ -128,12 +122,12 @@ pub fn mark_done(dir: &Path, epochs: usize, worker: &Worker) -> Result<()> {
         worker: worker.clone(),
         finished: chrono::Local::now().to_rfc3339(),
     };
-    super::write_json(&dir.join(DONE), &done)
+    super::fs::write_json(&dir.join(names::DONE), &done)
 }
 
 /// The rate's `done.json`, if it has finished.
 pub fn done(dir: &Path) -> Option<Done> {
-    let text = super::fs::read_text_if_present(&dir.join(DONE), super::fs::limit::SMALL)?;
+    let text = super::fs::read_text_if_present(&dir.join(names::DONE), super::fs::limit::SMALL)?;
     serde_json::from_str(&text).ok()
 }
 

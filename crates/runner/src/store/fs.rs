@@ -27,6 +27,8 @@ pub mod limit {
     /// A checkpoint or a model file: weights and Adam's moments of the largest network a
     /// machine's memory check lets train.
     pub const WEIGHTS: u64 = 64 << 30;
+    /// A chart the report embeds (the largest is a few MB).
+    pub const CHART: u64 = 256 << 20;
 }
 
 /// This host's name as the temporaries carry it: letters, digits and dots kept, anything else
@@ -107,6 +109,15 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 
+/// Opens `path` for reading as [`read`] does (no link followed, never blocking on a FIFO),
+/// without reading it: for a lock probe.
+pub fn open_read(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// A new, empty file at `path` for writing, whatever stood there: an old file or a symbolic link
 /// is removed first (the link, not its target), and the new one is created exclusively.
 pub fn create(path: &Path) -> Result<File> {
@@ -146,6 +157,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| anyhow::Error::new(e.error).context(format!("writing {}", path.display())))?;
     Ok(())
+}
+
+/// Whether a file can be created in `dir`: an exclusive temporary (never a link followed, never
+/// an existing file truncated) made and removed at once.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-{}-", host(), std::process::id()))
+        .tempfile_in(dir)
+        .map(drop)
+}
+
+/// Writes `value` as pretty JSON to `path`, as [`write_atomic`] does.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).context("serialising JSON")?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
 }
 
 /// Refuses a directory of the run that is a symbolic link (its writes would leave the run).

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use crate::exit::note;
 
 /// File name of the lock inside a run directory.
-pub const FILE: &str = "lrsweep.lock";
+pub const FILE: &str = super::layout::names::LOCK;
 
 /// How a lock is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,10 @@ fn same_file(file: &File, path: &Path) -> bool {
 
 fn holder(file: &mut File) -> String {
     let mut text = String::new();
-    let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
+    // A holder's pid is a few bytes: a crafted or damaged lock file is read no further.
+    let _ = file
+        .rewind()
+        .and_then(|()| file.take(64).read_to_string(&mut text));
     text.trim().to_string()
 }
 

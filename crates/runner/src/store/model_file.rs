@@ -7,14 +7,14 @@ use anyhow::{anyhow, bail, Result};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
-use lrsweep_data::source::sha256_hex;
+use lrsweep_data::sha256_hex;
 use lrsweep_data::{DatasetKind, SplitConfig, UserData};
 use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig};
 use serde::{Deserialize, Serialize};
 
+use super::fs::{write_atomic, write_json};
+use super::run::RunRecord;
 use crate::exit::usage;
-use crate::store::run::RunRecord;
-use crate::store::{write_atomic, write_json};
 
 /// What a model file holds and how to score it again: `<file>.json` beside `<file>.bpk`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,8 +67,8 @@ impl ModelMeta {
         let config = &run.config;
         Self {
             rate: arm.rate,
-            schedule: arm.schedule,
-            batch_size: config.batch_of(arm),
+            schedule: arm.group.schedule,
+            batch_size: config.batch_of(arm.group),
             effective_rate: config.effective_rate(arm),
             epoch: record.epoch,
             val_loss: record.val_loss,

@@ -92,11 +92,13 @@ pub fn check_fresh(dir: &Path) -> Result<()> {
             });
         if occupied && dir.join(super::run::FILE).is_file() {
             // Finished: a summary that lists nothing unfinished (an interrupted run's lists what).
-            let finished =
-                super::fs::read_text(&dir.join("summary.json"), super::fs::limit::RECORD)
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                    .is_some_and(|s| s["unfinished"].as_array().is_none_or(|u| u.is_empty()));
+            let finished = super::fs::read_text(
+                &dir.join(super::layout::names::SUMMARY_JSON),
+                super::fs::limit::RECORD,
+            )
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|s| s["unfinished"].as_array().is_none_or(|u| u.is_empty()));
             bail!(
                 "--out {dir} holds a {what} lrsweep run; lrsweep never overwrites a run: {how}, or choose another directory with --out DIR",
                 dir = dir.display(),
@@ -145,12 +147,8 @@ fn check_writable(dir: &Path) -> Result<()> {
             existing.display()
         );
     }
-    let probe = existing.join(format!(".lrsweep-probe-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
+    match super::fs::probe_writable(existing) {
+        Ok(()) => Ok(()),
         Err(e) => bail!(
             "--out {}: cannot write in {} ({e}); {fix}",
             dir.display(),

@@ -4,14 +4,15 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
+use super::fs::{write_atomic, write_json};
+use super::layout::names;
 use crate::analysis::range::{FindResult, FindStep};
-use crate::store::{write_atomic, write_json};
 
 const CSV_HEADER: &str = "step,rate,loss,smoothed";
 
 /// Whether `dir` holds a range test.
 pub fn exists(dir: &Path) -> bool {
-    dir.join("find.json").exists()
+    dir.join(names::FIND_JSON).exists()
 }
 
 /// Writes `find.csv` and `find.json` into `dir`.
@@ -20,18 +21,18 @@ pub fn write(dir: &Path, result: &FindResult) -> Result<()> {
     for s in &result.steps {
         csv += &format!("{},{},{},{}\n", s.step, s.rate, s.loss, s.smoothed);
     }
-    write_atomic(&dir.join("find.csv"), csv.as_bytes())?;
-    write_json(&dir.join("find.json"), result)
+    write_atomic(&dir.join(names::FIND_CSV), csv.as_bytes())?;
+    write_json(&dir.join(names::FIND_JSON), result)
 }
 
 /// Reads a range test back from `dir` (`find.json` for its settings, `find.csv` for the exact
 /// steps), recomputing the suggestions, so a report reproduces the run's summary exactly.
 pub fn read(dir: &Path) -> Result<FindResult> {
-    let json = dir.join("find.json");
+    let json = dir.join(names::FIND_JSON);
     let text = super::fs::read_text(&json, super::fs::limit::RECORD)?;
     let saved: FindResult = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not a range test ({e})", json.display()))?;
-    let csv = dir.join("find.csv");
+    let csv = dir.join(names::FIND_CSV);
     let text = super::fs::read_text(&csv, super::fs::limit::RECORD)?;
     let mut lines = text.lines();
     if lines.next() != Some(CSV_HEADER) {

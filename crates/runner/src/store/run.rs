@@ -7,14 +7,14 @@ use anyhow::{anyhow, Result};
 use lrsweep_data::{Dataset, Origin, Scale, Shape, Split, VerifiedFile};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Arm, SweepConfig};
+use crate::config::{Arm, SweepConfig, Unit};
 use crate::exit::usage;
 
 /// The Burn version lrsweep is built against (pinned in the workspace manifest).
 pub const BURN_VERSION: &str = "0.22.1";
 
 /// File name of a run's record inside its directory.
-pub const FILE: &str = "config.json";
+pub const FILE: &str = super::layout::names::CONFIG;
 
 /// One data file as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,7 +200,7 @@ impl RunRecord {
         let steps = self
             .data
             .train_size
-            .div_ceil(self.config.batch_of(arm).max(1));
+            .div_ceil(self.config.batch_of(arm.group).max(1));
         crate::analysis::verdict::reach(
             self.config.effective_rate(arm),
             steps,
@@ -217,26 +217,20 @@ impl RunRecord {
         }
     }
 
-    /// Whether `arm` is one of the listed rates' (round 1), not a refined one.
-    pub fn is_listed(&self, arm: Arm) -> bool {
-        self.config.rates.contains(&arm.rate)
-            && self.config.schedules.contains(&arm.schedule)
-            && self.config.sizes().contains(&self.config.batch_of(arm))
-    }
-
-    /// What the weights of `arm` under `seed` belong to: the SHA-256 of the settings that
+    /// What the weights of member `unit` (an arm under a seed) belong to: the SHA-256 of the settings that
     /// shape its training (network, seed, batch, loss, Adam, order, data set and the checksums
     /// of its files, split), the rate, its schedule and the warm-up, and a further seed
     /// (`--seeds`; the run's own, the constant schedule and no warm-up add nothing, so older
     /// runs' checkpoints still match). A checkpoint of another run, rate, schedule or seed
     /// never matches.
-    pub fn member_identity(&self, arm: Arm, seed: u64) -> String {
+    pub fn member_identity(&self, unit: Unit) -> String {
+        let (arm, seed) = (unit.arm, unit.seed);
         let c = &self.config;
         let mut fields = serde_json::json!({
             "rate": arm.rate,
             "model": self.model(),
             "seed": c.seed,
-            "batch_size": c.batch_of(arm),
+            "batch_size": c.batch_of(arm.group),
             "loss": c.loss,
             "adam": c.adam,
             "reshuffle": c.reshuffle,
@@ -248,8 +242,8 @@ impl RunRecord {
         if seed != c.seed {
             fields["member_seed"] = serde_json::json!(seed);
         }
-        if arm.schedule != lrsweep_model::Schedule::Constant {
-            fields["schedule"] = serde_json::json!(arm.schedule);
+        if arm.group.schedule != lrsweep_model::Schedule::Constant {
+            fields["schedule"] = serde_json::json!(arm.group.schedule);
         }
         if c.warmup > 0 {
             fields["warmup"] = serde_json::json!(c.warmup);
@@ -265,12 +259,12 @@ impl RunRecord {
         if let Some(scale) = c.data.scale {
             fields["scale"] = serde_json::json!(scale);
         }
-        lrsweep_data::source::sha256_hex(fields.to_string().as_bytes())
+        lrsweep_data::sha256_hex(fields.to_string().as_bytes())
     }
 
     /// Writes the record into `dir` (atomically).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        super::write_json(&dir.join(FILE), self)
+        super::fs::write_json(&dir.join(FILE), self)
     }
 
     /// Reads a run's record; a missing or foreign file is a usage error naming it.
@@ -299,52 +293,25 @@ impl RunRecord {
         Ok(record)
     }
 
-    /// The bounds the command line enforces, checked again on a record read back (before anything
-    /// is allocated from it).
+    /// The one check of the settings ([`SweepConfig::validate`]) and what the record adds to
+    /// them: planned arms of the run's groups and rates, data a network can be built for, a
+    /// network whose size can be counted. Run on every read, before anything is allocated.
     fn check(&self) -> std::result::Result<(), String> {
         let c = &self.config;
-        let rate_ok = |r: &f64| (crate::cli::MIN_RATE..=crate::cli::MAX_RATE).contains(r);
+        c.validate().map_err(|e| e.0)?;
+        let groups = c.groups();
         let checks = [
-            (c.epochs >= 1, format!("epochs {}", c.epochs)),
-            (c.batch_size >= 1, format!("batch_size {}", c.batch_size)),
-            (c.hidden >= 1, format!("hidden {}", c.hidden)),
-            (c.refine <= 20, format!("refine {}", c.refine)),
-            ((1..=20).contains(&c.seeds), format!("seeds {}", c.seeds)),
-            (c.patience != Some(0), "patience 0".to_string()),
             (
-                c.prune
-                    .is_none_or(|h| h.eta >= 2 && h.min >= 1 && h.check(c.epochs).is_ok()),
-                format!("prune {:?}", c.prune),
-            ),
-            (
-                c.data.val_fraction > 0.0 && c.data.val_fraction < 1.0,
-                format!("val_fraction {}", c.data.val_fraction),
-            ),
-            (
-                c.rates
+                self.rates_trained
                     .iter()
-                    .chain(self.rates_trained.iter().map(|a| &a.rate))
-                    .all(rate_ok),
-                "a rate outside 1e-10..=3.4e38".to_string(),
+                    .all(|a| crate::config::rate_ok(a.rate)),
+                "a planned rate outside 1e-10..=3.4e38".to_string(),
             ),
             (
-                !c.schedules.is_empty()
-                    && self
-                        .rates_trained
-                        .iter()
-                        .all(|a| c.schedules.contains(&a.schedule)),
-                "a schedule the run does not list".to_string(),
+                self.rates_trained.iter().all(|a| groups.contains(&a.group)),
+                "a planned arm in a group (schedule and batch size) the run does not list"
+                    .to_string(),
             ),
-            (
-                c.batch_sizes.iter().all(|&b| b >= 1)
-                    && (c.batch_sizes.is_empty() || c.batch_sizes.contains(&c.batch_size))
-                    && self.rates_trained.iter().all(|a| {
-                        a.batch
-                            .is_none_or(|b| b != c.batch_size && c.batch_sizes.contains(&b))
-                    }),
-                format!("batch sizes {:?}", c.sizes()),
-            ),
-            (c.warmup < c.epochs, format!("warmup {}", c.warmup)),
             (
                 self.data.inputs >= 1 && self.data.class_names.len() >= 2,
                 format!(
@@ -386,56 +353,55 @@ mod tests {
     #[test]
     fn the_identity_changes_with_every_setting_that_shapes_training() {
         let base = record();
-        let a = Arm::constant(1e-3);
-        let id = base.member_identity(a, 42);
-        assert_eq!(id, record().member_identity(a, 42));
-        assert_ne!(id, base.member_identity(Arm::constant(1e-2), 42));
-        assert_ne!(
-            id,
-            base.member_identity(a, 43),
-            "a further seed is another member"
+        let id_of = |r: &RunRecord, arm: Arm, seed: u64| r.member_identity(Unit { arm, seed });
+        let a = Arm::reference(1e-3);
+        let id = id_of(&base, a, 42);
+        assert_eq!(id, id_of(&record(), a, 42));
+        assert_ne!(id, id_of(&base, Arm::reference(1e-2), 42));
+        assert_ne!(id, id_of(&base, a, 43), "a further seed is another member");
+        let cosine = Arm::new(
+            1e-3,
+            crate::config::Group {
+                schedule: "cosine".parse().unwrap(),
+                batch: None,
+            },
         );
-        let cosine = Arm {
-            schedule: "cosine".parse().unwrap(),
-            ..a
-        };
-        assert_ne!(id, base.member_identity(cosine, 42), "another schedule");
+        assert_ne!(id, id_of(&base, cosine, 42), "another schedule");
         let mut other = record();
         other.config.warmup = 2;
-        assert_ne!(id, other.member_identity(a, 42), "a warm-up");
+        assert_ne!(id, id_of(&other, a, 42), "a warm-up");
         let mut other = record();
         other.config.batch_sizes = vec![256, 1024];
-        let big = Arm {
-            batch: Some(1024),
-            ..a
-        };
-        assert_eq!(
-            id,
-            other.member_identity(a, 42),
-            "the run's own size: unchanged"
+        let big = Arm::new(
+            1e-3,
+            crate::config::Group {
+                schedule: Default::default(),
+                batch: Some(1024),
+            },
         );
-        assert_ne!(id, other.member_identity(big, 42), "another batch size");
+        assert_eq!(id, id_of(&other, a, 42), "the run's own size: unchanged");
+        assert_ne!(id, id_of(&other, big, 42), "another batch size");
         other.config.scale_lr = crate::config::ScaleLr::Linear;
         assert_ne!(
-            other.member_identity(big, 42),
-            record().member_identity(big, 42),
+            id_of(&other, big, 42),
+            id_of(&record(), big, 42),
             "scaled rates"
         );
         let mut other = record();
         other.config.hidden = 32;
-        assert_ne!(id, other.member_identity(a, 42));
+        assert_ne!(id, id_of(&other, a, 42));
         let mut other = record();
         other.config.seed = 7;
-        assert_ne!(id, other.member_identity(a, 42));
+        assert_ne!(id, id_of(&other, a, 42));
         let mut other = record();
         other.config.data.limit = Some(3000);
-        assert_ne!(id, other.member_identity(a, 42));
+        assert_ne!(id, id_of(&other, a, 42));
         let mut other = record();
         other.config.epochs = 3;
         other.backend = "wgpu".into();
         assert_eq!(
             id,
-            other.member_identity(a, 42),
+            id_of(&other, a, 42),
             "epochs and backend do not shape the weights"
         );
     }

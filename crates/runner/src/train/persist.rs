@@ -1,39 +1,38 @@
-//! Everything that happens after an epoch, for one rate: progress, the best and final model
+//! Everything that happens after an epoch, for one member: progress, the best and final model
 //! files, the checkpoint, the metrics line, `status.json`, and `done.json` once the stop rule
-//! says the rate has stopped. Written so that a crash at any point leaves files a resume trusts.
-
-use std::path::PathBuf;
+//! says the member has stopped. Written so that a crash at any point leaves files a resume
+//! trusts. It only persists: when a member stops or pauses is the fit loop's and the round's
+//! say.
 
 use anyhow::{Context, Result};
-use lrsweep_model::{Cause, EpochRecord, Flow, MemberView, Stop, StopRule};
+use lrsweep_model::{Cause, EpochRecord, Flow, MemberView, Stop, StopRule, TrainerState};
 
 use crate::analysis::status::{Activity, Status, Worker};
-use crate::config::SweepConfig;
+use crate::config::{SweepConfig, Unit};
 use crate::render::progress::Progress;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::claim;
+use crate::store::layout::{names, MemberDir};
 use crate::store::metrics::MetricsWriter;
 use crate::store::model_file::{self, ModelMeta};
 use crate::store::run::RunRecord;
 
-/// One rate's files, written after each of its epochs.
+/// One member's files, written after each of its epochs.
 pub(super) struct EpochSink<'a> {
     run: &'a RunRecord,
     config: &'a SweepConfig,
     rule: StopRule,
-    rate: f64,
-    /// The member's rate, schedule and batch size.
-    arm: crate::config::Arm,
+    unit: Unit,
     /// What the checkpoint belongs to ([`RunRecord::member_identity`]).
     identity: String,
     pub(super) label: String,
-    dir: PathBuf,
+    files: MemberDir,
     progress: &'a Progress,
-    /// The rung this segment of a pruned round trains to: the member leaves the stack there
-    /// (not finished; the round decides) with its model files written as a last epoch's.
-    pause_at: Option<usize>,
     metrics: MetricsWriter,
-    pub(super) records: Vec<EpochRecord>,
+    records: Vec<EpochRecord>,
+    /// The state after the last epoch saved, kept so that the round's next segment continues
+    /// from memory.
+    state: Option<TrainerState>,
     best_loss: f64,
     /// Who trains it, for `status.json` and `done.json`.
     worker: Worker,
@@ -42,37 +41,33 @@ pub(super) struct EpochSink<'a> {
 }
 
 impl<'a> EpochSink<'a> {
-    /// Opens the member's directory in `out` for writing (metrics rewritten from the
-    /// checkpoint's records when continuing) and reports it running.
+    /// Opens the member's directory for writing (metrics rewritten from the checkpoint's
+    /// records when continuing) and reports it running.
     pub(super) fn open(
         record: &'a RunRecord,
-        out: &std::path::Path,
-        unit: super::Unit,
+        files: MemberDir,
+        unit: Unit,
         resume: Option<&Checkpoint>,
         progress: &'a Progress,
         worker: Worker,
-        pause_at: Option<usize>,
     ) -> Result<Self> {
         let config = &record.config;
-        let (rate, label) = (unit.arm.rate, config.member_label(unit.arm, unit.seed));
-        let dir = out.join(config.member_dir(unit.arm, unit.seed));
+        let dir = files.path();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut metrics = MetricsWriter::create(&dir.join("metrics.csv"))?;
+        let mut metrics = MetricsWriter::create(&files.metrics())?;
         let records: Vec<EpochRecord> = resume.map_or_else(Vec::new, |c| c.records.clone());
         for r in &records {
             metrics.append(r)?;
         }
         let sink = Self {
             run: record,
-            config: &record.config,
+            config,
             rule: record.stop_rule(),
-            rate,
-            arm: unit.arm,
-            identity: record.member_identity(unit.arm, unit.seed),
-            label,
-            dir,
+            unit,
+            identity: record.member_identity(unit),
+            label: unit.label(config.seed),
+            files,
             progress,
-            pause_at,
             metrics,
             best_loss: records
                 .iter()
@@ -80,6 +75,7 @@ impl<'a> EpochSink<'a> {
                 .filter(|l| l.is_finite())
                 .fold(f64::INFINITY, f64::min),
             records,
+            state: None,
             worker,
             error: None,
         };
@@ -87,14 +83,14 @@ impl<'a> EpochSink<'a> {
         Ok(sink)
     }
 
-    /// After an epoch: saves it, and says why the rate stops when it does. Asks to stop only
+    /// After an epoch: saves it, and says why the member stops when it does. Asks to stop only
     /// when a write failed (the error is kept for the caller).
     pub(super) fn on_epoch(&mut self, record: &EpochRecord, member: &MemberView) -> Flow {
         self.progress
             .epoch(&self.label, self.config.epochs, record, member.is_last());
         self.records.push(*record);
         let stop = member.stop();
-        match self.save(record, member, stop) {
+        match self.save(record, member) {
             Ok(()) => {
                 match stop {
                     Some(Stop::Patience {
@@ -114,11 +110,7 @@ impl<'a> EpochSink<'a> {
                     )),
                     _ => {}
                 }
-                if stop.is_none() && self.pause_at == Some(record.epoch) {
-                    Flow::Stop
-                } else {
-                    Flow::Continue
-                }
+                Flow::Continue
             }
             Err(e) => {
                 self.error = Some(e);
@@ -128,50 +120,57 @@ impl<'a> EpochSink<'a> {
     }
 
     /// Model files before the checkpoint: a crash between the two retrains the epoch
-    /// (identically) and writes them again, never leaving them behind the checkpoint.
-    fn save(
-        &mut self,
-        record: &EpochRecord,
-        member: &MemberView,
-        stop: Option<Stop>,
-    ) -> Result<()> {
-        let meta = ModelMeta::new(self.run, self.arm, record);
+    /// (identically) and writes them again, never leaving them behind the checkpoint. A member
+    /// leaving the stack (stopped, or waiting at a rung) gets its final model file.
+    fn save(&mut self, record: &EpochRecord, member: &MemberView) -> Result<()> {
+        let dir = self.files.path();
+        let meta = ModelMeta::new(self.run, self.unit.arm, record);
         if record.val_loss < self.best_loss {
             self.best_loss = record.val_loss;
-            model_file::save(&self.dir, "best", member.network(), &meta)?;
+            model_file::save(&dir, names::BEST_MODEL, member.network(), &meta)?;
         }
-        let last = stop.is_some();
-        if last || self.pause_at == Some(record.epoch) {
+        if member.leaves() {
             // With no finite validation loss there is no best epoch: keep the last one.
             if self.config.restore_best && self.best_loss.is_finite() {
-                model_file::copy(&self.dir, "best", "model")?;
+                model_file::copy(&dir, names::BEST_MODEL, names::FINAL_MODEL)?;
             } else {
-                model_file::save(&self.dir, "model", member.network(), &meta)?;
+                model_file::save(&dir, names::FINAL_MODEL, member.network(), &meta)?;
             }
         }
         let state = member.state()?;
         checkpoint::save(
-            &self.dir.join(checkpoint::FILE),
+            &self.files.file(names::CHECKPOINT),
             &self.identity,
-            self.rate,
+            self.unit.arm.rate,
             &self.records,
             &state,
         )?;
+        self.state = Some(state);
         self.metrics.append(record)?;
-        if last {
-            // Last, once everything else is on disk: from here on the rate is never retrained.
-            claim::mark_done(&self.dir, self.records.len(), &self.worker)
+        if member.stop().is_some() {
+            // Last, once everything else is on disk: from here on the member is never retrained.
+            claim::mark_done(&dir, self.records.len(), &self.worker)
         } else {
             self.report(Activity::Running, None)
         }
     }
 
-    /// Whether the run's stop rule says this rate has stopped.
+    /// Whether the run's stop rule says this member has stopped.
     pub(super) fn stopped(&self) -> bool {
         self.rule.check(&self.records).is_some()
     }
 
-    /// Rewrites the rate's `status.json`: what this process is doing with it, how far it got.
+    /// What the member has after this stack: its records and, when it trained an epoch, the
+    /// state after the last (what its checkpoint holds).
+    pub(super) fn into_trained(self) -> (Vec<EpochRecord>, Option<Checkpoint>) {
+        let checkpoint = self.state.map(|state| Checkpoint {
+            records: self.records.clone(),
+            state,
+        });
+        (self.records, checkpoint)
+    }
+
+    /// Rewrites the member's `status.json`: what this process is doing with it, how far it got.
     pub(super) fn report(&self, activity: Activity, reason: Option<String>) -> Result<()> {
         let status = Status {
             reason,
@@ -182,6 +181,6 @@ impl<'a> EpochSink<'a> {
                 self.config.epochs,
             )
         };
-        claim::report(&self.dir, &status)
+        claim::report(&self.files.path(), &status)
     }
 }

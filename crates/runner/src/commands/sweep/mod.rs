@@ -21,6 +21,7 @@ use crate::interrupt;
 use crate::render::progress::Progress;
 use crate::render::text;
 use crate::results;
+use crate::store::layout::RunLayout;
 use crate::store::lock::Lock;
 use crate::store::range as find_files;
 use crate::store::run::RunRecord;
@@ -39,8 +40,12 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     } = Resolved::from_args(args, explicit)?;
     let (data, split) = load_data(&config)?;
     check_fits(&config, split.shape(), config.stack_size())?;
-    let devices = backend::select_devices(config.backend, config.devices.as_ref(), config.cpu_path)
-        .map_err(usage)?;
+    let devices = backend::select_devices(
+        config.backend,
+        config.exec.devices.as_ref(),
+        config.exec.cpu_path,
+    )
+    .map_err(usage)?;
     let selected = &devices[0];
     let adapter = devices
         .iter()
@@ -136,7 +141,7 @@ struct Sweep<'a> {
 impl Sweep<'_> {
     /// The range test, the listed rates, the refinement, then the results.
     fn execute(&mut self) -> Result<()> {
-        if !self.record.config.no_find {
+        if !self.record.config.exec.no_find {
             self.find = Some(self.range_test()?);
         }
         let listed = self.record.config.arms(&self.record.config.rates);
@@ -151,7 +156,7 @@ impl Sweep<'_> {
     fn round(&mut self, rates: &[Arm]) -> Result<()> {
         // Pruning decides over the whole round at each rung: planned at once (--serial then
         // trains its members one after another within each stretch between rungs).
-        let one_by_one = self.record.config.serial
+        let one_by_one = self.record.config.exec.serial
             && self.devices.len() == 1
             && self.record.config.prune.is_none();
         let parts: Vec<&[Arm]> = match one_by_one {
@@ -185,7 +190,8 @@ impl Sweep<'_> {
     /// group: a schedule at a batch size); every group's refined rates train as one round.
     fn refine(&mut self) -> Result<()> {
         let config = &self.record.config;
-        let summaries = results::summarize_runs(self.out, &self.record, &self.runs)?;
+        let layout = RunLayout::new(self.out, config);
+        let summaries = results::summarize_runs(&layout, &self.record, &self.runs)?;
         let (arms, lines) = refine::refined_arms(&summaries, config, "");
         for line in lines {
             self.progress.println(&line);
@@ -200,16 +206,16 @@ impl Sweep<'_> {
         self.round(&new)
     }
 
+    /// Publishes the results (each arm's chart is drawn as its round closes).
     fn finish(&self) -> Result<()> {
-        let record = &self.record;
-        let header = text::run_header(&record.config, &record.backend, &record.adapter);
-        let summary = results::write(
-            self.out,
-            &header,
-            record,
-            &self.runs,
+        let layout = RunLayout::new(self.out, &self.record.config);
+        let collected = results::collect(&layout, &self.record)?;
+        let summary = results::publish(
+            &layout,
+            &self.record,
+            collected,
             self.find.as_ref(),
-            &[],
+            results::Charts::Missing,
         )?;
         say(&text::summary_markdown(&summary))?;
         say(&format!("Run written to {}", self.out.display()))?;

@@ -96,7 +96,7 @@ pub fn check_recordable(config: &SweepConfig) -> Result<()> {
     let data = &config.data;
     let user = data.user.as_ref();
     let paths = [
-        ("--data-dir", data.data_dir.as_deref()),
+        ("--data-dir", data.location.data_dir.as_deref()),
         ("--data", user.map(|u| u.path.as_path())),
         ("--labels", user.and_then(|u| u.labels.as_deref())),
         ("--val", data.val.as_deref()),
@@ -112,74 +112,136 @@ pub fn check_recordable(config: &SweepConfig) -> Result<()> {
     Ok(())
 }
 
-/// Fields of [`SweepConfig`] that do not define a run: where the data is read from, whether the
-/// range test runs, whether rates train together or one after another, how the CPU engine
-/// computes its products and which devices train may change between a run and its resume (a
-/// rate's checkpoints are the same either way).
-const NOT_DEFINING: [&str; 6] = [
-    "data_dir", "mirrors", "no_find", "serial", "cpu_path", "devices",
+/// The options (clap ids) that set parts of the defining settings, with the paths of the
+/// `config.json` values they set ("data.limit", "prune"); an option not listed sets the field
+/// of its own name. `--quick` sets the pruning and the patience.
+const SETS: [(&str, &[&str]); 12] = [
+    ("user", &["data.user"]),
+    ("labels", &["data.user"]),
+    ("label", &["data.user"]),
+    ("image_size", &["data.user"]),
+    ("val", &["data.val"]),
+    ("val_fraction", &["data.val_fraction"]),
+    ("limit", &["data.limit"]),
+    ("scale", &["data.scale"]),
+    ("dataset", &["data.dataset"]),
+    ("batch_size", &["batch_size", "batch_sizes"]),
+    ("quick", &["prune", "patience"]),
+    ("schedules", &["schedules"]),
 ];
 
-/// The flag of the option that sets a configuration field (clap ids are the field names; the
-/// user's data, one field, is set by `--data` and its companions).
-fn flag(field: &str) -> String {
-    if field == USER_DATA {
-        return "--data".to_string();
+/// The execution settings' options: a resume takes them from its command line where given.
+const EXECUTION: [&str; 7] = [
+    "data_dir", "mirror", "no_find", "serial", "together", "cpu_path", "devices",
+];
+
+/// The `config.json` paths an explicit option (a clap id) sets; none for an execution
+/// setting or an option that is not a setting (`--out`, `--yes`).
+fn paths_of(id: &str) -> Vec<&'static str> {
+    if EXECUTION.contains(&id) {
+        return Vec::new();
     }
-    match field {
-        "schedules" => return "--schedule".to_string(),
-        "batch_sizes" => return "--batch-size".to_string(),
-        _ => {}
+    if let Some((_, paths)) = SETS.iter().find(|(i, _)| *i == id) {
+        return paths.to_vec();
     }
-    format!("--{}", field.replace('_', "-"))
+    DEFINING.iter().copied().filter(|f| *f == id).collect()
 }
 
-/// The field holding the user's data: one setting, compared whole.
-const USER_DATA: &str = "user";
+/// The defining settings' top-level fields: every field of [`SweepConfig`] but the execution
+/// settings and the data, whose fields [`SETS`] names.
+const DEFINING: [&str; 19] = [
+    "rates",
+    "refine",
+    "epochs",
+    "batch_size",
+    "batch_sizes",
+    "scale_lr",
+    "schedules",
+    "warmup",
+    "seed",
+    "hidden",
+    "loss",
+    "adam",
+    "reshuffle",
+    "patience",
+    "prune",
+    "restore_best",
+    "full_curves",
+    "seeds",
+    "backend",
+];
 
-/// The options (clap ids) that set the user's data.
-const USER_DATA_IDS: [&str; 4] = [USER_DATA, "labels", "label", "image_size"];
-
-/// Whether `field` was given explicitly (`explicit` holds clap ids).
-fn given(field: &str, explicit: &[String]) -> bool {
-    if field == USER_DATA {
-        return explicit.iter().any(|e| USER_DATA_IDS.contains(&e.as_str()));
+/// The flag of the option that sets `path`, as the user writes it.
+fn flag(path: &str) -> String {
+    match path {
+        "data.user" => "--data".to_string(),
+        "schedules" => "--schedule".to_string(),
+        "batch_sizes" => "--batch-size".to_string(),
+        other => format!("--{}", other.trim_start_matches("data.").replace('_', "-")),
     }
-    explicit.iter().any(|e| e == field)
 }
 
-/// The leaves of a JSON value as (field name, value) pairs, nested objects flattened (but for
-/// the user's data, a leaf of its own).
-fn leaves<'a>(value: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
-    if let Value::Object(map) = value {
-        for (key, v) in map {
-            match v {
-                Value::Object(_) if key != USER_DATA => leaves(v, out),
-                _ => out.push((key.as_str(), v)),
-            }
+/// A setting's value as the user writes it: `none`, `halving:3:3`, `1e-3,1e-2`, `150`.
+fn show(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "none".to_string(),
+        Some(Value::Object(o)) if o.contains_key("eta") && o.contains_key("min") => {
+            format!("halving:{}:{}", o["eta"], o["min"])
         }
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| show(Some(v)))
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
     }
 }
 
-/// The settings given explicitly (`explicit` holds clap ids) that differ from the saved run's.
-/// Every field of the configuration is compared: a new option needs no table kept in step.
+/// The settings given explicitly (`explicit` holds clap ids) that differ from the saved
+/// run's, compared by name (each option's own values, whatever else either run records).
 fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> Vec<String> {
     let (Ok(saved), Ok(asked)) = (serde_json::to_value(saved), serde_json::to_value(asked)) else {
         return vec!["the settings could not be compared".to_string()];
     };
-    let (mut old, mut new) = (Vec::new(), Vec::new());
-    leaves(&saved, &mut old);
-    leaves(&asked, &mut new);
-    old.into_iter()
-        .zip(new)
-        .filter(|((field, _), _)| !NOT_DEFINING.contains(field))
-        .filter(|((field, _), _)| given(field, explicit))
-        .filter(|((_, a), (_, b))| a != b)
-        .map(|((field, old), (_, new))| format!("{} {new} (the run has {old})", flag(field)))
-        .collect()
+    let at = |v: &Value, path: &str| -> Option<Value> {
+        path.split('.').try_fold(v, |v, key| v.get(key)).cloned()
+    };
+    let quick = explicit.iter().any(|e| e == "quick");
+    let mut paths: Vec<&str> = Vec::new();
+    for id in explicit {
+        for p in paths_of(id) {
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+    }
+    let mut clashes: Vec<String> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let (old, new) = (at(&saved, path), at(&asked, path));
+            (old != new).then(|| {
+                format!(
+                    "{} {} (the run has {})",
+                    flag(path),
+                    show(new.as_ref()),
+                    show(old.as_ref())
+                )
+            })
+        })
+        .collect();
+    if quick && !clashes.is_empty() && !explicit.iter().any(|e| e == "prune" || e == "patience") {
+        // Say which option set them.
+        clashes = clashes
+            .into_iter()
+            .map(|c| format!("{c} [from --quick]"))
+            .collect();
+    }
+    clashes
 }
 
-/// The run a resume continues: its record, with the data location the user gives now.
+/// The run a resume continues: its record, its defining settings compared with those the
+/// command line gives, its execution settings taken from the command line where given.
 fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunRecord, PathBuf)> {
     if args.out.is_some() {
         return Err(usage(anyhow!(
@@ -196,20 +258,33 @@ fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunReco
             clashes.join("; ")
         )));
     }
+    let given = |id: &str| explicit.iter().any(|e| e == id);
+    if given("quick") {
+        crate::exit::note(&format!(
+            "--quick: the run was made with it (--prune {}, --patience {}); its resume goes on so",
+            saved.config.prune.map_or("none".to_string(), |h| h.to_string()),
+            saved.config.patience.map_or("none".to_string(), |p| p.to_string())
+        ));
+    }
     // Where the data lives is not a setting of the run: its checksums are verified anyway.
-    let config = &mut saved.config;
-    config.data.data_dir = asked.data.data_dir.clone().or(config.data.data_dir.take());
-    if !asked.data.mirrors.is_empty() {
-        config.data.mirrors = asked.data.mirrors.clone();
+    let (config, now) = (&mut saved.config, &asked);
+    if now.data.location.data_dir.is_some() {
+        config.data.location.data_dir = now.data.location.data_dir.clone();
     }
-    if explicit.iter().any(|e| e == "serial" || e == "together") {
-        config.serial = asked.serial;
+    if !now.data.location.mirrors.is_empty() {
+        config.data.location.mirrors = now.data.location.mirrors.clone();
     }
-    if explicit.iter().any(|e| e == "cpu_path") {
-        config.cpu_path = asked.cpu_path;
+    if given("no_find") {
+        config.exec.no_find = now.exec.no_find;
     }
-    if explicit.iter().any(|e| e == "devices") {
-        config.devices = asked.devices.clone();
+    if given("serial") || given("together") {
+        config.exec.serial = now.exec.serial;
+    }
+    if given("cpu_path") {
+        config.exec.cpu_path = now.exec.cpu_path;
+    }
+    if given("devices") {
+        config.exec.devices = now.exec.devices.clone();
     }
     Ok((saved, dir.to_path_buf()))
 }
@@ -231,16 +306,35 @@ mod tests {
             .get_arguments()
             .map(|a| a.get_id().to_string())
             .collect();
+        // Every option is an execution setting, a defining setting, or named in SETS, or
+        // not a setting at all.
+        let not_settings = [
+            "out",
+            "resume",
+            "yes",
+            "slurm",
+            "sbatch",
+            "max_parallel",
+            "dry_run",
+            "help",
+        ];
+        for id in &ids {
+            assert!(
+                EXECUTION.contains(&id.as_str())
+                    || !paths_of(id).is_empty()
+                    || not_settings.contains(&id.as_str()),
+                "--{id} is neither a defining nor an execution setting"
+            );
+        }
+        // Every top-level field of the record is covered.
         let value = serde_json::to_value(SweepConfig::default()).unwrap();
-        let mut fields = Vec::new();
-        leaves(&value, &mut fields);
-        for (field, _) in &fields {
-            let id = match *field {
-                "mirrors" => "mirror",
-                "batch_sizes" => "batch_size",
-                other => other,
-            };
-            assert!(ids.iter().any(|i| i == id), "{field} has no option");
+        for field in value.as_object().unwrap().keys() {
+            assert!(
+                DEFINING.contains(&field.as_str())
+                    || ["no_find", "serial", "cpu_path", "devices", "data"]
+                        .contains(&field.as_str()),
+                "{field} is not compared"
+            );
         }
         let saved = SweepConfig::default();
         let asked = SweepConfig {
@@ -255,5 +349,56 @@ mod tests {
         );
         assert!(conflicts(&saved, &asked, &["epochs".into()]).len() == 1);
         assert!(conflicts(&saved, &saved, &explicit).is_empty());
+    }
+
+    #[test]
+    fn options_are_compared_by_name_whatever_else_the_runs_record() {
+        // A pruned run records an object where an unpruned one has null: the seed is still
+        // compared with the seed.
+        let pruned = SweepConfig {
+            prune: Some(Default::default()),
+            patience: Some(10),
+            ..SweepConfig::default()
+        };
+        let plain = SweepConfig::default();
+        let seed = vec!["seed".to_string()];
+        assert!(conflicts(&pruned, &plain, &seed).is_empty());
+        // --prune and --warmup and --reshuffle are compared, not ignored.
+        let other = SweepConfig {
+            prune: Some(lrsweep_model::Halving { eta: 9, min: 8 }),
+            ..pruned.clone()
+        };
+        assert_eq!(
+            conflicts(&pruned, &other, &["prune".into()]),
+            vec!["--prune halving:9:8 (the run has halving:3:3)"]
+        );
+        let warm = SweepConfig {
+            warmup: 2,
+            reshuffle: true,
+            ..plain.clone()
+        };
+        assert_eq!(
+            conflicts(&plain, &warm, &["warmup".into(), "reshuffle".into()]),
+            vec![
+                "--warmup 2 (the run has 0)",
+                "--reshuffle true (the run has false)"
+            ]
+        );
+        // --quick on a run made with it: nothing to refuse; on one made without: refused.
+        assert!(conflicts(&pruned, &pruned, &["quick".into()]).is_empty());
+        let refused = conflicts(&plain, &pruned, &["quick".into()]);
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].contains("--prune halving:3:3 (the run has none)"));
+        assert!(refused[0].contains("[from --quick]"));
+        // Execution settings are never compared.
+        let serial = SweepConfig {
+            exec: crate::config::Execution {
+                serial: true,
+                no_find: true,
+                ..Default::default()
+            },
+            ..plain.clone()
+        };
+        assert!(conflicts(&plain, &serial, &["serial".into(), "no_find".into()]).is_empty());
     }
 }

@@ -46,8 +46,8 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         started,
     } = Resolved::from_args(args, explicit)?;
     // The nodes read the data themselves, from wherever this process is started.
-    if let Some(dir) = &config.data.data_dir {
-        config.data.data_dir = Some(absolute(dir)?);
+    if let Some(dir) = &config.data.location.data_dir {
+        config.data.location.data_dir = Some(absolute(dir)?);
     }
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).

@@ -6,7 +6,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{frame, png, DrawResult, FAMILY, RATE_CHART_SIZE, TAB10};
+use super::draw::{frame, png, DrawResult, FAMILY, RATE_CHART_SIZE, TAB10};
 
 fn draw_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

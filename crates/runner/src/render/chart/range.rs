@@ -6,7 +6,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axes, frame, legend, png, range, stroke, DrawResult, RATE_CHART_SIZE, TAB10};
+use super::draw::{axes, frame, legend, png, range, stroke, DrawResult, RATE_CHART_SIZE, TAB10};
 use crate::analysis::range::FindResult;
 use crate::render::text::short;
 
@@ -28,7 +28,7 @@ fn draw_find<DB: DrawingBackend>(
     axes(
         &mut chart,
         u,
-        super::Axes {
+        super::draw::Axes {
             x: "Learning rate (log scale)",
             y: "Smoothed training loss",
             x_labels: 0,
@@ -73,7 +73,9 @@ fn draw_find<DB: DrawingBackend>(
 
 /// Writes `find.png`: the smoothed loss against the rate, the suggestions marked.
 pub fn find(dir: &Path, result: &FindResult) -> Result<()> {
-    png(&dir.join("find.png"), RATE_CHART_SIZE, |area| {
-        draw_find(area, result)
-    })
+    png(
+        &dir.join(crate::store::names::FIND_CHART),
+        RATE_CHART_SIZE,
+        |area| draw_find(area, result),
+    )
 }

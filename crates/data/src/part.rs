@@ -1,0 +1,271 @@
+//! A split's parts: each in its seeded, fixed training order, scaled as the model sees it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::scale::Scaler;
+use crate::split;
+use crate::values::{Label, Scale, Shape, Values};
+
+/// How to split: validation fraction, seed, an optional stratified subset for quick runs, and
+/// the features' scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitConfig {
+    /// Share of the images held out for validation (the reference: 0.15).
+    pub val_fraction: f64,
+    /// Seed of the split and of the training order (the reference: 42).
+    pub seed: u64,
+    /// Use a stratified subset of this many images instead of all.
+    pub limit: Option<usize>,
+    /// The features' scale; none: the data's default (`Dataset::default_scale`).
+    #[serde(default)]
+    pub scale: Option<Scale>,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            val_fraction: 0.15,
+            seed: 42,
+            limit: None,
+            scale: None,
+        }
+    }
+}
+
+/// One part of a split, in its (seeded, fixed) training order, scaled as the model sees it.
+#[derive(Debug, Clone)]
+pub struct Part {
+    values: Values,
+    labels: Arc<[Label]>,
+    width: usize,
+    classes: usize,
+}
+
+/// One item as Burn's data tooling sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The item's features, scaled.
+    pub image: Vec<f32>,
+    /// Class index.
+    pub label: usize,
+}
+
+impl Part {
+    /// The items `order` of a data set's `values` (items `width` wide) with their `labels`
+    /// (classes below `classes`), made by `scaler`.
+    pub(crate) fn gather(
+        values: &Values,
+        labels: &[Label],
+        width: usize,
+        classes: usize,
+        order: &[usize],
+        scaler: &Scaler,
+    ) -> Self {
+        let w = width;
+        let data_values = values;
+        let values = match (scaler, data_values) {
+            (Scaler::Bytes, Values::Pixels(v)) => {
+                let mut out = Vec::with_capacity(order.len() * w);
+                for &i in order {
+                    out.extend_from_slice(&v[i * w..(i + 1) * w]);
+                }
+                Values::Pixels(out.into())
+            }
+            (Scaler::Affine { shift, factor }, _) => {
+                let mut out = Vec::with_capacity(order.len() * w);
+                for &i in order {
+                    out.extend(
+                        data_values
+                            .row(w, i)
+                            .zip(shift.iter().zip(factor))
+                            .map(|(v, (s, f))| ((v - s) * f) as f32),
+                    );
+                }
+                Values::Floats(out.into())
+            }
+            // Not made (bytes are kept for pixels only); were it, floats are divided as pixels.
+            (Scaler::Bytes, Values::Floats(v)) => {
+                let mut out = Vec::with_capacity(order.len() * w);
+                for &i in order {
+                    out.extend(v[i * w..(i + 1) * w].iter().map(|&x| x / 255.0));
+                }
+                Values::Floats(out.into())
+            }
+        };
+        Self {
+            values,
+            labels: order.iter().map(|&i| labels[i]).collect(),
+            width: w,
+            classes,
+        }
+    }
+
+    /// A part of pixels (e.g. generated test data): `pixels.len()` must be `width × labels.len()`
+    /// and every label below `classes`.
+    pub fn from_pixels(
+        pixels: Vec<u8>,
+        labels: Vec<Label>,
+        width: usize,
+        classes: usize,
+    ) -> Result<Self> {
+        if width == 0
+            || pixels.len() != labels.len() * width
+            || labels.iter().any(|&l| l as usize >= classes)
+        {
+            return Err(DataError::InvalidSplit(format!(
+                "{} pixels for {} labels (need {width} each, labels below {classes})",
+                pixels.len(),
+                labels.len()
+            )));
+        }
+        Ok(Self {
+            values: Values::Pixels(pixels.into()),
+            labels: labels.into(),
+            width,
+            classes,
+        })
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the part is empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Features per item.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of classes of the data set (some may have no item in this part).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The values (pixels as bytes, or floats as the model sees them).
+    pub fn values(&self) -> &Values {
+        &self.values
+    }
+
+    /// Class indices.
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    /// Appends item `i`'s features as the model sees them to `out`.
+    pub fn extend_row(&self, i: usize, out: &mut Vec<f32>) {
+        let w = self.width;
+        match &self.values {
+            Values::Pixels(v) => {
+                out.extend(v[i * w..(i + 1) * w].iter().map(|&p| p as f32 / 255.0))
+            }
+            Values::Floats(v) => out.extend_from_slice(&v[i * w..(i + 1) * w]),
+        }
+    }
+
+    /// Calls `f(feature, value)` for each non-zero feature of item `i`, in feature order.
+    pub fn for_each_nonzero(&self, i: usize, mut f: impl FnMut(usize, f32)) {
+        let w = self.width;
+        match &self.values {
+            Values::Pixels(v) => {
+                for (c, &p) in v[i * w..(i + 1) * w].iter().enumerate() {
+                    if p != 0 {
+                        f(c, p as f32 / 255.0);
+                    }
+                }
+            }
+            Values::Floats(v) => {
+                for (c, &x) in v[i * w..(i + 1) * w].iter().enumerate() {
+                    if x != 0.0 {
+                        f(c, x);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fraction of the part's values that are not zero.
+    pub fn density(&self) -> f64 {
+        let (nonzero, all) = match &self.values {
+            Values::Pixels(v) => (v.iter().filter(|&&p| p != 0).count(), v.len()),
+            Values::Floats(v) => (v.iter().filter(|&&x| x != 0.0).count(), v.len()),
+        };
+        if all == 0 {
+            0.0
+        } else {
+            nonzero as f64 / all as f64
+        }
+    }
+
+    /// Items `range` as the model's input, `len × width` floats.
+    pub fn features_f32(&self, range: std::ops::Range<usize>) -> Vec<f32> {
+        let mut out = Vec::with_capacity(range.len() * self.width);
+        for i in range {
+            self.extend_row(i, &mut out);
+        }
+        out
+    }
+
+    /// Labels `range` one-hot encoded, `len × classes`.
+    pub fn one_hot(&self, range: std::ops::Range<usize>) -> Vec<f32> {
+        let mut out = vec![0.0; range.len() * self.classes];
+        for (row, &l) in self.labels[range].iter().enumerate() {
+            out[row * self.classes + l as usize] = 1.0;
+        }
+        out
+    }
+
+    /// Items per class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        split::class_counts(&self.labels, self.classes)
+    }
+}
+
+impl burn_dataset::Dataset<Item> for Part {
+    fn get(&self, index: usize) -> std::result::Result<Item, burn_dataset::DatasetError> {
+        if index >= self.len() {
+            return Err(burn_dataset::DatasetError::new(DataError::InvalidSplit(
+                format!(
+                    "index {index} out of range for a part of {} items",
+                    self.len()
+                ),
+            )));
+        }
+        Ok(Item {
+            image: self.features_f32(index..index + 1),
+            label: self.labels[index] as usize,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+/// Training and validation parts of a split.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Training part, in the fixed training order.
+    pub train: Part,
+    /// Validation part.
+    pub valid: Part,
+    /// The scale applied to both.
+    pub scale: Scale,
+}
+
+impl Split {
+    /// The input width and class count.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            inputs: self.train.width,
+            classes: self.train.classes,
+        }
+    }
+}

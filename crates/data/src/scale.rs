@@ -1,0 +1,63 @@
+//! How a part's values are made from a data set's: the [`Scale`] fitted on the training part.
+
+use crate::values::{Scale, Values};
+
+/// How a part's values are made from a data set's: the [`Scale`], with the training part's
+/// per-feature mean and standard deviation for `standard`.
+pub(crate) enum Scaler {
+    /// Pixels stay bytes (`unit` on pixels).
+    Bytes,
+    /// `(v - shift[j]) * factor[j]` per feature `j`.
+    Affine {
+        /// Subtracted from each feature.
+        shift: Vec<f64>,
+        /// Then multiplied.
+        factor: Vec<f64>,
+    },
+}
+
+impl Scaler {
+    /// The scaler of `scale` for `values` (items `width` wide), fitted on the items `train`.
+    pub(crate) fn fit(scale: Scale, values: &Values, width: usize, train: &[usize]) -> Self {
+        let pixels = matches!(values, Values::Pixels(_));
+        match scale {
+            Scale::Unit if pixels => Scaler::Bytes,
+            Scale::Unit => Scaler::Affine {
+                shift: vec![0.0; width],
+                factor: vec![1.0 / 255.0; width],
+            },
+            Scale::None => Scaler::Affine {
+                shift: vec![0.0; width],
+                factor: vec![1.0; width],
+            },
+            Scale::Standard => {
+                let (mut sum, mut sq) = (vec![0f64; width], vec![0f64; width]);
+                for &i in train {
+                    for (j, v) in values.row(width, i).enumerate() {
+                        sum[j] += v;
+                        sq[j] += v * v;
+                    }
+                }
+                let n = train.len().max(1) as f64;
+                let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+                let factor = sq
+                    .iter()
+                    .zip(&mean)
+                    .map(|(q, m)| {
+                        let var = (q / n - m * m).max(0.0);
+                        // A constant feature carries nothing: it becomes 0, not a division by 0.
+                        if var > 1e-12 * (1.0 + m * m) {
+                            1.0 / var.sqrt()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                Scaler::Affine {
+                    shift: mean,
+                    factor,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The run-wide figures of a summary besides its rows: what pruning did, each batch size's best
+//! member, each group's overview chart, and the user's data.
+
+use lrsweep_model::{EpochRecord, Schedule};
+use serde::{Deserialize, Serialize};
+
+use super::row::RateSummary;
+use crate::config::rate_label;
+
+/// What `--prune` did to a run: its rungs' cost against the full run's, the members the
+/// refinement's side kept, and which way the refinement went and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PruningSummary {
+    /// The pruner, e.g. `halving:3:3`.
+    pub spec: String,
+    /// Epochs trained, summed over the rates.
+    pub rate_epochs: usize,
+    /// What the same rates would have trained without pruning (each its epochs, less what
+    /// the stop rule stopped on its own).
+    pub rate_epochs_unpruned: usize,
+    /// Members that ranked out at a rung but went on because the refinement's side was not
+    /// clear yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_for_side: Vec<String>,
+    /// Which way the refinement went and on what evidence, when pruning bore on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refinement: Option<String>,
+}
+
+/// One batch size's answer to "small batches are faster but noisier, large ones smoother":
+/// its best member (lowest validation loss), when it got there in epochs and in seconds, and
+/// how fast its stack trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchFigures {
+    /// Images per batch.
+    pub batch_size: usize,
+    /// The best member's rate (as listed).
+    pub rate: f64,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// Its directory.
+    pub dir: String,
+    /// Its lowest validation loss.
+    pub min_val_loss: f64,
+    /// The epoch of it.
+    pub min_val_loss_epoch: usize,
+    /// Wall-clock seconds of training until that epoch's end (its stack's epochs, summed).
+    pub seconds_to_best: f64,
+    /// Training images per second of the stack it trained in (median epoch; the stack's other
+    /// members trained on the same batches in that time).
+    pub images_per_s: f64,
+}
+
+/// With several batch sizes: each size's figures ([`BatchFigures`]) from the summaries of
+/// `rates`, whose records are `records` (in the same order), on `train_images` images; sizes in
+/// the order of `sizes`, a size where no member learned left out.
+pub fn batch_figures(
+    rates: &[RateSummary],
+    records: &[&[EpochRecord]],
+    sizes: &[usize],
+    train_images: usize,
+) -> Vec<BatchFigures> {
+    sizes
+        .iter()
+        .filter_map(|&size| {
+            let (s, r) = rates
+                .iter()
+                .zip(records)
+                .filter(|(s, _)| s.batch_size == size && s.verdict.learned())
+                .filter(|(s, _)| s.score().is_finite())
+                .min_by(|a, b| a.0.score().total_cmp(&b.0.score()))?;
+            let mut seconds: Vec<f64> = r.iter().map(|e| e.seconds).collect();
+            let to_best = r.iter().take(s.min_val_loss_epoch).map(|e| e.seconds).sum();
+            seconds.sort_by(f64::total_cmp);
+            let median = seconds.get(seconds.len() / 2).copied().unwrap_or(f64::NAN);
+            Some(BatchFigures {
+                batch_size: size,
+                rate: s.rate,
+                schedule: s.schedule,
+                dir: s.dir.clone(),
+                min_val_loss: s.min_val_loss,
+                min_val_loss_epoch: s.min_val_loss_epoch,
+                seconds_to_best: to_best,
+                images_per_s: train_images as f64 / median,
+            })
+        })
+        .collect()
+}
+
+/// One group's overview chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The group: its schedule and batch size (`cosine, batch 1024`).
+    pub group: String,
+    /// The chart's file in the run directory.
+    pub file: String,
+}
+
+/// What the user's data was: its name, size, shape, scale and classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// The path given to `--data`.
+    pub name: String,
+    /// Training and validation items.
+    pub items: usize,
+    /// The shape of one item.
+    pub item_shape: Vec<usize>,
+    /// The scale its features were given.
+    pub scale: String,
+    /// Each class: its name and its items in the training and validation parts.
+    pub classes: Vec<ClassCount>,
+}
+
+/// One class of the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// The class's name (its label as written in the data).
+    pub name: String,
+    /// Items in the training part.
+    pub train: usize,
+    /// Items in the validation part.
+    pub valid: usize,
+}
+
+impl BatchFigures {
+    /// The best member as the tables name it: `lr 0.001`, `lr 0.001 cosine`.
+    pub fn best(&self) -> String {
+        match self.schedule {
+            Schedule::Constant => format!("lr {}", rate_label(self.rate)),
+            s => format!("lr {} {s}", rate_label(self.rate)),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! What a sweep runs, as one serialisable struct (saved as `config.json` with the run): the
+//! settings that define the run, and apart from them the execution settings ([`Execution`])
+//! that say how this machine runs it.
+
+use lrsweep_data::Shape;
+use lrsweep_model::{
+    AdamConfig, AdamVariant, Compute, CpuPath, LossKind, ModelConfig, Schedule, StopRule,
+    TrainConfig,
+};
+use serde::{Deserialize, Serialize};
+
+use super::data::DataConfig;
+use super::group::{Arm, Group, ScaleLr, Unit};
+use crate::backend::{BackendChoice, DeviceSpec, Selected};
+
+/// How this machine runs a run, not what the run is: whether the range test runs first,
+/// whether a round's rates train together or one after another, how the CPU engine computes
+/// the input layer, and which devices train. A member's figures are the same either way, so a
+/// resume takes these from its own command line (where given) and never compares them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Execution {
+    /// Skip the learning-rate range test that runs before the sweep.
+    pub no_find: bool,
+    /// Train a round's rates one after another instead of together as one stack.
+    pub serial: bool,
+    /// How the CPU engine computes the input layer (`--backend cpu`): sparse, dense, or auto.
+    pub cpu_path: CpuPath,
+    /// The wgpu adapters a round is spread over, one worker thread each (`--devices`); none:
+    /// the one device `backend` chooses.
+    pub devices: Option<DeviceSpec>,
+}
+
+/// A learning-rate sweep; the defaults are the reference experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepConfig {
+    /// The rates listed by the user, in order.
+    pub rates: Vec<f64>,
+    /// How many rates to add between the best and its better neighbour.
+    pub refine: usize,
+    /// Epochs per rate.
+    pub epochs: usize,
+    /// Images per batch: the run's one size, or with several (`batch_sizes`) the one whose
+    /// members are named without `-b<size>` (256, the reference's, when listed; else the first).
+    pub batch_size: usize,
+    /// With `--batch-size LIST`: every size, in the order given, each rate trained at each
+    /// (each size its own stack); empty with one size.
+    #[serde(default)]
+    pub batch_sizes: Vec<usize>,
+    /// How a rate is scaled with the batch size (`--scale-lr`): none, by size/256 or by its
+    /// square root.
+    #[serde(default)]
+    pub scale_lr: ScaleLr,
+    /// The schedules every rate trains under (`--schedule`), each rate once per schedule;
+    /// the reference: `constant` alone.
+    #[serde(default = "constant_only")]
+    pub schedules: Vec<Schedule>,
+    /// Epochs of linear warm-up in front of every schedule (`--warmup`; the reference: 0).
+    #[serde(default)]
+    pub warmup: usize,
+    /// Seed of split, order and weights.
+    pub seed: u64,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Loss form.
+    pub loss: LossKind,
+    /// Adam form.
+    pub adam: AdamVariant,
+    /// Reshuffle every epoch.
+    pub reshuffle: bool,
+    /// Stop a rate when validation loss has not improved for this many epochs.
+    #[serde(default)]
+    pub patience: Option<usize>,
+    /// Prune as rounds train (`--prune`): successive halving at its rungs.
+    #[serde(default)]
+    pub prune: Option<lrsweep_model::Halving>,
+    /// Make each rate's `model.bpk` the best epoch's weights rather than the last epoch's.
+    #[serde(default)]
+    pub restore_best: bool,
+    /// Train every rate to the last epoch, even a hopeless one (the reference did).
+    #[serde(default)]
+    pub full_curves: bool,
+    /// Train each rate under this many seeds (weights and order): `seed`, `seed + 1`, …
+    #[serde(default = "one")]
+    pub seeds: usize,
+    /// Backend asked for.
+    pub backend: BackendChoice,
+    /// How this machine runs it (recorded beside the rest, under the same keys).
+    #[serde(flatten)]
+    pub exec: Execution,
+    /// The data.
+    pub data: DataConfig,
+}
+
+/// The defaults of the reference experiment; the network, training and Adam defaults come from
+/// `lrsweep-model` (`ModelConfig`, `TrainConfig`, `AdamConfig`), the split's from `lrsweep-data`.
+impl Default for SweepConfig {
+    fn default() -> Self {
+        let train = TrainConfig::default();
+        Self {
+            rates: vec![1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
+            refine: 2,
+            epochs: train.epochs,
+            batch_size: train.batch_size,
+            batch_sizes: Vec::new(),
+            scale_lr: ScaleLr::None,
+            schedules: constant_only(),
+            warmup: train.warmup,
+            seed: train.seed,
+            hidden: ModelConfig::default().hidden,
+            loss: train.loss,
+            adam: train.adam.variant,
+            reshuffle: train.reshuffle,
+            patience: None,
+            prune: None,
+            restore_best: false,
+            full_curves: false,
+            seeds: 1,
+            backend: BackendChoice::Auto,
+            exec: Execution::default(),
+            data: DataConfig::default(),
+        }
+    }
+}
+
+impl SweepConfig {
+    /// The batch sizes the run trains at: its one size, or every listed one.
+    pub fn sizes(&self) -> Vec<usize> {
+        match self.batch_sizes.is_empty() {
+            true => vec![self.batch_size],
+            false => self.batch_sizes.clone(),
+        }
+    }
+
+    /// The largest batch size of the run (what its memory estimate takes).
+    pub fn largest_batch(&self) -> usize {
+        self.sizes().into_iter().max().unwrap_or(self.batch_size)
+    }
+
+    /// The batch size `group` trains at.
+    pub fn batch_of(&self, group: Group) -> usize {
+        group.batch.unwrap_or(self.batch_size)
+    }
+
+    /// The rate Adam takes for `arm`: its rate scaled for its batch size ([`ScaleLr`]).
+    pub fn effective_rate(&self, arm: Arm) -> f64 {
+        self.scale_lr.scale(arm.rate, self.batch_of(arm.group))
+    }
+
+    /// The most members trained at once: the largest round (each rate under every schedule and
+    /// seed; each batch size is a stack of its own), or one with `--serial`.
+    pub fn stack_size(&self) -> usize {
+        if self.exec.serial {
+            1
+        } else {
+            self.rates.len().max(self.refine).max(1)
+                * self.schedules.len().max(1)
+                * self.seeds.max(1)
+        }
+    }
+
+    /// The groups the run compares (each refined on its own), in order: every batch size under
+    /// every schedule, size by size.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut groups = Vec::new();
+        for size in self.sizes() {
+            let batch = (size != self.batch_size).then_some(size);
+            for &schedule in &self.schedules {
+                groups.push(Group { schedule, batch });
+            }
+        }
+        groups
+    }
+
+    /// `rates` in each of the run's groups, group by group: a round's arms.
+    pub fn arms(&self, rates: &[f64]) -> Vec<Arm> {
+        self.groups()
+            .into_iter()
+            .flat_map(|group| rates.iter().map(move |&rate| Arm::new(rate, group)))
+            .collect()
+    }
+
+    /// Whether `arm` is one of the listed rates' (round 1), not a refined one.
+    pub fn is_listed(&self, arm: Arm) -> bool {
+        self.rates.contains(&arm.rate) && self.groups().contains(&arm.group)
+    }
+
+    /// Whether the run trains more than one batch size.
+    pub fn several_sizes(&self) -> bool {
+        self.batch_sizes.len() > 1
+    }
+
+    /// The seeds each rate trains under: the run's, then the next ones (`--seeds`).
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.seeds.max(1) as u64)
+            .map(|j| self.seed.wrapping_add(j))
+            .collect()
+    }
+
+    /// The members of a round of `arms`: each arm under each of the run's seeds, in order.
+    pub fn units(&self, arms: &[Arm]) -> Vec<Unit> {
+        arms.iter()
+            .flat_map(|&arm| self.seeds().into_iter().map(move |seed| Unit { arm, seed }))
+            .collect()
+    }
+
+    /// The network for data of `shape` (its input width and class count).
+    pub fn model(&self, shape: Shape) -> ModelConfig {
+        ModelConfig {
+            inputs: shape.inputs,
+            hidden: self.hidden,
+            classes: shape.classes,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// When a rate stops (the rule its training loop follows), with `classes` classes scored
+    /// on `valid_len` validation items: after `epochs`, at divergence, by `patience`.
+    pub fn stop_rule(&self, classes: usize, valid_len: usize) -> StopRule {
+        self.settings(0.0, Compute::default())
+            .stop_rule(classes, valid_len)
+    }
+
+    /// The training of a stack of `group`, computed the way the selected backend wants it
+    /// (each member brings its own rate).
+    pub fn train(&self, group: Group, selected: &Selected) -> TrainConfig {
+        TrainConfig {
+            batch_size: self.batch_of(group),
+            ..self.settings(0.0, selected.compute)
+        }
+    }
+
+    /// The training of one rate at the run's batch size (the range test's).
+    pub fn train_at(&self, learning_rate: f64, selected: &Selected) -> TrainConfig {
+        self.settings(learning_rate, selected.compute)
+    }
+
+    fn settings(&self, learning_rate: f64, compute: Compute) -> TrainConfig {
+        TrainConfig {
+            learning_rate,
+            epochs: self.epochs,
+            patience: self.patience,
+            full_curves: self.full_curves,
+            batch_size: self.batch_size,
+            warmup: self.warmup,
+            seed: self.seed,
+            loss: self.loss,
+            adam: AdamConfig {
+                variant: self.adam,
+                ..AdamConfig::default()
+            },
+            reshuffle: self.reshuffle,
+            compute,
+        }
+    }
+}
+
+fn one() -> usize {
+    1
+}
+
+fn constant_only() -> Vec<Schedule> {
+    vec![Schedule::Constant]
+}
+
+/// What `lrsweep bench` times; recorded in `bench.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Epochs per backend and rate (the first is warm-up).
+    pub epochs: usize,
+    /// Rates each backend trains.
+    pub rates: Vec<f64>,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 3,
+            rates: vec![TrainConfig::default().learning_rate],
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The one check of a run's settings: what the command line refuses before anything is
+//! written, and what every read of `config.json` refuses before anything is built from it.
+
+use super::settings::SweepConfig;
+
+/// The smallest rate accepted. Adam's step is about the rate itself, and below this a step is
+/// under a fiftieth of the f32 spacing of the network's typical weight (0.05: spacing 3.7e-9), so
+/// the weights could not move: training would make no progress.
+pub const MIN_RATE: f64 = 1e-10;
+
+/// The largest rate accepted: the largest finite f32, the precision training runs in.
+pub const MAX_RATE: f64 = f32::MAX as f64;
+
+/// The most seeds a rate trains under: each is a full run.
+pub const MAX_SEEDS: usize = 20;
+
+/// The most rates a refinement adds: each trains a full run, and more than this many between
+/// two neighbouring rates tells nothing new.
+pub const MAX_REFINE: usize = 20;
+
+/// Settings no run can train with: what is wrong, in a sentence that names the option and the
+/// fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Whether `rate` is one lrsweep trains.
+pub fn rate_ok(rate: f64) -> bool {
+    (MIN_RATE..=MAX_RATE).contains(&rate)
+}
+
+impl SweepConfig {
+    /// Refuses settings no run can train with, naming the first problem: every bound the
+    /// command line's parsers keep (a crafted `config.json` is held to them too) and every rule
+    /// between settings.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let least = |flag: &str, n: usize| {
+            (n >= 1)
+                .then_some(())
+                .ok_or_else(|| Invalid(format!("{flag} {n}: must be at least 1")))
+        };
+        least("--epochs", self.epochs)?;
+        least("--batch-size", self.batch_size)?;
+        for &b in &self.batch_sizes {
+            least("--batch-size", b)?;
+        }
+        if !self.batch_sizes.is_empty() && !self.batch_sizes.contains(&self.batch_size) {
+            return Err(Invalid(format!(
+                "batch sizes {:?} without the run's own size {}",
+                self.batch_sizes, self.batch_size
+            )));
+        }
+        least("--hidden", self.hidden)?;
+        if let Some(p) = self.patience {
+            least("--patience", p)?;
+        }
+        if self.refine > MAX_REFINE {
+            return Err(Invalid(format!(
+                "--refine {}: at most {MAX_REFINE}",
+                self.refine
+            )));
+        }
+        if !(1..=MAX_SEEDS).contains(&self.seeds) {
+            return Err(Invalid(format!(
+                "--seeds {}: between 1 and {MAX_SEEDS}",
+                self.seeds
+            )));
+        }
+        let f = self.data.val_fraction;
+        if !(f > 0.0 && f < 1.0) {
+            return Err(Invalid(format!(
+                "--val-fraction {f}: not strictly between 0 and 1 (e.g. 0.15)"
+            )));
+        }
+        if self.rates.is_empty() || !self.rates.iter().all(|&r| rate_ok(r)) {
+            return Err(Invalid(format!(
+                "--rates {:?}: a rate outside {MIN_RATE:e}..={MAX_RATE:.2e}",
+                self.rates
+            )));
+        }
+        if self.schedules.is_empty() {
+            return Err(Invalid("no --schedule".to_string()));
+        }
+        if self.warmup >= self.epochs {
+            return Err(Invalid(format!(
+                "--warmup {}: a warm-up must leave epochs for the schedule: give fewer than --epochs {}",
+                self.warmup, self.epochs
+            )));
+        }
+        if let Some(h) = &self.prune {
+            let refuse = |why: String| Err(Invalid(format!("--prune {h}: {why}")));
+            if h.eta < 2 || h.min < 1 {
+                return refuse("ETA must be at least 2 and MIN at least 1".to_string());
+            }
+            if self.groups().len() > 1 {
+                return refuse(
+                    "not with several schedules or batch sizes: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size per run"
+                        .to_string(),
+                );
+            }
+            if let Err(why) = h.check(self.epochs) {
+                return refuse(why);
+            }
+            if self.seeds > 1 {
+                return refuse(format!(
+                    "not with --seeds {}: a rung ranks one curve per rate, and a rate's seeds may stop at different epochs; prune with one seed, or compare seeds without pruning",
+                    self.seeds
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_is_valid_and_each_bound_is_named() {
+        assert_eq!(SweepConfig::default().validate(), Ok(()));
+        let bad = |f: &dyn Fn(&mut SweepConfig)| {
+            let mut c = SweepConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err().0
+        };
+        assert!(bad(&|c| c.epochs = 0).contains("--epochs 0"));
+        assert!(bad(&|c| c.hidden = 0).contains("hidden 0"));
+        assert!(bad(&|c| c.seeds = 21).contains("--seeds 21"));
+        assert!(bad(&|c| c.rates = vec![1e-11]).contains("a rate outside"));
+        assert!(bad(&|c| c.warmup = 150).contains("--warmup 150"));
+        assert!(bad(&|c| {
+            c.prune = Some(Default::default());
+            c.seeds = 2
+        })
+        .contains("not with --seeds 2"));
+        assert!(bad(&|c| {
+            c.prune = Some(Default::default());
+            c.schedules = vec![Default::default(), "cosine".parse().unwrap()]
+        })
+        .contains("not with several schedules"));
+        assert!(bad(&|c| {
+            c.prune = Some(Default::default());
+            c.epochs = 3
+        })
+        .contains("would never prune"));
+    }
+}

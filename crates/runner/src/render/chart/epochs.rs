@@ -1,0 +1,214 @@
+//! What the charts against epoch share: the accuracy axis, whole-number epoch axes, lines of
+//! several runs in their styles, and the log-scale validation-loss panel with round ticks.
+
+use lrsweep_model::EpochRecord;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordu32;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::draw::{axes, frame, segments, Axes, DrawResult, AXIS_LIMIT, TAB10};
+
+/// The accuracy axis of every chart: 0 to 1 whatever the curves, so that a rate stuck at
+/// chance (0.1) reads as flat and low, not as a zig-zag across an autoscaled axis.
+pub(super) const ACCURACY_AXIS: std::ops::Range<f64> = 0.0..1.0;
+
+/// One rate's curve in the overview: its label, records, and how to draw it.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// The rate's label.
+    pub label: String,
+    /// Its epochs.
+    pub records: Vec<EpochRecord>,
+    /// Diverged: drawn apart (dashed grey, outside the loss panel's scale).
+    pub diverged: bool,
+    /// The recommended rate: drawn thicker and named so.
+    pub recommended: bool,
+}
+
+/// Grey, for diverged rates.
+const GREY: RGBColor = RGBColor(150, 150, 150);
+
+/// How each line of the overview is drawn: colour, width and dashes. Rates that did not
+/// diverge take tab10's colours in order (dashed after the tenth, so that eleven or more stay
+/// apart); diverged rates are dashed grey; the recommended rate is twice as thick.
+pub(super) fn styles(lines: &[Line], stroke: u32) -> Vec<(RGBColor, u32, bool)> {
+    let mut next = 0;
+    lines
+        .iter()
+        .map(|l| {
+            let width = if l.recommended { 2 * stroke } else { stroke };
+            if l.diverged {
+                return (GREY, width, true);
+            }
+            let i = next;
+            next += 1;
+            (TAB10[i % TAB10.len()], width, i >= TAB10.len())
+        })
+        .collect()
+}
+
+/// Log-axis ticks at round values inside `lo..hi`: 1, 2, 3, 5, 7 per decade over a narrow
+/// range, 1, 2, 5 over a few decades, powers of ten over more.
+pub(super) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (hi / lo).log10();
+    let mantissas: &[f64] = if decades <= 1.5 {
+        &[1.0, 2.0, 3.0, 5.0, 7.0]
+    } else if decades <= 4.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let mut ticks = Vec::new();
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    // Over many decades, every so many: about ten ticks at most.
+    let every = ((last - first) / 10).max(1) as usize;
+    for k in (first..=last).step_by(every) {
+        for m in mantissas {
+            // Written as a decimal and read back: 3e-1 is 0.3, not 3 × 0.1.
+            let t: f64 = format!("{m}e{k}").parse().unwrap_or(f64::NAN);
+            if t >= lo && t <= hi {
+                ticks.push(t);
+            }
+        }
+    }
+    ticks
+}
+
+/// The overview's loss panel, on a log axis scaled to the rates that did not diverge (ticks
+/// at round values of that region): a diverged rate's 14.5 no longer squashes the good rates'
+/// 0.06 to 0.3; it is drawn where it falls inside the scale, dashed grey.
+pub(super) fn loss_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[Line],
+    styles: &[(RGBColor, u32, bool)],
+    n: u32,
+    u: f64,
+) -> DrawResult<DB> {
+    let positive = |l: &&Line| l.records.iter().map(|e| e.val_loss).collect::<Vec<_>>();
+    let kept: Vec<&Line> = lines.iter().filter(|l| !l.diverged).collect();
+    let pool: Vec<&Line> = if kept.is_empty() {
+        lines.iter().collect()
+    } else {
+        kept
+    };
+    let (lo, hi) = pool
+        .iter()
+        .flat_map(positive)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (lo, hi) = if lo.is_finite() {
+        (lo / 1.25, (hi * 1.25).max(lo * 2.0))
+    } else {
+        (0.01, 10.0)
+    };
+    let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    let mut chart =
+        frame(area, "Validation loss (log scale)", u, 45.0).build_cartesian_2d(1..n, y)?;
+    epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;
+    // Log scale: a loss that is not positive is left out like a NaN; so is a diverged rate's
+    // beyond the scale (its legend says it diverged; the accuracy panel shows it).
+    let inside: Vec<Line> = lines
+        .iter()
+        .map(|l| Line {
+            records: l
+                .records
+                .iter()
+                .map(|r| EpochRecord {
+                    val_loss: if r.val_loss > 0.0
+                        && (!l.diverged || (lo..=hi).contains(&r.val_loss))
+                    {
+                        r.val_loss
+                    } else {
+                        f64::NAN
+                    },
+                    ..*r
+                })
+                .collect(),
+            ..l.clone()
+        })
+        .collect();
+    draw_runs(&mut chart, &inside, styles, |r| r.val_loss)
+}
+
+/// How a value is written on an axis.
+type Format<'f, V> = &'f dyn Fn(&V) -> String;
+
+/// The axes of a chart against epoch: whole-number epochs (every one up to ten), `y` named
+/// `y_desc`, its values written by `y_format` (or plotters' default).
+pub(super) fn epoch_axes<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordu32, Y>>,
+    u: f64,
+    n: u32,
+    y_desc: &str,
+    y_format: Option<Format<Y::ValueType>>,
+) -> DrawResult<DB>
+where
+    DB: DrawingBackend,
+    Y: Ranged + ValueFormatter<<Y as Ranged>::ValueType>,
+{
+    axes(
+        chart,
+        u,
+        Axes {
+            x: "Epoch",
+            y: y_desc,
+            x_labels: epoch_labels(n),
+            x_format: None,
+            y_format,
+        },
+    )
+}
+
+/// Draws each line's `value` against epoch in its style: lines broken where the value is not
+/// finite, a lone point (a rate that diverged after one epoch) as a dot so that it still shows.
+pub(super) fn draw_runs<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordu32, Y>>,
+    lines: &[Line],
+    styles: &[(RGBColor, u32, bool)],
+    value: impl Fn(&EpochRecord) -> f64,
+) -> DrawResult<DB>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64>,
+{
+    for (line, &(color, width, dashed)) in lines.iter().zip(styles) {
+        for seg in segments(line.records.iter().map(|r| (r.epoch as f64, value(r)))) {
+            let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
+            if let [only] = seg[..] {
+                chart.draw_series(std::iter::once(Circle::new(
+                    only,
+                    2 * width,
+                    color.filled(),
+                )))?;
+            }
+            let style = color.stroke_width(width);
+            if dashed {
+                chart.draw_series(DashedLineSeries::new(seg, 6 * width, 4 * width, style))?;
+            } else {
+                chart.draw_series(LineSeries::new(seg, style))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A loss tick as people write it: 10, 1, 0.1, 0.05.
+pub(super) fn tidy(y: f64) -> String {
+    let s = format!("{y:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The last epoch of the records, at least 2 (an axis needs a span).
+pub(super) fn last_epoch(epochs: impl Iterator<Item = usize>) -> u32 {
+    epochs.max().unwrap_or(1).clamp(2, u32::MAX as usize) as u32
+}
+
+/// How many epoch labels: every epoch up to ten, else ten (whole numbers, so none repeats).
+pub(super) fn epoch_labels(n: u32) -> usize {
+    (n as usize).min(10)
+}

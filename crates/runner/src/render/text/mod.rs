@@ -1,0 +1,196 @@
+//! Text for people: the summary's table (one row model, rendered as Markdown and as HTML), the
+//! recommendation, the range test's line and the run's header.
+//!
+//! Layers, imports pointing one way: `format` (values and tables) → `rows` and `sentences` →
+//! this module (the summary as Markdown and as HTML).
+
+mod format;
+mod rows;
+mod sentences;
+
+pub use format::{escape, short};
+pub use sentences::{describe_range, run_header};
+
+use format::{html_table, md_table};
+use rows::{
+    batch_rows, cells, grid, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE, COLUMNS, GRID_TITLE,
+    SEED_COLUMNS,
+};
+use sentences::{data_line, incomplete, pruning_line, range_line, recommendation};
+
+use crate::analysis::summary::Summary;
+
+/// The summary as Markdown: the table, the recommendation and the range test's verdict (also
+/// printed at the end of a run).
+pub fn summary_markdown(summary: &Summary) -> String {
+    let mut s = data_line(summary).map_or(String::new(), |l| format!("{l}\n\n"));
+    s += &md_table(
+        &COLUMNS,
+        summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
+    );
+    let seeds = seed_rows(summary);
+    if !seeds.is_empty() {
+        s += &format!(
+            "\n{}",
+            md_table(&SEED_COLUMNS, seeds.iter().map(|r| r.to_vec()))
+        );
+    }
+    if let Some((header, rows)) = grid(summary) {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        s += &format!("\n{GRID_TITLE}:\n\n{}", md_table(&header, rows));
+    }
+    let batches = batch_rows(summary);
+    if !batches.is_empty() {
+        s += &format!(
+            "\n{BATCH_TITLE} (see batch-sizes.png):\n\n{}",
+            md_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
+        );
+    }
+    let (lead, rest) = recommendation(summary);
+    s += &format!("\n**{lead}**{rest}\n");
+    if let Some(text) = incomplete(summary) {
+        s += &format!("\n**{text}**\n");
+    }
+    if let Some(line) = range_line(summary) {
+        s += &format!("\n{line}\n");
+    }
+    if let Some(line) = pruning_line(summary) {
+        s += &format!("\n{line}\n");
+    }
+    s
+}
+
+/// The recommendation, the summary table and the range test's verdict as HTML: the same row
+/// model and sentences as [`summary_markdown`].
+pub fn summary_html(summary: &Summary) -> String {
+    let (lead, rest) = recommendation(summary);
+    let mut h = format!("<p><b>{}</b>{}</p>\n", escape(&lead), escape(&rest));
+    if let Some(line) = data_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
+    }
+    h += &html_table(
+        &COLUMNS,
+        summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
+    );
+    if let Some((header, rows)) = grid(summary) {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        h += &format!("<p>{GRID_TITLE}:</p>\n{}", html_table(&header, rows));
+    }
+    let batches = batch_rows(summary);
+    if !batches.is_empty() {
+        h += &format!(
+            "<p>{BATCH_TITLE}:</p>\n{}",
+            html_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
+        );
+    }
+    let seeds = seed_rows(summary);
+    if !seeds.is_empty() {
+        h += &html_table(&SEED_COLUMNS, seeds.iter().map(|r| r.to_vec()));
+    }
+    if let Some(text) = incomplete(summary) {
+        h += &format!("<p><b>{}</b></p>\n", escape(&text));
+    }
+    if let Some(line) = range_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
+    }
+    if let Some(line) = pruning_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::summary::{summarize, Facts, RateSummary};
+    use crate::analysis::verdict::Verdict;
+    use lrsweep_model::{EpochRecord, Hopeless};
+
+    fn summarize_rate(
+        rate: f64,
+        records: &[EpochRecord],
+        hopeless: &Hopeless,
+        reach: Option<f64>,
+    ) -> RateSummary {
+        RateSummary::of(Facts {
+            reach,
+            ..Facts::plain(rate, records, *hopeless)
+        })
+    }
+
+    fn rec(epoch: usize, val_loss: f64, val_acc: f64) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_loss: val_loss * 0.9,
+            train_acc: val_acc,
+            val_loss,
+            val_acc,
+            seconds: 1.0,
+            lr: 1e-3,
+        }
+    }
+
+    #[test]
+    fn markdown_shows_the_figures_and_the_recommendation() {
+        let reader = crate::analysis::summary::TEST_DATA;
+        let mut good = summarize_rate(
+            1e-3,
+            &[rec(1, 0.3, 0.9), rec(2, 0.1, 0.97), rec(3, 0.2, 0.98)],
+            &reader,
+            None,
+        );
+        good.stopped = Some(lrsweep_model::Stop::Completed { epochs: 3 });
+        let bad = summarize_rate(
+            1e-1,
+            &[rec(1, 2.3, 0.1), rec(2, f64::NAN, f64::NAN)],
+            &reader,
+            None,
+        );
+        let md = summary_markdown(&summarize(vec![good, bad], None));
+        assert!(md.contains("| 0.001 | 3 | 0.9800 (3) | 0.1000 (2)"), "{md}");
+        assert!(md.contains("Recommended: learning rate 0.001, stop at epoch 2"));
+        assert!(md.contains("| 0.1 | 2 |") && md.contains("diverged: a loss became NaN"));
+        assert!(
+            md.contains("| stopped |") && md.contains("| all 3 epochs |"),
+            "{md}"
+        );
+    }
+
+    /// Issue 23, class 12: rates too small to move get "try larger rates", diverged ones
+    /// "try smaller", both "between"; a flat curve above a rate that learned is a collapse.
+    #[test]
+    fn the_advice_without_a_recommendation_points_the_right_way() {
+        let data = crate::analysis::summary::TEST_DATA;
+        let flat = |rate: f64| {
+            let records: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 2.6, 0.07)).collect();
+            summarize_rate(rate, &records, &data, Some(rate * 4.0 / 0.05))
+        };
+        let saturated = |rate: f64| {
+            let records: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 14.5, 0.1)).collect();
+            summarize_rate(rate, &records, &data, Some(rate * 4.0 / 0.05))
+        };
+        let md = summary_markdown(&summarize(vec![flat(1e-10), flat(1e-9)], None));
+        assert!(
+            md.contains("no rate moved the weights")
+                && md.contains("try larger rates than 0.000000001")
+                && !md.contains("try smaller"),
+            "{md}"
+        );
+        assert!(md.contains("| not moving: training loss 2.3400"), "{md}");
+        let md = summary_markdown(&summarize(vec![flat(1e-9), saturated(1.0)], None));
+        assert!(md.contains("try rates between 0.000000001 and 1."), "{md}");
+        let md = summary_markdown(&summarize(vec![saturated(1.0)], None));
+        assert!(
+            md.contains("every rate diverged; try smaller rates."),
+            "{md}"
+        );
+        // A flat curve at a rate larger than one that learned is that rate's collapse.
+        let learned: Vec<EpochRecord> = (1..=5).map(|e| rec(e, 1.0 / e as f64, 0.9)).collect();
+        let good = summarize_rate(1e-5, &learned, &data, Some(1e-5 * 4.0 / 0.05));
+        let s = summarize(vec![good, flat(1e-3)], None);
+        assert_eq!(s.rates[1].verdict, Verdict::Diverged, "{:?}", s.rates[1]);
+        assert!(s.rates[1]
+            .verdict_reason
+            .contains("while the smaller rate 0.00001 learned"));
+    }
+}

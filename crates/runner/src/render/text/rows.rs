@@ -1,0 +1,214 @@
+//! The summary's tables as rows of display strings, one model rendered as Markdown and HTML:
+//! the rates, the seeds, the grid of rates and groups, the batch sizes.
+
+use super::format::num;
+use crate::analysis::summary::{RateSummary, Summary};
+use crate::config::rate_label;
+
+/// One rate's row of the summary table, as display strings.
+pub(super) struct Row {
+    rate: String,
+    epochs: String,
+    best_acc: String,
+    min_loss: String,
+    final_train: String,
+    final_val: String,
+    rise: String,
+    stopped: String,
+    patience: String,
+    /// The verdict and its evidence.
+    verdict: String,
+    /// How far an unfinished rate got.
+    unfinished: Option<String>,
+}
+
+/// The verdict cell: unfinished (and how far), or the verdict and its evidence.
+pub(super) fn status(r: &Row) -> String {
+    match &r.unfinished {
+        Some(u) => format!("unfinished: {u}"),
+        None => r.verdict.clone(),
+    }
+}
+
+pub(super) fn row(r: &RateSummary) -> Row {
+    let stop = |e: Option<usize>| e.map_or("-".to_string(), |e| e.to_string());
+    Row {
+        rate: r.label.clone(),
+        epochs: r.epochs.to_string(),
+        best_acc: format!("{} ({})", num(r.best_val_acc, 4), r.best_val_acc_epoch),
+        min_loss: format!("{} ({})", num(r.min_val_loss, 4), r.min_val_loss_epoch),
+        final_train: format!(
+            "{} / {}",
+            num(r.final_train_loss, 4),
+            num(r.final_train_acc, 4)
+        ),
+        final_val: format!("{} / {}", num(r.final_val_loss, 4), num(r.final_val_acc, 4)),
+        rise: num(r.val_loss_rise, 4),
+        stopped: r.stopped.map_or("-".to_string(), |s| s.describe()),
+        patience: format!("{} / {}", stop(r.patience_5_stop), stop(r.patience_10_stop)),
+        verdict: format!("{}: {}", r.verdict.display(), r.verdict_reason),
+        unfinished: r.unfinished.clone(),
+    }
+}
+
+/// The summary table's columns, in Markdown and HTML alike.
+pub(super) const COLUMNS: [&str; 10] = [
+    "rate",
+    "epochs",
+    "best val acc (epoch)",
+    "min val loss (epoch)",
+    "final train loss / acc",
+    "final val loss / acc",
+    "val loss rise",
+    "stopped",
+    "would stop early (patience 5 / 10)",
+    "verdict",
+];
+
+/// A row's cells, in the order of [`COLUMNS`].
+pub(super) fn cells(r: Row) -> [String; 10] {
+    let status = status(&r);
+    [
+        r.rate,
+        r.epochs,
+        r.best_acc,
+        r.min_loss,
+        r.final_train,
+        r.final_val,
+        r.rise,
+        r.stopped,
+        r.patience,
+        status,
+    ]
+}
+
+/// With several groups (schedules, batch sizes): the grid of the lowest validation loss of
+/// every rate (rows) in every group (columns: the schedule and/or the batch size), `(epoch)`
+/// after each, the recommended one in bold; none with one group.
+pub(super) fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let mut groups: Vec<(lrsweep_model::Schedule, usize)> = Vec::new();
+    for r in &summary.rates {
+        if !groups.contains(&(r.schedule, r.batch_size)) {
+            groups.push((r.schedule, r.batch_size));
+        }
+    }
+    if groups.len() < 2 {
+        return None;
+    }
+    let schedules = groups.iter().any(|g| g.0 != groups[0].0);
+    let sizes = groups.iter().any(|g| g.1 != groups[0].1);
+    let name = |(schedule, size): (lrsweep_model::Schedule, usize)| match (schedules, sizes) {
+        (true, true) => format!("{schedule}, batch {size}"),
+        (true, false) => schedule.to_string(),
+        _ => format!("batch {size}"),
+    };
+    let mut rates: Vec<f64> = Vec::new();
+    for r in &summary.rates {
+        if !rates.contains(&r.rate) {
+            rates.push(r.rate);
+        }
+    }
+    rates.sort_by(|a, b| a.total_cmp(b));
+    let best = summary.recommended.as_ref().map(|r| r.dir.as_str());
+    let mut header = vec!["rate".to_string()];
+    header.extend(groups.iter().map(|&g| name(g)));
+    let rows = rates
+        .iter()
+        .map(|&rate| {
+            let mut row = vec![rate_label(rate)];
+            row.extend(groups.iter().map(|&(schedule, size)| {
+                let found = summary
+                    .rates
+                    .iter()
+                    .find(|r| r.rate == rate && r.schedule == schedule && r.batch_size == size);
+                match found {
+                    Some(r) => {
+                        let cell = format!("{:.4} ({})", r.min_val_loss, r.min_val_loss_epoch);
+                        match best == Some(r.dir.as_str()) {
+                            true => format!("**{cell}**"),
+                            false => cell,
+                        }
+                    }
+                    None => "–".to_string(),
+                }
+            }));
+            row
+        })
+        .collect();
+    Some((header, rows))
+}
+
+/// What the grid of rates and groups shows.
+pub(super) const GRID_TITLE: &str = "Lowest validation loss (epoch) of each rate in each group";
+
+/// What the batch sizes' table shows.
+pub(super) const BATCH_TITLE: &str = "Each batch size's best rate";
+
+/// The batch sizes' table: each size's best member, when it got there (epoch and seconds)
+/// and its stack's speed.
+pub(super) const BATCH_COLUMNS: [&str; 5] = [
+    "batch size",
+    "best rate",
+    "min val loss (epoch)",
+    "seconds to it",
+    "images/s",
+];
+
+pub(super) fn batch_rows(summary: &Summary) -> Vec<[String; 5]> {
+    summary
+        .batch_sizes
+        .iter()
+        .map(|b| {
+            [
+                b.batch_size.to_string(),
+                b.best(),
+                format!("{:.4} ({})", b.min_val_loss, b.min_val_loss_epoch),
+                format!("{:.1}", b.seconds_to_best),
+                format!("{:.0}", b.images_per_s),
+            ]
+        })
+        .collect()
+}
+
+/// The seeds' table's columns (`--seeds`).
+pub(super) const SEED_COLUMNS: [&str; 4] = [
+    "rate",
+    "seeds",
+    "min val loss, mean ± sd (epoch, mean ± sd)",
+    "each seed: min val loss (epoch)",
+];
+
+/// The seeds' table's rows, when the run trained several seeds.
+pub(super) fn seed_rows(summary: &Summary) -> Vec<[String; 4]> {
+    summary
+        .rates
+        .iter()
+        .filter(|r| !r.seeds.is_empty())
+        .map(|r| {
+            let each: Vec<String> = r
+                .seeds
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {} ({})",
+                        s.seed,
+                        num(s.min_val_loss, 4),
+                        s.min_val_loss_epoch
+                    )
+                })
+                .collect();
+            [
+                r.label.clone(),
+                r.seeds.len().to_string(),
+                format!(
+                    "{} ± {} ({} ± {})",
+                    num(r.min_val_loss_mean.unwrap_or(f64::NAN), 4),
+                    num(r.min_val_loss_sd.unwrap_or(f64::NAN), 4),
+                    num(r.min_val_loss_epoch_mean.unwrap_or(f64::NAN), 1),
+                    num(r.min_val_loss_epoch_sd.unwrap_or(f64::NAN), 1)
+                ),
+                each.join("; "),
+            ]
+        })
+        .collect()
+}

@@ -1,0 +1,261 @@
+//! The summary's sentences: the run's header, the recommendation (or why there is none), the
+//! range test's line, the incomplete run's paragraph, what pruning did, the user's data.
+
+use super::format::{and_list, short};
+use crate::analysis::range::{verdict, FindResult, RangeVerdict};
+use crate::analysis::summary::{RateSummary, Summary};
+use crate::analysis::verdict::Verdict;
+use crate::config::{rate_label, SweepConfig};
+
+/// The line under the summary's title: what ran where.
+pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String {
+    let mut schedules = String::new();
+    if config.schedules != [lrsweep_model::Schedule::Constant] {
+        let specs: Vec<String> = config.schedules.iter().map(|s| s.to_string()).collect();
+        schedules = format!(", schedule {}", specs.join(", "));
+    }
+    if config.warmup > 0 {
+        schedules += &format!(" after {} warm-up epochs", config.warmup);
+    }
+    let sizes: Vec<String> = config.sizes().iter().map(|s| s.to_string()).collect();
+    let mut batch = sizes.join(", ");
+    if config.scale_lr != crate::config::ScaleLr::None {
+        batch += &format!(" (rates scaled {} from 256)", config.scale_lr);
+    }
+    format!(
+        "{} epochs per rate, batch {batch}{schedules}, seed {}, {backend} on {adapter}.",
+        config.epochs, config.seed
+    )
+}
+
+/// One line saying what the range test suggests.
+pub fn describe_range(result: &FindResult) -> String {
+    match &result.suggestions {
+        Some(s) => format!(
+            "range test ({} steps{}): valley {}, steep {}, minimum/10 {}",
+            result.steps.len(),
+            if result.diverged {
+                ", stopped at divergence"
+            } else {
+                ""
+            },
+            short(s.valley),
+            short(s.steep),
+            short(s.minimum_10)
+        ),
+        None => "range test: too few steps for a suggestion".to_string(),
+    }
+}
+
+/// The paragraph saying a run is incomplete, when it is: each reason once, with the rates it
+/// applies to (`0.001 and 0.01: stopped by a signal after epoch 6; …`).
+pub(super) fn incomplete(summary: &Summary) -> Option<String> {
+    if summary.unfinished.is_empty() {
+        return None;
+    }
+    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+    for entry in &summary.unfinished {
+        let (label, why) = entry.split_once(": ").unwrap_or((entry.as_str(), ""));
+        match groups.iter_mut().find(|(_, w)| *w == why) {
+            Some((labels, _)) => labels.push(label),
+            None => groups.push((vec![label], why)),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(labels, why)| format!("{}: {why}", and_list(labels)))
+        .collect();
+    Some(format!(
+        "This run is incomplete ({}): the figures are from what finished so far, and the recommendation from the rates that finished; `lrsweep sweep --resume RUN_DIR` continues it.",
+        parts.join("; ")
+    ))
+}
+
+/// The recommendation as a bold lead and the sentence after it.
+pub(super) fn recommendation(summary: &Summary) -> (String, String) {
+    match &summary.recommended {
+        Some(r) if r.label != rate_label(r.rate) => (
+            format!(
+                "Recommended: learning rate {} under schedule {} at batch size {}, stop at epoch {}",
+                rate_label(r.rate),
+                r.schedule,
+                r.batch_size,
+                r.epoch
+            ),
+            format!(" — {}.", r.reason),
+        ),
+        Some(r) => (
+            format!(
+                "Recommended: learning rate {}, stop at epoch {}",
+                r.label, r.epoch
+            ),
+            format!(" — {}.", r.reason),
+        ),
+        None if !summary.unfinished.is_empty() => {
+            let finished: Vec<&str> = summary
+                .rates
+                .iter()
+                .filter(|r| r.unfinished.is_none())
+                .map(|r| r.label.as_str())
+                .collect();
+            let all_diverged = summary
+                .rates
+                .iter()
+                .filter(|r| r.unfinished.is_none())
+                .all(|r| r.verdict == Verdict::Diverged);
+            let failed = if all_diverged {
+                "diverged"
+            } else {
+                "did not learn"
+            };
+            let rest = match finished.len() {
+                0 => ": no rate has finished yet.".to_string(),
+                1 => format!(
+                    ": the one rate that finished ({}) {failed}, and the others are unfinished.",
+                    finished[0]
+                ),
+                _ => format!(
+                    ": the rates that finished ({}) {failed}, and the others are unfinished.",
+                    and_list(&finished)
+                ),
+            };
+            ("No recommendation yet".to_string(), rest)
+        }
+        None => ("No recommendation".to_string(), no_learner(summary)),
+    }
+}
+
+/// Why no rate is recommended when every rate finished without learning, and where to look
+/// next: smaller rates when they diverged, larger when they did not move, between when both.
+fn no_learner(summary: &Summary) -> String {
+    let of = |v: Verdict| -> Vec<&RateSummary> {
+        summary.rates.iter().filter(|r| r.verdict == v).collect()
+    };
+    let (stalled, diverged) = (of(Verdict::NotMoving), of(Verdict::Diverged));
+    let labels =
+        |rs: &[&RateSummary]| and_list(&rs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>());
+    let largest = stalled
+        .iter()
+        .max_by(|a, b| a.rate.total_cmp(&b.rate))
+        .map(|r| r.label.as_str());
+    let smallest = diverged
+        .iter()
+        .min_by(|a, b| a.rate.total_cmp(&b.rate))
+        .map(|r| r.label.as_str());
+    match (largest, smallest) {
+        (None, _) => ": every rate diverged; try smaller rates.".to_string(),
+        (Some(big), None) => format!(
+            ": no rate moved the weights ({} not moving: the loss stayed where an untrained network starts); try larger rates than {big} (if larger rates do the same, the network may be too narrow: a larger --hidden).",
+            if stalled.len() == 1 { "it is" } else { "each is" }
+        ),
+        (Some(big), Some(small)) => format!(
+            ": the smaller {} not move ({}) and the larger {} ({}); try rates between {big} and {small}.",
+            if stalled.len() == 1 { "rate did" } else { "rates did" },
+            labels(&stalled),
+            if diverged.len() == 1 { "diverged" } else { "ones diverged" },
+            labels(&diverged)
+        ),
+    }
+}
+
+/// The range test's line: its suggestions and how they compare with the sweep's answer.
+pub(super) fn range_line(summary: &Summary) -> Option<String> {
+    let t = summary.range_test.as_ref()?;
+    let label = summary.recommended.as_ref().map(|r| r.label.as_str());
+    let verdict = match verdict_of(summary, t) {
+        RangeVerdict::Agrees { factor } => format!(
+            "it agrees with the sweep's {} (within a factor {factor:.1} of valley)",
+            label.unwrap_or_default()
+        ),
+        RangeVerdict::Differs { factor } => format!(
+            "it differs from the sweep's {} by a factor {factor:.1} (valley)",
+            label.unwrap_or_default()
+        ),
+        RangeVerdict::NothingToCompare => {
+            "the sweep has no recommendation yet to compare them with".to_string()
+        }
+    };
+    let advice = match (summary.recommended.as_ref(), verdict_of(summary, t)) {
+        (Some(r), RangeVerdict::Differs { .. }) => {
+            let epochs = summary
+                .rates
+                .iter()
+                .find(|s| s.rate == r.rate)
+                .map_or(0, |s| s.epochs);
+            let why = if t.valley > r.rate {
+                "it points higher: in the first 100 batches larger rates cut the loss fastest, \
+                 but over the whole run they overfit sooner or diverge"
+            } else {
+                "it points lower: in the first 100 batches the loss fell fastest at smaller rates, \
+                 but over the whole run the sweep's rate reached a lower validation loss"
+            };
+            format!(
+                " Trust the sweep's {}: it trained every rate for real, over up to {epochs} epochs, while the range test is a 100-batch heuristic; {why}.",
+                r.label
+            )
+        }
+        _ => String::new(),
+    };
+    Some(format!(
+        "Range test: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
+        short(t.valley),
+        short(t.steep),
+        short(t.minimum_10)
+    ))
+}
+
+/// How the range test's suggestions compare with the sweep's answer.
+fn verdict_of(summary: &Summary, t: &crate::analysis::range::Suggestions) -> RangeVerdict {
+    verdict(summary.recommended.as_ref().map(|r| r.rate), t)
+}
+
+/// What `--prune` did, in a paragraph: the rate-epochs trained against the unpruned run's,
+/// who went on for the refinement's side, and which way the refinement went.
+pub(super) fn pruning_line(summary: &Summary) -> Option<String> {
+    let p = summary.pruning.as_ref()?;
+    let share = 100.0 * p.rate_epochs as f64 / p.rate_epochs_unpruned.max(1) as f64;
+    let mut line = format!(
+        "Pruning ({}): {} rate-epochs trained of the {} the run would have trained without it ({share:.0}%); pruned rates keep what they trained, and the recommendation comes from the rates that finished.",
+        p.spec, p.rate_epochs, p.rate_epochs_unpruned
+    );
+    for kept in &p.kept_for_side {
+        line += &format!(" At {kept}.");
+    }
+    if let Some(r) = &p.refinement {
+        let mut chars = r.chars();
+        let first = chars
+            .next()
+            .map_or(String::new(), |c| c.to_uppercase().collect());
+        line += &format!(" {first}{}.", chars.as_str());
+    }
+    Some(line)
+}
+
+/// The user's data in one line: name, items, shape, scale, and each class with its items in
+/// training / validation (the first 20 classes, then how many more).
+pub(super) fn data_line(summary: &Summary) -> Option<String> {
+    let d = summary.data.as_ref()?;
+    let shape = d
+        .item_shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("×");
+    let mut classes = d
+        .classes
+        .iter()
+        .take(20)
+        .map(|c| format!("{} ({}/{})", c.name, c.train, c.valid))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if d.classes.len() > 20 {
+        classes += &format!(" and {} more", d.classes.len() - 20);
+    }
+    Some(format!(
+        "Data: {} — {} items of {shape} features, scale {}; {} classes (training/validation items): {classes}",
+        d.name,
+        d.items,
+        d.scale,
+        d.classes.len()
+    ))
+}

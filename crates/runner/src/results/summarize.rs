@@ -1,0 +1,159 @@
+//! A run's records summarised: one row per arm ([`RateSummary::of`]), the run's pruning
+//! replayed once for all of them, and the answer with its run-wide figures.
+
+use anyhow::Result;
+use lrsweep_model::{Contender, EpochRecord, Replay};
+
+use super::collect::{other_seeds, Missing};
+use crate::analysis::range::FindResult;
+use crate::analysis::refine::{self, Refinement};
+use crate::analysis::summary::{self, Facts, RateSummary, Summary};
+use crate::config::Arm;
+use crate::store::layout::RunLayout;
+use crate::store::run::RunRecord;
+
+/// With `--prune`: the run's pruning replayed from `runs`' records, as its rounds decided it.
+fn replay(record: &RunRecord, runs: &[(Arm, Vec<EpochRecord>)]) -> Option<Replay> {
+    let config = &record.config;
+    let halving = config.prune.as_ref()?;
+    let groups = config.groups();
+    let contenders: Vec<Contender> = runs
+        .iter()
+        .map(|(arm, records)| Contender {
+            rate: arm.rate,
+            listed: config.is_listed(*arm),
+            group: groups.iter().position(|g| *g == arm.group).unwrap_or(0),
+            records,
+        })
+        .collect();
+    Some(lrsweep_model::replay_pruning(
+        halving,
+        &record.stop_rule(),
+        config.epochs,
+        &contenders,
+    ))
+}
+
+/// The summary rows of `runs` (arms with their records under the run's seed) of the run in
+/// `layout`, its further seeds' records read from there; `missing` says why an arm stopped
+/// without finishing; `replay` is the run's pruning.
+fn rows(
+    layout: &RunLayout,
+    record: &RunRecord,
+    runs: &[(Arm, Vec<EpochRecord>)],
+    missing: &[Missing],
+    replay: Option<&Replay>,
+) -> Result<Vec<RateSummary>> {
+    let config = &record.config;
+    runs.iter()
+        .enumerate()
+        .map(|(i, (arm, records))| {
+            let others = other_seeds(layout, record, *arm)?;
+            Ok(RateSummary::of(Facts {
+                arm: *arm,
+                batch_size: config.batch_of(arm.group),
+                effective_rate: config.effective_rate(*arm),
+                dir: layout.arm(*arm).name().to_string(),
+                records,
+                run_seed: config.seed,
+                others: &others,
+                hopeless: record.hopeless(),
+                reach: Some(record.reach(*arm)),
+                pruned: replay.and_then(|r| r.pruned[i]),
+                rule: record.stop_rule(),
+                missing: missing
+                    .iter()
+                    .find(|m| m.arm == *arm)
+                    .map(|m| (m.reason.clone(), m.stop)),
+            }))
+        })
+        .collect()
+}
+
+/// The rows of `runs` alone (what a refinement is planned from).
+pub fn summarize_runs(
+    layout: &RunLayout,
+    record: &RunRecord,
+    runs: &[(Arm, Vec<EpochRecord>)],
+) -> Result<Vec<RateSummary>> {
+    rows(layout, record, runs, &[], replay(record, runs).as_ref())
+}
+
+/// The summary of a run's records: each arm's row (`missing` says why an arm a distributed
+/// run's task left unfinished stopped), the recommendation, the run-wide figures, and the arms
+/// the run should have (listed and refined) but has not trained yet.
+pub fn summarize(
+    layout: &RunLayout,
+    record: &RunRecord,
+    runs: &[(Arm, Vec<EpochRecord>)],
+    find: Option<&FindResult>,
+    missing: &[Missing],
+) -> Result<Summary> {
+    let config = &record.config;
+    let rule = record.stop_rule();
+    let replay = replay(record, runs);
+    let rates = rows(layout, record, runs, missing, replay.as_ref())?;
+    let trained: Vec<Arm> = runs.iter().map(|(a, _)| *a).collect();
+    let mut expected = config.arms(&config.rates);
+    // The refinement of each group: the rates around its best.
+    let sides = refine::plan_each(&rates, config);
+    for (group, listed, side) in &sides {
+        if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
+            if let Refinement::Between { rates, .. } = side {
+                expected.extend(rates.iter().map(|&rate| Arm::new(rate, *group)));
+            }
+        }
+    }
+    let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    if config.several_sizes() {
+        let records: Vec<&[EpochRecord]> = runs.iter().map(|(_, r)| r.as_slice()).collect();
+        summary.batch_sizes = summary::batch_figures(
+            &summary.rates,
+            &records,
+            &config.sizes(),
+            record.data.train_size,
+        );
+    }
+    if let Some(replay) = replay {
+        // What the stop rule alone would have trained: to its first stop, or all epochs.
+        let unpruned = runs
+            .iter()
+            .map(|(_, r)| rule.first_stop(r).map_or(config.epochs, |s| s.epoch()))
+            .sum();
+        summary.pruning = Some(summary::PruningSummary {
+            spec: config.prune.map(|h| h.to_string()).unwrap_or_default(),
+            rate_epochs: runs.iter().map(|(_, r)| r.len()).sum(),
+            rate_epochs_unpruned: unpruned,
+            kept_for_side: replay.kept_for_side,
+            refinement: sides
+                .first()
+                .and_then(|(_, listed, side)| refine::side_evidence(listed, side)),
+        });
+    }
+    summary.data = config.data.user.as_ref().map(|user| {
+        let d = &record.data;
+        summary::DataSummary {
+            name: user.path.display().to_string(),
+            items: d.train_size + d.valid_size,
+            item_shape: d.item_shape.clone(),
+            scale: d.scale.to_string(),
+            classes: d
+                .class_names
+                .iter()
+                .enumerate()
+                .map(|(c, name)| summary::ClassCount {
+                    name: name.clone(),
+                    train: d.train_class_counts.get(c).copied().unwrap_or(0),
+                    valid: d.valid_class_counts.get(c).copied().unwrap_or(0),
+                })
+                .collect(),
+        }
+    });
+    summary.unfinished.extend(
+        expected
+            .iter()
+            .filter(|r| !trained.contains(r))
+            .map(|a| format!("{}: not trained yet", a.label())),
+    );
+    Ok(summary)
+}
