@@ -280,6 +280,7 @@ impl<'a> StackFit<'a> {
                     val_acc: valid[slot].accuracy,
                     seconds,
                     lr: last_rates[slot],
+                    val_loss_se: valid[slot].loss_se,
                 };
                 records[id].push(record);
                 let stop = rule.check(&records[id]);

@@ -65,7 +65,7 @@ pub use schedule::{Clock, Schedule, PLATEAU_MIN_DELTA, SCHEDULE_FORMS};
 pub use shape::{HostTensor, ModelConfig};
 pub use state::{Member, TrainerState, STATE_TENSORS};
 pub use stop::{
-    patience_stop, Cause, Hopeless, Pruned, Stop, StopRule, CHANCE_SIGMAS, FALLING, SETTLE_EPOCHS,
-    WORSE_THAN_GUESSING,
+    patience_stop, Cause, Hopeless, Pruned, Stop, StopRule, CHANCE_SIGMAS, FALLING, LEARNED_SHARE,
+    SETTLE_EPOCHS, WORSE_THAN_GUESSING,
 };
 pub use tensor::{Batch, DeviceData, TensorStack, Trainer};

@@ -351,6 +351,7 @@ mod tests {
                 val_acc: 0.9,
                 seconds: 1.0,
                 lr: 1e-3,
+                val_loss_se: f64::NAN,
             })
             .collect()
     }
@@ -506,7 +507,14 @@ mod tests {
                 valid_len: 10_500,
             }),
         );
-        let stuck = curve(3, |_| 14.5);
+        let stuck: Vec<EpochRecord> = curve(3, |_| 14.5)
+            .into_iter()
+            .map(|r| EpochRecord {
+                val_acc: 0.1,
+                train_acc: 0.1,
+                ..r
+            })
+            .collect();
         let d = decide(
             &h,
             &hopeless,

@@ -21,6 +21,11 @@ pub struct EpochRecord {
     /// older version did not say.
     #[serde(default = "not_recorded")]
     pub lr: f64,
+    /// The standard error of the validation loss: of the mean item loss over the validation
+    /// items, `√(s²/n)` with `s²` the items' sample variance. The noise the verdicts read a
+    /// curve against; NaN where a record of an older version did not say.
+    #[serde(default = "not_recorded")]
+    pub val_loss_se: f64,
 }
 
 fn not_recorded() -> f64 {
@@ -41,6 +46,27 @@ pub struct Score {
     pub loss: f64,
     /// Share of images classified correctly.
     pub accuracy: f64,
+    /// The standard error of the mean loss (a scoring pass's; NaN for a training epoch's).
+    pub loss_se: f64,
+}
+
+impl Score {
+    /// The score of `n` images whose losses sum to `sum` and whose squares sum to `squares`
+    /// (NaN: not summed), `correct` of them classified right.
+    pub fn of(n: usize, sum: f64, squares: f64, correct: f64) -> Self {
+        let n_f = n.max(1) as f64;
+        let mean = sum / n_f;
+        let loss_se = match n {
+            0 | 1 => f64::NAN,
+            // The sample variance from the sums (f64; clamped at 0 against rounding).
+            _ => ((squares - sum * mean).max(0.0) / (n_f - 1.0) / n_f).sqrt(),
+        };
+        Self {
+            loss: mean,
+            accuracy: correct / n_f,
+            loss_se,
+        }
+    }
 }
 
 /// Whether to go on after an epoch (the caller's say: a failed write, a range test's end).

@@ -98,6 +98,13 @@ impl Schedule {
         matches!(self, Schedule::Cosine { .. } | Schedule::OneCycle)
     }
 
+    /// Whether its rates depend on the run's length (`cosine` and `onecycle` spread over the
+    /// run's steps): a run of such a schedule cannot be extended without changing the rates
+    /// its members took.
+    pub fn depends_on_length(&self) -> bool {
+        self.per_step()
+    }
+
     /// Refuses a schedule that cannot run over `epochs` epochs of `steps` steps each after a
     /// warm-up of `warmup` epochs, saying why.
     pub fn check(&self, epochs: usize, steps: usize, warmup: usize) -> Result<(), String> {

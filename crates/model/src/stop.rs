@@ -24,6 +24,11 @@ pub const FALLING: f64 = 0.01;
 /// (`√(p(1−p)/n)` on the `n` validation images).
 pub const CHANCE_SIGMAS: f64 = 3.0;
 
+/// An accuracy at least this share of the way from chance (`1/C`) to 1 is far above chance: a
+/// member there has learned, whatever its loss says (an overconfident one is **unstable**, not
+/// hopeless).
+pub const LEARNED_SHARE: f64 = 0.5;
+
 /// What a hopeless member's curves show.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cause", rename_all = "snake_case")]
@@ -90,10 +95,21 @@ pub struct Hopeless {
 }
 
 impl Hopeless {
+    /// Whether `accuracy` on the validation set is far above chance: at least
+    /// [`LEARNED_SHARE`] of the way from `1/C` to 1, and beyond chance's noise.
+    pub fn far_above_chance(&self, accuracy: f64) -> bool {
+        let chance = 1.0 / self.classes.max(2) as f64;
+        let sd = (chance * (1.0 - chance) / self.valid_len.max(1) as f64).sqrt();
+        accuracy >= chance + LEARNED_SHARE * (1.0 - chance)
+            && accuracy > chance + CHANCE_SIGMAS * sd
+    }
+
     /// Why the last `window` epochs of `records` show a hopeless member, if they do. The loss
     /// conditions count only epochs after the first (the first epoch's mean includes the
     /// untrained start) and judge the fall against the epoch before the window; a member whose
-    /// training loss is below a uniform guess's and falling is never hopeless.
+    /// training loss is below a uniform guess's and falling is never hopeless, nor one whose
+    /// validation accuracy stayed far above chance ([`Hopeless::far_above_chance`]): a loss
+    /// worse than guessing with such accuracy is overconfidence, not a failure to learn.
     pub fn judge(&self, records: &[EpochRecord], window: usize) -> Option<Cause> {
         let window = window.max(1);
         if records.len() < window {
@@ -101,6 +117,9 @@ impl Hopeless {
         }
         let recent = &records[records.len() - window..];
         let last = recent.last()?;
+        if recent.iter().all(|r| self.far_above_chance(r.val_acc)) {
+            return None;
+        }
         let uniform = (self.classes.max(2) as f64).ln();
         if recent
             .iter()
@@ -362,6 +381,7 @@ mod tests {
             val_acc: 0.5,
             seconds: 1.0,
             lr: 1e-3,
+            val_loss_se: f64::NAN,
         }
     }
 
@@ -438,6 +458,7 @@ mod tests {
                 val_acc,
                 seconds: 1.0,
                 lr: 1e-3,
+                val_loss_se: f64::NAN,
             })
             .collect()
     }

@@ -114,44 +114,14 @@ fn ndarray_and_flex_agree_step_by_step() {
 /// says so and passes, unless `LRSWEEP_REQUIRE_WGPU` is set (CI sets it, so there it must run).
 #[test]
 fn ndarray_and_wgpu_agree_step_by_step() {
-    use burn::tensor::wgpu::{wgpu, WgpuBackend};
-    use burn::tensor::DeviceKind;
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
-    }
-    let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL;
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = backends;
-    let adapters = pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends));
-    let Some(info) = adapters.first().map(|a| a.get_info()) else {
-        assert!(
-            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
-            "LRSWEEP_REQUIRE_WGPU is set but wgpu finds no Vulkan or Metal adapter: install libvulkan1 and mesa-vulkan-drivers"
-        );
-        eprintln!("skipped: no Vulkan or Metal adapter on this machine");
+    let Some((device, name)) = common::wgpu_device() else {
         return;
     };
-    let kind = match info.device_type {
-        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(0),
-        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(0),
-        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(0),
-        _ => DeviceKind::Cpu,
-    };
-    let api = if info.backend == wgpu::Backend::Metal {
-        WgpuBackend::Metal
-    } else {
-        WgpuBackend::Vulkan
-    };
-    let device = Device::wgpu_options()
-        .device_kind(kind)
-        .graphics_api(api)
-        .init()
-        .expect("wgpu starts");
     let split = split(1_000);
     let gpu = step_losses(&device, UpdateExec::OnDevice, &split, 32, 20);
     #[allow(deprecated)]
     let cpu = step_losses(&Device::ndarray(), UpdateExec::FusedOnHost, &split, 32, 20);
-    assert_close(&cpu, &gpu, &format!("ndarray vs wgpu on {}", info.name));
+    assert_close(&cpu, &gpu, &format!("ndarray vs wgpu on {name}"));
 }
 
 #[test]

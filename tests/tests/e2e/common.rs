@@ -85,7 +85,7 @@ pub fn metrics(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr")
+        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr,val_loss_se")
     );
     lines
         .map(|l| l.split(',').map(str::to_string).collect())

@@ -161,7 +161,7 @@ fn a_conflicting_resume_is_refused_and_changes_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     let before = snapshot(&out);
-    for (flag, value) in [("--epochs", "20"), ("--seed", "7")] {
+    for (flag, value) in [("--epochs", "5"), ("--seed", "7")] {
         let o = resume(&out, &[flag, value]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         let stderr = String::from_utf8_lossy(&o.stderr);

@@ -3,18 +3,26 @@
 
 use crate::loss::{LossKind, KERAS_EPSILON};
 
+/// A batch's summed loss, summed squared loss (what its standard error needs) and correct
+/// predictions.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Sums {
+    pub(super) loss: f64,
+    pub(super) squares: f64,
+    pub(super) correct: u32,
+}
+
 /// Each image's loss and correctness, and (with `dz2`) the gradient of the batch's mean loss
-/// with respect to the logits. Returns the summed loss and the number of correct predictions
-/// (the first largest logit is the guess).
+/// with respect to the logits. Returns the sums (the first largest logit is the guess).
 pub(super) fn loss_and_grad(
     kind: LossKind,
     logits: &[f32],
     labels: &[lrsweep_data::Label],
     mut dz2: Option<&mut [f32]>,
-) -> (f64, u32) {
+) -> Sums {
     let classes = logits.len() / labels.len().max(1);
     let scale = 1.0 / labels.len().max(1) as f64;
-    let (mut loss, mut correct) = (0f64, 0u32);
+    let (mut loss, mut squares, mut correct) = (0f64, 0f64, 0u32);
     let mut exp = vec![0f32; classes];
     for (r, (row, &label)) in logits.chunks(classes).zip(labels).enumerate() {
         let label = label as usize;
@@ -51,6 +59,7 @@ pub(super) fn loss_and_grad(
             LossKind::Exact => image_loss = sum.ln() - (row[label] - max),
         }
         loss += image_loss as f64;
+        squares += (image_loss as f64).powi(2);
         if let Some(dz2) = dz2.as_deref_mut() {
             let out = &mut dz2[r * classes..(r + 1) * classes];
             for (c, (o, &e)) in out.iter_mut().zip(exp.iter()).enumerate() {
@@ -59,7 +68,11 @@ pub(super) fn loss_and_grad(
             }
         }
     }
-    (loss, correct)
+    Sums {
+        loss,
+        squares,
+        correct,
+    }
 }
 
 #[cfg(test)]
@@ -71,7 +84,11 @@ mod tests {
         // Uniform logits over 3 classes: loss ln 3 in both forms, gradient (1/3 − y) / batch.
         for kind in [LossKind::Keras, LossKind::Exact] {
             let mut g = vec![0f32; 3];
-            let (l, c) = loss_and_grad(kind, &[0.0, 0.0, 0.0], &[1], Some(&mut g));
+            let Sums {
+                loss: l,
+                correct: c,
+                ..
+            } = loss_and_grad(kind, &[0.0, 0.0, 0.0], &[1], Some(&mut g));
             assert!((l - 3f64.ln()).abs() < 1e-6 && c == 0, "{l} {c}");
             for (gi, want) in g.iter().zip([1.0 / 3.0, 1.0 / 3.0 - 1.0, 1.0 / 3.0]) {
                 assert!((gi - want).abs() < 1e-6, "{g:?}");
@@ -79,7 +96,7 @@ mod tests {
         }
         // Confidently wrong in the Keras form: clipped loss −ln(1e-7), no gradient.
         let mut g = vec![1f32; 2];
-        let (l, _) = loss_and_grad(LossKind::Keras, &[40.0, 0.0], &[1], Some(&mut g));
+        let l = loss_and_grad(LossKind::Keras, &[40.0, 0.0], &[1], Some(&mut g)).loss;
         assert!(
             (l - 16.118_095).abs() < 1e-4 && g == [0.0, 0.0],
             "{l} {g:?}"
@@ -87,7 +104,9 @@ mod tests {
         // 100 classes, the true one far ahead: loss ≈ 99·e^-20, the guess right.
         let mut logits = vec![0f32; 100];
         logits[73] = 20.0;
-        let (l, c) = loss_and_grad(LossKind::Exact, &logits, &[73], None);
+        let s = loss_and_grad(LossKind::Exact, &logits, &[73], None);
+        let (l, c) = (s.loss, s.correct);
+        assert!((s.squares - l * l).abs() < 1e-18, "one image: its square");
         assert!(c == 1 && l < 1e-6, "{l}");
     }
 }

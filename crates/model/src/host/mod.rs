@@ -45,6 +45,7 @@ use crate::record::{Score, TrainError};
 use crate::shape::ModelConfig;
 use crate::state::{Member, Starts, TrainerState, STATE_TENSORS};
 use layout::{from_blocked, to_blocked, transpose};
+use loss::Sums;
 use step::{Params, Scratch};
 
 /// K members trained together on the CPU, one after another on each batch (each step itself
@@ -159,7 +160,7 @@ impl HostStack {
             self.check_data(d)?;
         }
         let n = data.first().map_or(0, |d| d.len());
-        let mut totals = vec![(0f64, 0u64); self.len()];
+        let mut totals = vec![Totals::default(); self.len()];
         let Self {
             members,
             config,
@@ -185,10 +186,8 @@ impl HostStack {
                 for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
                     let (x, labels) = &batches[j];
                     let rate = member.rate_of_step(b);
-                    let (loss, correct) =
-                        step::step(*isa, member, rate, config, model, x, labels, j, scratch);
-                    total.0 += loss;
-                    total.1 += u64::from(correct);
+                    let sums = step::step(*isa, member, rate, config, model, x, labels, j, scratch);
+                    total.add(sums);
                 }
                 b += 1;
             }
@@ -205,12 +204,12 @@ impl HostStack {
             self.config.batch_size.max(1),
             CpuLayout::Sparse,
         );
-        let mut totals = vec![(0f64, 0u64); self.len()];
+        let mut totals = vec![Totals::default(); self.len()];
         on_pool(|| {
             for (x, labels) in data.batches() {
                 scratch.prepare(0, &x, self.model.inputs, false);
                 for (member, total) in self.members.iter().zip(&mut totals) {
-                    let (loss, correct) = step::score(
+                    let sums = step::score(
                         self.isa,
                         member,
                         self.config.loss,
@@ -219,8 +218,7 @@ impl HostStack {
                         labels,
                         &mut scratch,
                     );
-                    total.0 += loss;
-                    total.1 += u64::from(correct);
+                    total.add(sums);
                 }
             }
         });
@@ -299,13 +297,26 @@ impl HostStack {
     }
 }
 
-fn scores(totals: &[(f64, u64)], n: usize) -> Vec<Score> {
+/// A pass's running sums per member: loss, squared loss (f64) and correct predictions.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    loss: f64,
+    squares: f64,
+    correct: u64,
+}
+
+impl Totals {
+    fn add(&mut self, s: Sums) {
+        self.loss += s.loss;
+        self.squares += s.squares;
+        self.correct += u64::from(s.correct);
+    }
+}
+
+fn scores(totals: &[Totals], n: usize) -> Vec<Score> {
     totals
         .iter()
-        .map(|&(loss, correct)| Score {
-            loss: loss / n as f64,
-            accuracy: correct as f64 / n as f64,
-        })
+        .map(|t| Score::of(n, t.loss, t.squares, t.correct as f64))
         .collect()
 }
 

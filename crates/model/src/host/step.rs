@@ -108,7 +108,7 @@ fn forward(isa: Isa, p: &Params, x: &HostBatch, images: &Panels, h: &mut [f32]) 
     }
 }
 
-/// A member's summed loss and correct count on a batch prepared in `s`, without gradients.
+/// A member's sums (loss, squared loss, correct) on a batch prepared in `s`, without gradients.
 #[allow(clippy::too_many_arguments)] // the pass's operands and its buffers
 pub(super) fn score(
     isa: Isa,
@@ -118,7 +118,7 @@ pub(super) fn score(
     x: &HostBatch,
     labels: &[lrsweep_data::Label],
     s: &mut Scratch,
-) -> (f64, u32) {
+) -> loss::Sums {
     let rows = labels.len();
     let (h, logits) = (
         &mut s.h[..rows * model.hidden],
@@ -130,7 +130,7 @@ pub(super) fn score(
 }
 
 /// One Adam step of one member at learning rate `rate` on its order's batch (`j`), prepared in
-/// `s`; the batch's summed loss and correct count.
+/// `s`; the batch's sums.
 #[allow(clippy::too_many_arguments)] // the step's operands, its order and its buffers
 pub(super) fn step(
     isa: Isa,
@@ -142,7 +142,7 @@ pub(super) fn step(
     labels: &[lrsweep_data::Label],
     j: usize,
     s: &mut Scratch,
-) -> (f64, u32) {
+) -> loss::Sums {
     let rows = labels.len();
     let (hidden, classes) = (model.hidden, model.classes);
     let (h, dz1) = (&mut s.h[..rows * hidden], &mut s.dz1[..rows * hidden]);
@@ -153,7 +153,7 @@ pub(super) fn step(
     let panels = &s.batches[j];
     forward(isa, p, x, &panels.images, h);
     rows::output(isa, h, &p.w2t.param, &p.b2.param, logits);
-    let (loss, correct) = loss::loss_and_grad(config.loss, logits, labels, Some(dz2));
+    let sums = loss::loss_and_grad(config.loss, logits, labels, Some(dz2));
     rows::hidden_grad(isa, dz2, &p.w2t.param, h, dz1, classes);
     rows::output_grads(isa, dz2, h, &mut s.dw2t, &mut s.db2);
     rows::column_sums(dz1, &mut s.db1);
@@ -181,5 +181,5 @@ pub(super) fn step(
     p.b1.update(&s.db1, k);
     p.w2t.update(&s.dw2t, k);
     p.b2.update(&s.db2, k);
-    (loss, correct)
+    sums
 }

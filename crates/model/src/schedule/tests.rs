@@ -13,6 +13,7 @@ fn history(losses: &[f64]) -> Vec<EpochRecord> {
             val_acc: 0.9,
             seconds: 1.0,
             lr: f64::NAN,
+            val_loss_se: f64::NAN,
         })
         .collect()
 }

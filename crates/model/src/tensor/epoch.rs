@@ -20,7 +20,7 @@ impl TensorStack {
         for batch in data.batches() {
             totals = Some(add(totals, self.train_step(batch)));
         }
-        read_scores(totals, data.len(), self.len())
+        read_scores(totals, data.len(), self.len(), false)
     }
 
     /// Like [`TensorStack::train_epoch`], but checks `interrupt` before every batch and gives
@@ -38,7 +38,7 @@ impl TensorStack {
             }
             totals = Some(add(totals, self.train_step(batch)));
         }
-        read_scores(totals, data.len(), self.len()).map(Some)
+        read_scores(totals, data.len(), self.len(), false).map(Some)
     }
 
     /// Like [`TensorStack::train_epoch_unless`] with each member on its own data,
@@ -68,7 +68,7 @@ impl TensorStack {
             totals = Some(add(totals, self.train_step_each(batches, assign)));
         }
         let n = data.first().map_or(0, |d| d.len());
-        read_scores(totals, n, self.len()).map(Some)
+        read_scores(totals, n, self.len(), false).map(Some)
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
@@ -86,10 +86,12 @@ impl TensorStack {
                 logits.reshape([k * rows, classes]),
                 target.reshape([k * rows, classes]),
             );
-            let t = Tensor::cat(vec![losses.reshape([k, rows]).sum_dim(1), correct], 1);
+            let losses = losses.reshape([k, rows]);
+            let squares = losses.clone().powi_scalar(2).sum_dim(1);
+            let t = Tensor::cat(vec![losses.sum_dim(1), correct, squares], 1);
             totals = Some(add(totals, t));
         }
-        read_scores(totals, data.len(), self.len())
+        read_scores(totals, data.len(), self.len(), true)
     }
 }
 
@@ -101,18 +103,27 @@ fn add(acc: Option<Tensor<2>>, t: Tensor<2>) -> Tensor<2> {
     }
 }
 
-/// Each member's mean loss and accuracy over `n` images from the summed totals `[K, 2]`.
-fn read_scores(totals: Option<Tensor<2>>, n: usize, k: usize) -> Result<Vec<Score>, TrainError> {
+/// Each member's mean loss and accuracy over `n` images from the summed totals: `[K, 2]`
+/// (loss, correct), or with `squares` `[K, 3]` (the squared losses' sum third: the standard
+/// error of the mean loss).
+fn read_scores(
+    totals: Option<Tensor<2>>,
+    n: usize,
+    k: usize,
+    squares: bool,
+) -> Result<Vec<Score>, TrainError> {
     let Some(totals) = totals else {
         return Err(TrainError::NoData(
             "there are no images to train or evaluate on".into(),
         ));
     };
     let (_, values) = read_tensor(&totals)?;
+    let cols = if squares { 3 } else { 2 };
     Ok((0..k)
-        .map(|i| Score {
-            loss: values[2 * i] as f64 / n as f64,
-            accuracy: values[2 * i + 1] as f64 / n as f64,
+        .map(|i| {
+            let at = |j: usize| values[cols * i + j] as f64;
+            let sq = if squares { at(2) } else { f64::NAN };
+            Score::of(n, at(0), sq, at(1))
         })
         .collect())
 }

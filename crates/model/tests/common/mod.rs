@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
 use lrsweep_data::{DatasetKind, Locator, Split, SplitConfig};
 
 /// The reference split of the local MNIST copy (`LRSWEEP_DATA_DIR`, else `../shared/data/mnist`
@@ -18,4 +19,44 @@ pub fn split(limit: Option<usize>) -> Split {
             ..SplitConfig::default()
         })
         .expect("the reference split")
+}
+
+/// A wgpu device on the first Vulkan or Metal adapter (lavapipe in CI), with its name; `None`
+/// where there is none, unless `LRSWEEP_REQUIRE_WGPU` says there must be one (CI sets it).
+#[allow(dead_code)] // not every test binary trains on wgpu
+pub fn wgpu_device() -> Option<(Device, String)> {
+    use burn::tensor::wgpu::{wgpu, WgpuBackend};
+    use burn::tensor::DeviceKind;
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    let adapters = pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends));
+    let Some(info) = adapters.first().map(|a| a.get_info()) else {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_WGPU").is_none(),
+            "LRSWEEP_REQUIRE_WGPU is set but wgpu finds no Vulkan or Metal adapter: install libvulkan1 and mesa-vulkan-drivers"
+        );
+        eprintln!("skipped: no Vulkan or Metal adapter on this machine");
+        return None;
+    };
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(0),
+        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(0),
+        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(0),
+        _ => DeviceKind::Cpu,
+    };
+    let api = if info.backend == wgpu::Backend::Metal {
+        WgpuBackend::Metal
+    } else {
+        WgpuBackend::Vulkan
+    };
+    let device = Device::wgpu_options()
+        .device_kind(kind)
+        .graphics_api(api)
+        .init()
+        .expect("wgpu starts");
+    Some((device, info.name))
 }

@@ -125,6 +125,12 @@ pub fn mark_done(dir: &Path, epochs: usize, worker: &Worker) -> Result<()> {
     super::fs::write_json(&dir.join(names::DONE), &done)
 }
 
+/// Removes the member's `done.json` in `dir` (a run extended by `--epochs`: the member trains
+/// again); a link there is removed, never followed.
+pub fn undo_done(dir: &Path) -> Result<()> {
+    super::fs::remove(&dir.join(names::DONE))
+}
+
 /// The rate's `done.json`, if it has finished.
 pub fn done(dir: &Path) -> Option<Done> {
     let text = super::fs::read_text_if_present(&dir.join(names::DONE), super::fs::limit::SMALL)?;

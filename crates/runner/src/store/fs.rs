@@ -175,6 +175,15 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// Removes the file (or link) at `path`; nothing there is no error.
+pub fn remove(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("removing {}", path.display()))),
+    }
+}
+
 /// Refuses a directory of the run that is a symbolic link (its writes would leave the run).
 pub fn check_real_dir(dir: &Path) -> Result<()> {
     let meta =

@@ -7,12 +7,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use lrsweep_model::EpochRecord;
 
-/// Header of every `metrics.csv`: the figures of an epoch, its seconds, and the learning rate
-/// of its last step.
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr";
+/// Header of every `metrics.csv`: the figures of an epoch, its seconds, the learning rate of
+/// its last step, and the standard error of its validation loss.
+pub const METRICS_HEADER: &str =
+    "epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr,val_loss_se";
 
-/// The header of older versions' files, without the `lr` column: still read (lr unknown).
-const OLD_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds";
+/// The headers of older versions' files, still read: without `val_loss_se` (its noise then
+/// estimated from the curve), and without `lr` either (the rate unknown).
+const OLDER_HEADERS: [&str; 2] = [
+    "epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr",
+    "epoch,train_loss,train_acc,val_loss,val_acc,seconds",
+];
 
 /// A `metrics.csv` being appended to, one flushed line per epoch.
 pub struct MetricsWriter {
@@ -44,29 +49,36 @@ impl MetricsWriter {
     }
 }
 
-/// One CSV line: shortest exact decimal for the metrics and the rate, milliseconds for the
-/// time.
+/// One CSV line: shortest exact decimal for the metrics, the rate and the standard error,
+/// milliseconds for the time.
 pub fn format_record(r: &EpochRecord) -> String {
     format!(
-        "{},{},{},{},{},{:.3},{}",
-        r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds, r.lr
+        "{},{},{},{},{},{:.3},{},{}",
+        r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds, r.lr, r.val_loss_se
     )
 }
 
 /// Parses one metrics line written by [`format_record`] (or by an older version, without the
-/// rate: NaN then).
+/// standard error or the rate: NaN then).
 pub fn parse_record(line: &str) -> Result<EpochRecord> {
-    parse_fields(line, 7)
+    parse_fields(line, 8)
 }
 
+/// The header of a file whose lines have `fields` fields.
+fn header_of(fields: usize) -> &'static str {
+    match fields {
+        6 => OLDER_HEADERS[1],
+        7 => OLDER_HEADERS[0],
+        _ => METRICS_HEADER,
+    }
+}
+
+/// Parses a line of `want` fields (a checkpoint's records, the newest form, may also be of an
+/// older version's shorter forms).
 fn parse_fields(line: &str, want: usize) -> Result<EpochRecord> {
     let fields: Vec<&str> = line.trim_end().split(',').collect();
-    if fields.len() != want && !(want == 7 && fields.len() == 6) {
-        let header = if want == 7 {
-            METRICS_HEADER
-        } else {
-            OLD_HEADER
-        };
+    if fields.len() != want && !(want == 8 && (6..8).contains(&fields.len())) {
+        let header = header_of(want);
         bail!(
             "expected {want} comma-separated fields ({header}), found {}",
             fields.len()
@@ -90,6 +102,7 @@ fn parse_fields(line: &str, want: usize) -> Result<EpochRecord> {
         val_acc: num(4)?,
         seconds: num(5)?,
         lr: if fields.len() > 6 { num(6)? } else { f64::NAN },
+        val_loss_se: if fields.len() > 7 { num(7)? } else { f64::NAN },
     })
 }
 
@@ -101,8 +114,9 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
     let text = super::fs::read_text(path, super::fs::limit::METRICS)?;
     let mut lines = text.lines();
     let want = match lines.next() {
-        Some(METRICS_HEADER) => 7,
-        Some(OLD_HEADER) => 6,
+        Some(METRICS_HEADER) => 8,
+        Some(h) if h == OLDER_HEADERS[0] => 7,
+        Some(h) if h == OLDER_HEADERS[1] => 6,
         _ => bail!(
             "{} line 1: expected the header '{METRICS_HEADER}'",
             path.display()
@@ -141,8 +155,11 @@ fn check_record(r: &EpochRecord, nth: usize) -> Result<()> {
     if !(r.seconds.is_finite() && r.seconds >= 0.0) {
         bail!("seconds {} is not a duration", r.seconds);
     }
-    if r.lr <= 0.0 || r.lr.is_infinite() {
+    if r.lr < 0.0 || r.lr.is_infinite() {
         bail!("lr {} is not a learning rate", r.lr);
+    }
+    if r.val_loss_se < 0.0 {
+        bail!("val_loss_se {} is negative", r.val_loss_se);
     }
     Ok(())
 }
@@ -155,27 +172,45 @@ mod tests {
     fn implausible_records_are_refused_with_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
-        let good = "1,0.5,0.8,0.6,0.79,1.000,0.001\n2,NaN,0.1,NaN,0.1,1.000,0.0005\n";
+        let good = "1,0.5,0.8,0.6,0.79,1.000,0.001,0.004\n2,NaN,0.1,NaN,0.1,1.000,0.0005,NaN\n";
         std::fs::write(&path, format!("{METRICS_HEADER}\n{good}")).unwrap();
         let read = read_metrics(&path).unwrap();
-        assert_eq!((read.len(), read[1].lr), (2, 0.0005));
-        let old = "1,0.5,0.8,0.6,0.79,1.000\n";
-        std::fs::write(&path, format!("{OLD_HEADER}\n{old}")).unwrap();
+        assert_eq!(
+            (read.len(), read[1].lr, read[0].val_loss_se),
+            (2, 0.0005, 0.004)
+        );
+        let older = "1,0.5,0.8,0.6,0.79,1.000,0.001\n";
+        std::fs::write(&path, format!("{}\n{older}", OLDER_HEADERS[0])).unwrap();
+        let r = read_metrics(&path).unwrap()[0];
+        assert!(
+            r.lr == 0.001 && r.val_loss_se.is_nan(),
+            "no standard error: unknown"
+        );
+        let oldest = "1,0.5,0.8,0.6,0.79,1.000\n";
+        std::fs::write(&path, format!("{}\n{oldest}", OLDER_HEADERS[1])).unwrap();
         assert!(
             read_metrics(&path).unwrap()[0].lr.is_nan(),
             "an older file: lr unknown"
         );
+        // A rate a schedule decayed to 0 is written and read back.
+        let zero = "1,0.5,0.8,0.6,0.79,1.000,0,0.004\n";
+        std::fs::write(&path, format!("{METRICS_HEADER}\n{zero}")).unwrap();
+        assert_eq!(read_metrics(&path).unwrap()[0].lr, 0.0);
         for (bad, says) in [
             (
-                "1,0.5,0.8,0.6,0.79,1.0\n1,0.5,0.8,0.6,0.79,1.0\n",
+                "1,0.5,0.8,0.6,0.79,1.0,0.1,0.1\n1,0.5,0.8,0.6,0.79,1.0,0.1,0.1\n",
                 "line 3: epoch 1 where epoch 2",
             ),
-            ("0,0.5,0.8,0.6,0.79,1.0\n", "line 2: epoch 0"),
-            ("1,0.5,7.5,0.6,0.79,1.0\n", "train_acc 7.5"),
-            ("1,-0.5,0.8,0.6,0.79,1.0\n", "train_loss -0.5 is negative"),
-            ("1,0.5,0.8,0.6,0.79,-1\n", "seconds -1"),
-            ("1,0.5,0.8,0.6,0.79,1.0,-0.1\n", "lr -0.1"),
-            ("1,0.5,0.8,0.6,0.79,1.0,0.1,7\n", "expected 7"),
+            ("0,0.5,0.8,0.6,0.79,1.0,0.1,0.1\n", "line 2: epoch 0"),
+            ("1,0.5,7.5,0.6,0.79,1.0,0.1,0.1\n", "train_acc 7.5"),
+            (
+                "1,-0.5,0.8,0.6,0.79,1.0,0.1,0.1\n",
+                "train_loss -0.5 is negative",
+            ),
+            ("1,0.5,0.8,0.6,0.79,-1,0.1,0.1\n", "seconds -1"),
+            ("1,0.5,0.8,0.6,0.79,1.0,-0.1,0.1\n", "lr -0.1"),
+            ("1,0.5,0.8,0.6,0.79,1.0,0.1,-0.1\n", "val_loss_se -0.1"),
+            ("1,0.5,0.8,0.6,0.79,1.0,0.1,7,1\n", "expected 8"),
         ] {
             std::fs::write(&path, format!("{METRICS_HEADER}\n{bad}")).unwrap();
             let e = format!("{:#}", read_metrics(&path).unwrap_err());

@@ -87,6 +87,14 @@ impl<'a> Training<'a> {
             if segment.train.is_empty() {
                 break;
             }
+            // A member finished before the run was extended (`--epochs`) trains again: it is
+            // no longer done.
+            for &i in &segment.train {
+                let dir = layout.member(members[i].unit).path();
+                if claim::done(&dir).is_some() {
+                    claim::undo_done(&dir)?;
+                }
+            }
             let context = stacks::Context {
                 record,
                 layout: &layout,

@@ -27,8 +27,12 @@ pub struct Recommendation {
     /// Its directory in the run.
     #[serde(default)]
     pub dir: String,
-    /// The epoch to stop at (minimum validation loss).
+    /// The epoch to stop at: the earliest within one standard error of the minimum.
     pub epoch: usize,
+    /// The rates whose minima tie with the recommended one's within their noise (the
+    /// recommendation is the cheapest of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ties: Vec<String>,
     /// One line saying why.
     pub reason: String,
 }
@@ -118,12 +122,13 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
         .filter(|r| r.verdict.learned() && r.unfinished.is_none())
         .filter(|r| r.score().is_finite())
         .min_by(|a, b| a.score().total_cmp(&b.score()))?;
-    let spread = (sd.powi(2) + next.min_val_loss_sd.unwrap_or(0.0).powi(2)).sqrt();
+    // The seeds' spread and each minimum's own standard error, combined.
+    let spread = (best.noise().powi(2) + next.noise().powi(2)).sqrt();
     let lead = next.score() - best.score();
     let n = best.seeds.len();
     Some(if lead > spread {
         format!(
-            "over {n} seeds its mean {:.4} ± {sd:.4} leads {}'s {:.4} by {lead:.4}, beyond the seeds' spread ({spread:.4})",
+            "over {n} seeds its mean {:.4} ± {sd:.4} leads {}'s {:.4} by {lead:.4}, beyond the seeds' spread and the minima's noise ({spread:.4})",
             best.score(),
             next.label,
             next.score()
@@ -139,36 +144,119 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
     })
 }
 
+/// The rates that tie with `best` (the lowest minimum) within their noise, best first: those
+/// whose minimum is within the two minima's noise combined (`√(n₁² + n₂²)`).
+fn ties<'a>(best: &'a RateSummary, rates: &'a [RateSummary]) -> Vec<&'a RateSummary> {
+    let mut tied: Vec<&RateSummary> = eligible(rates)
+        .filter(|r| r.score() - best.score() <= (best.noise().powi(2) + r.noise().powi(2)).sqrt())
+        .collect();
+    tied.sort_by(|a, b| a.score().total_cmp(&b.score()));
+    tied
+}
+
+/// The rates a recommendation chooses among: learned, finished, not pruned, with a loss.
+fn eligible(rates: &[RateSummary]) -> impl Iterator<Item = &RateSummary> {
+    rates
+        .iter()
+        .filter(|r| r.verdict.learned() && r.unfinished.is_none() && r.score().is_finite())
+        .filter(|r| r.pruned_at.is_none())
+}
+
+/// The recommendation: the cheapest (fewest epochs to its stop epoch) of the rates that tie
+/// with the lowest minimum within noise, and why.
+fn recommend(rates: &[RateSummary]) -> Option<Recommendation> {
+    let lowest = best(rates)?;
+    let tied = ties(lowest, rates);
+    let b = *tied
+        .iter()
+        .min_by(|a, b| {
+            a.stop_epoch()
+                .cmp(&b.stop_epoch())
+                .then(a.score().total_cmp(&b.score()))
+        })
+        .unwrap_or(&lowest);
+    let stop = b.stop_epoch();
+    let within = if stop < b.min_val_loss_epoch {
+        format!(
+            "; stop at epoch {stop}: the minimum at epoch {} is within noise of it",
+            b.min_val_loss_epoch
+        )
+    } else {
+        String::new()
+    };
+    let noisy = |r: &RateSummary| match r.noise() {
+        n if n > 0.0 => format!("{:.4} ± {n:.4}", r.score()),
+        _ => format!("{:.4}", r.score()),
+    };
+    let lead = if tied.len() > 1 {
+        let others: Vec<&&RateSummary> = tied.iter().filter(|r| r.dir != b.dir).collect();
+        let names: Vec<&str> = std::iter::once(b.label.as_str())
+            .chain(others.iter().map(|r| r.label.as_str()))
+            .collect();
+        let figures: Vec<String> = std::iter::once(noisy(b))
+            .chain(others.iter().map(|r| noisy(r)))
+            .collect();
+        let epochs: Vec<String> = others
+            .iter()
+            .map(|r| format!("{} in {}", r.label, r.stop_epoch()))
+            .collect();
+        format!(
+            "{} tie within noise ({}); {} gets there in {stop} epochs, {}: the cheapest of them",
+            and_list(&names),
+            figures.join(", "),
+            b.label,
+            epochs.join(", ")
+        )
+    } else {
+        format!(
+            "lowest validation loss of all rates ({} at epoch {}, validation accuracy {:.4} at best{within})",
+            noisy(b),
+            b.min_val_loss_epoch,
+            b.best_val_acc
+        )
+    };
+    let overfit = match b.verdict {
+        Verdict::Overfitting => format!(
+            "; validation loss then rose by {:.4} by epoch {} (overfitting), so stop at epoch {stop}",
+            b.val_loss_rise, b.epochs
+        ),
+        Verdict::StillImproving => format!(
+            "; it was still improving at its last epoch: train longer{}",
+            b.more_epochs
+                .map_or(String::new(), |k| format!(" (about {k} more epochs)"))
+        ),
+        _ => String::new(),
+    };
+    let seeds = seed_lead(b, rates).map_or(String::new(), |s| format!("; {s}"));
+    Some(Recommendation {
+        rate: b.rate,
+        label: b.label.clone(),
+        schedule: b.schedule,
+        batch_size: b.batch_size,
+        dir: b.dir.clone(),
+        epoch: stop,
+        ties: tied
+            .iter()
+            .filter(|r| r.dir != b.dir)
+            .map(|r| r.label.clone())
+            .collect(),
+        reason: format!("{lead}{overfit}{seeds}"),
+    })
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// Builds the summary and its recommendation.
 pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -> Summary {
     collapsed_not_stalled(&mut rates);
-    let recommended = best(&rates).map(|b| {
-        let overfit = match b.verdict {
-            Verdict::Overfitting => format!(
-                "; validation loss then rose by {:.4} by epoch {} (overfitting), so stop at epoch {}",
-                b.val_loss_rise, b.epochs, b.min_val_loss_epoch
-            ),
-            Verdict::StillImproving => format!(
-                "; it was still improving at its last epoch: train longer{}",
-                b.more_epochs
-                    .map_or(String::new(), |k| format!(" (about {k} more epochs)"))
-            ),
-            _ => String::new(),
-        };
-        let seeds = seed_lead(b, &rates).map_or(String::new(), |s| format!("; {s}"));
-        Recommendation {
-            rate: b.rate,
-            label: b.label.clone(),
-            schedule: b.schedule,
-            batch_size: b.batch_size,
-            dir: b.dir.clone(),
-            epoch: b.min_val_loss_epoch,
-            reason: format!(
-                "lowest validation loss of all rates ({:.4} at epoch {}, validation accuracy {:.4} at best){overfit}{seeds}",
-                b.min_val_loss, b.min_val_loss_epoch, b.best_val_acc
-            ),
-        }
-    });
+    let recommended = recommend(&rates);
     let unfinished = rates
         .iter()
         .filter_map(|r| r.unfinished.as_ref().map(|u| format!("{}: {u}", r.label)))
@@ -221,6 +309,7 @@ mod tests {
             val_acc,
             seconds: 1.0,
             lr: 1e-3,
+            val_loss_se: f64::NAN,
         }
     }
 
@@ -336,6 +425,83 @@ mod tests {
         assert_eq!(
             (cut.stopped, cut.unfinished.as_deref()),
             (None, Some("4 of 12 epochs"))
+        );
+    }
+
+    /// Issue 32: on 600 validation items 1e-4's 0.4334 at epoch 121 and 1e-3's 0.4459 at epoch
+    /// 12 tie within noise; the cheaper one (fewer epochs) is recommended, and the tie said.
+    #[test]
+    fn rates_that_tie_within_noise_are_said_so_and_the_cheaper_is_recommended() {
+        let fashion = Hopeless {
+            classes: 10,
+            valid_len: 600,
+        };
+        // A curve falling to `min` at epoch `at`, then rising slowly, with a standard error of
+        // 0.03 at every epoch (600 items).
+        let curve = |min: f64, at: usize, n: usize| -> Vec<EpochRecord> {
+            (1..=n)
+                .map(|e| {
+                    let v = if e <= at {
+                        min + 0.5 * (at - e) as f64 / at as f64
+                    } else {
+                        min + 0.002 * (e - at) as f64
+                    };
+                    EpochRecord {
+                        epoch: e,
+                        train_loss: 0.5 / e as f64,
+                        train_acc: 0.9,
+                        val_loss: v,
+                        val_acc: 0.85,
+                        seconds: 1.0,
+                        lr: 1e-3,
+                        val_loss_se: 0.03,
+                    }
+                })
+                .collect()
+        };
+        let (slow, fast) = (curve(0.4334, 121, 150), curve(0.4459, 12, 150));
+        let row = |rate: f64, records: &[EpochRecord]| {
+            RateSummary::of(Facts {
+                rule: StopRule::new(150, None, None),
+                ..Facts::plain(rate, records, fashion)
+            })
+        };
+        let s = summarize(vec![row(1e-4, &slow), row(1e-3, &fast)], None);
+        let r = s.recommended.unwrap();
+        assert_eq!(r.label, "0.001", "{}", r.reason);
+        assert_eq!(r.ties, vec!["0.0001".to_string()]);
+        assert!(
+            r.reason.contains("0.001 and 0.0001 tie within noise")
+                && r.reason.contains("0.001 gets there in")
+                && r.reason.contains("0.0001 in"),
+            "{}",
+            r.reason
+        );
+        // Stop epochs by the one-standard-error rule: within 0.03 of each minimum.
+        assert!(r.epoch <= 12, "{}", r.epoch);
+        assert!(s.rates[0].stop_epoch.unwrap() < 121);
+        // On 10,500 items (a standard error of 0.003) they do not tie: the lower one wins.
+        let tight = |records: &[EpochRecord]| -> Vec<EpochRecord> {
+            records
+                .iter()
+                .map(|r| EpochRecord {
+                    val_loss_se: 0.003,
+                    ..*r
+                })
+                .collect()
+        };
+        let s = summarize(
+            vec![row(1e-4, &tight(&slow)), row(1e-3, &tight(&fast))],
+            None,
+        );
+        let r = s.recommended.unwrap();
+        assert_eq!(r.label, "0.0001", "{}", r.reason);
+        assert!(r.ties.is_empty());
+        assert!(
+            r.reason
+                .contains("lowest validation loss of all rates (0.4334 ± 0.0030"),
+            "{}",
+            r.reason
         );
     }
 }

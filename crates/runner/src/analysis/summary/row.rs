@@ -61,6 +61,14 @@ pub struct RateSummary {
     /// Overfitting: the epoch to stop at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_at: Option<usize>,
+    /// The epoch to stop at by the one-standard-error rule: the earliest whose validation loss
+    /// is within one standard error of the minimum (absent without a finite loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_epoch: Option<usize>,
+    /// The noise of the minimum validation loss: its recorded standard error (or, for records
+    /// of older versions, the curve's estimated noise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_val_loss_noise: Option<f64>,
     /// Still improving: about how many more epochs would help.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_epochs: Option<usize>,
@@ -216,6 +224,7 @@ impl RateSummary {
             val_acc: f64::NAN,
             seconds: 0.0,
             lr: f64::NAN,
+            val_loss_se: f64::NAN,
         });
         let best_acc = first_best(records, |r| r.val_acc, false);
         let min_loss = first_best(records, |r| r.val_loss, true);
@@ -245,6 +254,8 @@ impl RateSummary {
             diverged_reason: diverged.then(|| reading.reason.clone()),
             verdict_reason: reading.reason,
             stop_at: reading.stop_at,
+            stop_epoch: reading.stop_epoch,
+            min_val_loss_noise: reading.min_se.is_finite().then_some(reading.min_se),
             more_epochs: reading.more_epochs,
             patience_5_stop: patience_stop(records, 5),
             patience_10_stop: patience_stop(records, 10),
@@ -305,7 +316,16 @@ impl RateSummary {
             "ranked {} of {} at epoch {} by its lowest validation loss so far ({:.4})",
             pruned.rank, pruned.of, pruned.epoch, self.min_val_loss
         );
-        if self.verdict.learned() {
+        if self.verdict == Verdict::StillImproving {
+            // Three points say nothing of where a slow curve ends: no estimate from them.
+            self.verdict_reason = format!(
+                "undecided: pruned at epoch {}, {note}, while its validation loss was still falling ({:.4} at epoch {}); pruning cut it short, and slow rates lose early rungs",
+                pruned.epoch, self.final_val_loss, self.epochs
+            );
+            self.verdict = Verdict::Pruned;
+            self.stop_at = None;
+            self.more_epochs = None;
+        } else if self.verdict.learned() {
             self.verdict_reason = format!(
                 "{note}; its curve until then: {}: {}",
                 self.verdict.display(),
@@ -323,6 +343,20 @@ impl RateSummary {
     /// `--seeds`.
     pub fn score(&self) -> f64 {
         self.min_val_loss_mean.unwrap_or(self.min_val_loss)
+    }
+
+    /// The noise of [`RateSummary::score`]: the minimum's standard error, with `--seeds` the
+    /// seeds' spread added to it (`√(se² + sd²)`); 0 when neither is known.
+    pub fn noise(&self) -> f64 {
+        let se = self.min_val_loss_noise.unwrap_or(0.0);
+        let sd = self.min_val_loss_sd.unwrap_or(0.0);
+        (se * se + sd * sd).sqrt()
+    }
+
+    /// The epoch its training can stop at: the one-standard-error epoch (the minimum's where
+    /// it is not known).
+    pub fn stop_epoch(&self) -> usize {
+        self.stop_epoch.unwrap_or(self.min_val_loss_epoch)
     }
 }
 

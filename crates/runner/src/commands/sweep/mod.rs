@@ -196,10 +196,17 @@ impl Sweep<'_> {
         for line in lines {
             self.progress.println(&line);
         }
-        let new: Vec<Arm> = arms
+        let mut new: Vec<Arm> = arms
             .into_iter()
             .filter(|arm| !self.runs.iter().any(|(a, _)| a == arm))
             .collect();
+        // Refined arms planned before (a run extended by `--epochs`, whose best may since have
+        // moved) go on too: every planned arm trains to the run's epochs.
+        for &arm in &self.record.rates_trained {
+            if !config.is_listed(arm) && !new.contains(&arm) {
+                new.push(arm);
+            }
+        }
         if new.is_empty() {
             return Ok(());
         }

@@ -240,6 +240,20 @@ fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> V
     clashes
 }
 
+/// Refuses to extend the run `config` (in `dir`) to `epochs` when its members' rates so far
+/// depend on its length: a schedule spread over the run's steps (cosine, onecycle) would have
+/// given other rates in a longer run, so the extension could not equal that run.
+fn check_extensible(config: &SweepConfig, epochs: usize, dir: &Path) -> Result<()> {
+    if let Some(s) = config.schedules.iter().find(|s| s.depends_on_length()) {
+        return Err(usage(anyhow!(
+            "--resume {} --epochs {epochs}: the run's {s} schedule spreads its rates over the run's length ({} epochs), so the rates its members have taken are not those of a {epochs}-epoch run; a run with constant, step, exp or plateau schedules can be extended, this one cannot: start a new run with --out",
+            dir.display(),
+            config.epochs
+        )));
+    }
+    Ok(())
+}
+
 /// The run a resume continues: its record, its defining settings compared with those the
 /// command line gives, its execution settings taken from the command line where given.
 fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunRecord, PathBuf)> {
@@ -250,7 +264,17 @@ fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunReco
     }
     let asked = args.to_config()?;
     let mut saved = RunRecord::read(dir)?;
-    let clashes = conflicts(&saved.config, &asked, explicit);
+    // More epochs than the run has extend it ("train longer"): not a conflict.
+    let extend = explicit.iter().any(|e| e == "epochs") && asked.epochs > saved.config.epochs;
+    if extend {
+        check_extensible(&saved.config, asked.epochs, dir)?;
+    }
+    let compared: Vec<String> = explicit
+        .iter()
+        .filter(|e| !(extend && *e == "epochs"))
+        .cloned()
+        .collect();
+    let clashes = conflicts(&saved.config, &asked, &compared);
     if !clashes.is_empty() {
         return Err(usage(anyhow!(
             "--resume {}: the run was made with other settings: {}; resume without them, or start a new run with --out",
@@ -259,11 +283,24 @@ fn resolve(args: &SweepArgs, dir: &Path, explicit: &[String]) -> Result<(RunReco
         )));
     }
     let given = |id: &str| explicit.iter().any(|e| e == id);
+    if extend {
+        crate::exit::note(&format!(
+            "extending the run from {} to {} epochs: every member that finished at epoch {} or was interrupted continues from its last checkpoint (those stopped by the stop rule or pruned stay stopped), and the summary is written again",
+            saved.config.epochs, asked.epochs, saved.config.epochs
+        ));
+        saved.config.epochs = asked.epochs;
+    }
     if given("quick") {
         crate::exit::note(&format!(
             "--quick: the run was made with it (--prune {}, --patience {}); its resume goes on so",
-            saved.config.prune.map_or("none".to_string(), |h| h.to_string()),
-            saved.config.patience.map_or("none".to_string(), |p| p.to_string())
+            saved
+                .config
+                .prune
+                .map_or("none".to_string(), |h| h.to_string()),
+            saved
+                .config
+                .patience
+                .map_or("none".to_string(), |p| p.to_string())
         ));
     }
     // Where the data lives is not a setting of the run: its checksums are verified anyway.

@@ -279,6 +279,7 @@ mod tests {
             val_acc: 0.88,
             seconds: 1.0,
             lr: 1e-3,
+            val_loss_se: f64::NAN,
         }
     }
 

@@ -127,6 +127,7 @@ mod tests {
             val_acc,
             seconds: 1.0,
             lr: 1e-3,
+            val_loss_se: f64::NAN,
         }
     }
 
