@@ -65,7 +65,8 @@ fn main() {
             compute: Compute::Tensor(update),
             ..TrainConfig::default()
         };
-        let mut trainer = Trainer::new(model.init(config.seed, &device), config).expect("trainer");
+        let mut trainer =
+            Trainer::new(&model, model.init(config.seed, &device), config).expect("trainer");
         let train = DeviceData::upload(&split.train, config.batch_size, None, &device);
         let valid = DeviceData::upload(&split.valid, config.batch_size, None, &device);
         let mut ms = Vec::with_capacity(epochs);

@@ -5,6 +5,10 @@
 //! Nothing here chooses a backend: every function takes the [`burn::tensor::Device`] to run on.
 //!
 //! # Glossary
+//! - **network**: the layers a member trains ([`ModelConfig`]): the hidden layers' widths
+//!   ([`Widths`]), their activation ([`Activation`]), dropout after each, and how the weights
+//!   start ([`Init`]); the reference is one hidden layer of 784 ReLU units, no dropout,
+//!   Normal(0, 0.05).
 //! - **member**: one learning rate in training, with its weights and Adam state ([`Member`]
 //!   when it joins a stack).
 //! - **stack**: the members trained together on the same batches in the same order, their
@@ -26,8 +30,9 @@
 //! # Layers
 //! Each imports only from those above it:
 //! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `adam`
-//!    (Adam's element maths and its one update loop), `shape` (the network's sizes and seeded
-//!    values), `schedule` (the rate of every step), `stop` (the stop rule), `prune`
+//!    (Adam's element maths and its one update loop), `layers` (widths, activations,
+//!    initialisations), `dropout` (its counter-based masks), `shape` (the network's sizes and
+//!    seeded values), `schedule` (the rate of every step), `stop` (the stop rule), `prune`
 //!    (successive halving over a round's records);
 //! 2. contracts: `config` (a run's settings and the compute choice), `network` (the network a
 //!    member hands out), `state` (a member's state, its initial state and checks);
@@ -37,9 +42,11 @@
 
 mod adam;
 mod config;
+mod dropout;
 mod engine;
 mod fit;
 mod host;
+mod layers;
 mod loss;
 mod network;
 mod prune;
@@ -56,6 +63,7 @@ pub use config::{Compute, CpuLayout, CpuPath, TrainConfig, UpdateExec, SPARSE_MA
 pub use engine::Engine;
 pub use fit::{Fit, MemberView, StackFit};
 pub use host::{HostData, HostStack, Isa};
+pub use layers::{erf, Activation, Init, Widths, MAX_DEPTH};
 pub use loss::LossKind;
 pub use network::Mlp;
 pub use prune::{replay as replay_pruning, Contender, Halving, Replay};
@@ -63,7 +71,7 @@ pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};
 pub use schedule::{Clock, Schedule, PLATEAU_MIN_DELTA, SCHEDULE_FORMS};
 pub use shape::{HostTensor, ModelConfig};
-pub use state::{Member, TrainerState, STATE_TENSORS};
+pub use state::{Member, TrainerState, PER_PARAMETER};
 pub use stop::{
     patience_stop, Cause, Hopeless, Pruned, Stop, StopRule, CHANCE_SIGMAS, FALLING, LEARNED_SHARE,
     SETTLE_EPOCHS, WORSE_THAN_GUESSING,

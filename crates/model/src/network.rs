@@ -1,21 +1,31 @@
-//! The network a member hands out (to be saved, loaded, scored): a Burn module with the two
-//! dense layers, built from host values on any device, whichever engine trained it.
+//! The network a member hands out (to be saved, loaded, scored): a Burn module with its dense
+//! layers and activation, built from host values on any device, whichever engine trained it.
+//! The reference's one hidden layer is `hidden` and its output `output`, as earlier versions
+//! saved them; further hidden layers are `deeper` (empty for the reference).
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{gelu, relu};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::layers::Activation;
 use crate::record::TrainError;
 use crate::shape::{HostTensor, ModelConfig};
 
-/// The multilayer perceptron of the reference experiment.
+/// The multilayer perceptron: Dense inputs→H₁, activation, Dense H₁→H₂, activation, …,
+/// Dense H_last→classes (logits; the loss applies the softmax). Weights `[fan_in, fan_out]`.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    /// Dense inputs→H, followed by ReLU. Weight layout `[inputs, H]`.
+    /// The first hidden layer, followed by the activation.
     pub hidden: Linear,
-    /// Dense H→classes (logits; the loss applies the softmax). Weight layout `[H, classes]`.
+    /// Further hidden layers, each followed by the activation (none in the reference).
+    pub deeper: Vec<Linear>,
+    /// The output layer (logits).
     pub output: Linear,
+    /// The activation after each hidden layer (not saved: the model file's description says
+    /// it).
+    #[module(skip)]
+    pub activation: Activation,
 }
 
 impl ModelConfig {
@@ -57,51 +67,88 @@ fn linear_parts(l: &Linear) -> (Tensor<2>, Tensor<1>) {
     (w, b)
 }
 
+/// `activation` applied to `z`, as the engines apply it.
+pub(crate) fn activate<const D: usize>(activation: Activation, z: Tensor<D>) -> Tensor<D> {
+    match activation {
+        Activation::Relu => relu(z),
+        Activation::Tanh => z.tanh(),
+        Activation::Gelu => gelu(z),
+    }
+}
+
 impl Mlp {
-    /// The network of `model`'s shape with parameters `w1, b1, w2, b2` (row-major), on `device`.
-    pub fn from_values(
-        model: &ModelConfig,
-        [w1, b1, w2, b2]: [Vec<f32>; 4],
-        device: &Device,
-    ) -> Self {
+    /// The network of `model`'s shape with its parameters (each layer's weight then its bias,
+    /// row-major), on `device`.
+    pub fn from_values(model: &ModelConfig, values: Vec<Vec<f32>>, device: &Device) -> Self {
+        let mut values = values.into_iter();
+        let mut layers: Vec<Linear> = model
+            .layers()
+            .into_iter()
+            .map(|(i, o)| {
+                let w = values.next().unwrap_or_default();
+                let b = values.next().unwrap_or_default();
+                layer(w, b, i, o, device)
+            })
+            .collect();
+        let output = layers.pop().expect("an output layer");
+        let mut hidden = layers.into_iter();
         Mlp {
-            hidden: layer(w1, b1, model.inputs, model.hidden, device),
-            output: layer(w2, b2, model.hidden, model.classes, device),
+            hidden: hidden.next().expect("a hidden layer"),
+            deeper: hidden.collect(),
+            output,
+            activation: model.activation,
         }
     }
 
-    /// The four parameters `w1, b1, w2, b2` as tensors on the network's device.
-    pub(crate) fn parameters(&self) -> [Tensor<2>; 4] {
-        let (w1, b1) = linear_parts(&self.hidden);
-        let (w2, b2) = linear_parts(&self.output);
-        [w1, b1.unsqueeze_dim(0), w2, b2.unsqueeze_dim(0)]
+    /// Every dense layer, the hidden ones then the output one.
+    fn linears(&self) -> impl Iterator<Item = &Linear> {
+        std::iter::once(&self.hidden)
+            .chain(&self.deeper)
+            .chain(std::iter::once(&self.output))
     }
 
-    /// The four parameters read back to the host (a device sync): shape and values each.
-    pub fn read_parameters(&self) -> Result<[HostTensor; 4], TrainError> {
-        let [w1, b1, w2, b2] = self.parameters();
-        let flat = |(mut shape, values): HostTensor| {
-            shape.remove(0);
-            (shape, values)
-        };
-        Ok([
-            read_tensor(&w1)?,
-            flat(read_tensor(&b1)?),
-            read_tensor(&w2)?,
-            flat(read_tensor(&b2)?),
-        ])
+    /// The parameters (each layer's weight then its bias as one row) as tensors on the
+    /// network's device.
+    pub(crate) fn parameters(&self) -> Vec<Tensor<2>> {
+        self.linears()
+            .flat_map(|l| {
+                let (w, b) = linear_parts(l);
+                [w, b.unsqueeze_dim(0)]
+            })
+            .collect()
     }
 
-    /// Logits for a batch of flattened images `[batch, inputs]`.
+    /// The parameters read back to the host (a device sync): shape and values each.
+    pub fn read_parameters(&self) -> Result<Vec<HostTensor>, TrainError> {
+        self.parameters()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let (mut shape, values) = read_tensor(t)?;
+                if i % 2 == 1 {
+                    shape.remove(0);
+                }
+                Ok((shape, values))
+            })
+            .collect()
+    }
+
+    /// Logits for a batch of flattened images `[batch, inputs]` (no dropout: scoring).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let [w1, b1, w2, b2] = self.parameters();
-        relu(x.matmul(w1).add(b1)).matmul(w2).add(b2)
+        let mut h = x;
+        for l in std::iter::once(&self.hidden).chain(&self.deeper) {
+            let (w, b) = linear_parts(l);
+            h = activate(self.activation, h.matmul(w).add(b.unsqueeze_dim(0)));
+        }
+        let (w, b) = linear_parts(&self.output);
+        h.matmul(w).add(b.unsqueeze_dim(0))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::Widths;
 
     fn values(t: Tensor<2>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
@@ -111,29 +158,30 @@ mod tests {
     fn the_same_seed_gives_the_same_network_on_every_backend() {
         let config = ModelConfig::default();
         let model = config.init(42, &Device::flex());
-        let [w1, b1, w2, b2] = config.initial_values(42);
+        let init = config.initial_values(42);
         let read = model.read_parameters().unwrap();
-        assert_eq!(read[0], (vec![784, 784], w1.clone()));
-        assert_eq!(read[1], (vec![784], b1));
-        assert_eq!(read[2], (vec![784, 10], w2));
-        assert_eq!(read[3], (vec![10], b2));
+        assert_eq!(read[0], (vec![784, 784], init[0].clone()));
+        assert_eq!(read[1], (vec![784], init[1].clone()));
+        assert_eq!(read[2], (vec![784, 10], init[2].clone()));
+        assert_eq!(read[3], (vec![10], init[3].clone()));
+        assert!(model.deeper.is_empty());
         #[allow(deprecated)]
         let on_ndarray = config.init(42, &Device::ndarray());
-        assert_eq!(values(on_ndarray.hidden.weight.val()), w1);
+        assert_eq!(values(on_ndarray.hidden.weight.val()), init[0]);
     }
 
     #[test]
-    fn forward_is_the_two_dense_layers() {
+    fn forward_is_the_dense_layers_with_the_activation() {
         let model = ModelConfig {
             inputs: 2,
-            hidden: 2,
+            hidden: Widths::one(2),
             classes: 2,
-            init_std: 0.05,
+            ..ModelConfig::default()
         };
         let device = Device::flex();
         let net = Mlp::from_values(
             &model,
-            [
+            vec![
                 vec![1.0, -1.0, 2.0, 0.5],
                 vec![0.0, 0.25],
                 vec![1.0, 0.0, 0.0, 1.0],
@@ -144,5 +192,33 @@ mod tests {
         let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 1.0], [1, 2]), &device);
         // h = relu([1 + 2, -1 + 0.5 + 0.25]) = [3, 0]; logits = [3 + 0.5, 0 - 0.5].
         assert_eq!(values(net.forward(x)), vec![3.5, -0.5]);
+        // Two hidden layers under tanh: each layer in turn.
+        let deep = ModelConfig {
+            hidden: Widths::new(&[2, 2]).unwrap(),
+            activation: Activation::Tanh,
+            ..model
+        };
+        let net = Mlp::from_values(
+            &deep,
+            vec![
+                vec![1.0, 0.0, 0.0, 1.0],
+                vec![0.0, 0.0],
+                vec![2.0, 0.0, 0.0, 2.0],
+                vec![0.0, 0.0],
+                vec![1.0, 0.0, 0.0, 1.0],
+                vec![0.0, 0.0],
+            ],
+            &device,
+        );
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -1.0], [1, 2]), &device);
+        let want: Vec<f32> = [0.5f32, -1.0]
+            .iter()
+            .map(|&v| (2.0 * v.tanh()).tanh())
+            .collect();
+        let got = values(net.forward(x));
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{got:?}"
+        );
     }
 }

@@ -68,7 +68,7 @@ pub fn range_test(
             "the range test needs training images".into(),
         ));
     }
-    let mut trainer = Trainer::new(model.init(train.seed, device), train)?;
+    let mut trainer = Trainer::new(model, model.init(train.seed, device), train)?;
     let data = DeviceData::upload(part, train.batch_size, None, device);
     let mut batches = std::iter::repeat_with(|| data.batches()).flatten();
     for i in 0..schedule.steps {

@@ -15,12 +15,13 @@ use crate::shape::{HostTensor, ModelConfig};
 pub struct TrainerState {
     /// Adam steps taken.
     pub step: u64,
-    /// The tensors in the order w1, m, v, b1, m, v, w2, m, v, b2, m, v: shape and values.
+    /// The tensors in the order w1, m, v, b1, m, v, w2, m, v, b2, m, v, … (each layer's weight
+    /// then its bias, each with its two moments): shape and values.
     pub tensors: Vec<HostTensor>,
 }
 
-/// Number of tensors in a [`TrainerState`]: four parameters, each with two moments.
-pub const STATE_TENSORS: usize = 12;
+/// Tensors a [`TrainerState`] holds per parameter: the parameter and its two moments.
+pub const PER_PARAMETER: usize = 3;
 
 /// A member joining a stack: its learning rate, its seed, its schedule, and, when it continues, its state
 /// and the records of the epochs that state is after (`None`: fresh weights from its seed).
@@ -108,10 +109,10 @@ impl Starts {
 }
 
 impl TrainerState {
-    /// The state of a network before its first step: `parameters` (`w1, b1, w2, b2`), zero
-    /// moments.
-    pub fn before_training(parameters: [HostTensor; 4]) -> Self {
-        let mut tensors = Vec::with_capacity(STATE_TENSORS);
+    /// The state of a network before its first step: `parameters` (each layer's weight then
+    /// its bias), zero moments.
+    pub fn before_training(parameters: Vec<HostTensor>) -> Self {
+        let mut tensors = Vec::with_capacity(PER_PARAMETER * parameters.len());
         for (shape, values) in parameters {
             let zeros = vec![0.0; values.len()];
             tensors.push((shape.clone(), values));
@@ -125,10 +126,7 @@ impl TrainerState {
     pub fn initial(model: &ModelConfig, seed: u64) -> Self {
         let shapes = model.parameter_shapes();
         let values = model.initial_values(seed);
-        let mut parts = shapes.into_iter().zip(values);
-        Self::before_training(std::array::from_fn(|_| {
-            parts.next().expect("four parameters")
-        }))
+        Self::before_training(shapes.into_iter().zip(values).collect())
     }
 
     /// The state before the first step of `network` (read back from its device).
@@ -136,36 +134,53 @@ impl TrainerState {
         Ok(Self::before_training(network.read_parameters()?))
     }
 
-    /// The network shape this state holds, if it holds the two layers of an MLP.
-    pub fn shape(&self) -> Result<ModelConfig, TrainError> {
-        let dims = |i: usize| self.tensors.get(i).map(|(s, _)| s.clone());
-        match (dims(0), dims(6)) {
-            (Some(w1), Some(w2)) if w1.len() == 2 && w2.len() == 2 && w1[1] == w2[0] => {
-                Ok(ModelConfig {
-                    inputs: w1[0],
-                    hidden: w1[1],
-                    classes: w2[1],
-                    ..ModelConfig::default()
-                })
-            }
-            _ => Err(TrainError::BadState(format!(
-                "{} tensors that are not the two layers of an MLP",
+    /// The widths of the layers this state holds, checked to chain (each layer's input the
+    /// previous one's output): `model` with its inputs, hidden widths and classes taken from
+    /// the state (its activation, dropout and initialisation kept).
+    pub fn shape(&self, model: &ModelConfig) -> Result<ModelConfig, TrainError> {
+        let bad = || {
+            TrainError::BadState(format!(
+                "{} tensors that are not the layers of an MLP",
                 self.tensors.len()
-            ))),
+            ))
+        };
+        if self.tensors.is_empty() || !self.tensors.len().is_multiple_of(2 * PER_PARAMETER) {
+            return Err(bad());
         }
+        let weights: Vec<&Vec<usize>> = self
+            .tensors
+            .iter()
+            .step_by(2 * PER_PARAMETER)
+            .map(|(s, _)| s)
+            .collect();
+        if weights.len() < 2 || weights.iter().any(|s| s.len() != 2) {
+            return Err(bad());
+        }
+        if weights.windows(2).any(|w| w[0][1] != w[1][0]) {
+            return Err(bad());
+        }
+        let hidden: Vec<usize> = weights[..weights.len() - 1].iter().map(|s| s[1]).collect();
+        Ok(ModelConfig {
+            inputs: weights[0][0],
+            hidden: crate::layers::Widths::new(&hidden).map_err(TrainError::BadState)?,
+            classes: weights[weights.len() - 1][1],
+            ..*model
+        })
     }
 
     /// Refuses a state that does not fit `model`: another tensor count, shape or value count.
     pub fn check(&self, model: &ModelConfig) -> Result<(), TrainError> {
         let shapes = model.parameter_shapes();
-        if self.tensors.len() != STATE_TENSORS {
+        if self.tensors.len() != PER_PARAMETER * shapes.len() {
             return Err(TrainError::BadState(format!(
-                "{} tensors, expected {STATE_TENSORS}",
-                self.tensors.len()
+                "{} tensors, expected {} (a network of {} layers)",
+                self.tensors.len(),
+                PER_PARAMETER * shapes.len(),
+                model.depth()
             )));
         }
         for (i, (shape, values)) in self.tensors.iter().enumerate() {
-            let want = &shapes[i / 3];
+            let want = &shapes[i / PER_PARAMETER];
             if shape != want || values.len() != want.iter().product::<usize>() {
                 return Err(TrainError::BadState(format!(
                     "a tensor of shape {shape:?} with {} values where {want:?} was expected",
@@ -176,9 +191,9 @@ impl TrainerState {
         Ok(())
     }
 
-    /// Parameter `i` (0 w1, 1 b1, 2 w2, 3 b2) with its moments, as slices.
+    /// Parameter `i` (0 w1, 1 b1, 2 w2, 3 b2, …) with its moments, as slices.
     pub(crate) fn slot(&self, i: usize) -> crate::adam::Slot<&[f32]> {
-        let at = |j: usize| self.tensors[3 * i + j].1.as_slice();
+        let at = |j: usize| self.tensors[PER_PARAMETER * i + j].1.as_slice();
         crate::adam::Slot {
             param: at(0),
             m: at(1),
@@ -195,16 +210,20 @@ mod tests {
     #[test]
     fn a_fresh_state_is_the_seeded_network_with_zero_moments() {
         let model = ModelConfig {
-            hidden: 16,
+            hidden: crate::layers::Widths::new(&[16, 12, 8]).unwrap(),
             ..ModelConfig::default()
         };
         let state = TrainerState::initial(&model, 7);
         state.check(&model).unwrap();
-        assert_eq!(state.shape().unwrap(), model);
+        assert_eq!(state.tensors.len(), 4 * 2 * PER_PARAMETER);
+        assert_eq!(state.shape(&ModelConfig::default()).unwrap(), model);
         let read = TrainerState::of_network(&model.init(7, &Device::flex())).unwrap();
         assert_eq!(state, read, "host values = the network read back");
         assert!(state.tensors[1].1.iter().all(|&m| m == 0.0));
-        let other = ModelConfig { hidden: 8, ..model };
+        let other = ModelConfig {
+            hidden: crate::layers::Widths::new(&[16, 12]).unwrap(),
+            ..model
+        };
         assert!(matches!(state.check(&other), Err(TrainError::BadState(_))));
     }
 }

@@ -127,9 +127,10 @@ fn one_adam_step_matches_the_hand_computed_update() {
     let y = [0, 2, 1, 2];
     let model_config = ModelConfig {
         inputs: IN,
-        hidden: HID,
+        hidden: lrsweep_model::Widths::one(HID),
         classes: OUT,
         init_std: 0.5,
+        ..ModelConfig::default()
     };
     let cases = [
         (AdamVariant::Keras, UpdateExec::OnDevice),
@@ -149,7 +150,8 @@ fn one_adam_step_matches_the_hand_computed_update() {
             },
             ..TrainConfig::default()
         };
-        let mut trainer = Trainer::new(model_config.init(3, &device), config).unwrap();
+        let mut trainer =
+            Trainer::new(&model_config, model_config.init(3, &device), config).unwrap();
         let before = params(&trainer);
         let g = grads(&before, &x, &y);
         let totals = trainer

@@ -275,7 +275,7 @@ fn any_width_and_class_count_trains_alike_on_every_engine() {
         let split = table(n, width, classes);
         let model = ModelConfig {
             inputs: width,
-            hidden: 32,
+            hidden: lrsweep_model::Widths::one(32),
             classes,
             ..ModelConfig::default()
         };

@@ -52,7 +52,7 @@ fn check(split: &Split, compute: Compute, device: &Device, what: &str) {
     };
     let model = ModelConfig {
         inputs: split.train.width(),
-        hidden: 64,
+        hidden: lrsweep_model::Widths::one(64),
         classes: split.train.classes(),
         ..ModelConfig::default()
     };

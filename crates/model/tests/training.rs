@@ -76,8 +76,12 @@ fn step_losses(
         compute: Compute::Tensor(update),
         ..TrainConfig::default()
     };
-    let mut trainer =
-        Trainer::new(ModelConfig::default().init(config.seed, device), config).unwrap();
+    let mut trainer = Trainer::new(
+        &ModelConfig::default(),
+        ModelConfig::default().init(config.seed, device),
+        config,
+    )
+    .unwrap();
     let data = DeviceData::upload(&split.train, batch, None, device);
     data.batches()
         .take(steps)

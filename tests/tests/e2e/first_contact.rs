@@ -41,17 +41,17 @@ fn the_rates_go_by_the_names_people_type_and_refusals_are_in_words() {
     assert!(o.status.success(), "{}", text(&o));
     let config = crate::common::json(&out.join("config.json"));
     assert_eq!(config["config"]["data"]["val_fraction"], 0.2);
-    for (flag, value) in [
-        ("--epochs", "0"),
-        ("--hidden", "0"),
-        ("--patience", "0"),
-        ("--batch-size", "0"),
+    for (flag, value, says) in [
+        ("--epochs", "0", "must be at least 1"),
+        ("--hidden", "0", "every layer needs at least 1 unit"),
+        ("--patience", "0", "must be at least 1"),
+        ("--batch-size", "0", "must be at least 1"),
     ] {
         let o = lrsweep(&["sweep", flag, value]);
         assert_eq!(o.status.code(), Some(2), "{flag}");
         let t = text(&o);
         assert!(
-            t.contains("must be at least 1") && !t.contains("18446744073709551615"),
+            t.contains(says) && !t.contains("18446744073709551615"),
             "{flag}: {t}"
         );
     }

@@ -483,8 +483,14 @@ fn crafted_records_are_refused_before_anything_is_allocated() {
         std::fs::write(&path, v.to_string()).unwrap();
     };
     for (hidden, says) in [
-        ("0", "hidden 0"),
+        ("0", "width 0"),
+        ("[512,0]", "hidden layer 2 has width 0"),
+        (
+            "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]",
+            "17 hidden layers: at most 16",
+        ),
         ("4611686018427387904", "too large to count"),
+        ("[784,4611686018427387904]", "too large to count"),
     ] {
         with_hidden(hidden);
         for args in [vec!["sweep", "--resume"], vec!["status"]] {
@@ -514,7 +520,7 @@ fn crafted_records_are_refused_before_anything_is_allocated() {
     let sidecar = out.join("lr-0.001/best.json");
     let mut meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
-    for hidden in ["1000000000", "4294967296"] {
+    for hidden in ["1000000000", "[784,1000000000]", "[784,10]", "4294967296"] {
         meta["model"]["hidden"] = serde_json::from_str(hidden).unwrap();
         if hidden == "4294967296" {
             meta["model"]["inputs"] = serde_json::from_str(hidden).unwrap();
@@ -529,9 +535,31 @@ fn crafted_records_are_refused_before_anything_is_allocated() {
             "cpu",
         ]);
         assert_eq!(o.status.code(), Some(2), "{hidden}: {}", text(&o));
-        assert!(text(&o).contains("does not match the"), "{}", text(&o));
+        // Sized unlike the weights: refused before a network is built; sized alike (one layer
+        // more of a few units), refused by the layers' shapes.
+        assert!(
+            text(&o).contains("does not match the")
+                || (hidden == "[784,10]" && text(&o).contains("does not fit its description")),
+            "{}",
+            text(&o)
+        );
         assert!(!text(&o).contains("panicked"), "{}", text(&o));
     }
+    // A dropout no network trains with.
+    meta["model"]["hidden"] = serde_json::from_str("784").unwrap();
+    meta["model"]["inputs"] = serde_json::from_str("784").unwrap();
+    meta["model"]["dropout"] = serde_json::from_str("1.5").unwrap();
+    std::fs::write(&sidecar, meta.to_string()).unwrap();
+    let model = out.join("lr-0.001/best.bpk");
+    let o = lrsweep(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("edited or damaged"), "{}", text(&o));
 }
 
 /// Issue 23, class 10: the memory check counts what the address-space limit (`ulimit -v`,

@@ -1,33 +1,73 @@
-//! The dense path's two large products through the `gemm` crate (which picks its own
-//! instruction set): the forward `h = relu(x·W1 + b1)` and W1's gradient `xᵀ·dz1`.
+//! The dense products through the `gemm` crate (which picks its own instruction set): the
+//! first layer's forward `h = act(x·W1 + b1)` and gradient `xᵀ·dz1` on the dense path, and every
+//! hidden→hidden layer's forward, weight gradient and input gradient on both paths.
 
 use rayon::prelude::*;
 
-use super::simd::relu;
+use crate::layers::Activation;
 
-/// Images per parallel task of the bias-and-ReLU pass.
+/// Images per parallel task of the bias-and-activation pass.
 const ROWS_PER_TASK: usize = 16;
 
-/// `h = relu(x·w1 + b1)` for a dense batch `x` `[rows, inputs]`.
-pub(super) fn forward(x: &[f32], w1: &[f32], b1: &[f32], h: &mut [f32]) {
-    let hidden = b1.len();
-    let rows = h.len() / hidden;
-    let inputs = w1.len() / hidden;
-    matmul(rows, hidden, inputs, h, x, (inputs, 1), w1, (hidden, 1));
-    h.par_chunks_mut(ROWS_PER_TASK * hidden).for_each(|part| {
-        for row in part.chunks_mut(hidden) {
-            for (o, &b) in row.iter_mut().zip(b1) {
-                *o = relu(*o + b);
+/// `a = act(lhs·w + b)` for `lhs` `[rows, fan_in]` and `w` `[fan_in, fan_out]` (row-major);
+/// with `z`, the pre-activation `lhs·w + b` is kept there too (GELU's derivative needs it).
+pub(super) fn forward(
+    lhs: &[f32],
+    w: &[f32],
+    b: &[f32],
+    act: Activation,
+    a: &mut [f32],
+    z: Option<&mut [f32]>,
+) {
+    let fan_out = b.len();
+    let rows = a.len() / fan_out;
+    let fan_in = w.len() / fan_out;
+    matmul(rows, fan_out, fan_in, a, lhs, (fan_in, 1), w, (fan_out, 1));
+    match z {
+        None => a.par_chunks_mut(ROWS_PER_TASK * fan_out).for_each(|part| {
+            for row in part.chunks_mut(fan_out) {
+                for (o, &bias) in row.iter_mut().zip(b) {
+                    *o = act.apply(*o + bias);
+                }
             }
-        }
-    });
+        }),
+        Some(z) => a
+            .par_chunks_mut(ROWS_PER_TASK * fan_out)
+            .zip(z.par_chunks_mut(ROWS_PER_TASK * fan_out))
+            .for_each(|(part, zs)| {
+                for (row, zr) in part.chunks_mut(fan_out).zip(zs.chunks_mut(fan_out)) {
+                    for ((o, zo), &bias) in row.iter_mut().zip(zr).zip(b) {
+                        *zo = *o + bias;
+                        *o = act.apply(*zo);
+                    }
+                }
+            }),
+    }
 }
 
-/// W1's gradient `xᵀ·dz1 [inputs, hidden]` of a dense batch `x [rows, inputs]`, into `dw1`.
-pub(super) fn w1_grad(x: &[f32], dz1: &[f32], rows: usize, dw1: &mut [f32]) {
-    let hidden = dz1.len() / rows.max(1);
-    let inputs = x.len() / rows.max(1);
-    matmul(inputs, hidden, rows, dw1, x, (1, inputs), dz1, (hidden, 1));
+/// A layer's weight gradient `lhsᵀ·dz [fan_in, fan_out]` from its input `lhs [rows, fan_in]` and
+/// the gradient at its output `dz [rows, fan_out]`, into `dw`.
+pub(super) fn weight_grad(lhs: &[f32], dz: &[f32], rows: usize, dw: &mut [f32]) {
+    let fan_out = dz.len() / rows.max(1);
+    let fan_in = lhs.len() / rows.max(1);
+    matmul(
+        fan_in,
+        fan_out,
+        rows,
+        dw,
+        lhs,
+        (1, fan_in),
+        dz,
+        (fan_out, 1),
+    );
+}
+
+/// The gradient at a layer's input, `dz·wᵀ [rows, fan_in]`, from the gradient at its output
+/// `dz [rows, fan_out]` and its weights `w [fan_in, fan_out]`, into `dh`.
+pub(super) fn input_grad(dz: &[f32], w: &[f32], fan_out: usize, dh: &mut [f32]) {
+    let rows = dz.len() / fan_out.max(1);
+    let fan_in = w.len() / fan_out.max(1);
+    matmul(rows, fan_in, fan_out, dh, dz, (fan_out, 1), w, (1, fan_out));
 }
 
 /// `dst [m, n] = lhs [m, k] · rhs [k, n]`, with the operands' (row, column) strides.

@@ -43,7 +43,7 @@ use crate::config::{CpuLayout, TrainConfig};
 use crate::network::Mlp;
 use crate::record::{Score, TrainError};
 use crate::shape::ModelConfig;
-use crate::state::{Member, Starts, TrainerState, STATE_TENSORS};
+use crate::state::{Member, Starts, TrainerState, PER_PARAMETER};
 use layout::{from_blocked, to_blocked, transpose};
 use loss::Sums;
 use step::{Params, Scratch};
@@ -82,7 +82,13 @@ impl HostStack {
         let starts = Starts::new(members, model, config.seed);
         for m in members {
             config.check(m.rate)?;
-            params.push(params_from(model, m.rate, starts.of(m), layout)?);
+            params.push(params_from(
+                model,
+                m.rate,
+                m.seed_in(config.seed),
+                starts.of(m),
+                layout,
+            )?);
         }
         Ok(Self {
             members: params,
@@ -242,14 +248,10 @@ impl HostStack {
 
     /// Member `i`'s state, in the format both engines save.
     pub fn state(&self, i: usize) -> TrainerState {
-        let (m, p) = (&self.model, &self.members[i]);
-        let mut tensors = Vec::with_capacity(STATE_TENSORS);
-        let shapes = m.parameter_shapes();
-        let w2 = p.w2t.clone().map(|t| transpose(&t, m.classes, m.hidden));
-        for (shape, slot) in shapes
-            .into_iter()
-            .zip([&self.w1_row_major(p), &p.b1, &w2, &p.b2])
-        {
+        let p = &self.members[i];
+        let shapes = self.model.parameter_shapes();
+        let mut tensors = Vec::with_capacity(PER_PARAMETER * shapes.len());
+        for (shape, slot) in shapes.into_iter().zip(self.row_major(p)) {
             for values in slot.parts() {
                 tensors.push((shape.clone(), values.clone()));
             }
@@ -262,27 +264,37 @@ impl HostStack {
 
     /// Member `i`'s network with its current weights, on the stack's device.
     pub fn network(&self, i: usize) -> Mlp {
-        let (m, p) = (&self.model, &self.members[i]);
-        Mlp::from_values(
-            m,
-            [
-                self.w1_row_major(p).param,
-                p.b1.param.clone(),
-                transpose(&p.w2t.param, m.classes, m.hidden),
-                p.b2.param.clone(),
-            ],
-            &self.device,
-        )
+        let values = self
+            .row_major(&self.members[i])
+            .into_iter()
+            .map(|slot| slot.param)
+            .collect();
+        Mlp::from_values(&self.model, values, &self.device)
     }
 
-    /// A member's W1 with its moments in row-major order (the sparse layout keeps them in
-    /// blocks).
-    fn w1_row_major(&self, p: &Params) -> Slot<Vec<f32>> {
-        let (rows, cols) = (self.model.inputs, self.model.hidden);
-        match self.layout {
-            CpuLayout::Sparse => p.w1.clone().map(|b| from_blocked(&b, rows, cols)),
+    /// A member's parameters with their moments as a [`TrainerState`] orders and lays them out:
+    /// each layer's weight row-major `[fan_in, fan_out]` (W1 out of its blocks on the sparse
+    /// layout, the output weights out of their transpose), then its bias.
+    fn row_major(&self, p: &Params) -> Vec<Slot<Vec<f32>>> {
+        let m = &self.model;
+        let w1 = match self.layout {
+            CpuLayout::Sparse => {
+                p.w1.clone()
+                    .map(|b| from_blocked(&b, m.inputs, m.hidden.first()))
+            }
             CpuLayout::Dense => p.w1.clone(),
-        }
+        };
+        let out = p
+            .out_t
+            .clone()
+            .map(|t| transpose(&t, m.classes, m.hidden.last()));
+        let weights = std::iter::once(w1)
+            .chain(p.middle.iter().cloned())
+            .chain(std::iter::once(out));
+        weights
+            .zip(p.biases.iter().cloned())
+            .flat_map(|(w, b)| [w, b])
+            .collect()
     }
 
     /// Member `i`'s learning rate at each step of the next epoch ([`crate::Engine::plan_epoch`]).
@@ -325,28 +337,32 @@ fn scores(totals: &[Totals], n: usize) -> Vec<Score> {
 fn params_from(
     model: &ModelConfig,
     rate: f64,
+    seed: u64,
     state: &TrainerState,
     layout: CpuLayout,
 ) -> Result<Params, TrainError> {
     state.check(model)?;
     let owned = |i: usize| state.slot(i).map(<[f32]>::to_vec);
+    let (hidden, depth) = (model.hidden.first(), model.depth());
     let w1 = match layout {
         CpuLayout::Sparse => state.slot(0).map(|values| {
             let mut blocked = Vec::new();
-            to_blocked(values, model.inputs, model.hidden, &mut blocked);
+            to_blocked(values, model.inputs, hidden, &mut blocked);
             blocked
         }),
         CpuLayout::Dense => owned(0),
     };
+    let last = 2 * (depth - 1);
     Ok(Params {
         rate,
         plan: Vec::new(),
         step: state.step,
+        seed,
         w1,
-        b1: owned(1),
-        w2t: state
-            .slot(2)
-            .map(|values| transpose(values, model.hidden, model.classes)),
-        b2: owned(3),
+        middle: (1..depth - 1).map(|l| owned(2 * l)).collect(),
+        out_t: state
+            .slot(last)
+            .map(|values| transpose(values, model.hidden.last(), model.classes)),
+        biases: (0..depth).map(|l| owned(2 * l + 1)).collect(),
     })
 }

@@ -1,10 +1,13 @@
-//! The small products of a step, row by row in parallel: the output layer's logits, the hidden
-//! layer's gradient with its ReLU mask, and the output layer's weight and bias gradients. Each
-//! is written once over the [`Simd`] primitives and compiled per instruction set.
+//! The small products and element-wise passes of a step, row by row in parallel: the output
+//! layer's logits, the gradient at the last hidden layer (with the ReLU mask fused where that
+//! is all there is), the output layer's weight and bias gradients, and the passes through a
+//! hidden layer's dropout and activation. The products are written once over the [`Simd`]
+//! primitives and compiled per instruction set.
 
 use rayon::prelude::*;
 
 use super::simd::{dispatch, Isa, Simd};
+use crate::layers::Activation;
 
 /// Images per parallel task in the row-wise passes.
 const ROWS_PER_TASK: usize = 16;
@@ -101,6 +104,78 @@ pub(super) fn hidden_grad(
         .zip(h.par_chunks(ROWS_PER_TASK * hidden))
         .zip(dz1.par_chunks_mut(ROWS_PER_TASK * hidden))
         .for_each(|((g, h), d)| hidden_grad_part(isa, g, w2t, h, d, classes));
+}
+
+#[inline(always)]
+fn back_rows<S: Simd>(s: S, dz2: &[f32], w2t: &[f32], dh: &mut [f32], classes: usize) {
+    let hidden = w2t.len() / classes;
+    for (g, out) in dz2.chunks(classes).zip(dh.chunks_mut(hidden)) {
+        out.fill(0.0);
+        for (c, &gc) in g.iter().enumerate() {
+            for (o, &w) in out.iter_mut().zip(&w2t[c * hidden..(c + 1) * hidden]) {
+                *o = s.madd(gc, w, *o);
+            }
+        }
+    }
+}
+
+dispatch! {
+    /// The gradient at the output layer's input for some rows.
+    fn back_part = back_rows(dz2: &[f32], w2t: &[f32], dh: &mut [f32], classes: usize)
+}
+
+/// `dh = dz2·w2ᵀ`: the gradient at the output layer's input `[rows, hidden]`, before any
+/// dropout or activation (see [`through`]).
+pub(super) fn output_input_grad(
+    isa: Isa,
+    dz2: &[f32],
+    w2t: &[f32],
+    dh: &mut [f32],
+    classes: usize,
+) {
+    let hidden = w2t.len() / classes;
+    dz2.par_chunks(ROWS_PER_TASK * classes)
+        .zip(dh.par_chunks_mut(ROWS_PER_TASK * hidden))
+        .for_each(|(g, d)| back_part(isa, g, w2t, d, classes));
+}
+
+/// A hidden layer's values for the backward pass: its activation `a`, its pre-activation `z`
+/// where the activation's derivative needs it, and the dropout mask applied to it.
+pub(super) struct LayerValues<'a> {
+    pub(super) a: &'a [f32],
+    pub(super) z: Option<&'a [f32]>,
+    pub(super) mask: Option<&'a [f32]>,
+}
+
+/// `dh` (the gradient at what a hidden layer handed on) turned, in place, into the gradient at
+/// its pre-activation: through its dropout mask, then its activation's derivative.
+pub(super) fn through(act: Activation, layer: &LayerValues, dh: &mut [f32]) {
+    let chunk = ROWS_PER_TASK * 64;
+    dh.par_chunks_mut(chunk).enumerate().for_each(|(k, d)| {
+        let at = k * chunk;
+        let a = &layer.a[at..at + d.len()];
+        for (i, g) in d.iter_mut().enumerate() {
+            if let Some(m) = layer.mask {
+                *g *= m[at + i];
+            }
+            let z = layer.z.map_or(0.0, |z| z[at + i]);
+            let d = act.derivative(z, a[i]);
+            // A unit that passes nothing passes nothing, even a NaN (as ReLU's mask does).
+            *g = if d == 0.0 { 0.0 } else { *g * d };
+        }
+    });
+}
+
+/// `out = a ⊙ mask`: a hidden layer's activation with its dropout mask applied.
+pub(super) fn masked(a: &[f32], mask: &[f32], out: &mut [f32]) {
+    out.par_chunks_mut(ROWS_PER_TASK * 64)
+        .zip(a.par_chunks(ROWS_PER_TASK * 64))
+        .zip(mask.par_chunks(ROWS_PER_TASK * 64))
+        .for_each(|((o, a), m)| {
+            for ((o, &a), &m) in o.iter_mut().zip(a).zip(m) {
+                *o = a * m;
+            }
+        });
 }
 
 #[inline(always)]

@@ -189,16 +189,6 @@ impl Simd for Avx2 {
     }
 }
 
-/// ReLU that keeps a NaN (as the tensor engine's `x <= 0 → 0` does), so divergence shows.
-#[inline(always)]
-pub(super) fn relu(x: f32) -> f32 {
-    if x <= 0.0 {
-        0.0
-    } else {
-        x
-    }
-}
-
 /// Defines `$name(isa, args…)`, which runs `$body(token, args…)` compiled for the instruction
 /// set `isa` names: AVX2 + FMA (x86-64) or portable.
 macro_rules! dispatch {

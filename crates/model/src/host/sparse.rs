@@ -1,5 +1,5 @@
 //! The sparse path's two large products, over a batch's non-zeros laid out as panels
-//! ([`Panels`]): the forward `h = relu(x·W1 + b1)` and W1's gradient `xᵀ·dz1` with Adam applied
+//! ([`Panels`]): the forward `h = act(x·W1 + b1)` and W1's gradient `xᵀ·dz1` with Adam applied
 //! as soon as a block of it is summed, so that the gradient is never stored.
 //!
 //! Both run through one block driver ([`panel_block`]): W1 (or dz1) in column blocks of
@@ -12,8 +12,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::layout::{Panels, BLOCK, R};
-use super::simd::{dispatch, relu, Isa, Simd};
+use super::simd::{dispatch, Isa, Simd};
 use crate::adam::{adam_element, StepConstants};
+use crate::layers::Activation;
 
 /// Columns of the output summed at once by a panel: two eight-lane vectors, so that a group's
 /// `R × NC` sums stay in registers.
@@ -155,7 +156,8 @@ fn forward_block<S: Simd>(
     groups: Range<usize>,
     w1: &[f32],
     b1: &[f32],
-    h: Shared,
+    act: Activation,
+    (h, z): (Shared, Option<Shared>),
     col: usize,
     width: usize,
 ) {
@@ -175,29 +177,47 @@ fn forward_block<S: Simd>(
             // SAFETY: the image's columns c..c+w belong to this task alone (for_blocks).
             let out = unsafe { h.part(image * hidden + c, sums.len()) };
             for (o, &v) in out.iter_mut().zip(sums) {
-                *o = relu(v);
+                *o = act.apply(v);
+            }
+            if let Some(z) = z {
+                // SAFETY: as for `h`: this task's elements alone.
+                let pre = unsafe { z.part(image * hidden + c, sums.len()) };
+                pre.copy_from_slice(sums);
             }
         },
     );
 }
 
 dispatch! {
-    /// One block of `h = relu(x·w1 + b1)`.
+    /// One block of `h = act(x·w1 + b1)`.
     fn forward_part = forward_block(
-        x: &Panels, groups: Range<usize>, w1: &[f32], b1: &[f32], h: Shared, col: usize,
-        width: usize,
+        x: &Panels, groups: Range<usize>, w1: &[f32], b1: &[f32], act: Activation,
+        out: (Shared, Option<Shared>), col: usize, width: usize,
     )
 }
 
-/// `h = relu(x·w1 + b1)` for a sparse batch given as image panels ([`Panels::images`]), W1
-/// in blocks ([`super::layout::to_blocked`]); `h` is `[rows, hidden]`.
-pub(super) fn forward(isa: Isa, x: &Panels, w1: &[f32], b1: &[f32], h: &mut [f32]) {
+/// `h = act(x·w1 + b1)` for a sparse batch given as image panels ([`Panels::images`]), W1
+/// in blocks ([`super::layout::to_blocked`]); `h` is `[rows, hidden]`; with `z`, the
+/// pre-activation kept there too.
+pub(super) fn forward(
+    isa: Isa,
+    x: &Panels,
+    w1: &[f32],
+    b1: &[f32],
+    act: Activation,
+    h: &mut [f32],
+    z: Option<&mut [f32]>,
+) {
     let hidden = b1.len();
-    // The writes below stay inside h; every read is a checked slice.
+    // The writes below stay inside h (and z); every read is a checked slice.
     assert!(h.len() >= x.count() * hidden, "h holds the batch");
-    let out = Shared(h.as_mut_ptr());
+    let z = z.map(|z| {
+        assert!(z.len() >= x.count() * hidden, "z holds the batch");
+        Shared(z.as_mut_ptr())
+    });
+    let out = (Shared(h.as_mut_ptr()), z);
     for_blocks(x.groups(), hidden, |col, width, groups| {
-        forward_part(isa, x, groups, w1, b1, out, col, width)
+        forward_part(isa, x, groups, w1, b1, act, out, col, width)
     });
 }
 

@@ -9,6 +9,7 @@ use super::simd::all_isas;
 use super::{dense, loss, rows, sparse, HostData, HostStack, Isa};
 use crate::adam::{adam_element, AdamConfig};
 use crate::config::{CpuLayout, TrainConfig};
+use crate::layers::Activation;
 use crate::loss::LossKind;
 use crate::shape::ModelConfig;
 use crate::state::Member;
@@ -99,12 +100,34 @@ fn the_forward_products_equal_the_formula() {
     to_blocked(&w1, INPUTS, HIDDEN, &mut blocked);
     for isa in all_isas() {
         let mut h = vec![f32::NAN; ROWS * HIDDEN];
-        sparse::forward(isa, &panels, &blocked, &b1, &mut h);
+        sparse::forward(isa, &panels, &blocked, &b1, Activation::Relu, &mut h, None);
         close(&h, &want, &format!("sparse forward, {}", isa.name()));
     }
     let mut h = vec![f32::NAN; ROWS * HIDDEN];
-    dense::forward(&x, &w1, &b1, &mut h);
+    dense::forward(&x, &w1, &b1, Activation::Relu, &mut h, None);
     close(&h, &want, "dense forward");
+    // Every activation, and the pre-activation kept where asked.
+    let mut pre = product(&x, &w1, ROWS, INPUTS, HIDDEN);
+    for (i, z) in pre.iter_mut().enumerate() {
+        *z += b1[i % HIDDEN];
+    }
+    for act in [Activation::Tanh, Activation::Gelu] {
+        let want: Vec<f32> = pre.iter().map(|&z| act.apply(z)).collect();
+        for isa in all_isas() {
+            let (mut h, mut z) = (vec![f32::NAN; ROWS * HIDDEN], vec![f32::NAN; ROWS * HIDDEN]);
+            sparse::forward(isa, &panels, &blocked, &b1, act, &mut h, Some(&mut z));
+            close(&h, &want, &format!("sparse forward {act}, {}", isa.name()));
+            close(
+                &z,
+                &pre,
+                &format!("sparse pre-activation {act}, {}", isa.name()),
+            );
+        }
+        let (mut h, mut z) = (vec![f32::NAN; ROWS * HIDDEN], vec![f32::NAN; ROWS * HIDDEN]);
+        dense::forward(&x, &w1, &b1, act, &mut h, Some(&mut z));
+        close(&h, &want, &format!("dense forward {act}"));
+        close(&z, &pre, &format!("dense pre-activation {act}"));
+    }
 }
 
 #[test]
@@ -148,7 +171,7 @@ fn the_w1_updates_equal_adam_on_the_formulas_gradient() {
         close(&from_blocked(&bp, INPUTS, HIDDEN), &p, &what);
     }
     let mut dw1 = vec![f32::NAN; INPUTS * HIDDEN];
-    dense::w1_grad(&x, &dz1, ROWS, &mut dw1);
+    dense::weight_grad(&x, &dz1, ROWS, &mut dw1);
     close(&dw1, &grad, "dense W1 gradient");
 }
 
@@ -196,9 +219,9 @@ fn the_row_passes_equal_the_formulas() {
 fn every_instruction_set_trains_the_same_network() {
     let model = ModelConfig {
         inputs: 784,
-        hidden: HIDDEN,
+        hidden: crate::layers::Widths::one(HIDDEN),
         classes: 10,
-        init_std: 0.05,
+        ..ModelConfig::default()
     };
     let part = synthetic_part(300);
     let config = TrainConfig {

@@ -76,7 +76,12 @@ impl TensorStack {
         let mut totals = None;
         for Batch { x, y, labels } in data.batches() {
             let [rows, _] = x.dims();
-            let (_, logits) = forward(x.unsqueeze_dim::<3>(0), self.params());
+            let (_, logits) = forward(
+                x.unsqueeze_dim::<3>(0),
+                self.params(),
+                self.model.activation,
+                None,
+            );
             let [k, _, classes] = logits.dims();
             let correct =
                 correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]));

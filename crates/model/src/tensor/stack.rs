@@ -8,15 +8,19 @@ use crate::config::{Compute, TrainConfig, UpdateExec};
 use crate::network::{read_tensor, Mlp};
 use crate::record::TrainError;
 use crate::shape::ModelConfig;
-use crate::state::{Member, Starts, TrainerState, STATE_TENSORS};
+use crate::state::{Member, Starts, TrainerState, PER_PARAMETER};
 
-/// K members in training on tensors, stacked: `w1 [K, in, H]`, `b1 [K, 1, H]`, `w2 [K, H, C]`,
-/// `b2 [K, 1, C]`, each with Adam's moments; per member a learning rate and a step count.
+/// K members in training on tensors, stacked: each layer's weight `[K, fan_in, fan_out]` and
+/// bias `[K, 1, fan_out]`, each with Adam's moments; per member a learning rate, a step count
+/// and a seed (its dropout masks').
 #[derive(Debug, Clone)]
 pub struct TensorStack {
-    /// Always `Some` between calls; taken during a step so the update owns its tensors.
-    pub(super) params: Option<[Slot<Tensor<3>>; 4]>,
+    /// Each layer's weight then its bias, stacked; always `Some` between calls; taken during a
+    /// step so the update owns its tensors.
+    pub(super) params: Option<Vec<Slot<Tensor<3>>>>,
     pub(super) rates: Vec<f64>,
+    /// Each member's seed: its dropout masks' stream.
+    pub(super) seeds: Vec<u64>,
     /// Per member, the rate of each step of the epoch in training (its schedule's); empty: its
     /// rate.
     pub(super) plans: Vec<Vec<f64>>,
@@ -28,14 +32,13 @@ pub struct TensorStack {
     pub(super) model: ModelConfig,
 }
 
-/// Parameter `i` (w1, b1, w2, b2) of one member as a stacked slice `[1, rows, cols]` (biases as
-/// one row).
+/// Parameter `i` (w1, b1, w2, b2, …) of one member as a stacked slice `[1, rows, cols]`
+/// (biases as one row).
 fn slice_shape(m: &ModelConfig, i: usize) -> [usize; 3] {
-    match i {
-        0 => [1, m.inputs, m.hidden],
-        1 => [1, 1, m.hidden],
-        2 => [1, m.hidden, m.classes],
-        _ => [1, 1, m.classes],
+    let (fan_in, fan_out) = m.layers()[i / 2];
+    match i % 2 {
+        0 => [1, fan_in, fan_out],
+        _ => [1, 1, fan_out],
     }
 }
 
@@ -56,7 +59,8 @@ impl TensorStack {
             config.check(m.rate)?;
         }
         // Per tensor (w1, m, v, b1, …): every member's slice.
-        let mut parts: Vec<Vec<Tensor<3>>> = (0..STATE_TENSORS)
+        let tensors = PER_PARAMETER * model.parameter_shapes().len();
+        let mut parts: Vec<Vec<Tensor<3>>> = (0..tensors)
             .map(|_| Vec::with_capacity(members.len()))
             .collect();
         let starts = Starts::new(members, model, config.seed);
@@ -64,21 +68,23 @@ impl TensorStack {
             state.check(model)?;
             for (i, (part, (_, values))) in parts.iter_mut().zip(&state.tensors).enumerate() {
                 part.push(Tensor::from_data(
-                    TensorData::new(values.clone(), slice_shape(model, i / 3)),
+                    TensorData::new(values.clone(), slice_shape(model, i / PER_PARAMETER)),
                     device,
                 ));
             }
         }
         let mut stacked = parts.into_iter().map(|p| Tensor::cat(p, 0));
-        let mut slot = || Slot {
-            param: stacked.next().expect("12 parts"),
-            m: stacked.next().expect("12 parts"),
-            v: stacked.next().expect("12 parts"),
-        };
-        let params = [slot(), slot(), slot(), slot()];
+        let params = (0..tensors / PER_PARAMETER)
+            .map(|_| Slot {
+                param: stacked.next().expect("a parameter"),
+                m: stacked.next().expect("its first moment"),
+                v: stacked.next().expect("its second moment"),
+            })
+            .collect();
         Ok(Self {
             params: Some(params),
             rates: members.iter().map(|m| m.rate).collect(),
+            seeds: members.iter().map(|m| m.seed_in(config.seed)).collect(),
             plans: vec![Vec::new(); members.len()],
             batch: 0,
             steps: members
@@ -136,7 +142,7 @@ impl TensorStack {
             .unwrap_or(self.rates[i])
     }
 
-    pub(super) fn params(&self) -> &[Slot<Tensor<3>>; 4] {
+    pub(super) fn params(&self) -> &[Slot<Tensor<3>>] {
         self.params
             .as_ref()
             .expect("parameters are only taken during a step")
@@ -145,7 +151,7 @@ impl TensorStack {
     /// Member `i`'s state on the host, in the format both engines save (a device sync).
     pub fn state(&self, i: usize) -> Result<TrainerState, TrainError> {
         let shapes = self.model.parameter_shapes();
-        let mut tensors = Vec::with_capacity(STATE_TENSORS);
+        let mut tensors = Vec::with_capacity(PER_PARAMETER * shapes.len());
         for (slot, shape) in self.params().iter().zip(&shapes) {
             for t in slot.parts() {
                 let (_, values) = read_tensor(&t.clone().narrow(0, i, 1))?;
@@ -161,23 +167,27 @@ impl TensorStack {
     /// Member `i`'s network with its current weights, on the stack's device.
     pub fn network(&self, i: usize) -> Mlp {
         use burn::module::Param;
-        let [w1, b1, w2, b2] = self.params();
-        let m = &self.model;
-        let take2 = |t: &Tensor<3>, shape: [usize; 2]| t.clone().narrow(0, i, 1).reshape(shape);
-        let take1 = |t: &Tensor<3>, len: usize| t.clone().narrow(0, i, 1).reshape([len]);
-        let layer = |w: Tensor<2>, b: Tensor<1>| burn::nn::Linear {
-            weight: Param::from_tensor(w),
-            bias: Some(Param::from_tensor(b)),
-        };
+        let params = self.params();
+        let take = |t: &Tensor<3>, shape: [usize; 2]| t.clone().narrow(0, i, 1).reshape(shape);
+        let mut layers: Vec<burn::nn::Linear> = self
+            .model
+            .layers()
+            .into_iter()
+            .enumerate()
+            .map(|(l, (fan_in, fan_out))| burn::nn::Linear {
+                weight: Param::from_tensor(take(&params[2 * l].param, [fan_in, fan_out])),
+                bias: Some(Param::from_tensor(
+                    take(&params[2 * l + 1].param, [1, fan_out]).reshape([fan_out]),
+                )),
+            })
+            .collect();
+        let output = layers.pop().expect("an output layer");
+        let mut hidden = layers.into_iter();
         Mlp {
-            hidden: layer(
-                take2(&w1.param, [m.inputs, m.hidden]),
-                take1(&b1.param, m.hidden),
-            ),
-            output: layer(
-                take2(&w2.param, [m.hidden, m.classes]),
-                take1(&b2.param, m.classes),
-            ),
+            hidden: hidden.next().expect("a hidden layer"),
+            deeper: hidden.collect(),
+            output,
+            activation: self.model.activation,
         }
     }
 
@@ -198,8 +208,14 @@ impl TensorStack {
             ),
             &device,
         );
-        self.params = Some(params.map(|s| s.map(|t| t.select(0, idx.clone()))));
+        self.params = Some(
+            params
+                .into_iter()
+                .map(|s| s.map(|t| t.select(0, idx.clone())))
+                .collect(),
+        );
         self.rates = keep.iter().map(|&k| self.rates[k]).collect();
+        self.seeds = keep.iter().map(|&k| self.seeds[k]).collect();
         self.plans = keep.iter().map(|&k| self.plans[k].clone()).collect();
         self.steps = keep.iter().map(|&k| self.steps[k]).collect();
     }

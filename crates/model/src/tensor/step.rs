@@ -1,7 +1,6 @@
 //! One Adam step of every member of a stack: the forward pass, the loss and its gradient, the
 //! backward pass and the update, each a batched operation along the members' dimension.
 
-use burn::tensor::activation::relu;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::data::Batch;
@@ -9,6 +8,9 @@ use super::loss;
 use super::stack::TensorStack;
 use super::update;
 use crate::adam::Slot;
+use crate::dropout;
+use crate::layers::Activation;
+use crate::network::activate;
 
 /// What a step trains on: one batch every member shares, or each member's own batch (members
 /// with other seeds see the data in other orders), stacked `[K, rows, …]`.
@@ -61,15 +63,81 @@ impl Input {
     }
 }
 
-/// The network's forward pass for K members on images `[1 or K, rows, in]`: hidden activations
-/// after ReLU `[K, rows, H]` (the backward pass needs them) and logits `[K, rows, C]`.
+/// What the forward pass keeps of a hidden layer for the backward one: its pre-activation
+/// (GELU's derivative needs it), its activation, the dropout mask applied to it, and what it
+/// hands the next layer (the activation, masked).
+pub(super) struct Hidden {
+    z: Option<Tensor<3>>,
+    a: Tensor<3>,
+    mask: Option<Tensor<3>>,
+    out: Tensor<3>,
+}
+
+/// The network's forward pass for K members on images `[1 or K, rows, in]` with the stacked
+/// parameters `params` (each layer's weight then bias), `masks` (one per hidden layer, during
+/// training with dropout): each hidden layer's [`Hidden`] and the logits `[K, rows, C]`.
 pub(super) fn forward(
     x: Tensor<3>,
-    [w1, b1, w2, b2]: &[Slot<Tensor<3>>; 4],
-) -> (Tensor<3>, Tensor<3>) {
-    let h = relu(x.matmul(w1.param.clone()).add(b1.param.clone()));
-    let logits = h.clone().matmul(w2.param.clone()).add(b2.param.clone());
-    (h, logits)
+    params: &[Slot<Tensor<3>>],
+    activation: Activation,
+    masks: Option<Vec<Tensor<3>>>,
+) -> (Vec<Hidden>, Tensor<3>) {
+    let layers = params.len() / 2;
+    let mut masks = masks.map(Vec::into_iter);
+    let mut hidden = Vec::with_capacity(layers - 1);
+    let mut h = x;
+    for l in 0..layers - 1 {
+        let z = h
+            .matmul(params[2 * l].param.clone())
+            .add(params[2 * l + 1].param.clone());
+        let a = activate(activation, z.clone());
+        let mask = masks.as_mut().and_then(Iterator::next);
+        let out = match &mask {
+            Some(m) => a.clone().mul(m.clone()),
+            None => a.clone(),
+        };
+        h = out.clone();
+        hidden.push(Hidden {
+            z: activation.needs_input().then_some(z),
+            a,
+            mask,
+            out,
+        });
+    }
+    let last = 2 * (layers - 1);
+    let logits = h
+        .matmul(params[last].param.clone())
+        .add(params[last + 1].param.clone());
+    (hidden, logits)
+}
+
+/// The gradient at a hidden layer's pre-activation from the gradient `dh` at what it handed
+/// on: through its dropout mask, then its activation's derivative.
+fn through(activation: Activation, dh: Tensor<3>, layer: &Hidden) -> Tensor<3> {
+    let da = match &layer.mask {
+        Some(m) => dh.mul(m.clone()),
+        None => dh,
+    };
+    match activation {
+        Activation::Relu => da.mask_fill(layer.a.clone().lower_equal_elem(0.0), 0.0),
+        Activation::Tanh => da.mul(layer.a.clone().powi_scalar(2).neg().add_scalar(1.0)),
+        Activation::Gelu => {
+            let z = layer.z.clone().expect("GELU keeps its pre-activation");
+            let cdf = z
+                .clone()
+                .div_scalar(std::f64::consts::SQRT_2)
+                .erf()
+                .add_scalar(1.0)
+                .mul_scalar(0.5);
+            let pdf = z
+                .clone()
+                .powi_scalar(2)
+                .mul_scalar(-0.5)
+                .exp()
+                .mul_scalar(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+            da.mul(cdf.add(z.mul(pdf)))
+        }
+    }
 }
 
 impl TensorStack {
@@ -86,26 +154,56 @@ impl TensorStack {
         self.step(Input::of(batches, assign))
     }
 
+    /// Each hidden layer's dropout mask for this step (none without dropout): every member's
+    /// from its own seed and step ([`crate::dropout`]), `[K, rows, width]`.
+    fn masks(&self, rows: usize, device: &burn::tensor::Device) -> Option<Vec<Tensor<3>>> {
+        let p = self.model.dropout;
+        if p <= 0.0 {
+            return None;
+        }
+        Some(
+            self.model
+                .hidden
+                .iter()
+                .enumerate()
+                .map(|(l, &width)| {
+                    let mut values = Vec::with_capacity(self.len() * rows * width);
+                    for (seed, step) in self.seeds.iter().zip(&self.steps) {
+                        values.extend(dropout::mask(*seed, step + 1, l, rows, width, p));
+                    }
+                    Tensor::<3>::from_data(
+                        TensorData::new(values, [self.len(), rows, width]),
+                        device,
+                    )
+                })
+                .collect(),
+        )
+    }
+
     fn step(&mut self, input: Input) -> Tensor<2> {
         let params = self
             .params
             .take()
             .expect("parameters are only taken during a step");
         let rows = input.rows();
-        let (h, logits) = forward(input.x(), &params);
-        let [w1, b1, w2, b2] = params;
-        let (totals, dz2) = self.loss_and_grad(logits, &input, rows);
-
-        let dw2 = h.clone().swap_dims(1, 2).matmul(dz2.clone());
-        let db2 = dz2.clone().sum_dim(1);
-        let dz1 = dz2
-            .matmul(w2.param.clone().swap_dims(1, 2))
-            .mask_fill(h.lower_equal_elem(0.0), 0.0);
-        let dw1 = match input {
-            Input::Shared(b) => b.x.transpose().unsqueeze_dim::<3>(0).matmul(dz1.clone()),
-            Input::Each { x, .. } => x.swap_dims(1, 2).matmul(dz1.clone()),
-        };
-        let db1 = dz1.sum_dim(1);
+        let activation = self.model.activation;
+        let masks = self.masks(rows, &params[0].param.device());
+        let (hidden, logits) = forward(input.x(), &params, activation, masks);
+        let (totals, mut dz) = self.loss_and_grad(logits, &input, rows);
+        let layers = params.len() / 2;
+        let mut grads: Vec<Option<Tensor<3>>> = vec![None; params.len()];
+        for l in (1..layers).rev() {
+            let below = &hidden[l - 1];
+            grads[2 * l] = Some(below.out.clone().swap_dims(1, 2).matmul(dz.clone()));
+            grads[2 * l + 1] = Some(dz.clone().sum_dim(1));
+            let dh = dz.matmul(params[2 * l].param.clone().swap_dims(1, 2));
+            dz = through(activation, dh, below);
+        }
+        grads[0] = Some(match input {
+            Input::Shared(b) => b.x.transpose().unsqueeze_dim::<3>(0).matmul(dz.clone()),
+            Input::Each { x, .. } => x.swap_dims(1, 2).matmul(dz.clone()),
+        });
+        grads[1] = Some(dz.sum_dim(1));
 
         for t in &mut self.steps {
             *t += 1;
@@ -117,8 +215,16 @@ impl TensorStack {
             .map(|i| adam.step_scalars(self.rate_of_step(i, b), self.steps[i]))
             .collect();
         let exec = self.update;
-        let step = |slot, grad| update::update_stacked(adam, exec, &scalars, slot, grad);
-        self.params = Some([step(w1, dw1), step(b1, db1), step(w2, dw2), step(b2, db2)]);
+        self.params = Some(
+            params
+                .into_iter()
+                .zip(grads)
+                .map(|(slot, grad)| {
+                    let grad = grad.expect("every parameter's gradient");
+                    update::update_stacked(adam, exec, &scalars, slot, grad)
+                })
+                .collect(),
+        );
         totals
     }
 

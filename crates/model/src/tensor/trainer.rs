@@ -7,6 +7,7 @@ use super::{Batch, DeviceData, TensorStack};
 use crate::config::TrainConfig;
 use crate::network::Mlp;
 use crate::record::{Score, TrainError};
+use crate::shape::ModelConfig;
 use crate::state::{Member, TrainerState};
 
 /// One model in training (a [`TensorStack`] of one).
@@ -16,9 +17,9 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Starts training `network` (whose tensors live on the device to train on) at
-    /// `config.learning_rate`, with zero moments.
-    pub fn new(network: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
+    /// Starts training `network` of `model` (whose tensors live on the device to train on) at
+    /// `config.learning_rate`, with zero moments; its layers' widths are the network's own.
+    pub fn new(model: &ModelConfig, network: Mlp, config: TrainConfig) -> Result<Self, TrainError> {
         config.check(config.learning_rate)?;
         let device = network.hidden.weight.val().device();
         let state = TrainerState::of_network(&network)?;
@@ -27,7 +28,7 @@ impl Trainer {
             ..Member::fresh(config.learning_rate)
         };
         Ok(Self {
-            stack: TensorStack::new(&state.shape()?, config, &[member], &device)?,
+            stack: TensorStack::new(&state.shape(model)?, config, &[member], &device)?,
         })
     }
 

@@ -61,6 +61,9 @@ pub struct BenchReport {
     pub epoch_gflop: f64,
     /// Batch size.
     pub batch_size: usize,
+    /// The network: `784 relu`, `512-256 tanh, dropout 0.2`.
+    #[serde(default)]
+    pub network: String,
     /// lrsweep version.
     pub lrsweep_version: String,
     /// One row per backend and rate.

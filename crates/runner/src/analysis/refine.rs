@@ -67,7 +67,7 @@ pub fn plan_each(
             let size = config.batch_of(group);
             let mine: Vec<RateSummary> = rates
                 .iter()
-                .filter(|s| s.schedule == group.schedule && s.batch_size == size)
+                .filter(|s| s.is_of(group, size))
                 .filter(|s| config.rates.contains(&s.rate))
                 .cloned()
                 .collect();

@@ -55,6 +55,43 @@ pub struct FindArgs {
     /// Where the data comes from.
     #[command(flatten)]
     pub data: DataArgs,
+
+    /// The network it trains.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// One network (`lrsweep bench` and `find`), as `sweep` takes each of its networks.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// The network's hidden layers, widths comma-separated, as `sweep --hidden` takes one (784:
+    /// the reference's).
+    #[arg(long, value_name = "W[,W…]", default_value = "784", value_parser = super::parse::widths)]
+    pub hidden: lrsweep_model::Widths,
+
+    /// The hidden layers' activation: relu, tanh or gelu.
+    #[arg(long, value_name = "relu|tanh|gelu", default_value = "relu", value_parser = super::parse::activation)]
+    pub activation: lrsweep_model::Activation,
+
+    /// Dropout after each hidden activation (0 ≤ P < 1; 0 is none).
+    #[arg(long, value_name = "P", default_value = "0", value_parser = super::parse::dropout)]
+    pub dropout: f64,
+
+    /// How the weights start: normal, glorot-uniform, he-normal or torch.
+    #[arg(long, value_name = "normal|glorot-uniform|he-normal|torch", default_value = "normal", value_parser = super::parse::init)]
+    pub init: lrsweep_model::Init,
+}
+
+impl NetworkArgs {
+    /// The network.
+    pub fn network(&self) -> crate::config::Network {
+        crate::config::Network {
+            hidden: self.hidden,
+            activation: self.activation,
+            dropout: self.dropout,
+            init: self.init,
+        }
+    }
 }
 
 /// Options of `lrsweep bench` (the FLOP formula is in the subcommand's `--help`).
@@ -94,6 +131,10 @@ pub struct BenchArgs {
     /// Seed of split, order and weights.
     #[arg(long, default_value_t = sweep().seed)]
     pub seed: u64,
+
+    /// The network it trains.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Directory for bench.json, bench.csv and bench.png [default: runs/bench-<YYYYMMDD-HHMMSS>].
     #[arg(long, value_name = "DIR")]

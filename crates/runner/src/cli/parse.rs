@@ -9,6 +9,35 @@ pub fn schedule(s: &str) -> Result<lrsweep_model::Schedule, String> {
     s.parse()
 }
 
+/// A network's hidden layers (`--hidden`): widths, comma-separated.
+pub fn widths(s: &str) -> Result<lrsweep_model::Widths, String> {
+    s.parse()
+}
+
+/// An activation (`--activation`).
+pub fn activation(s: &str) -> Result<lrsweep_model::Activation, String> {
+    s.parse()
+}
+
+/// A weight initialisation (`--init`).
+pub fn init(s: &str) -> Result<lrsweep_model::Init, String> {
+    s.parse()
+}
+
+/// A drop probability (`--dropout`): at least 0, below 1.
+pub fn dropout(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let p: f64 = t
+        .parse()
+        .map_err(|_| format!("'{t}' is not a number: give drop probabilities such as 0,0.2"))?;
+    if !(0.0..1.0).contains(&p) {
+        return Err(format!(
+            "{t}: a drop probability must be at least 0 and below 1 (0.2 drops a fifth of the units; 0 is none)"
+        ));
+    }
+    Ok(p)
+}
+
 /// A data set name.
 pub fn dataset(s: &str) -> Result<DatasetKind, String> {
     s.parse()

@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lrsweep_model::{AdamVariant, CpuPath, Halving, LossKind, Schedule};
+use lrsweep_model::{Activation, AdamVariant, CpuPath, Halving, Init, LossKind, Schedule, Widths};
 
 use super::data::DataArgs;
-use super::parse::{at_least_one, backend, fraction, parse_rate, schedule};
+use super::parse::{
+    activation, at_least_one, backend, dropout, fraction, init, parse_rate, schedule, widths,
+};
 use crate::backend::{BackendChoice, DeviceSpec};
-use crate::config::{Execution, SweepConfig};
+use crate::config::{Execution, HiddenLayers, SweepConfig};
 
 /// The most seeds a rate trains under ([`crate::config::MAX_SEEDS`]).
 const MAX_SEEDS: u64 = crate::config::MAX_SEEDS as u64;
@@ -39,6 +41,10 @@ static DEFAULT_RATES: std::sync::LazyLock<String> =
 /// The default batch size, from [`SweepConfig::default`].
 static DEFAULT_BATCH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| d().batch_size.to_string());
+
+/// The default network's hidden layers, from [`SweepConfig::default`].
+static DEFAULT_HIDDEN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| d().first_network().hidden.to_string());
 
 /// Options of `lrsweep sweep`; the defaults are the reference experiment's.
 #[derive(Debug, Args)]
@@ -115,9 +121,29 @@ pub struct SweepArgs {
     #[arg(long, value_name = "all|0,1,...", value_parser = parse_devices, conflicts_with = "slurm", help_heading = "Scale-out")]
     pub devices: Option<DeviceSpec>,
 
-    /// Hidden units of the network.
-    #[arg(long, default_value_t = d().hidden as u64, value_parser = at_least_one, help_heading = "Training")]
-    pub hidden: u64,
+    /// The network's hidden layers, widths comma-separated (784: the reference's one layer;
+    /// 512,256: two, Dense → activation → dropout each, then the softmax layer); at most 16
+    /// layers. Repeatable: --hidden 784 --hidden 512,256 trains every rate on each network,
+    /// each network a stack of its own, each refined on its own, and compares their best rates.
+    #[arg(long, value_name = "W[,W…]", action = clap::ArgAction::Append, default_value = DEFAULT_HIDDEN.as_str(), value_parser = widths, help_heading = "Network")]
+    pub hidden: Vec<Widths>,
+
+    /// The hidden layers' activation, comma-separated for several (each a network of its own):
+    /// relu (the reference), tanh, or gelu (exact, with erf, as PyTorch's nn.GELU()).
+    #[arg(long = "activation", id = "activations", value_name = "relu|tanh|gelu", value_delimiter = ',', default_value = "relu", value_parser = activation, help_heading = "Network")]
+    pub activations: Vec<Activation>,
+
+    /// Dropout after each hidden activation, comma-separated for several: the probability of
+    /// zeroing a unit in training (the kept ones scaled by 1/(1−P), as Keras' Dropout and
+    /// PyTorch's nn.Dropout do; none at evaluation); 0 (the reference) is none, 0 ≤ P < 1.
+    #[arg(long = "dropout", id = "dropouts", value_name = "P[,P…]", value_delimiter = ',', default_value = "0", value_parser = dropout, help_heading = "Network")]
+    pub dropouts: Vec<f64>,
+
+    /// How the weights start, comma-separated for several: normal (Normal(0, 0.05) with zero
+    /// biases: the reference, Keras' 'normal'), glorot-uniform (Keras' default), he-normal
+    /// (Keras) or torch (PyTorch's nn.Linear: weights and biases U(±1/√fan_in)).
+    #[arg(long = "init", id = "inits", value_name = "normal|glorot-uniform|he-normal|torch", value_delimiter = ',', default_value = "normal", value_parser = init, help_heading = "Network")]
+    pub inits: Vec<Init>,
 
     /// Loss: keras (probabilities clipped to [1e-7, 1-1e-7], the reference) or exact (log-softmax).
     #[arg(long, value_enum, default_value_t = d().loss.into(), help_heading = "Training")]
@@ -294,27 +320,26 @@ impl From<AdamArg> for AdamVariant {
     }
 }
 
+/// `list` with repeats dropped, in the order given.
+fn once<T: PartialEq + Clone>(list: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(list.len());
+    for item in list {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    out
+}
+
 impl SweepArgs {
     /// The run's configuration (repeated rates once, in the order given).
     pub fn to_config(&self) -> anyhow::Result<SweepConfig> {
-        let mut rates = Vec::with_capacity(self.rates.len());
-        for &r in &self.rates {
-            if !rates.contains(&r) {
-                rates.push(r);
-            }
-        }
-        let mut schedules: Vec<Schedule> = Vec::with_capacity(self.schedules.len());
-        for &s in &self.schedules {
-            if !schedules.contains(&s) {
-                schedules.push(s);
-            }
-        }
-        let mut sizes: Vec<usize> = Vec::with_capacity(self.batch_size.len());
-        for &b in &self.batch_size {
-            if !sizes.contains(&(b as usize)) {
-                sizes.push(b as usize);
-            }
-        }
+        let rates = once(&self.rates);
+        let schedules = once(&self.schedules);
+        let sizes: Vec<usize> = once(&self.batch_size)
+            .into_iter()
+            .map(|b| b as usize)
+            .collect();
         // The size named without `-b<size>`: the reference's when listed, else the first.
         let reference = crate::config::REFERENCE_BATCH;
         let batch_size = match sizes.contains(&reference) {
@@ -347,7 +372,10 @@ impl SweepArgs {
             schedules,
             warmup: self.warmup as usize,
             seed: self.seed,
-            hidden: self.hidden as usize,
+            hidden: HiddenLayers(once(&self.hidden)),
+            activations: once(&self.activations),
+            dropouts: once(&self.dropouts),
+            inits: once(&self.inits),
             loss: self.loss.into(),
             adam: self.adam.into(),
             reshuffle: self.reshuffle,

@@ -235,7 +235,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         },
         data: args.data.to_config(args.limit)?,
         ..SweepConfig::default()
-    };
+    }
+    .training(args.network.network());
     let out = store::fresh_out(args.out.clone(), Some("bench"))?;
     let (_, split) = super::load_data(&config)?;
     let model = config.model(split.shape());
@@ -258,6 +259,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         valid_images: split.valid.len(),
         epoch_gflop: work.flop / 1e9,
         batch_size: config.batch_size,
+        network: config.first_network().describe(),
         lrsweep_version: env!("CARGO_PKG_VERSION").to_string(),
         rows,
     };

@@ -68,7 +68,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         loss: meta.loss,
         ..TrainConfig::default()
     };
-    let trainer = Trainer::new(model, config)?;
+    let trainer = Trainer::new(&meta.model, model, config)?;
     let valid = DeviceData::upload(&split.valid, config.batch_size, None, &selected.device);
     let score = trainer.evaluate(&valid)?;
     say(&format!(

@@ -41,7 +41,8 @@ pub fn range_test(
     Ok(smoother.finish(*schedule, train.seed))
 }
 
-/// The range test a sweep runs first (the default schedule, the sweep's network, seed and batch),
+/// The range test a sweep runs first (the default schedule, the sweep's first network, seed and
+/// batch),
 /// written into its run directory `dir`.
 pub fn for_sweep(
     dir: &Path,
@@ -81,7 +82,8 @@ pub fn run(args: &FindArgs) -> Result<()> {
         seed: args.seed,
         data: args.data.to_config(args.limit)?,
         ..SweepConfig::default()
-    };
+    }
+    .training(args.network.network());
     let out = store::fresh_out(args.out.clone(), Some("find"))?;
     let (_, split) = super::load_data(&config)?;
     let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;

@@ -75,7 +75,8 @@ fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)
 /// Refuses (as a usage error, before anything is written) a sweep whose largest stack of rates
 /// cannot fit in the memory this machine has: weights are made on the host whatever the backend.
 fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
-    let model = config.model(shape);
+    // Each network is a stack of its own: the largest decides.
+    let model = config.largest_model(shape);
     let stack = stack as u64;
     // Writing a member's checkpoint copies its trainer state (weights and Adam's two moments)
     // and serialises it: twice three times the weights, one member at a time.
@@ -98,7 +99,7 @@ fn check_fits(config: &SweepConfig, shape: Shape, stack: usize) -> Result<()> {
             "{} network{} with --hidden {} and --batch-size {} need{} about {} to train, more than the {}; choose a smaller --hidden or --batch-size{}",
             stack,
             if stack > 1 { "s trained together" } else { "" },
-            config.hidden,
+            model.hidden,
             config.largest_batch(),
             if stack > 1 { "" } else { "s" },
             need.map_or("more bytes than can be counted".to_string(), |n| format!("{:.1} GiB", gib(n))),

@@ -1,8 +1,9 @@
-//! What a run trains, named: a **group** (the dimensions a member has besides its rate), an
-//! **arm** (a rate in a group) and a **unit** (an arm under one of the run's seeds: one member
-//! of a round). Each has one label for people and one slug for file names, spelled here only.
+//! What a run trains, named: a **network** (the layers a member trains), a **group** (the
+//! dimensions a member has besides its rate), an **arm** (a rate in a group) and a **unit** (an
+//! arm under one of the run's seeds: one member of a round). Each has one label for people and
+//! one slug for file names, spelled here only.
 
-use lrsweep_model::Schedule;
+use lrsweep_model::{Activation, Init, Schedule, Widths};
 use serde::{Deserialize, Serialize};
 
 /// The batch size the linear scaling rule scales from: the reference's.
@@ -24,16 +25,107 @@ pub fn rate_label(rate: f64) -> String {
     }
 }
 
-/// What a member trains besides its rate: its schedule and, when the run lists several, its
-/// batch size. Members of one group are compared with each other: a group has its own best
-/// rate, refinement, grid row and overview. The reference's group is the constant schedule at
-/// the run's batch size ([`Group::default`]).
+/// The network a member trains: its hidden layers' widths, their activation, the dropout after
+/// each and how its weights start. The reference's is one layer of 784 ReLU units, no dropout,
+/// Normal(0, 0.05) ([`Network::default`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Network {
+    /// The hidden layers' widths.
+    #[serde(default)]
+    pub hidden: Widths,
+    /// The activation after each hidden layer.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub activation: Activation,
+    /// Inverted dropout's drop probability after each hidden activation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f64,
+    /// How the weights start.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub init: Init,
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl Network {
+    /// Whether this is the reference's network.
+    pub fn is_reference(&self) -> bool {
+        *self == Network::default()
+    }
+
+    /// What differs from the reference's network, for people: `512-256 tanh, dropout 0.2`,
+    /// `gelu`, `784, init he-normal`; empty for the reference's.
+    pub fn label(&self) -> String {
+        let reference = Network::default();
+        let mut head = Vec::new();
+        if self.hidden != reference.hidden {
+            head.push(self.hidden.slug());
+        }
+        if self.activation != reference.activation {
+            head.push(self.activation.to_string());
+        }
+        let mut parts = Vec::new();
+        if !head.is_empty() {
+            parts.push(head.join(" "));
+        }
+        if self.dropout > 0.0 {
+            parts.push(format!("dropout {}", self.dropout));
+        }
+        if self.init != reference.init {
+            parts.push(format!("init {}", self.init));
+        }
+        parts.join(", ")
+    }
+
+    /// The whole network in words, the reference's too: `784 relu`, `512-256 tanh, dropout 0.2`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.hidden.slug(), self.activation);
+        if self.dropout > 0.0 {
+            text += &format!(", dropout {}", self.dropout);
+        }
+        if self.init != Init::default() {
+            text += &format!(", init {}", self.init);
+        }
+        text
+    }
+
+    /// For file names: `512-256-tanh-dropout0.2-init-he-normal` (the parts of [`Network::label`]).
+    pub fn slug(&self) -> String {
+        let reference = Network::default();
+        let mut parts = Vec::new();
+        if self.hidden != reference.hidden {
+            parts.push(self.hidden.slug());
+        }
+        if self.activation != reference.activation {
+            parts.push(self.activation.to_string());
+        }
+        if self.dropout > 0.0 {
+            parts.push(format!("dropout{}", self.dropout));
+        }
+        if self.init != reference.init {
+            parts.push(format!("init-{}", self.init));
+        }
+        parts.join("-")
+    }
+}
+
+/// What a member trains besides its rate: its schedule, its network and, when the run lists
+/// several, its batch size. Members of one group are compared with each other: a group has its
+/// own best rate, refinement, grid column and overview. The reference's group is the constant
+/// schedule, the reference's network, at the run's batch size ([`Group::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Group {
     /// The learning-rate schedule.
     pub schedule: Schedule,
     /// The batch size when the run lists several and this is not the run's `batch_size`.
     pub batch: Option<usize>,
+    /// The network.
+    pub network: Network,
 }
 
 impl Group {
@@ -52,16 +144,25 @@ impl Group {
         .join(", ")
     }
 
-    /// What differs from the reference, for file names: `cosine-b1024`; none for the
-    /// reference's group.
-    pub fn suffix(&self) -> Option<String> {
-        let parts = self.parts(|s| s.slug().unwrap_or_default(), |size| format!("b{size}"));
+    /// What differs within a run whose first network is `first`, for a member's directory:
+    /// `cosine-b1024`, `512-256-tanh`; none for the run's first group. A network is named where
+    /// it is not the run's first (as a batch size is where it is not the run's): a run of one
+    /// network, whatever it is, keeps `lr-<rate>`, as earlier versions named it.
+    pub fn suffix(&self, first: &Network) -> Option<String> {
+        let mut parts: Vec<String> = self.schedule.slug().into_iter().collect();
+        if self.network != *first {
+            parts.push(self.network.slug());
+        }
+        parts.extend(self.batch.map(|size| format!("b{size}")));
+        parts.retain(|p| !p.is_empty());
         (!parts.is_empty()).then(|| parts.join("-"))
     }
 
-    /// The group in a file name: its [`Group::suffix`], `constant` for the reference's.
+    /// The group in a file name: what differs from the reference (`cosine`, `512-256-tanh`,
+    /// `b1024`), `constant` for the reference's.
     pub fn slug(&self) -> String {
-        self.suffix().unwrap_or_else(|| "constant".to_string())
+        self.suffix(&Network::default())
+            .unwrap_or_else(|| "constant".to_string())
     }
 
     /// The group's name where a name is needed: its [`Group::label`], `constant` for the
@@ -73,7 +174,8 @@ impl Group {
         }
     }
 
-    /// The dimensions that differ from the reference, each written by `schedule` or `batch`.
+    /// The dimensions that differ from the reference, each written by `schedule` or `batch`
+    /// (the network by its label).
     fn parts(
         &self,
         schedule: impl Fn(Schedule) -> String,
@@ -82,6 +184,9 @@ impl Group {
         let mut parts = Vec::new();
         if self.schedule != Schedule::Constant {
             parts.push(schedule(self.schedule));
+        }
+        if !self.network.is_reference() {
+            parts.push(self.network.label());
         }
         if let Some(size) = self.batch {
             parts.push(batch(size));
@@ -92,7 +197,9 @@ impl Group {
 
 /// One configuration a run trains: a listed or refined rate in one of the run's groups.
 /// Recorded in `config.json` as the bare rate for the reference's group (as older versions
-/// recorded every rate), as `{"rate", "schedule", "batch_size"}` otherwise.
+/// recorded every rate), as `{"rate", "schedule", "batch_size", "network"}` otherwise (what is
+/// the reference's left out). An arm without a network is of the reference's network, or, in a
+/// run that does not train it, of the run's one network (read so by [`crate::store::run`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(from = "ArmRecord", into = "ArmRecord")]
 pub struct Arm {
@@ -143,6 +250,8 @@ enum ArmRecord {
         schedule: Schedule,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         batch_size: Option<usize>,
+        #[serde(default, skip_serializing_if = "Network::is_reference")]
+        network: Network,
     },
 }
 
@@ -154,11 +263,13 @@ impl From<ArmRecord> for Arm {
                 rate,
                 schedule,
                 batch_size,
+                network,
             } => Arm::new(
                 rate,
                 Group {
                     schedule,
                     batch: batch_size,
+                    network,
                 },
             ),
         }
@@ -173,6 +284,7 @@ impl From<Arm> for ArmRecord {
                 rate: a.rate,
                 schedule: a.group.schedule,
                 batch_size: a.group.batch,
+                network: a.group.network,
             },
         }
     }
@@ -188,12 +300,13 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The member's directory name in a run seeded `run_seed`: `lr-<rate>` for the reference's
-    /// group and the run's seed, with what differs added: `lr-0.001-cosine`, `lr-0.001-b1024`,
-    /// `lr-0.001-seed43`, `lr-0.001-step-2-0.5-seed43`.
-    pub fn dir_name(&self, run_seed: u64) -> String {
+    /// The member's directory name in a run seeded `run_seed` whose first network is `first`:
+    /// `lr-<rate>` for the run's first group and seed, with what differs added:
+    /// `lr-0.001-cosine`, `lr-0.001-b1024`, `lr-0.001-512-256-tanh`, `lr-0.001-seed43`,
+    /// `lr-0.001-step-2-0.5-seed43`.
+    pub fn dir_name(&self, run_seed: u64, first: &Network) -> String {
         let mut name = format!("lr-{}", rate_label(self.arm.rate));
-        if let Some(suffix) = self.arm.group.suffix() {
+        if let Some(suffix) = self.arm.group.suffix(first) {
             name = format!("{name}-{suffix}");
         }
         if self.seed != run_seed {
@@ -301,18 +414,23 @@ mod tests {
             arm: Arm::reference(1e-3),
             seed: 42,
         };
-        assert_eq!(reference.dir_name(42), "lr-0.001");
+        let first = Network::default();
+        assert_eq!(reference.dir_name(42, &first), "lr-0.001");
         assert_eq!(reference.label(42), "0.001");
         assert_eq!(reference.arm.title(), "0.001");
         let group = Group {
             schedule: step,
             batch: Some(1024),
+            network: Network::default(),
         };
         let other = Unit {
             arm: Arm::new(1e-3, group),
             seed: 43,
         };
-        assert_eq!(other.dir_name(42), "lr-0.001-step-2-0.5-b1024-seed43");
+        assert_eq!(
+            other.dir_name(42, &first),
+            "lr-0.001-step-2-0.5-b1024-seed43"
+        );
         assert_eq!(other.label(42), "0.001 step:2:0.5 b1024 (seed 43)");
         assert_eq!(other.arm.title(), "0.001 (step:2:0.5, batch 1024)");
         assert_eq!(group.slug(), "step-2-0.5-b1024");
@@ -321,6 +439,7 @@ mod tests {
         let g = Group {
             schedule: cosine,
             batch: None,
+            network: Network::default(),
         };
         assert_eq!((g.label(), g.name()), ("cosine".into(), "cosine".into()));
         // The record: a bare rate for the reference's group, the full form otherwise.
@@ -331,5 +450,44 @@ mod tests {
         );
         let back: Vec<Arm> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, vec![Arm::reference(1e-3), Arm::new(1e-3, group)]);
+        // A network: named where it differs from the reference (labels), and in directories
+        // where it differs from the run's first network.
+        let deep = Network {
+            hidden: "512,256".parse().unwrap(),
+            activation: Activation::Tanh,
+            dropout: 0.2,
+            init: Init::default(),
+        };
+        assert_eq!(deep.label(), "512-256 tanh, dropout 0.2");
+        assert_eq!(deep.slug(), "512-256-tanh-dropout0.2");
+        let arm = Arm::new(
+            1e-3,
+            Group {
+                network: deep,
+                ..Group::default()
+            },
+        );
+        assert_eq!(arm.title(), "0.001 (512-256 tanh, dropout 0.2)");
+        assert_eq!(arm.label(), "0.001 512-256 tanh, dropout 0.2");
+        let unit = Unit { arm, seed: 42 };
+        assert_eq!(unit.dir_name(42, &deep), "lr-0.001");
+        assert_eq!(
+            unit.dir_name(42, &first),
+            "lr-0.001-512-256-tanh-dropout0.2"
+        );
+        let json = serde_json::to_string(&arm).unwrap();
+        assert_eq!(
+            json,
+            r#"{"rate":0.001,"schedule":"constant","network":{"hidden":[512,256],"activation":"tanh","dropout":0.2}}"#
+        );
+        assert_eq!(serde_json::from_str::<Arm>(&json).unwrap(), arm);
+        let gelu = Network {
+            activation: Activation::Gelu,
+            ..Network::default()
+        };
+        assert_eq!(
+            (gelu.label(), gelu.describe()),
+            ("gelu".into(), "784 gelu".into())
+        );
     }
 }

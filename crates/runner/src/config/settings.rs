@@ -4,13 +4,13 @@
 
 use lrsweep_data::Shape;
 use lrsweep_model::{
-    AdamConfig, AdamVariant, Compute, CpuPath, LossKind, ModelConfig, Schedule, StopRule,
-    TrainConfig,
+    Activation, AdamConfig, AdamVariant, Compute, CpuPath, Init, LossKind, ModelConfig, Schedule,
+    StopRule, TrainConfig, Widths,
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::data::DataConfig;
-use super::group::{Arm, Group, ScaleLr, Unit};
+use super::group::{Arm, Group, Network, ScaleLr, Unit};
 use crate::backend::{BackendChoice, DeviceSpec, Selected};
 
 /// How this machine runs a run, not what the run is: whether the range test runs first,
@@ -60,8 +60,19 @@ pub struct SweepConfig {
     pub warmup: usize,
     /// Seed of split, order and weights.
     pub seed: u64,
-    /// Hidden units.
-    pub hidden: usize,
+    /// The networks' hidden layers (`--hidden`, repeatable): each a list of widths. Written as
+    /// earlier versions wrote one layer (`784`), as one list (`[512,256]`) for one network,
+    /// as a list of lists for several.
+    pub hidden: HiddenLayers,
+    /// The activations every network trains under (`--activation`; the reference: relu).
+    #[serde(default = "relu_only", skip_serializing_if = "is_relu_only")]
+    pub activations: Vec<Activation>,
+    /// The dropouts every network trains under (`--dropout`; the reference: 0, none).
+    #[serde(default = "no_dropout", skip_serializing_if = "is_no_dropout")]
+    pub dropouts: Vec<f64>,
+    /// How the weights start (`--init`; the reference: normal).
+    #[serde(default = "normal_only", skip_serializing_if = "is_normal_only")]
+    pub inits: Vec<Init>,
     /// Loss form.
     pub loss: LossKind,
     /// Adam form.
@@ -107,7 +118,10 @@ impl Default for SweepConfig {
             schedules: constant_only(),
             warmup: train.warmup,
             seed: train.seed,
-            hidden: ModelConfig::default().hidden,
+            hidden: HiddenLayers(vec![ModelConfig::default().hidden]),
+            activations: relu_only(),
+            dropouts: no_dropout(),
+            inits: normal_only(),
             loss: train.loss,
             adam: train.adam.variant,
             reshuffle: train.reshuffle,
@@ -148,7 +162,7 @@ impl SweepConfig {
     }
 
     /// The most members trained at once: the largest round (each rate under every schedule and
-    /// seed; each batch size is a stack of its own), or one with `--serial`.
+    /// seed; each batch size and network is a stack of its own), or one with `--serial`.
     pub fn stack_size(&self) -> usize {
         if self.exec.serial {
             1
@@ -159,14 +173,57 @@ impl SweepConfig {
         }
     }
 
-    /// The groups the run compares (each refined on its own), in order: every batch size under
-    /// every schedule, size by size.
+    /// The networks the run trains, in order: every `--hidden` under every activation,
+    /// dropout and initialisation.
+    pub fn networks(&self) -> Vec<Network> {
+        let mut networks = Vec::new();
+        for &hidden in &self.hidden.0 {
+            for &activation in &self.activations {
+                for &dropout in &self.dropouts {
+                    for &init in &self.inits {
+                        networks.push(Network {
+                            hidden,
+                            activation,
+                            dropout,
+                            init,
+                        });
+                    }
+                }
+            }
+        }
+        networks
+    }
+
+    /// These settings training `network` alone.
+    pub fn training(self, network: Network) -> Self {
+        Self {
+            hidden: HiddenLayers(vec![network.hidden]),
+            activations: vec![network.activation],
+            dropouts: vec![network.dropout],
+            inits: vec![network.init],
+            ..self
+        }
+    }
+
+    /// The run's first network: members of it are named without it (`lr-0.001`).
+    pub fn first_network(&self) -> Network {
+        self.networks().first().copied().unwrap_or_default()
+    }
+
+    /// The groups the run compares (each refined on its own), in order: every batch size, every
+    /// network, every schedule, size by size, network by network.
     pub fn groups(&self) -> Vec<Group> {
         let mut groups = Vec::new();
         for size in self.sizes() {
             let batch = (size != self.batch_size).then_some(size);
-            for &schedule in &self.schedules {
-                groups.push(Group { schedule, batch });
+            for network in self.networks() {
+                for &schedule in &self.schedules {
+                    groups.push(Group {
+                        schedule,
+                        batch,
+                        network,
+                    });
+                }
             }
         }
         groups
@@ -204,14 +261,32 @@ impl SweepConfig {
             .collect()
     }
 
-    /// The network for data of `shape` (its input width and class count).
+    /// The run's first network for data of `shape` (its input width and class count): what
+    /// the range test trains.
     pub fn model(&self, shape: Shape) -> ModelConfig {
+        self.model_of(&self.first_network(), shape)
+    }
+
+    /// `network` for data of `shape`.
+    pub fn model_of(&self, network: &Network, shape: Shape) -> ModelConfig {
         ModelConfig {
             inputs: shape.inputs,
-            hidden: self.hidden,
+            hidden: network.hidden,
             classes: shape.classes,
+            activation: network.activation,
+            dropout: network.dropout,
+            init: network.init,
             ..ModelConfig::default()
         }
+    }
+
+    /// The largest of the run's networks for data of `shape`: what the memory check counts.
+    pub fn largest_model(&self, shape: Shape) -> ModelConfig {
+        self.networks()
+            .iter()
+            .map(|n| self.model_of(n, shape))
+            .max_by_key(|m| m.training_bytes(self.largest_batch()).unwrap_or(u64::MAX))
+            .unwrap_or_else(|| self.model(shape))
     }
 
     /// When a rate stops (the rule its training loop follows), with `classes` classes scored
@@ -257,6 +332,88 @@ impl SweepConfig {
 
 fn one() -> usize {
     1
+}
+
+fn relu_only() -> Vec<Activation> {
+    vec![Activation::Relu]
+}
+
+fn is_relu_only(a: &[Activation]) -> bool {
+    a == relu_only().as_slice()
+}
+
+fn no_dropout() -> Vec<f64> {
+    vec![0.0]
+}
+
+fn is_no_dropout(d: &[f64]) -> bool {
+    d == no_dropout().as_slice()
+}
+
+fn normal_only() -> Vec<Init> {
+    vec![Init::Normal]
+}
+
+fn is_normal_only(i: &[Init]) -> bool {
+    i == normal_only().as_slice()
+}
+
+/// The hidden layers of each network a run trains (`--hidden`, repeatable). Written as
+/// earlier versions wrote one layer (`784`), as one list of widths for one network
+/// (`[512,256]`), and as a list of lists for several (`[[784],[512,256]]`); read from any of
+/// these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HiddenLayers(pub Vec<Widths>);
+
+impl Serialize for HiddenLayers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(s),
+            many => many
+                .iter()
+                .map(|w| w.as_slice().to_vec())
+                .collect::<Vec<_>>()
+                .serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HiddenLayers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Item {
+            One(usize),
+            Many(Vec<usize>),
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            One(usize),
+            List(Vec<Item>),
+        }
+        let widths = |list: &[usize]| Widths::new(list).map_err(serde::de::Error::custom);
+        Ok(HiddenLayers(match Form::deserialize(d)? {
+            Form::One(w) => vec![widths(&[w])?],
+            Form::List(items) if items.iter().all(|i| matches!(i, Item::One(_))) => {
+                let list: Vec<usize> = items
+                    .iter()
+                    .map(|i| match i {
+                        Item::One(w) => *w,
+                        Item::Many(_) => 0,
+                    })
+                    .collect();
+                vec![widths(&list)?]
+            }
+            Form::List(items) => items
+                .iter()
+                .map(|i| match i {
+                    Item::One(w) => widths(&[*w]),
+                    Item::Many(list) => widths(list),
+                })
+                .collect::<Result<_, _>>()?,
+        }))
+    }
 }
 
 fn constant_only() -> Vec<Schedule> {

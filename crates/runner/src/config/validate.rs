@@ -57,7 +57,17 @@ impl SweepConfig {
                 self.batch_sizes, self.batch_size
             )));
         }
-        least("--hidden", self.hidden)?;
+        if self.hidden.0.is_empty() {
+            return Err(Invalid("no --hidden".to_string()));
+        }
+        if self.activations.is_empty() || self.inits.is_empty() || self.dropouts.is_empty() {
+            return Err(Invalid("no --activation, --dropout or --init".to_string()));
+        }
+        if let Some(&p) = self.dropouts.iter().find(|&&p| !(0.0..1.0).contains(&p)) {
+            return Err(Invalid(format!(
+                "--dropout {p}: a drop probability must be at least 0 and below 1 (e.g. 0.2; 0 is none)"
+            )));
+        }
         if let Some(p) = self.patience {
             least("--patience", p)?;
         }
@@ -132,7 +142,8 @@ mod tests {
             c.validate().unwrap_err().0
         };
         assert!(bad(&|c| c.epochs = 0).contains("--epochs 0"));
-        assert!(bad(&|c| c.hidden = 0).contains("hidden 0"));
+        assert!(bad(&|c| c.dropouts = vec![1.0]).contains("--dropout 1"));
+        assert!(bad(&|c| c.dropouts = vec![-0.1]).contains("--dropout -0.1"));
         assert!(bad(&|c| c.seeds = 21).contains("--seeds 21"));
         assert!(bad(&|c| c.rates = vec![1e-11]).contains("a rate outside"));
         assert!(bad(&|c| c.warmup = 150).contains("--warmup 150"));

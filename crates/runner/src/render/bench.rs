@@ -26,6 +26,7 @@ fn label(r: &BenchRow) -> String {
         crate::config::Group {
             schedule: r.schedule,
             batch: None,
+            network: crate::config::Network::default(),
         },
     )
     .label()
@@ -81,8 +82,8 @@ pub fn csv(report: &BenchReport) -> String {
 /// The table printed after a benchmark.
 pub fn markdown(report: &BenchReport) -> String {
     let mut s = format!(
-        "{} training + {} validation images per epoch, batch {}, {:.1} GFLOP per epoch, {} epochs (the first is warm-up)\n\n| backend | device | path | rate | stack | warm-up (s) | median epoch (ms) | per rate (ms) | launches per step | images/s | GFLOP/s | peak memory (MiB) | val acc |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-        report.train_images, report.valid_images, report.batch_size, report.epoch_gflop, report.epochs
+        "Network {}: {} training + {} validation images per epoch, batch {}, {:.1} GFLOP per epoch, {} epochs (the first is warm-up)\n\n| backend | device | path | rate | stack | warm-up (s) | median epoch (ms) | per rate (ms) | launches per step | images/s | GFLOP/s | peak memory (MiB) | val acc |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        report.network, report.train_images, report.valid_images, report.batch_size, report.epoch_gflop, report.epochs
     );
     for r in &report.rows {
         if r.ok {

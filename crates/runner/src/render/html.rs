@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::analysis::range::FindResult;
 use crate::analysis::summary::Summary;
 use crate::render::text::{describe_range, escape, summary_html};
-use crate::store::names::BATCH_CHART;
+use crate::store::names::{BATCH_CHART, NETWORK_CHART};
 
 fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -76,6 +76,12 @@ pub fn report(
         h += &format!(
             "<h2>Batch sizes</h2>\n{}\n",
             image(&dir.join(BATCH_CHART), "batch sizes")?
+        );
+    }
+    if !summary.networks.is_empty() {
+        h += &format!(
+            "<h2>Networks</h2>\n{}\n",
+            image(&dir.join(NETWORK_CHART), "each network's best rate")?
         );
     }
     for r in &summary.rates {

@@ -130,30 +130,48 @@ fn write(
             });
         }
     }
+    // The best member of each batch size and of each network, each a curve of its own.
+    let records_of = |dir: &str| {
+        runs.iter()
+            .zip(&summary.rates)
+            .find(|(_, s)| s.dir == dir)
+            .map(|((_, records), _)| records.clone())
+    };
+    let best_line = |dir: &str, label: String| {
+        Some(chart::Line {
+            label,
+            records: records_of(dir)?,
+            diverged: false,
+            recommended: recommended.as_deref() == Some(dir),
+        })
+    };
     if !summary.batch_sizes.is_empty() {
         let curves: Vec<chart::Line> = summary
             .batch_sizes
             .iter()
             .filter_map(|b| {
-                let (_, records) = runs
-                    .iter()
-                    .zip(&summary.rates)
-                    .find(|(_, s)| s.dir == b.dir)?
-                    .0;
-                Some(chart::Line {
-                    label: format!(
-                        "batch {} ({}, {:.0} images/s)",
-                        b.batch_size,
-                        b.best(),
-                        b.images_per_s
-                    ),
-                    records: records.clone(),
-                    diverged: false,
-                    recommended: recommended.as_deref() == Some(b.dir.as_str()),
-                })
+                let label = format!(
+                    "batch {} ({}, {:.0} images/s)",
+                    b.batch_size,
+                    b.best(),
+                    b.images_per_s
+                );
+                best_line(&b.dir, label)
             })
             .collect();
-        chart::batch_sizes(out, &curves)?;
+        chart::best_members(out, names::BATCH_CHART, &curves)?;
+    }
+    if !summary.networks.is_empty() {
+        let curves: Vec<chart::Line> = summary
+            .networks
+            .iter()
+            .filter_map(|n| {
+                let moved = n.movement().map_or(String::new(), |m| format!(", {m}"));
+                let label = format!("{} (lr {}{moved})", n.name, rate_label(n.rate));
+                best_line(&n.dir, label)
+            })
+            .collect();
+        chart::best_members(out, names::NETWORK_CHART, &curves)?;
     }
     write_json(&layout.file(names::SUMMARY_JSON), &summary)?;
     let header = text::run_header(&record.config, &record.backend, &record.adapter);

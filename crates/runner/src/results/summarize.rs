@@ -114,6 +114,10 @@ pub fn summarize(
             record.data.train_size,
         );
     }
+    let networks = config.networks();
+    if networks.len() > 1 {
+        summary.networks = summary::network_figures(&summary.rates, &networks);
+    }
     if let Some(replay) = replay {
         // What the stop rule alone would have trained: to its first stop, or all epochs.
         let unpruned = runs

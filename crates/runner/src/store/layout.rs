@@ -4,6 +4,7 @@
 //! ```text
 //! RUN/config.json  summary.json  summary.md  report.html  lrsweep.lock
 //!     find.json  find.csv  find.png  overview.png  overview-<group>.png  batch-sizes.png
+//!     networks.png
 //!     lr-0.001.png (.svg)  slurm/
 //!     lr-0.001/  metrics.csv  checkpoint.bin  best.bpk  best.json  model.bpk  model.json
 //!                status.json  done.json  claim.lock
@@ -11,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{Arm, SweepConfig, Unit};
+use crate::config::{Arm, Network, SweepConfig, Unit};
 
 /// The names of a run's files.
 pub mod names {
@@ -33,6 +34,8 @@ pub mod names {
     pub const FIND_CHART: &str = "find.png";
     /// The chart of every batch size's best member.
     pub const BATCH_CHART: &str = "batch-sizes.png";
+    /// The chart of every network's best member.
+    pub const NETWORK_CHART: &str = "networks.png";
     /// The Slurm plan and scripts.
     pub const SLURM: &str = "slurm";
     /// A member's epochs.
@@ -57,6 +60,7 @@ pub mod names {
 pub struct RunLayout {
     root: PathBuf,
     run_seed: u64,
+    first: Network,
 }
 
 impl RunLayout {
@@ -65,6 +69,7 @@ impl RunLayout {
         Self {
             root: root.to_path_buf(),
             run_seed: config.seed,
+            first: config.first_network(),
         }
     }
 
@@ -82,7 +87,7 @@ impl RunLayout {
     pub fn member(&self, unit: Unit) -> MemberDir {
         MemberDir {
             root: self.root.clone(),
-            name: unit.dir_name(self.run_seed),
+            name: unit.dir_name(self.run_seed, &self.first),
         }
     }
 

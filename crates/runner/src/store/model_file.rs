@@ -73,7 +73,7 @@ impl ModelMeta {
             epoch: record.epoch,
             val_loss: record.val_loss,
             val_acc: record.val_acc,
-            model: run.model(),
+            model: run.model_of(arm),
             loss: config.loss,
             dataset: config.data.dataset,
             split: config.data.split(config.seed),
@@ -156,14 +156,14 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
     let m = &meta.model;
     let params = m
         .parameters()
-        .filter(|_| m.inputs > 0 && m.hidden > 0 && m.classes > 1);
+        .filter(|_| m.inputs > 0 && m.classes > 1 && (0.0..1.0).contains(&m.dropout));
     let fits = params.is_some_and(|p| {
         let weights = (p as u64).saturating_mul(4);
         weights <= bytes.len() as u64 && bytes.len() as u64 <= weights.saturating_add(16 << 20)
     });
     if !fits {
         bail!(
-            "{} describes a network of {} inputs, {} hidden units and {} classes, which does not match the {} bytes of {}; the description was edited or damaged, and no network is built from it",
+            "{} describes a network of {} inputs, hidden layers {} and {} classes, which does not match the {} bytes of {}; the description was edited or damaged, and no network is built from it",
             meta_path.display(),
             m.inputs,
             m.hidden,

@@ -180,9 +180,9 @@ impl RunRecord {
             .stop_rule(self.data.shape().classes, self.data.valid_size)
     }
 
-    /// The network this run trains: its settings on its data's shape.
-    pub fn model(&self) -> lrsweep_model::ModelConfig {
-        self.config.model(self.data.shape())
+    /// The network `arm` trains, on the run's data's shape.
+    pub fn model_of(&self, arm: Arm) -> lrsweep_model::ModelConfig {
+        self.config.model_of(&arm.group.network, self.data.shape())
     }
 
     /// What makes a rate of this run hopeless: its class count and validation size (what its
@@ -204,7 +204,7 @@ impl RunRecord {
         crate::analysis::verdict::reach(
             self.config.effective_rate(arm),
             steps,
-            self.model().init_std,
+            self.model_of(arm).first_layer_std(),
         )
     }
 
@@ -228,7 +228,7 @@ impl RunRecord {
         let c = &self.config;
         let mut fields = serde_json::json!({
             "rate": arm.rate,
-            "model": self.model(),
+            "model": self.model_of(arm),
             "seed": c.seed,
             "batch_size": c.batch_of(arm.group),
             "loss": c.loss,
@@ -278,12 +278,13 @@ impl RunRecord {
         }
         let text = super::fs::read_text(&path, super::fs::limit::RECORD)
             .map_err(|e| usage(e.context("give the directory of a previous `lrsweep sweep`")))?;
-        let record: Self = serde_json::from_str(&text).map_err(|e| {
+        let mut record: Self = serde_json::from_str(&text).map_err(|e| {
             usage(anyhow!(
-                "{}: not a lrsweep run configuration ({e})",
+                "{}: not a lrsweep run configuration ({e}); the file was edited or damaged: start a new run with --out",
                 path.display()
             ))
         })?;
+        record.arms_of_older_runs();
         record.check().map_err(|problem| {
             usage(anyhow!(
                 "{}: {problem}, which no lrsweep run records; the file was edited or damaged: start a new run with --out",
@@ -291,6 +292,22 @@ impl RunRecord {
             ))
         })?;
         Ok(record)
+    }
+
+    /// An arm recorded without its network is of the reference's network, or, in a run that
+    /// does not train it (one of an earlier version with another `--hidden`), of the run's one
+    /// network.
+    fn arms_of_older_runs(&mut self) {
+        let networks = self.config.networks();
+        if networks.contains(&crate::config::Network::default()) {
+            return;
+        }
+        let first = self.config.first_network();
+        for arm in &mut self.rates_trained {
+            if arm.group.network.is_reference() {
+                arm.group.network = first;
+            }
+        }
     }
 
     /// The one check of the settings ([`SweepConfig::validate`]) and what the record adds to
@@ -321,8 +338,12 @@ impl RunRecord {
                 ),
             ),
             (
-                self.model().training_bytes(c.largest_batch()).is_some(),
-                format!("a network of hidden {} too large to count", c.hidden),
+                c.networks().iter().all(|n| {
+                    c.model_of(n, self.data.shape())
+                        .training_bytes(c.largest_batch())
+                        .is_some()
+                }),
+                "a network too large to count".to_string(),
             ),
         ];
         match checks.into_iter().find(|(ok, _)| !ok) {
@@ -364,6 +385,7 @@ mod tests {
             crate::config::Group {
                 schedule: "cosine".parse().unwrap(),
                 batch: None,
+                network: Default::default(),
             },
         );
         assert_ne!(id, id_of(&base, cosine, 42), "another schedule");
@@ -377,6 +399,7 @@ mod tests {
             crate::config::Group {
                 schedule: Default::default(),
                 batch: Some(1024),
+                network: Default::default(),
             },
         );
         assert_eq!(id, id_of(&other, a, 42), "the run's own size: unchanged");
@@ -387,9 +410,48 @@ mod tests {
             id_of(&record(), big, 42),
             "scaled rates"
         );
-        let mut other = record();
-        other.config.hidden = 32;
-        assert_ne!(id, id_of(&other, a, 42));
+        // Each of a network's settings is another member.
+        let of = |network: crate::config::Network| {
+            let mut other = record();
+            other.config = other.config.training(network);
+            let arm = Arm::new(
+                1e-3,
+                crate::config::Group {
+                    network,
+                    ..Default::default()
+                },
+            );
+            id_of(&other, arm, 42)
+        };
+        let reference = crate::config::Network::default();
+        assert_eq!(id, of(reference), "the reference's network: unchanged");
+        let mut seen = vec![id.clone()];
+        for network in [
+            crate::config::Network {
+                hidden: lrsweep_model::Widths::one(32),
+                ..reference
+            },
+            crate::config::Network {
+                hidden: "784,784".parse().unwrap(),
+                ..reference
+            },
+            crate::config::Network {
+                activation: lrsweep_model::Activation::Tanh,
+                ..reference
+            },
+            crate::config::Network {
+                dropout: 0.2,
+                ..reference
+            },
+            crate::config::Network {
+                init: lrsweep_model::Init::HeNormal,
+                ..reference
+            },
+        ] {
+            let other = of(network);
+            assert!(!seen.contains(&other), "{network:?}");
+            seen.push(other);
+        }
         let mut other = record();
         other.config.seed = 7;
         assert_ne!(id, id_of(&other, a, 42));

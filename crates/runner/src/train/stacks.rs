@@ -1,6 +1,6 @@
 //! Training a segment of a round: its members spread over the devices (member k to device
 //! k mod n, each device's share trained by a thread of its own), each device's share as one
-//! stack per batch size (one member after another with `--serial`), every epoch persisted by
+//! stack per batch size and network (one member after another with `--serial`), every epoch persisted by
 //! the members' sinks, and what they trained handed back to the round.
 
 use anyhow::{Context as _, Result};
@@ -43,12 +43,17 @@ pub(super) fn train(
 ) -> Result<()> {
     let config = &cx.record.config;
     let n = cx.devices.len().min(train.len()).max(1);
-    // Members of one batch size next to each other, so that each device's share of a size
-    // trains as one stack.
+    // Members of one batch size and network next to each other, so that each device's share
+    // of them trains as one stack.
     let mut pending = train.to_vec();
+    let (sizes, networks) = (config.sizes(), config.networks());
     pending.sort_by_key(|&i| {
-        let size = config.batch_of(members[i].unit.arm.group);
-        config.sizes().iter().position(|&s| s == size)
+        let group = members[i].unit.arm.group;
+        let size = config.batch_of(group);
+        (
+            sizes.iter().position(|&s| s == size),
+            networks.iter().position(|n| *n == group.network),
+        )
     });
     announce(cx, arms, members, &pending, n);
     let mut shares: Vec<Vec<usize>> = (0..n).map(|_| Vec::new()).collect();
@@ -56,13 +61,16 @@ pub(super) fn train(
         shares[k % n].push(i);
     }
     let view: &[Member] = members;
-    // A device's share: a stack per batch size (sizes differ in their batches), or with
-    // --serial one member after another.
+    // A device's share: a stack per batch size and network (sizes differ in their batches,
+    // networks in their layers), or with --serial one member after another.
     let share = |ids: &[usize], d: usize| -> Result<Vec<(usize, Outcome)>> {
-        let size = |i: &usize| config.batch_of(view[*i].unit.arm.group);
+        let key = |i: &usize| {
+            let group = view[*i].unit.arm.group;
+            (config.batch_of(group), group.network)
+        };
         let stacks: Vec<&[usize]> = match config.exec.serial {
             true => ids.chunks(1).collect(),
-            false => ids.chunk_by(|a, b| size(a) == size(b)).collect(),
+            false => ids.chunk_by(|a, b| key(a) == key(b)).collect(),
         };
         let mut all = Vec::with_capacity(ids.len());
         for stack in stacks {
@@ -166,8 +174,8 @@ fn train_stack(
     }
     let labels: Vec<&str> = sinks.iter().map(|s| s.label.as_str()).collect();
     let what = format!("training learning rates {}", labels.join(", "));
-    let model = record.model();
     let group = members[ids[0]].unit.arm.group;
+    let model = record.model_of(members[ids[0]].unit.arm);
     let train = config.train(group, selected);
     let fit_members = ids
         .iter()

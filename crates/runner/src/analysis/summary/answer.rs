@@ -4,10 +4,12 @@
 use lrsweep_model::Schedule;
 use serde::{Deserialize, Serialize};
 
-use super::figures::{BatchFigures, DataSummary, Overview, PruningSummary};
+use super::figures::{BatchFigures, DataSummary, NetworkFigures, Overview, PruningSummary};
+use super::rank::{best, ties};
 use super::row::RateSummary;
 use crate::analysis::range::Suggestions;
 use crate::analysis::verdict::Verdict;
+use crate::config::Network;
 #[cfg(test)]
 use lrsweep_model::Hopeless;
 
@@ -24,6 +26,9 @@ pub struct Recommendation {
     /// Its batch size.
     #[serde(default)]
     pub batch_size: usize,
+    /// Its network (left out for the reference's).
+    #[serde(default, skip_serializing_if = "Network::is_reference")]
+    pub network: Network,
     /// Its directory in the run.
     #[serde(default)]
     pub dir: String,
@@ -64,27 +69,22 @@ pub struct Summary {
     /// With several batch sizes: each size's best rate, how soon it got there, and its speed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub batch_sizes: Vec<BatchFigures>,
-}
-
-/// The rate whose lowest validation loss (mean over the seeds, with `--seeds`) is the lowest,
-/// among those that did not diverge.
-pub fn best(rates: &[RateSummary]) -> Option<&RateSummary> {
-    rates
-        .iter()
-        .filter(|r| r.verdict.learned() && r.unfinished.is_none() && r.score().is_finite())
-        .filter(|r| r.pruned_at.is_none())
-        .min_by(|a, b| a.score().total_cmp(&b.score()))
+    /// With several networks: each network's best rate and how far it moved from the first
+    /// network's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<NetworkFigures>,
 }
 
 /// A curve that stayed where an untrained network starts reads as not moving (too small a
 /// rate) alone; in a sweep where a smaller rate learned, it is the larger rate's collapse
 /// (all units dead, the output the class prior), so it is called diverged, with that evidence.
 fn collapsed_not_stalled(rates: &mut [RateSummary]) {
-    // Within each group (schedule and batch size): another group's rate says nothing of this one's.
-    let smallest_learned = |schedule: Schedule, size: usize| {
+    // Within each group (schedule, network and batch size): another group's rate says nothing
+    // of this one's.
+    let smallest_learned = |of: &RateSummary| {
         rates
             .iter()
-            .filter(|r| r.schedule == schedule && r.batch_size == size)
+            .filter(|r| r.same_group(of))
             .filter(|r| r.verdict.learned() && r.epochs > 0)
             .map(|r| (r.rate, r.label.clone()))
             .min_by(|a, b| a.0.total_cmp(&b.0))
@@ -94,7 +94,7 @@ fn collapsed_not_stalled(rates: &mut [RateSummary]) {
         .enumerate()
         .filter(|(_, r)| r.verdict == Verdict::NotMoving)
         .filter_map(|(i, r)| {
-            smallest_learned(r.schedule, r.batch_size)
+            smallest_learned(r)
                 .filter(|(smallest, _)| r.rate > *smallest)
                 .map(|(_, label)| (i, label))
         })
@@ -142,24 +142,6 @@ fn seed_lead(best: &RateSummary, rates: &[RateSummary]) -> Option<String> {
             next.score()
         )
     })
-}
-
-/// The rates that tie with `best` (the lowest minimum) within their noise, best first: those
-/// whose minimum is within the two minima's noise combined (`√(n₁² + n₂²)`).
-fn ties<'a>(best: &'a RateSummary, rates: &'a [RateSummary]) -> Vec<&'a RateSummary> {
-    let mut tied: Vec<&RateSummary> = eligible(rates)
-        .filter(|r| r.score() - best.score() <= (best.noise().powi(2) + r.noise().powi(2)).sqrt())
-        .collect();
-    tied.sort_by(|a, b| a.score().total_cmp(&b.score()));
-    tied
-}
-
-/// The rates a recommendation chooses among: learned, finished, not pruned, with a loss.
-fn eligible(rates: &[RateSummary]) -> impl Iterator<Item = &RateSummary> {
-    rates
-        .iter()
-        .filter(|r| r.verdict.learned() && r.unfinished.is_none() && r.score().is_finite())
-        .filter(|r| r.pruned_at.is_none())
 }
 
 /// The recommendation: the cheapest (fewest epochs to its stop epoch) of the rates that tie
@@ -233,6 +215,7 @@ fn recommend(rates: &[RateSummary]) -> Option<Recommendation> {
         label: b.label.clone(),
         schedule: b.schedule,
         batch_size: b.batch_size,
+        network: b.network,
         dir: b.dir.clone(),
         epoch: stop,
         ties: tied
@@ -270,6 +253,7 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
         pruning: None,
         overviews: Vec::new(),
         batch_sizes: Vec::new(),
+        networks: Vec::new(),
     }
 }
 

@@ -1,11 +1,12 @@
-//! The run-wide figures of a summary besides its rows: what pruning did, each batch size's best
-//! member, each group's overview chart, and the user's data.
+//! The run-wide figures of a summary besides its rows: what pruning did, each batch size's and
+//! each network's best member, each group's overview chart, and the user's data.
 
 use lrsweep_model::{EpochRecord, Schedule};
 use serde::{Deserialize, Serialize};
 
+use super::rank::{best, ties};
 use super::row::RateSummary;
-use crate::config::rate_label;
+use crate::config::{rate_label, Network};
 
 /// What `--prune` did to a run: its rungs' cost against the full run's, the members the
 /// refinement's side kept, and which way the refinement went and why.
@@ -85,6 +86,102 @@ pub fn batch_figures(
             })
         })
         .collect()
+}
+
+/// One network's answer to "does the best rate move with the network?": its best member
+/// (lowest validation loss), the rates that tie with it within noise, and how far its best
+/// rate is from the first network's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkFigures {
+    /// The network.
+    pub network: Network,
+    /// It in words: `784 relu`, `512-256 tanh, dropout 0.2`.
+    pub name: String,
+    /// Whether it is the run's first network (what the others are compared with, and what the
+    /// range test trained).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first: bool,
+    /// Its best member's rate (as listed).
+    pub rate: f64,
+    /// Its best member's label.
+    pub label: String,
+    /// Its best member's directory.
+    pub dir: String,
+    /// Its lowest validation loss.
+    pub min_val_loss: f64,
+    /// The epoch of it.
+    pub min_val_loss_epoch: usize,
+    /// Its highest validation accuracy.
+    pub best_val_acc: f64,
+    /// The network's other rates whose minima tie with it within their noise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ties: Vec<String>,
+    /// Its best rate over the first network's (2: twice as high; absent for the first network
+    /// and when the first network has no best rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<f64>,
+}
+
+impl NetworkFigures {
+    /// How far its best rate moved from the first network's, in words: `×2 lower`, `×4
+    /// higher`, `unchanged`; none for the first network.
+    pub fn movement(&self) -> Option<String> {
+        let ratio = self.moved?;
+        let factor = |f: f64| {
+            let shown = if (f - f.round()).abs() < 0.05 {
+                format!("{}", f.round())
+            } else {
+                format!("{f:.1}")
+            };
+            format!("×{shown}")
+        };
+        Some(if (ratio - 1.0).abs() < 1e-9 {
+            "unchanged".to_string()
+        } else if ratio < 1.0 {
+            format!("{} lower", factor(1.0 / ratio))
+        } else {
+            format!("{} higher", factor(ratio))
+        })
+    }
+}
+
+/// With several networks: each network's figures ([`NetworkFigures`]) from the summaries
+/// `rates`, networks in the order of `networks` (the first is what the others are compared
+/// with), a network where no member learned left out.
+pub fn network_figures(rates: &[RateSummary], networks: &[Network]) -> Vec<NetworkFigures> {
+    let mut figures: Vec<NetworkFigures> = Vec::new();
+    let mut first_rate = None;
+    for (k, network) in networks.iter().enumerate() {
+        let mine: Vec<RateSummary> = rates
+            .iter()
+            .filter(|r| r.network == *network)
+            .cloned()
+            .collect();
+        let Some(best) = best(&mine) else {
+            continue;
+        };
+        if k == 0 {
+            first_rate = Some(best.rate);
+        }
+        figures.push(NetworkFigures {
+            network: *network,
+            name: network.describe(),
+            first: k == 0,
+            rate: best.rate,
+            label: best.label.clone(),
+            dir: best.dir.clone(),
+            min_val_loss: best.score(),
+            min_val_loss_epoch: best.min_val_loss_epoch,
+            best_val_acc: best.best_val_acc,
+            ties: ties(best, &mine)
+                .iter()
+                .filter(|r| r.dir != best.dir)
+                .map(|r| rate_label(r.rate))
+                .collect(),
+            moved: first_rate.filter(|_| k > 0).map(|first| best.rate / first),
+        });
+    }
+    figures
 }
 
 /// One group's overview chart.

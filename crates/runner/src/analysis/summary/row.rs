@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::verdict::{self, Verdict};
 #[cfg(test)]
 use crate::config::rate_label;
-use crate::config::Arm;
+use crate::config::{Arm, Group, Network};
 
 /// The analysis of one rate's curves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,9 @@ pub struct RateSummary {
     /// Images per batch.
     #[serde(default)]
     pub batch_size: usize,
+    /// The network it trained (left out for the reference's).
+    #[serde(default, skip_serializing_if = "Network::is_reference")]
+    pub network: Network,
     /// The rate Adam took (before its schedule): the listed rate, scaled for the batch size
     /// with `--scale-lr`.
     #[serde(default)]
@@ -237,6 +240,7 @@ impl RateSummary {
             label: facts.arm.label(),
             schedule: facts.arm.group.schedule,
             batch_size: facts.batch_size,
+            network: facts.arm.group.network,
             effective_rate: facts.effective_rate,
             dir: facts.dir.clone(),
             epochs: records.len(),
@@ -337,6 +341,17 @@ impl RateSummary {
         } else {
             self.verdict_reason = format!("{}; pruned, {note}", self.verdict_reason);
         }
+    }
+
+    /// Whether it is of `group`, trained at `size` (the group's batch size).
+    pub fn is_of(&self, group: Group, size: usize) -> bool {
+        self.schedule == group.schedule && self.batch_size == size && self.network == group.network
+    }
+
+    /// Whether it and `other` are of one group (their curves are compared with each other).
+    pub fn same_group(&self, other: &RateSummary) -> bool {
+        (self.schedule, self.batch_size, self.network)
+            == (other.schedule, other.batch_size, other.network)
     }
 
     /// What rates are ranked by: the minimum validation loss, its mean over the seeds with

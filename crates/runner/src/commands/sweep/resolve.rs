@@ -149,7 +149,7 @@ fn paths_of(id: &str) -> Vec<&'static str> {
 
 /// The defining settings' top-level fields: every field of [`SweepConfig`] but the execution
 /// settings and the data, whose fields [`SETS`] names.
-const DEFINING: [&str; 19] = [
+const DEFINING: [&str; 22] = [
     "rates",
     "refine",
     "epochs",
@@ -160,6 +160,9 @@ const DEFINING: [&str; 19] = [
     "warmup",
     "seed",
     "hidden",
+    "activations",
+    "dropouts",
+    "inits",
     "loss",
     "adam",
     "reshuffle",
@@ -177,7 +180,26 @@ fn flag(path: &str) -> String {
         "data.user" => "--data".to_string(),
         "schedules" => "--schedule".to_string(),
         "batch_sizes" => "--batch-size".to_string(),
+        "activations" => "--activation".to_string(),
+        "dropouts" => "--dropout".to_string(),
+        "inits" => "--init".to_string(),
         other => format!("--{}", other.trim_start_matches("data.").replace('_', "-")),
+    }
+}
+
+/// The setting at `path` as the user writes it ([`show`]): a network's settings left out of
+/// `config.json` are the reference's, and several `--hidden` are written as given.
+fn show_at(path: &str, value: Option<&Value>) -> String {
+    match (path, value) {
+        ("activations", None) => "relu".to_string(),
+        ("dropouts", None) => "0".to_string(),
+        ("inits", None) => "normal".to_string(),
+        ("hidden", Some(Value::Array(items))) if items.iter().all(Value::is_array) => items
+            .iter()
+            .map(|v| show(Some(v)))
+            .collect::<Vec<_>>()
+            .join(" --hidden "),
+        _ => show(value),
     }
 }
 
@@ -224,8 +246,8 @@ fn conflicts(saved: &SweepConfig, asked: &SweepConfig, explicit: &[String]) -> V
                 format!(
                     "{} {} (the run has {})",
                     flag(path),
-                    show(new.as_ref()),
-                    show(old.as_ref())
+                    show_at(path, new.as_ref()),
+                    show_at(path, old.as_ref())
                 )
             })
         })

@@ -14,6 +14,6 @@ mod rate;
 
 pub use bars::bench;
 pub use epochs::Line;
-pub use overview::{batch_sizes, overview};
+pub use overview::{best_members, overview};
 pub use range::find;
 pub use rate::rate_chart;

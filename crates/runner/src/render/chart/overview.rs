@@ -1,5 +1,5 @@
-//! Charts of several runs: the overview of a group's rates and the batch sizes' best members,
-//! validation loss on a log scale beside accuracy or wall-clock time.
+//! Charts of several runs: the overview of a group's rates and the best members of the batch
+//! sizes or the networks, validation loss on a log scale beside accuracy or wall-clock time.
 
 use std::path::Path;
 
@@ -13,7 +13,6 @@ use super::draw::{axes, frame, legend, png, segments, stroke, Axes, DrawResult, 
 use super::epochs::{
     draw_runs, epoch_axes, last_epoch, log_ticks, loss_panel, styles, tidy, Line, ACCURACY_AXIS,
 };
-use crate::store::names::BATCH_CHART;
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
 
@@ -73,15 +72,16 @@ pub fn overview(dir: &Path, stem: &str, lines: &[Line]) -> Result<()> {
     })
 }
 
-/// Writes `batch-sizes.png`: each size's best member's validation loss against epoch (left)
-/// and against the wall-clock seconds its training took (right), one curve per size.
-pub fn batch_sizes(dir: &Path, lines: &[Line]) -> Result<()> {
-    png(&dir.join(BATCH_CHART), OVERVIEW_SIZE, |area| {
-        draw_batch_sizes(area, lines)
+/// Writes `file` (`batch-sizes.png`, `networks.png`): the best member of each batch size or
+/// network, its validation loss against epoch (left) and against the wall-clock seconds its
+/// training took (right), one curve each.
+pub fn best_members(dir: &Path, file: &str, lines: &[Line]) -> Result<()> {
+    png(&dir.join(file), OVERVIEW_SIZE, |area| {
+        draw_best_members(area, lines)
     })
 }
 
-fn draw_batch_sizes<DB: DrawingBackend>(
+fn draw_best_members<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     lines: &[Line],
 ) -> DrawResult<DB> {

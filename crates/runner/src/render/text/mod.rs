@@ -13,10 +13,10 @@ pub use sentences::{describe_range, run_header};
 
 use format::{html_table, md_table};
 use rows::{
-    batch_rows, cells, grid, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE, COLUMNS, GRID_TITLE,
-    SEED_COLUMNS,
+    batch_rows, cells, grid, network_rows, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE, COLUMNS,
+    GRID_TITLE, NETWORK_COLUMNS, NETWORK_TITLE, SEED_COLUMNS,
 };
-use sentences::{data_line, incomplete, pruning_line, range_line, recommendation};
+use sentences::{data_line, incomplete, network_line, pruning_line, range_line, recommendation};
 
 use crate::analysis::summary::Summary;
 
@@ -45,6 +45,16 @@ pub fn summary_markdown(summary: &Summary) -> String {
             "\n{BATCH_TITLE} (see batch-sizes.png):\n\n{}",
             md_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
         );
+    }
+    let networks = network_rows(summary);
+    if !networks.is_empty() {
+        s += &format!(
+            "\n{NETWORK_TITLE} (see networks.png):\n\n{}",
+            md_table(&NETWORK_COLUMNS, networks.iter().map(|r| r.to_vec()))
+        );
+    }
+    if let Some(line) = network_line(summary) {
+        s += &format!("\n{line}\n");
     }
     let (lead, rest) = recommendation(summary);
     s += &format!("\n**{lead}**{rest}\n");
@@ -82,6 +92,16 @@ pub fn summary_html(summary: &Summary) -> String {
             "<p>{BATCH_TITLE}:</p>\n{}",
             html_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
         );
+    }
+    let networks = network_rows(summary);
+    if !networks.is_empty() {
+        h += &format!(
+            "<p>{NETWORK_TITLE}:</p>\n{}",
+            html_table(&NETWORK_COLUMNS, networks.iter().map(|r| r.to_vec()))
+        );
+    }
+    if let Some(line) = network_line(summary) {
+        h += &format!("<p>{}</p>\n", escape(&line));
     }
     let seeds = seed_rows(summary);
     if !seeds.is_empty() {

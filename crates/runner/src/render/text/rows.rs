@@ -82,25 +82,35 @@ pub(super) fn cells(r: Row) -> [String; 10] {
     ]
 }
 
-/// With several groups (schedules, batch sizes): the grid of the lowest validation loss of
-/// every rate (rows) in every group (columns: the schedule and/or the batch size), `(epoch)`
-/// after each, the recommended one in bold; none with one group.
+/// With several groups (schedules, networks, batch sizes): the grid of the lowest validation
+/// loss of every rate (rows) in every group (columns: what differs among the groups: the
+/// schedule, the network, the batch size), `(epoch)` after each, the recommended one in bold;
+/// none with one group.
 pub(super) fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)> {
-    let mut groups: Vec<(lrsweep_model::Schedule, usize)> = Vec::new();
+    let mut groups: Vec<&RateSummary> = Vec::new();
     for r in &summary.rates {
-        if !groups.contains(&(r.schedule, r.batch_size)) {
-            groups.push((r.schedule, r.batch_size));
+        if !groups.iter().any(|g| g.same_group(r)) {
+            groups.push(r);
         }
     }
     if groups.len() < 2 {
         return None;
     }
-    let schedules = groups.iter().any(|g| g.0 != groups[0].0);
-    let sizes = groups.iter().any(|g| g.1 != groups[0].1);
-    let name = |(schedule, size): (lrsweep_model::Schedule, usize)| match (schedules, sizes) {
-        (true, true) => format!("{schedule}, batch {size}"),
-        (true, false) => schedule.to_string(),
-        _ => format!("batch {size}"),
+    let schedules = groups.iter().any(|g| g.schedule != groups[0].schedule);
+    let networks = groups.iter().any(|g| g.network != groups[0].network);
+    let sizes = groups.iter().any(|g| g.batch_size != groups[0].batch_size);
+    let name = |g: &RateSummary| {
+        let mut parts = Vec::new();
+        if schedules {
+            parts.push(g.schedule.to_string());
+        }
+        if networks {
+            parts.push(g.network.describe());
+        }
+        if sizes {
+            parts.push(format!("batch {}", g.batch_size));
+        }
+        parts.join(", ")
     };
     let mut rates: Vec<f64> = Vec::new();
     for r in &summary.rates {
@@ -111,16 +121,16 @@ pub(super) fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)>
     rates.sort_by(|a, b| a.total_cmp(b));
     let best = summary.recommended.as_ref().map(|r| r.dir.as_str());
     let mut header = vec!["rate".to_string()];
-    header.extend(groups.iter().map(|&g| name(g)));
+    header.extend(groups.iter().map(|g| name(g)));
     let rows = rates
         .iter()
         .map(|&rate| {
             let mut row = vec![rate_label(rate)];
-            row.extend(groups.iter().map(|&(schedule, size)| {
+            row.extend(groups.iter().map(|g| {
                 let found = summary
                     .rates
                     .iter()
-                    .find(|r| r.rate == rate && r.schedule == schedule && r.batch_size == size);
+                    .find(|r| r.rate == rate && r.same_group(g));
                 match found {
                     Some(r) => {
                         let cell = format!("{:.4} ({})", r.min_val_loss, r.min_val_loss_epoch);
@@ -165,6 +175,40 @@ pub(super) fn batch_rows(summary: &Summary) -> Vec<[String; 5]> {
                 format!("{:.4} ({})", b.min_val_loss, b.min_val_loss_epoch),
                 format!("{:.1}", b.seconds_to_best),
                 format!("{:.0}", b.images_per_s),
+            ]
+        })
+        .collect()
+}
+
+/// What the networks' table shows.
+pub(super) const NETWORK_TITLE: &str = "Each network's best rate";
+
+/// The networks' table: each network's best member, the rates that tie with it, and how far
+/// its best rate moved from the first network's.
+pub(super) const NETWORK_COLUMNS: [&str; 6] = [
+    "network",
+    "best rate",
+    "min val loss (epoch)",
+    "best val acc",
+    "ties within noise",
+    "best rate against the first network's",
+];
+
+pub(super) fn network_rows(summary: &Summary) -> Vec<[String; 6]> {
+    summary
+        .networks
+        .iter()
+        .map(|n| {
+            [
+                n.name.clone(),
+                rate_label(n.rate),
+                format!("{:.4} ({})", n.min_val_loss, n.min_val_loss_epoch),
+                format!("{:.4}", n.best_val_acc),
+                match n.ties.is_empty() {
+                    true => "-".to_string(),
+                    false => n.ties.join(", "),
+                },
+                n.movement().unwrap_or_else(|| "(the first)".to_string()),
             ]
         })
         .collect()

@@ -17,13 +17,25 @@ pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String 
     if config.warmup > 0 {
         schedules += &format!(" after {} warm-up epochs", config.warmup);
     }
+    let networks = config.networks();
+    let network = match networks.as_slice() {
+        [one] if one.is_reference() => String::new(),
+        [one] => format!(", network {}", one.describe()),
+        many => format!(
+            ", networks {}",
+            many.iter()
+                .map(|n| n.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
     let sizes: Vec<String> = config.sizes().iter().map(|s| s.to_string()).collect();
     let mut batch = sizes.join(", ");
     if config.scale_lr != crate::config::ScaleLr::None {
         batch += &format!(" (rates scaled {} from 256)", config.scale_lr);
     }
     format!(
-        "{} epochs per rate, batch {batch}{schedules}, seed {}, {backend} on {adapter}.",
+        "{} epochs per rate, batch {batch}{schedules}{network}, seed {}, {backend} on {adapter}.",
         config.epochs, config.seed
     )
 }
@@ -76,10 +88,14 @@ pub(super) fn recommendation(summary: &Summary) -> (String, String) {
     match &summary.recommended {
         Some(r) if r.label != rate_label(r.rate) => (
             format!(
-                "Recommended: learning rate {} under schedule {} at batch size {}, stop at epoch {}",
+                "Recommended: learning rate {} under schedule {} at batch size {}{}, stop at epoch {}",
                 rate_label(r.rate),
                 r.schedule,
                 r.batch_size,
+                match r.network.is_reference() {
+                    true => String::new(),
+                    false => format!(" on network ({})", r.network.describe()),
+                },
                 r.epoch
             ),
             format!(" — {}.", r.reason),
@@ -161,8 +177,10 @@ fn no_learner(summary: &Summary) -> String {
 /// The range test's line: its suggestions and how they compare with the sweep's answer.
 pub(super) fn range_line(summary: &Summary) -> Option<String> {
     let t = summary.range_test.as_ref()?;
-    let label = summary.recommended.as_ref().map(|r| r.label.as_str());
-    let verdict = match verdict_of(summary, t) {
+    let answer = compared(summary);
+    let label = answer.as_ref().map(|(_, label)| label.as_str());
+    let range = verdict(answer.as_ref().map(|(rate, _)| *rate), t);
+    let verdict = match range {
         RangeVerdict::Agrees { factor } => format!(
             "it agrees with the sweep's {} (within a factor {factor:.1} of valley)",
             label.unwrap_or_default()
@@ -175,14 +193,14 @@ pub(super) fn range_line(summary: &Summary) -> Option<String> {
             "the sweep has no recommendation yet to compare them with".to_string()
         }
     };
-    let advice = match (summary.recommended.as_ref(), verdict_of(summary, t)) {
-        (Some(r), RangeVerdict::Differs { .. }) => {
+    let advice = match (&answer, range) {
+        (Some((rate, label)), RangeVerdict::Differs { .. }) => {
             let epochs = summary
                 .rates
                 .iter()
-                .find(|s| s.rate == r.rate)
+                .find(|s| s.rate == *rate)
                 .map_or(0, |s| s.epochs);
-            let why = if t.valley > r.rate {
+            let why = if t.valley > *rate {
                 "it points higher: in the first 100 batches larger rates cut the loss fastest, \
                  but over the whole run they overfit sooner or diverge"
             } else {
@@ -190,23 +208,39 @@ pub(super) fn range_line(summary: &Summary) -> Option<String> {
                  but over the whole run the sweep's rate reached a lower validation loss"
             };
             format!(
-                " Trust the sweep's {}: it trained every rate for real, over up to {epochs} epochs, while the range test is a 100-batch heuristic; {why}.",
-                r.label
+                " Trust the sweep's {label}: it trained every rate for real, over up to {epochs} epochs, while the range test is a 100-batch heuristic; {why}."
             )
         }
         _ => String::new(),
     };
+    // With several networks the range test trained the first.
+    let on = match summary.networks.is_empty() {
+        true => "",
+        false => " (on the run's first network)",
+    };
     Some(format!(
-        "Range test: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
+        "Range test{on}: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
         short(t.valley),
         short(t.steep),
         short(t.minimum_10)
     ))
 }
 
-/// How the range test's suggestions compare with the sweep's answer.
-fn verdict_of(summary: &Summary, t: &crate::analysis::range::Suggestions) -> RangeVerdict {
-    verdict(summary.recommended.as_ref().map(|r| r.rate), t)
+/// The sweep's answer the range test is compared with: the recommended rate, or with several
+/// networks the first network's best rate (the range test trained the first network); its rate
+/// and label.
+fn compared(summary: &Summary) -> Option<(f64, String)> {
+    match summary.networks.is_empty() {
+        true => summary
+            .recommended
+            .as_ref()
+            .map(|r| (r.rate, r.label.clone())),
+        false => summary
+            .networks
+            .first()
+            .filter(|n| n.first)
+            .map(|n| (n.rate, format!("{} ({})", rate_label(n.rate), n.name))),
+    }
 }
 
 /// What `--prune` did, in a paragraph: the rate-epochs trained against the unpruned run's,
@@ -229,6 +263,45 @@ pub(super) fn pruning_line(summary: &Summary) -> Option<String> {
         line += &format!(" {first}{}.", chars.as_str());
     }
     Some(line)
+}
+
+/// With several networks: how the best rate moved with each network from the first network's,
+/// in sentences (`With 512-256 relu the best rate is 0.0005, ×2 lower than 784 relu's 0.001.`),
+/// saying when the first network's rate ties with the new best within noise.
+pub(super) fn network_line(summary: &Summary) -> Option<String> {
+    let first = summary.networks.first().filter(|n| n.first)?;
+    let others: Vec<_> = summary
+        .networks
+        .iter()
+        .filter(|n| n.moved.is_some())
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let first_rate = rate_label(first.rate);
+    let lines: Vec<String> = others
+        .iter()
+        .map(|n| {
+            let rate = rate_label(n.rate);
+            let moved = match n.movement().as_deref() {
+                Some("unchanged") | None => format!(
+                    "With {} the best rate is {rate}, as with {}.",
+                    n.name, first.name
+                ),
+                Some(m) => format!(
+                    "With {} the best rate moved {m}: {rate}, against {first_rate} with {}.",
+                    n.name, first.name
+                ),
+            };
+            match n.ties.contains(&first_rate) {
+                true => format!(
+                    "{moved} {first_rate} ties with it within noise on this network, so the move is within noise."
+                ),
+                false => moved,
+            }
+        })
+        .collect();
+    Some(lines.join(" "))
 }
 
 /// The user's data in one line: name, items, shape, scale, and each class with its items in
