@@ -40,7 +40,7 @@ fn work(dir: &Path, step: &[&str]) -> Output {
 }
 
 /// Waits until `check` holds for the run's status (a minute at most).
-fn wait_status(dir: &Path, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_status(dir: &Path, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
         let s = status(dir);
@@ -287,7 +287,7 @@ fn refinement_goes_on_from_the_rates_that_finished_and_the_summary_marks_the_mis
 
 /// Whether this machine can submit Slurm jobs; with LRSWEEP_REQUIRE_SLURM set (CI, where
 /// `.ci/run` starts a one-node cluster) it must.
-fn slurm_here() -> bool {
+pub(crate) fn slurm_here() -> bool {
     let ok = Command::new("sinfo")
         .args(["-h", "-o", "%T"])
         .output()

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod hostile_runs;
 mod house;
+mod network;
 mod noise;
 mod own_data;
 mod prune;

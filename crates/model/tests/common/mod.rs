@@ -8,6 +8,7 @@ use lrsweep_data::{DatasetKind, Locator, Split, SplitConfig};
 /// The reference split of the local MNIST copy (`LRSWEEP_DATA_DIR`, else `../shared/data/mnist`
 /// beside the project, else the caches, else downloaded once into lrsweep's cache, verified),
 /// optionally a stratified subset.
+#[allow(dead_code)] // not every test binary trains on MNIST
 pub fn split(limit: Option<usize>) -> Split {
     let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
     let dir = (std::env::var_os("LRSWEEP_DATA_DIR").is_none() && shared.is_dir()).then_some(shared);

@@ -136,7 +136,7 @@ pub struct SweepArgs {
     /// Dropout after each hidden activation, comma-separated for several: the probability of
     /// zeroing a unit in training (the kept ones scaled by 1/(1−P), as Keras' Dropout and
     /// PyTorch's nn.Dropout do; none at evaluation); 0 (the reference) is none, 0 ≤ P < 1.
-    #[arg(long = "dropout", id = "dropouts", value_name = "P[,P…]", value_delimiter = ',', default_value = "0", value_parser = dropout, help_heading = "Network")]
+    #[arg(long = "dropout", id = "dropouts", value_name = "P[,P…]", value_delimiter = ',', default_value = "0", value_parser = dropout, allow_hyphen_values = true, help_heading = "Network")]
     pub dropouts: Vec<f64>,
 
     /// How the weights start, comma-separated for several: normal (Normal(0, 0.05) with zero
