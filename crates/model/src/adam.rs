@@ -150,10 +150,34 @@ pub fn update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: StepCon
         .zip(v.par_chunks_mut(UPDATE_CHUNK))
         .zip(g.par_chunks(UPDATE_CHUNK))
         .for_each(|(((p, m), v), g)| {
-            for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
-                adam_element(p, m, v, g, k);
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2 (just checked).
+                unsafe { update_avx2(p, m, v, g, k) };
+                return;
             }
+            update_part(p, m, v, g, k);
         });
+}
+
+/// [`update`] on one part, element by element.
+#[inline(always)]
+fn update_part(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: StepConstants) {
+    for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+        adam_element(p, m, v, g, k);
+    }
+}
+
+/// [`update_part`] compiled for AVX2: eight elements at a time, the same arithmetic (square
+/// root and division are exactly rounded in every lane width; nothing is fused), so the
+/// same results as the portable loop.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_avx2(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: StepConstants) {
+    update_part(p, m, v, g, k);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::simd::{dispatch, Isa, Simd};
 use crate::layers::Activation;
 
 /// Images per parallel task of the bias-and-activation pass.
@@ -12,6 +13,7 @@ const ROWS_PER_TASK: usize = 16;
 /// `a = act(lhs·w + b)` for `lhs` `[rows, fan_in]` and `w` `[fan_in, fan_out]` (row-major);
 /// with `z`, the pre-activation `lhs·w + b` is kept there too (GELU's derivative needs it).
 pub(super) fn forward(
+    isa: Isa,
     lhs: &[f32],
     w: &[f32],
     b: &[f32],
@@ -23,25 +25,53 @@ pub(super) fn forward(
     let rows = a.len() / fan_out;
     let fan_in = w.len() / fan_out;
     matmul(rows, fan_out, fan_in, a, lhs, (fan_in, 1), w, (fan_out, 1));
+    let chunk = ROWS_PER_TASK * fan_out;
     match z {
-        None => a.par_chunks_mut(ROWS_PER_TASK * fan_out).for_each(|part| {
-            for row in part.chunks_mut(fan_out) {
+        None => a
+            .par_chunks_mut(chunk)
+            .for_each(|part| activate_part(isa, b, act, part, None)),
+        Some(z) => a
+            .par_chunks_mut(chunk)
+            .zip(z.par_chunks_mut(chunk))
+            .for_each(|(part, zs)| activate_part(isa, b, act, part, Some(zs))),
+    }
+}
+
+dispatch! {
+    /// [`activate_rows`] on one part of a layer's rows.
+    fn activate_part = activate_rows(b: &[f32], act: Activation, a: &mut [f32], z: Option<&mut [f32]>)
+}
+
+/// `a ← act(a + b)` row by row (rows of `b.len()`), keeping `a + b` in `z` when given; the
+/// activation chosen once (so that ReLU's loop is branch-free and vectorises).
+#[inline(always)]
+fn activate_rows<S: Simd>(_: S, b: &[f32], act: Activation, a: &mut [f32], z: Option<&mut [f32]>) {
+    let width = b.len();
+    match z {
+        Some(z) => {
+            for (row, zr) in a.chunks_mut(width).zip(z.chunks_mut(width)) {
+                for ((o, zo), &bias) in row.iter_mut().zip(zr).zip(b) {
+                    *zo = *o + bias;
+                    *o = act.apply(*zo);
+                }
+            }
+        }
+        None if act == Activation::Relu => {
+            for row in a.chunks_mut(width) {
+                for (o, &bias) in row.iter_mut().zip(b) {
+                    let z = *o + bias;
+                    // As `Activation::apply`: a NaN stays.
+                    *o = if z <= 0.0 { 0.0 } else { z };
+                }
+            }
+        }
+        None => {
+            for row in a.chunks_mut(width) {
                 for (o, &bias) in row.iter_mut().zip(b) {
                     *o = act.apply(*o + bias);
                 }
             }
-        }),
-        Some(z) => a
-            .par_chunks_mut(ROWS_PER_TASK * fan_out)
-            .zip(z.par_chunks_mut(ROWS_PER_TASK * fan_out))
-            .for_each(|(part, zs)| {
-                for (row, zr) in part.chunks_mut(fan_out).zip(zs.chunks_mut(fan_out)) {
-                    for ((o, zo), &bias) in row.iter_mut().zip(zr).zip(b) {
-                        *zo = *o + bias;
-                        *o = act.apply(*zo);
-                    }
-                }
-            }),
+        }
     }
 }
 

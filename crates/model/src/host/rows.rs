@@ -149,21 +149,60 @@ pub(super) struct LayerValues<'a> {
 
 /// `dh` (the gradient at what a hidden layer handed on) turned, in place, into the gradient at
 /// its pre-activation: through its dropout mask, then its activation's derivative.
-pub(super) fn through(act: Activation, layer: &LayerValues, dh: &mut [f32]) {
+pub(super) fn through<'a>(isa: Isa, act: Activation, layer: &LayerValues<'a>, dh: &mut [f32]) {
     let chunk = ROWS_PER_TASK * 64;
     dh.par_chunks_mut(chunk).enumerate().for_each(|(k, d)| {
         let at = k * chunk;
-        let a = &layer.a[at..at + d.len()];
-        for (i, g) in d.iter_mut().enumerate() {
-            if let Some(m) = layer.mask {
-                *g *= m[at + i];
-            }
-            let z = layer.z.map_or(0.0, |z| z[at + i]);
-            let d = act.derivative(z, a[i]);
-            // A unit that passes nothing passes nothing, even a NaN (as ReLU's mask does).
-            *g = if d == 0.0 { 0.0 } else { *g * d };
-        }
+        let n = d.len();
+        let part = |s: Option<&'a [f32]>| s.map(|s| &s[at..at + n]);
+        let a = &layer.a[at..at + n];
+        through_part(isa, act, a, part(layer.z), part(layer.mask), d);
     });
+}
+
+dispatch! {
+    /// [`through`] on one part of a layer.
+    fn through_part = through_values(
+        act: Activation, a: &[f32], z: Option<&[f32]>, mask: Option<&[f32]>, g: &mut [f32],
+    )
+}
+
+/// `g ← (g ⊙ mask) ⊙ act'(z, a)` element by element, the activation chosen once per part (so
+/// that each loop is branch-free and vectorises); a unit whose derivative is 0 passes nothing,
+/// even a NaN (as ReLU's mask does).
+#[inline(always)]
+fn through_values<S: Simd>(
+    _: S,
+    act: Activation,
+    a: &[f32],
+    z: Option<&[f32]>,
+    mask: Option<&[f32]>,
+    g: &mut [f32],
+) {
+    if let Some(mask) = mask {
+        for (g, &m) in g.iter_mut().zip(mask) {
+            *g *= m;
+        }
+    }
+    let pass = |g: f32, d: f32| if d == 0.0 { 0.0 } else { g * d };
+    match (act, z) {
+        (Activation::Relu, _) => {
+            for (g, &a) in g.iter_mut().zip(a) {
+                *g = if a <= 0.0 { 0.0 } else { *g };
+            }
+        }
+        (Activation::Tanh, _) => {
+            for (g, &a) in g.iter_mut().zip(a) {
+                *g = pass(*g, 1.0 - a * a);
+            }
+        }
+        (Activation::Gelu, z) => {
+            let z = z.unwrap_or(a);
+            for ((g, &z), &a) in g.iter_mut().zip(z).zip(a) {
+                *g = pass(*g, Activation::Gelu.derivative(z, a));
+            }
+        }
+    }
 }
 
 /// `out = a ⊙ mask`: a hidden layer's activation with its dropout mask applied.

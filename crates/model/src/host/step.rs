@@ -140,18 +140,29 @@ impl Scratch {
         }
     }
 
-    /// Lays out order `j`'s sparse batch for the products (a dense batch needs nothing).
+    /// Lays out order `j`'s sparse batch for the products (a dense batch needs nothing): its
+    /// image panels (forward) and, in training, beside them on another thread, its pixel panels
+    /// (W1's gradient).
     pub(super) fn prepare(&mut self, j: usize, x: &HostBatch, inputs: usize, training: bool) {
         if self.batches.len() <= j {
             self.batches.resize_with(j + 1, BatchPanels::default);
         }
-        let b = &mut self.batches[j];
+        let BatchPanels {
+            csc,
+            images,
+            pixels,
+        } = &mut self.batches[j];
         if let HostBatch::Sparse(csr, rows) = x {
-            b.images.images(csr, rows.clone(), inputs);
-            if training {
-                b.csc.fill(csr, rows.clone(), inputs);
-                b.pixels.pixels(&b.csc, rows.len(), inputs);
-            }
+            match training {
+                true => rayon::join(
+                    || images.images(csr, rows.clone(), inputs),
+                    || {
+                        csc.fill(csr, rows.clone(), inputs);
+                        pixels.pixels(csc, rows.len(), inputs);
+                    },
+                ),
+                false => (images.images(csr, rows.clone(), inputs), ()),
+            };
         }
     }
 
@@ -195,11 +206,11 @@ fn forward(
         if l == 0 {
             match x {
                 HostBatch::Sparse(..) => sparse::forward(isa, panels, &p.w1.param, b, act, a, z),
-                HostBatch::Dense(x) => dense::forward(x, &p.w1.param, b, act, a, z),
+                HostBatch::Dense(x) => dense::forward(isa, x, &p.w1.param, b, act, a, z),
             }
         } else {
             let input = handed_on(&before[l - 1], rows * model.hidden[l - 1], dropout);
-            dense::forward(input, &p.middle[l - 1].param, b, act, a, z);
+            dense::forward(isa, input, &p.middle[l - 1].param, b, act, a, z);
         }
         if dropout {
             rows::masked(&buf.a[..n], &buf.mask[..n], &mut buf.out[..n]);
@@ -313,7 +324,7 @@ pub(super) fn step(
                 z: act.needs_input().then(|| &buf.z[..h_last]),
                 mask: dropout.then(|| &buf.mask[..h_last]),
             };
-            rows::through(act, &values, &mut buf.dz[..h_last]);
+            rows::through(isa, act, &values, &mut buf.dz[..h_last]);
         }
     }
     let h = handed_on(&s.layers[last], h_last, dropout);
@@ -341,7 +352,7 @@ pub(super) fn step(
             z: act.needs_input().then(|| &below.z[..n]),
             mask: dropout.then(|| &below.mask[..n]),
         };
-        rows::through(act, &values, &mut below.dz[..n]);
+        rows::through(isa, act, &values, &mut below.dz[..n]);
     }
     let hidden = model.hidden.first();
     let dz1 = &s.layers[0].dz[..rows * hidden];

@@ -103,9 +103,11 @@ fn the_forward_products_equal_the_formula() {
         sparse::forward(isa, &panels, &blocked, &b1, Activation::Relu, &mut h, None);
         close(&h, &want, &format!("sparse forward, {}", isa.name()));
     }
-    let mut h = vec![f32::NAN; ROWS * HIDDEN];
-    dense::forward(&x, &w1, &b1, Activation::Relu, &mut h, None);
-    close(&h, &want, "dense forward");
+    for isa in all_isas() {
+        let mut h = vec![f32::NAN; ROWS * HIDDEN];
+        dense::forward(isa, &x, &w1, &b1, Activation::Relu, &mut h, None);
+        close(&h, &want, &format!("dense forward, {}", isa.name()));
+    }
     // Every activation, and the pre-activation kept where asked.
     let mut pre = product(&x, &w1, ROWS, INPUTS, HIDDEN);
     for (i, z) in pre.iter_mut().enumerate() {
@@ -123,10 +125,72 @@ fn the_forward_products_equal_the_formula() {
                 &format!("sparse pre-activation {act}, {}", isa.name()),
             );
         }
-        let (mut h, mut z) = (vec![f32::NAN; ROWS * HIDDEN], vec![f32::NAN; ROWS * HIDDEN]);
-        dense::forward(&x, &w1, &b1, act, &mut h, Some(&mut z));
-        close(&h, &want, &format!("dense forward {act}"));
-        close(&z, &pre, &format!("dense pre-activation {act}"));
+        for isa in all_isas() {
+            let (mut h, mut z) = (vec![f32::NAN; ROWS * HIDDEN], vec![f32::NAN; ROWS * HIDDEN]);
+            dense::forward(isa, &x, &w1, &b1, act, &mut h, Some(&mut z));
+            close(&h, &want, &format!("dense forward {act}, {}", isa.name()));
+            close(
+                &z,
+                &pre,
+                &format!("dense pre-activation {act}, {}", isa.name()),
+            );
+            let mut h = vec![f32::NAN; ROWS * HIDDEN];
+            dense::forward(isa, &x, &w1, &b1, act, &mut h, None);
+            close(
+                &h,
+                &want,
+                &format!("dense forward {act} alone, {}", isa.name()),
+            );
+        }
+    }
+}
+
+/// The gradient through a hidden layer's dropout and activation, on every instruction set,
+/// against the formula element by element: `g·mask·act'(z)`, and 0 (not NaN) where the
+/// derivative is 0.
+#[test]
+fn the_gradient_through_a_layer_equals_the_formula() {
+    let n = ROWS * HIDDEN;
+    let z: Vec<f32> = sparse_matrix(ROWS, HIDDEN, 11)
+        .iter()
+        .map(|v| v * 4.0 - 1.0)
+        .collect();
+    let mask: Vec<f32> = (0..n)
+        .map(|i| if i % 3 == 0 { 0.0 } else { 1.25 })
+        .collect();
+    let mut g: Vec<f32> = sparse_matrix(ROWS, HIDDEN, 12);
+    g[0] = f32::NAN;
+    for act in [Activation::Relu, Activation::Tanh, Activation::Gelu] {
+        let a: Vec<f32> = z.iter().map(|&z| act.apply(z)).collect();
+        for with_mask in [false, true] {
+            let want: Vec<f32> = (0..n)
+                .map(|i| {
+                    let g = if with_mask { g[i] * mask[i] } else { g[i] };
+                    let d = act.derivative(z[i], a[i]);
+                    if d == 0.0 {
+                        0.0
+                    } else {
+                        g * d
+                    }
+                })
+                .collect();
+            for isa in all_isas() {
+                let values = rows::LayerValues {
+                    a: &a,
+                    z: act.needs_input().then_some(z.as_slice()),
+                    mask: with_mask.then_some(mask.as_slice()),
+                };
+                let mut got = g.clone();
+                rows::through(isa, act, &values, &mut got);
+                let what = format!("{act}, mask {with_mask}, {}", isa.name());
+                for (i, (x, y)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        x == y || (x.is_nan() && y.is_nan()),
+                        "{what}: {i}: {x} vs {y}"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -217,12 +281,26 @@ fn the_row_passes_equal_the_formulas() {
 /// rounding, on both layouts, and the stack's ISA is the detected one unless asked otherwise.
 #[test]
 fn every_instruction_set_trains_the_same_network() {
-    let model = ModelConfig {
+    let reference = ModelConfig {
         inputs: 784,
         hidden: crate::layers::Widths::one(HIDDEN),
         classes: 10,
         ..ModelConfig::default()
     };
+    // And a deeper one, with dropout and another activation.
+    let deeper = ModelConfig {
+        hidden: crate::layers::Widths::new(&[HIDDEN, 24, 16]).unwrap(),
+        activation: Activation::Tanh,
+        dropout: 0.2,
+        ..reference
+    };
+    for model in [reference, deeper] {
+        same_network_on_every_isa(&model);
+    }
+}
+
+fn same_network_on_every_isa(model: &ModelConfig) {
+    let model = *model;
     let part = synthetic_part(300);
     let config = TrainConfig {
         batch_size: 64,
