@@ -111,7 +111,7 @@ impl SweepConfig {
             }
             if self.groups().len() > 1 {
                 return refuse(
-                    "not with several schedules or batch sizes: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size per run"
+                    "not with several schedules, batch sizes or networks: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size on one network per run"
                         .to_string(),
                 );
             }
