@@ -8,8 +8,7 @@ mod common;
 use burn::tensor::Device;
 use lrsweep_data::Split;
 use lrsweep_model::{
-    Compute, CpuPath, EpochRecord, Flow, Member, ModelConfig, StackFit, TrainConfig, TrainerState,
-    UpdateExec, Widths,
+    Compute, EpochRecord, Flow, Member, ModelConfig, StackFit, TrainConfig, TrainerState, Widths,
 };
 
 const EPOCHS: usize = 3;
@@ -91,39 +90,15 @@ fn figures(r: &[EpochRecord]) -> Vec<[f64; 5]> {
 fn a_member_s_dropout_is_its_own_stacked_alone_resumed_and_on_every_engine() {
     let split = common::split(Some(2_000));
     let members = [(1e-3, 42), (1e-2, 42), (1e-3, 43)];
-    let mut engines: Vec<(String, Compute, Device)> = vec![
-        (
-            "cpu dense".into(),
-            Compute::Cpu(CpuPath::Dense),
-            Device::flex(),
-        ),
-        (
-            "cpu sparse".into(),
-            Compute::Cpu(CpuPath::Sparse),
-            Device::flex(),
-        ),
-        (
-            "flex".into(),
-            Compute::Tensor(UpdateExec::OnDevice),
-            Device::flex(),
-        ),
-    ];
-    #[allow(deprecated)] // Burn's ndarray backend, one of lrsweep's, is deprecated upstream.
-    engines.push((
-        "ndarray".into(),
-        Compute::Tensor(UpdateExec::OnDevice),
-        Device::ndarray(),
-    ));
-    if let Some((device, name)) = common::wgpu_device() {
-        engines.push((
-            format!("wgpu ({name})"),
-            Compute::Tensor(UpdateExec::OnDevice),
-            device,
-        ));
-    }
+    let engines = common::engines();
     let dropped = model(0.3);
     let mut first: Option<Vec<Vec<EpochRecord>>> = None;
-    for (name, compute, device) in &engines {
+    for common::Engine {
+        name,
+        compute,
+        device,
+    } in &engines
+    {
         let (together, _) = stack(&split, &dropped, *compute, device, &members, None, None);
         for (i, member) in members.iter().enumerate() {
             let what = format!("{name}, member {member:?}");

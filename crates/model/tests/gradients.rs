@@ -8,8 +8,8 @@ mod common;
 use burn::tensor::Device;
 use lrsweep_data::Part;
 use lrsweep_model::{
-    Activation, Compute, CpuPath, Flow, Init, LossKind, Member, ModelConfig, StackFit, TrainConfig,
-    TrainerState, UpdateExec, Widths, PER_PARAMETER,
+    Activation, Compute, Flow, Init, LossKind, Member, ModelConfig, StackFit, TrainConfig,
+    TrainerState, Widths, PER_PARAMETER,
 };
 
 const INPUTS: usize = 6;
@@ -141,43 +141,7 @@ fn engine_gradients(
 #[test]
 fn every_parameter_s_gradient_matches_finite_differences_on_every_engine() {
     let part = part();
-    let wgpu = common::wgpu_device();
-    #[allow(deprecated)] // Burn's ndarray backend, one of lrsweep's, is deprecated upstream.
-    let ndarray = Device::ndarray();
-    let mut engines: Vec<(String, Compute, Device)> = vec![
-        (
-            "cpu dense".into(),
-            Compute::Cpu(CpuPath::Dense),
-            Device::flex(),
-        ),
-        (
-            "cpu sparse".into(),
-            Compute::Cpu(CpuPath::Sparse),
-            Device::flex(),
-        ),
-        (
-            "flex".into(),
-            Compute::Tensor(UpdateExec::OnDevice),
-            Device::flex(),
-        ),
-        (
-            "flex, host update".into(),
-            Compute::Tensor(UpdateExec::FusedOnHost),
-            Device::flex(),
-        ),
-        (
-            "ndarray".into(),
-            Compute::Tensor(UpdateExec::OnDevice),
-            ndarray,
-        ),
-    ];
-    if let Some((device, name)) = wgpu {
-        engines.push((
-            format!("wgpu ({name})"),
-            Compute::Tensor(UpdateExec::OnDevice),
-            device,
-        ));
-    }
+    let engines = common::engines();
     for (activation, init) in [
         (Activation::Relu, Init::Normal),
         (Activation::Tanh, Init::GlorotUniform),
@@ -201,7 +165,12 @@ fn every_parameter_s_gradient_matches_finite_differences_on_every_engine() {
         let want = finite_differences(&model, &start, &part);
         let moving = want.iter().flatten().filter(|g| g.abs() > 1e-4).count();
         assert!(moving > 40, "{activation}: {moving} gradients above 1e-4");
-        for (name, compute, device) in &engines {
+        for common::Engine {
+            name,
+            compute,
+            device,
+        } in &engines
+        {
             let got = engine_gradients(&model, *compute, device, &part);
             assert_eq!(got.len(), want.len());
             let worst = got

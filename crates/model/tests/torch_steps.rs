@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use burn_dataset::Dataset;
 use lrsweep_data::Part;
 use lrsweep_model::{
-    Activation, AdamConfig, AdamVariant, Compute, CpuPath, Flow, Init, LossKind, Member,
-    ModelConfig, StackFit, TrainConfig, TrainerState, UpdateExec, Widths, PER_PARAMETER,
+    Activation, AdamConfig, AdamVariant, Compute, Flow, Init, LossKind, Member, ModelConfig,
+    StackFit, TrainConfig, TrainerState, Widths, PER_PARAMETER,
 };
 use serde::Deserialize;
 
@@ -114,41 +114,7 @@ fn three_hidden_layers_train_as_pytorch_trains_them_on_every_engine() {
             .collect();
         assert_eq!(item.image, want);
     }
-    let mut engines: Vec<(String, Compute, Device)> = vec![
-        (
-            "cpu dense".into(),
-            Compute::Cpu(CpuPath::Dense),
-            Device::flex(),
-        ),
-        (
-            "cpu sparse".into(),
-            Compute::Cpu(CpuPath::Sparse),
-            Device::flex(),
-        ),
-        (
-            "flex".into(),
-            Compute::Tensor(UpdateExec::OnDevice),
-            Device::flex(),
-        ),
-        (
-            "flex, host update".into(),
-            Compute::Tensor(UpdateExec::FusedOnHost),
-            Device::flex(),
-        ),
-    ];
-    #[allow(deprecated)] // Burn's ndarray backend, one of lrsweep's, is deprecated upstream.
-    engines.push((
-        "ndarray".into(),
-        Compute::Tensor(UpdateExec::OnDevice),
-        Device::ndarray(),
-    ));
-    if let Some((device, name)) = common::wgpu_device() {
-        engines.push((
-            format!("wgpu ({name})"),
-            Compute::Tensor(UpdateExec::OnDevice),
-            device,
-        ));
-    }
+    let engines = common::engines();
     assert_eq!(f.cases.len(), 3, "relu, tanh and gelu");
     let steps_per_epoch = items / f.batch_size;
     for case in &f.cases {
@@ -159,7 +125,12 @@ fn three_hidden_layers_train_as_pytorch_trains_them_on_every_engine() {
             .map(|c| c.iter().sum::<f64>() / c.len() as f64)
             .collect();
         assert!(want_losses[2] < want_losses[0], "PyTorch's loss falls");
-        for (name, compute, device) in &engines {
+        for common::Engine {
+            name,
+            compute,
+            device,
+        } in &engines
+        {
             let what = format!("{name}, {}", case.activation);
             let (losses, weights) = train(&f, case, &part, *compute, device);
             for (got, want) in losses.iter().zip(&want_losses) {

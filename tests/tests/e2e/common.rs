@@ -69,6 +69,17 @@ pub fn lrsweep(args: &[&str]) -> Output {
         .expect("lrsweep runs")
 }
 
+/// Runs `lrsweep args…`, which must be refused as a usage error (exit 2) saying `says`.
+pub fn usage_error(args: &[&str], says: &str) {
+    let o = lrsweep(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    assert!(
+        text(&o).contains(says),
+        "{args:?}: expected '{says}' in {}",
+        text(&o)
+    );
+}
+
 /// Stdout and stderr as text, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(

@@ -61,3 +61,49 @@ pub fn wgpu_device() -> Option<(Device, String)> {
         .expect("wgpu starts");
     Some((device, info.name))
 }
+
+/// One way to train: a name for messages, the compute choice and the device.
+#[allow(dead_code)] // not every test binary trains on every engine
+pub struct Engine {
+    pub name: String,
+    pub compute: lrsweep_model::Compute,
+    pub device: Device,
+}
+
+/// Every engine lrsweep trains on: the CPU engine on both layouts, the tensor engine on flex
+/// (its update on the device and fused on the host), on ndarray and, where there is an adapter
+/// (lavapipe in CI), on wgpu.
+#[allow(dead_code)] // not every test binary trains on every engine
+pub fn engines() -> Vec<Engine> {
+    use lrsweep_model::{Compute, CpuPath, UpdateExec};
+    let engine = |name: &str, compute, device| Engine {
+        name: name.to_string(),
+        compute,
+        device,
+    };
+    #[allow(deprecated)] // Burn's ndarray backend, one of lrsweep's, is deprecated upstream.
+    let ndarray = Device::ndarray();
+    let mut all = vec![
+        engine("cpu dense", Compute::Cpu(CpuPath::Dense), Device::flex()),
+        engine("cpu sparse", Compute::Cpu(CpuPath::Sparse), Device::flex()),
+        engine(
+            "flex",
+            Compute::Tensor(UpdateExec::OnDevice),
+            Device::flex(),
+        ),
+        engine(
+            "flex, host update",
+            Compute::Tensor(UpdateExec::FusedOnHost),
+            Device::flex(),
+        ),
+        engine("ndarray", Compute::Tensor(UpdateExec::FusedOnHost), ndarray),
+    ];
+    if let Some((device, name)) = wgpu_device() {
+        all.push(engine(
+            &format!("wgpu ({name})"),
+            Compute::Tensor(UpdateExec::OnDevice),
+            device,
+        ));
+    }
+    all
+}
