@@ -6,15 +6,15 @@ use std::str::FromStr;
 use lrsweep_data::Part;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::AdamConfig;
 use crate::loss::LossKind;
+use crate::optim::OptimizerConfig;
 use crate::record::TrainError;
 use crate::stop::{Hopeless, StopRule};
 
 /// Everything that defines one training run except the data and the device.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Adam's learning rate (of a run of one; a stack's members bring their own).
+    /// The learning rate (of a run of one; a stack's members bring their own).
     pub learning_rate: f64,
     /// Epochs to train (the reference: 150).
     pub epochs: usize,
@@ -35,8 +35,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// The loss to train and report with.
     pub loss: LossKind,
-    /// Adam's other hyper-parameters.
-    pub adam: AdamConfig,
+    /// The optimizer (of a run of one, and of a stack's members that bring none of their own).
+    pub optimizer: OptimizerConfig,
     /// Reshuffle the training order every epoch (the reference keeps it fixed: false).
     pub reshuffle: bool,
     /// Which code computes a step.
@@ -55,7 +55,7 @@ impl Default for TrainConfig {
             warmup: 0,
             seed: 42,
             loss: LossKind::Keras,
-            adam: AdamConfig::default(),
+            optimizer: OptimizerConfig::default(),
             reshuffle: false,
             compute: Compute::default(),
         }

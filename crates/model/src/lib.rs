@@ -1,5 +1,6 @@
 //! The reference network of the learning-rate experiment: a seeded Keras-style MLP, the Keras 2
-//! cross-entropy (or the exact one), Adam in the Keras or PyTorch form, trained by one of two
+//! cross-entropy (or the exact one), Adam, AdamW, SGD or RMSprop as Keras or PyTorch define them,
+//! trained by one of two
 //! engines — Burn's tensors on any backend, or lrsweep's own CPU engine — several rates at once.
 //!
 //! Nothing here chooses a backend: every function takes the [`burn::tensor::Device`] to run on.
@@ -9,8 +10,12 @@
 //!   ([`Widths`]), their activation ([`Activation`]), dropout after each, and how the weights
 //!   start ([`Init`]); the reference is one hidden layer of 784 ReLU units, no dropout,
 //!   Normal(0, 0.05).
-//! - **member**: one learning rate in training, with its weights and Adam state ([`Member`]
-//!   when it joins a stack).
+//! - **member**: one learning rate in training, with its weights and optimizer state
+//!   ([`Member`] when it joins a stack).
+//! - **optimizer**: how a member turns gradients into steps ([`Optimizer`], as listed:
+//!   `sgd:0.9`); **convention**: whose definition it follows ([`Convention`]: Keras, the
+//!   reference's, or PyTorch), with that framework's defaults ([`Defaults`]); resolved per
+//!   member as an [`OptimizerConfig`], one step of it a [`Step`].
 //! - **stack**: the members trained together on the same batches in the same order, their
 //!   parameters side by side, so that one pass of the engine serves all of them
 //!   ([`TensorStack`], [`HostStack`]). A member's numbers never depend on the others'.
@@ -29,8 +34,8 @@
 //!
 //! # Layers
 //! Each imports only from those above it:
-//! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `adam`
-//!    (Adam's element maths and its one update loop), `layers` (widths, activations,
+//! 1. vocabulary: `record` (epoch records, scores, errors), `loss` (the loss forms), `optim`
+//!    (the optimizers' specs, conventions, element maths and one update loop), `layers` (widths, activations,
 //!    initialisations), `dropout` (its counter-based masks), `shape` (the network's sizes and
 //!    seeded values), `schedule` (the rate of every step), `stop` (the stop rule), `prune`
 //!    (successive halving over a round's records);
@@ -40,7 +45,6 @@
 //! 4. drivers: `engine` (the one seam both engines implement), `fit` (epochs, records, stops),
 //!    `range` (the learning-rate range test).
 
-mod adam;
 mod config;
 mod dropout;
 mod engine;
@@ -49,6 +53,7 @@ mod host;
 mod layers;
 mod loss;
 mod network;
+mod optim;
 mod prune;
 mod range;
 mod record;
@@ -58,7 +63,6 @@ mod state;
 mod stop;
 mod tensor;
 
-pub use adam::{AdamConfig, AdamVariant};
 pub use config::{Compute, CpuLayout, CpuPath, TrainConfig, UpdateExec, SPARSE_MAX_DENSITY};
 pub use engine::Engine;
 pub use fit::{Fit, MemberView, StackFit};
@@ -66,6 +70,7 @@ pub use host::{HostData, HostStack, Isa};
 pub use layers::{erf, Activation, Init, Widths, MAX_DEPTH};
 pub use loss::LossKind;
 pub use network::Mlp;
+pub use optim::{Convention, Defaults, Optimizer, OptimizerConfig, OPTIMIZER_FORMS};
 pub use prune::{replay as replay_pruning, Contender, Halving, Replay};
 pub use range::{range_test, RangeConfig};
 pub use record::{EpochRecord, Flow, Score, TrainError};

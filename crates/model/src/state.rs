@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::network::Mlp;
+use crate::optim::OptimizerConfig;
 use crate::record::{EpochRecord, TrainError};
 use crate::schedule::Schedule;
 use crate::shape::{HostTensor, ModelConfig};
@@ -35,6 +36,8 @@ pub struct Member<'a> {
     pub seed: Option<u64>,
     /// How its rate changes over the run (the reference: constant).
     pub schedule: Schedule,
+    /// Its optimizer (`None`: the run's, [`crate::TrainConfig::optimizer`]).
+    pub optimizer: Option<OptimizerConfig>,
     /// The state after the epochs of the records, when continuing.
     pub resume: Option<(&'a TrainerState, Vec<EpochRecord>)>,
 }
@@ -46,8 +49,22 @@ impl Member<'_> {
             rate,
             seed: None,
             schedule: Schedule::Constant,
+            optimizer: None,
             resume: None,
         }
+    }
+
+    /// The same member trained by `optimizer`.
+    pub fn optimized(self, optimizer: OptimizerConfig) -> Self {
+        Self {
+            optimizer: Some(optimizer),
+            ..self
+        }
+    }
+
+    /// Its optimizer in a run whose own is `run`.
+    pub fn optimizer_in(&self, run: &OptimizerConfig) -> OptimizerConfig {
+        self.optimizer.unwrap_or(*run)
     }
 
     /// The same member under `schedule`.
@@ -192,9 +209,9 @@ impl TrainerState {
     }
 
     /// Parameter `i` (0 w1, 1 b1, 2 w2, 3 b2, …) with its moments, as slices.
-    pub(crate) fn slot(&self, i: usize) -> crate::adam::Slot<&[f32]> {
+    pub(crate) fn slot(&self, i: usize) -> crate::optim::Slot<&[f32]> {
         let at = |j: usize| self.tensors[PER_PARAMETER * i + j].1.as_slice();
-        crate::adam::Slot {
+        crate::optim::Slot {
             param: at(0),
             m: at(1),
             v: at(2),

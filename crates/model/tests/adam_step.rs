@@ -5,8 +5,8 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lrsweep_model::{
-    AdamConfig, AdamVariant, Batch, Compute, LossKind, ModelConfig, TrainConfig, Trainer,
-    UpdateExec,
+    Batch, Compute, Convention, Defaults, LossKind, ModelConfig, Optimizer, OptimizerConfig,
+    TrainConfig, Trainer, UpdateExec,
 };
 
 const IN: usize = 3;
@@ -81,18 +81,16 @@ fn grads(p: &Params, x: &[[f64; IN]], y: &[usize]) -> Params {
     g
 }
 
-fn adam_first_step(p: &[f64], g: &[f64], lr: f64, variant: AdamVariant) -> Vec<f64> {
-    let (b1, b2, eps) = (0.9, 0.999, 1e-7);
+fn adam_first_step(p: &[f64], g: &[f64], lr: f64, convention: Convention) -> Vec<f64> {
+    let (b1, b2, eps) = (0.9, 0.999, Defaults::of(convention).adam_epsilon);
     p.iter()
         .zip(g)
         .map(|(&p, &g)| {
             let m = (1.0 - b1) * g;
             let v = (1.0 - b2) * g * g;
-            match variant {
-                AdamVariant::Keras => {
-                    p - lr * (1.0 - b2).sqrt() / (1.0 - b1) * m / (v.sqrt() + eps)
-                }
-                AdamVariant::Torch => p - lr * (m / (1.0 - b1)) / ((v / (1.0 - b2)).sqrt() + eps),
+            match convention {
+                Convention::Keras => p - lr * (1.0 - b2).sqrt() / (1.0 - b1) * m / (v.sqrt() + eps),
+                Convention::Torch => p - lr * (m / (1.0 - b1)) / ((v / (1.0 - b2)).sqrt() + eps),
             }
         })
         .collect()
@@ -133,21 +131,18 @@ fn one_adam_step_matches_the_hand_computed_update() {
         ..ModelConfig::default()
     };
     let cases = [
-        (AdamVariant::Keras, UpdateExec::OnDevice),
-        (AdamVariant::Torch, UpdateExec::OnDevice),
-        (AdamVariant::Keras, UpdateExec::FusedOnHost),
-        (AdamVariant::Torch, UpdateExec::FusedOnHost),
+        (Convention::Keras, UpdateExec::OnDevice),
+        (Convention::Torch, UpdateExec::OnDevice),
+        (Convention::Keras, UpdateExec::FusedOnHost),
+        (Convention::Torch, UpdateExec::FusedOnHost),
     ];
-    for (variant, update) in cases {
+    for (convention, update) in cases {
         let lr = 0.01;
         let config = TrainConfig {
             learning_rate: lr,
             compute: Compute::Tensor(update),
             loss: LossKind::Exact,
-            adam: AdamConfig {
-                variant,
-                ..AdamConfig::default()
-            },
+            optimizer: OptimizerConfig::new(Optimizer::Adam, convention),
             ..TrainConfig::default()
         };
         let mut trainer =
@@ -169,9 +164,12 @@ fn one_adam_step_matches_the_hand_computed_update() {
         ];
         let mut changed = 0;
         for (p, g, a) in pairs {
-            let want = adam_first_step(p, g, lr, variant);
+            let want = adam_first_step(p, g, lr, convention);
             for ((w, a), p) in want.iter().zip(a).zip(p) {
-                assert!((w - a).abs() < 1e-6, "{variant:?}: expected {w}, got {a}");
+                assert!(
+                    (w - a).abs() < 1e-6,
+                    "{convention:?}: expected {w}, got {a}"
+                );
                 changed += usize::from(a != p);
             }
         }
@@ -191,13 +189,14 @@ fn one_adam_step_matches_the_hand_computed_update() {
 
 #[test]
 fn keras_and_torch_adam_differ_only_by_epsilon_scaling() {
-    let k = AdamConfig::default();
-    let t = AdamConfig {
-        variant: AdamVariant::Torch,
-        ..k
+    let k = OptimizerConfig::default();
+    // PyTorch's placement with Keras' ε (what `--adam torch` trained before conventions).
+    let t = OptimizerConfig {
+        defaults: Defaults::earlier(Convention::Torch),
+        ..OptimizerConfig::new(Optimizer::Adam, Convention::Torch)
     };
-    let (sk, ek) = k.step_scalars(1e-3, 1);
-    let (st, et) = t.step_scalars(1e-3, 1);
+    let (sk, ek) = k.adam_scalars(1e-3, 1);
+    let (st, et) = t.adam_scalars(1e-3, 1);
     assert_eq!(sk, st);
     assert!((ek - 1e-7).abs() < 1e-20 && (et - 1e-7 * 0.001f64.sqrt()).abs() < 1e-20);
 }

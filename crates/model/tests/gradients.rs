@@ -124,7 +124,7 @@ fn engine_gradients(
     })
     .unwrap();
     let state = state.expect("one epoch");
-    let beta1 = config.adam.beta1;
+    let beta1 = config.optimizer.defaults.beta1;
     state
         .tensors
         .chunks(PER_PARAMETER)

@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use burn_dataset::Dataset;
 use lrsweep_data::Part;
 use lrsweep_model::{
-    Activation, AdamConfig, AdamVariant, Compute, Flow, Init, LossKind, Member, ModelConfig,
-    StackFit, TrainConfig, TrainerState, Widths, PER_PARAMETER,
+    Activation, Compute, Convention, Defaults, Flow, Init, LossKind, Member, ModelConfig,
+    Optimizer, OptimizerConfig, StackFit, TrainConfig, TrainerState, Widths, PER_PARAMETER,
 };
 use serde::Deserialize;
 
@@ -68,10 +68,12 @@ fn train(
         epochs: f.epochs,
         batch_size: f.batch_size,
         loss: LossKind::Exact,
-        adam: AdamConfig {
-            variant: AdamVariant::Torch,
-            epsilon: f.eps,
-            ..AdamConfig::default()
+        optimizer: OptimizerConfig {
+            defaults: Defaults {
+                adam_epsilon: f.eps,
+                ..Defaults::of(Convention::Torch)
+            },
+            ..OptimizerConfig::new(Optimizer::Adam, Convention::Torch)
         },
         compute,
         ..TrainConfig::default()

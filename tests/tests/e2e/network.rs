@@ -373,12 +373,6 @@ fn bad_networks_are_refused_before_anything_is_written() {
         "a drop probability must be at least 0 and below 1",
     );
     refused(&["--dropout", "0.2,abc"], "'abc' is not a number");
-    refused(
-        &[
-            "--hidden", "64", "--hidden", "32", "--prune", "halving", "--epochs", "10",
-        ],
-        "not with several schedules, batch sizes or networks",
-    );
 }
 
 /// A Slurm job array trains each network's members as a local run does, bit for bit.

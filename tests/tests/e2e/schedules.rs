@@ -328,17 +328,6 @@ fn bad_schedules_and_batch_sizes_are_refused_and_nothing_is_written() {
             "--batch-size 100000 is larger than the 2550",
         ),
         (vec!["--scale-lr", "square"], "unknown --scale-lr 'square'"),
-        (
-            vec![
-                "--schedule",
-                "constant,cosine",
-                "--prune",
-                "halving",
-                "--epochs",
-                "10",
-            ],
-            "not with several schedules",
-        ),
     ] {
         let out = tmp.path().join("never");
         let mut all: Vec<&str> = vec!["sweep"];

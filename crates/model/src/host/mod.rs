@@ -38,9 +38,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 
-use crate::adam::Slot;
 use crate::config::{CpuLayout, TrainConfig};
 use crate::network::Mlp;
+use crate::optim::{OptimizerConfig, Slot};
 use crate::record::{Score, TrainError};
 use crate::shape::ModelConfig;
 use crate::state::{Member, Starts, TrainerState, PER_PARAMETER};
@@ -85,6 +85,7 @@ impl HostStack {
             params.push(params_from(
                 model,
                 m.rate,
+                m.optimizer_in(&config.optimizer),
                 m.seed_in(config.seed),
                 starts.of(m),
                 layout,
@@ -337,6 +338,7 @@ fn scores(totals: &[Totals], n: usize) -> Vec<Score> {
 fn params_from(
     model: &ModelConfig,
     rate: f64,
+    optimizer: OptimizerConfig,
     seed: u64,
     state: &TrainerState,
     layout: CpuLayout,
@@ -355,6 +357,7 @@ fn params_from(
     let last = 2 * (depth - 1);
     Ok(Params {
         rate,
+        optimizer,
         plan: Vec::new(),
         step: state.step,
         seed,

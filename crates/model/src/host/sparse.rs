@@ -13,8 +13,8 @@ use rayon::prelude::*;
 
 use super::layout::{Panels, BLOCK, R};
 use super::simd::{dispatch, Isa, Simd};
-use crate::adam::{adam_element, StepConstants};
 use crate::layers::Activation;
+use crate::optim::Step;
 
 /// Columns of the output summed at once by a panel: two eight-lane vectors, so that a group's
 /// `R × NC` sums stay in registers.
@@ -232,7 +232,7 @@ fn w1_block<S: Simd>(
     hidden: usize,
     col: usize,
     width: usize,
-    k: StepConstants,
+    k: Step,
 ) {
     let inputs = x.count();
     let rows = dz1.len() / hidden;
@@ -248,9 +248,7 @@ fn w1_block<S: Simd>(
                 w1[2].part(at, grad.len()),
             )
         };
-        for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(grad) {
-            adam_element(p, m, v, g, k);
-        }
+        k.apply(p, m, v, grad);
     });
 }
 
@@ -258,7 +256,7 @@ dispatch! {
     /// One block of W1's gradient and Adam update.
     fn w1_part = w1_block(
         x: &Panels, groups: Range<usize>, dz1: &[f32], w1: [Shared; 3], hidden: usize,
-        col: usize, width: usize, k: StepConstants,
+        col: usize, width: usize, k: Step,
     )
 }
 
@@ -272,7 +270,7 @@ pub(super) fn w1_update(
     w1: &mut [f32],
     m: &mut [f32],
     v: &mut [f32],
-    k: StepConstants,
+    k: Step,
 ) {
     let inputs = x.count();
     let hidden = w1.len() / inputs.max(1);

@@ -9,11 +9,11 @@ use super::layout::{to_blocked, Csc, Panels};
 use super::loss;
 use super::simd::Isa;
 use super::{dense, rows, sparse};
-use crate::adam::Slot;
 use crate::config::{CpuLayout, TrainConfig};
 use crate::dropout;
 use crate::layers::Activation;
 use crate::loss::LossKind;
+use crate::optim::{OptimizerConfig, Slot};
 use crate::shape::ModelConfig;
 
 /// One member's parameters: its rate, step count and seed, and every layer's weights with
@@ -23,6 +23,8 @@ use crate::shape::ModelConfig;
 #[derive(Debug, Clone)]
 pub(super) struct Params {
     pub(super) rate: f64,
+    /// The member's optimizer.
+    pub(super) optimizer: OptimizerConfig,
     /// The rate of each step of the epoch in training (its schedule's); empty: `rate`.
     pub(super) plan: Vec<f64>,
     pub(super) step: u64,
@@ -358,7 +360,7 @@ pub(super) fn step(
     let dz1 = &s.layers[0].dz[..rows * hidden];
     rows::column_sums(dz1, &mut s.db[0]);
     p.step += 1;
-    let k = config.adam.constants(rate, p.step);
+    let k = p.optimizer.step(rate, p.step);
     let w1 = &mut p.w1;
     match x {
         HostBatch::Sparse(..) => {

@@ -7,10 +7,10 @@
 use super::layout::{from_blocked, to_blocked, Csc, Csr, Panels};
 use super::simd::all_isas;
 use super::{dense, loss, rows, sparse, HostData, HostStack, Isa};
-use crate::adam::{adam_element, AdamConfig};
 use crate::config::{CpuLayout, TrainConfig};
 use crate::layers::Activation;
 use crate::loss::LossKind;
+use crate::optim::{Convention, OptimizerConfig};
 use crate::shape::ModelConfig;
 use crate::state::Member;
 
@@ -195,17 +195,12 @@ fn the_gradient_through_a_layer_equals_the_formula() {
 }
 
 #[test]
-fn the_w1_updates_equal_adam_on_the_formulas_gradient() {
+fn the_w1_updates_equal_each_optimizer_on_the_formulas_gradient() {
     let x = sparse_matrix(ROWS, INPUTS, 4);
     let dz1 = sparse_matrix(ROWS, HIDDEN, 5);
     let w1 = sparse_matrix(INPUTS, HIDDEN, 6);
-    let k = AdamConfig::default().constants(1e-3, 1);
     // Reference: the gradient xᵀ·dz1, then the update element by element.
     let grad = product(&transposed(&x, ROWS, INPUTS), &dz1, INPUTS, ROWS, HIDDEN);
-    let (mut p, mut m, mut v) = (w1.clone(), vec![0.01f32; w1.len()], vec![0.02f32; w1.len()]);
-    for (i, &g) in grad.iter().enumerate() {
-        adam_element(&mut p[i], &mut m[i], &mut v[i], g, k);
-    }
     let (mut csc, mut panels) = (Csc::default(), Panels::default());
     csc.fill(&csr(&x, INPUTS), 0..ROWS, INPUTS);
     panels.pixels(&csc, ROWS, INPUTS);
@@ -214,25 +209,42 @@ fn the_w1_updates_equal_adam_on_the_formulas_gradient() {
         to_blocked(a, rows, HIDDEN, &mut b);
         b
     };
-    for isa in all_isas() {
-        let (mut bp, mut bm, mut bv) = (
-            block(&w1, INPUTS),
-            block(&vec![0.01; w1.len()], INPUTS),
-            block(&vec![0.02; w1.len()], INPUTS),
-        );
-        sparse::w1_update(
-            isa,
-            &panels,
-            &block(&dz1, ROWS),
-            &mut bp,
-            &mut bm,
-            &mut bv,
-            k,
-        );
-        let what = format!("sparse W1 update, {}", isa.name());
-        close(&from_blocked(&bm, INPUTS, HIDDEN), &m, &what);
-        close(&from_blocked(&bv, INPUTS, HIDDEN), &v, &what);
-        close(&from_blocked(&bp, INPUTS, HIDDEN), &p, &what);
+    let with = |spec: &str, convention, weight_decay| OptimizerConfig {
+        weight_decay,
+        ..OptimizerConfig::new(spec.parse().unwrap(), convention)
+    };
+    for optimizer in [
+        OptimizerConfig::default(),
+        with("adam", Convention::Torch, 1e-2),
+        with("adamw", Convention::Keras, 0.0),
+        with("sgd:0.9:nesterov", Convention::Keras, 1e-2),
+        with("sgd:0.9", Convention::Torch, 0.0),
+        with("rmsprop:0.9:0.5", Convention::Keras, 0.0),
+        with("rmsprop", Convention::Torch, 1e-2),
+    ] {
+        let k = optimizer.step(1e-3, 2);
+        let (mut p, mut m, mut v) = (w1.clone(), vec![0.01f32; w1.len()], vec![0.02f32; w1.len()]);
+        k.apply(&mut p, &mut m, &mut v, &grad);
+        for isa in all_isas() {
+            let (mut bp, mut bm, mut bv) = (
+                block(&w1, INPUTS),
+                block(&vec![0.01; w1.len()], INPUTS),
+                block(&vec![0.02; w1.len()], INPUTS),
+            );
+            sparse::w1_update(
+                isa,
+                &panels,
+                &block(&dz1, ROWS),
+                &mut bp,
+                &mut bm,
+                &mut bv,
+                k,
+            );
+            let what = format!("sparse W1 update, {optimizer:?}, {}", isa.name());
+            close(&from_blocked(&bm, INPUTS, HIDDEN), &m, &what);
+            close(&from_blocked(&bv, INPUTS, HIDDEN), &v, &what);
+            close(&from_blocked(&bp, INPUTS, HIDDEN), &p, &what);
+        }
     }
     let mut dw1 = vec![f32::NAN; INPUTS * HIDDEN];
     dense::weight_grad(&x, &dz1, ROWS, &mut dw1);

@@ -3,22 +3,24 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::adam::Slot;
 use crate::config::{Compute, TrainConfig, UpdateExec};
 use crate::network::{read_tensor, Mlp};
+use crate::optim::{OptimizerConfig, Slot};
 use crate::record::TrainError;
 use crate::shape::ModelConfig;
 use crate::state::{Member, Starts, TrainerState, PER_PARAMETER};
 
 /// K members in training on tensors, stacked: each layer's weight `[K, fan_in, fan_out]` and
-/// bias `[K, 1, fan_out]`, each with Adam's moments; per member a learning rate, a step count
-/// and a seed (its dropout masks').
+/// bias `[K, 1, fan_out]`, each with its optimizer's state; per member a learning rate, an
+/// optimizer, a step count and a seed (its dropout masks').
 #[derive(Debug, Clone)]
 pub struct TensorStack {
     /// Each layer's weight then its bias, stacked; always `Some` between calls; taken during a
     /// step so the update owns its tensors.
     pub(super) params: Option<Vec<Slot<Tensor<3>>>>,
     pub(super) rates: Vec<f64>,
+    /// Each member's optimizer.
+    pub(super) optimizers: Vec<OptimizerConfig>,
     /// Each member's seed: its dropout masks' stream.
     pub(super) seeds: Vec<u64>,
     /// Per member, the rate of each step of the epoch in training (its schedule's); empty: its
@@ -84,6 +86,10 @@ impl TensorStack {
         Ok(Self {
             params: Some(params),
             rates: members.iter().map(|m| m.rate).collect(),
+            optimizers: members
+                .iter()
+                .map(|m| m.optimizer_in(&config.optimizer))
+                .collect(),
             seeds: members.iter().map(|m| m.seed_in(config.seed)).collect(),
             plans: vec![Vec::new(); members.len()],
             batch: 0,
@@ -215,6 +221,7 @@ impl TensorStack {
                 .collect(),
         );
         self.rates = keep.iter().map(|&k| self.rates[k]).collect();
+        self.optimizers = keep.iter().map(|&k| self.optimizers[k]).collect();
         self.seeds = keep.iter().map(|&k| self.seeds[k]).collect();
         self.plans = keep.iter().map(|&k| self.plans[k].clone()).collect();
         self.steps = keep.iter().map(|&k| self.steps[k]).collect();

@@ -7,10 +7,10 @@ use super::data::Batch;
 use super::loss;
 use super::stack::TensorStack;
 use super::update;
-use crate::adam::Slot;
 use crate::dropout;
 use crate::layers::Activation;
 use crate::network::activate;
+use crate::optim::{Slot, Step};
 
 /// What a step trains on: one batch every member shares, or each member's own batch (members
 /// with other seeds see the data in other orders), stacked `[K, rows, …]`.
@@ -208,11 +208,10 @@ impl TensorStack {
         for t in &mut self.steps {
             *t += 1;
         }
-        let adam = &self.config.adam;
         let b = self.batch;
         self.batch += 1;
-        let scalars: Vec<(f64, f64)> = (0..self.len())
-            .map(|i| adam.step_scalars(self.rate_of_step(i, b), self.steps[i]))
+        let steps: Vec<Step> = (0..self.len())
+            .map(|i| self.optimizers[i].step(self.rate_of_step(i, b), self.steps[i]))
             .collect();
         let exec = self.update;
         self.params = Some(
@@ -221,7 +220,7 @@ impl TensorStack {
                 .zip(grads)
                 .map(|(slot, grad)| {
                     let grad = grad.expect("every parameter's gradient");
-                    update::update_stacked(adam, exec, &scalars, slot, grad)
+                    update::update_stacked(exec, &steps, slot, grad)
                 })
                 .collect(),
         );

@@ -14,6 +14,9 @@ pub struct BenchRow {
     /// Its schedule (`bench --schedule`).
     #[serde(default)]
     pub schedule: lrsweep_model::Schedule,
+    /// Its optimizer (`bench --optimizer`).
+    #[serde(default)]
+    pub optimizer: lrsweep_model::Optimizer,
     /// Rates trained together with this one, itself included (1: alone).
     pub stack: usize,
     /// What computed the steps: `sparse` or `dense` (the cpu backend's products), or `tensor`
@@ -84,6 +87,7 @@ impl BenchRow {
             device: device.to_string(),
             rate: arm.rate,
             schedule: arm.group.schedule,
+            optimizer: arm.group.optimizer,
             stack,
             path: String::new(),
             density: f64::NAN,
@@ -126,10 +130,12 @@ pub fn stack_ratio(rows: &[BenchRow], backend: &str) -> Option<f64> {
 
 /// Flags, per rate, the rows whose accuracy trails the best backend's by more than a point.
 pub fn flag_accuracy(rows: &mut [BenchRow]) {
-    let arms: Vec<(f64, lrsweep_model::Schedule)> =
-        rows.iter().map(|r| (r.rate, r.schedule)).collect();
+    let arms: Vec<(f64, lrsweep_model::Schedule, lrsweep_model::Optimizer)> = rows
+        .iter()
+        .map(|r| (r.rate, r.schedule, r.optimizer))
+        .collect();
     for arm in arms {
-        let same = |r: &BenchRow| r.ok && (r.rate, r.schedule) == arm;
+        let same = |r: &BenchRow| r.ok && (r.rate, r.schedule, r.optimizer) == arm;
         let best = rows
             .iter()
             .filter(|r| same(r))

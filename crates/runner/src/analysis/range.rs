@@ -34,6 +34,10 @@ pub struct Suggestions {
 }
 
 /// `find.json`: what ran and what it suggests.
+fn is_adam(o: &lrsweep_model::Optimizer) -> bool {
+    *o == lrsweep_model::Optimizer::Adam
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindResult {
     /// The settings.
@@ -42,6 +46,9 @@ pub struct FindResult {
     pub seed: u64,
     /// Whether it stopped because the loss diverged (before `end`).
     pub diverged: bool,
+    /// The optimizer it trained with (left out for Adam).
+    #[serde(default, skip_serializing_if = "is_adam")]
+    pub optimizer: lrsweep_model::Optimizer,
     /// The suggestions (absent when too few steps ran).
     pub suggestions: Option<Suggestions>,
     /// The steps.
@@ -56,9 +63,15 @@ impl FindResult {
             config,
             seed,
             diverged,
+            optimizer: lrsweep_model::Optimizer::Adam,
             suggestions: suggest(curve(&steps, diverged)),
             steps,
         }
+    }
+
+    /// The same result, of a range test that trained with `optimizer`.
+    pub fn with_optimizer(self, optimizer: lrsweep_model::Optimizer) -> Self {
+        Self { optimizer, ..self }
     }
 
     /// The steps the suggestions read: all but a diverged last one.
@@ -156,6 +169,32 @@ pub fn suggest(steps: &[FindStep]) -> Option<Suggestions> {
         steep,
         minimum_10: minimum / 10.0,
     })
+}
+
+/// A range test's suggestions beside the sweep's answer for the same optimizer (and the run's
+/// first network, which the range test trains).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangeAnswer {
+    /// The optimizer it trained with (left out for Adam).
+    #[serde(default, skip_serializing_if = "is_adam")]
+    pub optimizer: lrsweep_model::Optimizer,
+    /// Its suggestions.
+    pub suggestions: Suggestions,
+    /// The sweep's rate it is compared with: the recommendation where that is of the range
+    /// test's optimizer and network, else their best rate; none while there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared: Option<Compared>,
+}
+
+/// The sweep's rate a range test is compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compared {
+    /// The rate.
+    pub rate: f64,
+    /// Its label.
+    pub label: String,
+    /// The epochs it trained.
+    pub epochs: usize,
 }
 
 /// How the sweep's recommended rate compares with the range test's valley.

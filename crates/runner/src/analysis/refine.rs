@@ -68,7 +68,7 @@ pub fn plan_each(
             let mine: Vec<RateSummary> = rates
                 .iter()
                 .filter(|s| s.is_of(group, size))
-                .filter(|s| config.rates.contains(&s.rate))
+                .filter(|s| config.rates_of(group).contains(&s.rate))
                 .cloned()
                 .collect();
             let plan = plan(&mine, config.refine);

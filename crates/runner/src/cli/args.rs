@@ -56,6 +56,18 @@ pub struct FindArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
+    /// The optimizer it trains with, as `sweep --optimizer` takes one.
+    #[arg(long, value_name = "SPEC", default_value = "adam", value_parser = super::parse::optimizer)]
+    pub optimizer: lrsweep_model::Optimizer,
+
+    /// Whose definition the optimizer follows, as `sweep --convention` (`--adam`) takes it.
+    #[arg(long, visible_alias = "adam", value_enum, default_value_t = sweep().convention.into())]
+    pub convention: super::sweep::ConventionArg,
+
+    /// The coupled weight decay, as `sweep --weight-decay` takes it.
+    #[arg(long, value_name = "W", default_value_t = 0.0, value_parser = super::parse::weight_decay)]
+    pub weight_decay: f64,
+
     /// The network it trains.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -122,6 +134,19 @@ pub struct BenchArgs {
     /// Learning rates to train (each backend trains each rate).
     #[arg(long, value_delimiter = ',', default_value = BENCH_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true)]
     pub rates: Vec<f64>,
+
+    /// Optimizers every rate trains with, as `sweep --optimizer` takes them: each rate and
+    /// optimizer alone, then all together as one stack.
+    #[arg(long = "optimizer", value_name = "LIST", value_delimiter = ',', default_value = "adam", value_parser = super::parse::optimizer)]
+    pub optimizers: Vec<lrsweep_model::Optimizer>,
+
+    /// Whose definition the optimizers follow, as `sweep --convention` (`--adam`) takes it.
+    #[arg(long, visible_alias = "adam", value_enum, default_value_t = sweep().convention.into())]
+    pub convention: super::sweep::ConventionArg,
+
+    /// The coupled weight decay of adam, sgd and rmsprop, as `sweep --weight-decay` takes it.
+    #[arg(long, value_name = "W", default_value_t = 0.0, value_parser = super::parse::weight_decay)]
+    pub weight_decay: f64,
 
     /// Schedules every rate trains under, as `sweep --schedule` takes them: each rate and
     /// schedule alone, then all together as one stack (the table gives the ratio).

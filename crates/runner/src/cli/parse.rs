@@ -38,6 +38,25 @@ pub fn dropout(s: &str) -> Result<f64, String> {
     Ok(p)
 }
 
+/// An optimizer spec (`--optimizer`).
+pub fn optimizer(s: &str) -> Result<lrsweep_model::Optimizer, String> {
+    s.parse()
+}
+
+/// A weight decay (`--weight-decay`): a finite number at least 0.
+pub fn weight_decay(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    match t.parse::<f64>() {
+        Ok(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        Ok(_) => Err(format!(
+            "{t}: a weight decay must be a finite number at least 0 (e.g. 1e-4; 0 is none)"
+        )),
+        Err(_) => Err(format!(
+            "'{t}' is not a number: give a weight decay such as 1e-4"
+        )),
+    }
+}
+
 /// A data set name.
 pub fn dataset(s: &str) -> Result<DatasetKind, String> {
     s.parse()

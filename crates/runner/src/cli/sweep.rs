@@ -4,14 +4,17 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lrsweep_model::{Activation, AdamVariant, CpuPath, Halving, Init, LossKind, Schedule, Widths};
+use lrsweep_model::{
+    Activation, Convention, CpuPath, Defaults, Halving, Init, LossKind, Optimizer, Schedule, Widths,
+};
 
 use super::data::DataArgs;
 use super::parse::{
-    activation, at_least_one, backend, dropout, fraction, init, parse_rate, schedule, widths,
+    activation, at_least_one, backend, dropout, fraction, init, optimizer, parse_rate, schedule,
+    weight_decay, widths,
 };
 use crate::backend::{BackendChoice, DeviceSpec};
-use crate::config::{Execution, HiddenLayers, SweepConfig};
+use crate::config::{Execution, HiddenLayers, OptimizerRates, SweepConfig};
 
 /// The most seeds a rate trains under ([`crate::config::MAX_SEEDS`]).
 const MAX_SEEDS: u64 = crate::config::MAX_SEEDS as u64;
@@ -34,9 +37,21 @@ fn d() -> SweepConfig {
     SweepConfig::default()
 }
 
-/// The default rates as the reference wrote them (`1e-5,1e-4,…`), from [`SweepConfig::default`].
-static DEFAULT_RATES: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| super::parse::rate_list(&d().rates));
+/// `--rates`' help, with each optimizer's default grid from [`SweepConfig::default`] and
+/// [`OptimizerRates::default_for`].
+static RATES_HELP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let sgd = OptimizerRates::default_for(&Optimizer::Sgd {
+        momentum: 0.0,
+        nesterov: false,
+    })
+    .map(|o| super::parse::rate_list(&o.rates))
+    .unwrap_or_default();
+    format!(
+        "Learning rates to train, comma-separated; each between 1e-10 (smaller ones cannot move f32 weights) and 3.4e38 (the largest f32). Without it, each optimizer gets five decades around where its good rates live: adam, adamw and rmsprop the reference's {} (they divide each step by the gradient's scale), sgd {sgd} (its step is the raw gradient times the rate).\n\n[default: {}; sgd: {sgd}]",
+        super::parse::rate_list(&d().rates),
+        super::parse::rate_list(&d().rates)
+    )
+});
 
 /// The default batch size, from [`SweepConfig::default`].
 static DEFAULT_BATCH: std::sync::LazyLock<String> =
@@ -49,9 +64,8 @@ static DEFAULT_HIDDEN: std::sync::LazyLock<String> =
 /// Options of `lrsweep sweep`; the defaults are the reference experiment's.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// Learning rates to train, comma-separated; each between 1e-10 (smaller ones cannot move f32
-    /// weights) and 3.4e38 (the largest f32).
-    #[arg(long, visible_aliases = ["lr", "lrs", "learning-rate", "learning-rates"], value_delimiter = ',', default_value = DEFAULT_RATES.as_str(), value_parser = parse_rate, allow_hyphen_values = true, help_heading = "Rates")]
+    /// Learning rates to train, comma-separated; without it, each optimizer's five decades.
+    #[arg(long, visible_aliases = ["lr", "lrs", "learning-rate", "learning-rates"], value_delimiter = ',', value_name = "RATES", value_parser = parse_rate, allow_hyphen_values = true, long_help = RATES_HELP.as_str(), help_heading = "Rates")]
     pub rates: Vec<f64>,
 
     /// After the listed rates, train N more (at most 20) between the best rate (lowest validation
@@ -149,9 +163,29 @@ pub struct SweepArgs {
     #[arg(long, value_enum, default_value_t = d().loss.into(), help_heading = "Training")]
     pub loss: LossArg,
 
-    /// Adam's form: keras (epsilon before bias correction, the reference) or torch.
-    #[arg(long, value_enum, default_value_t = d().adam.into(), help_heading = "Training")]
-    pub adam: AdamArg,
+    /// Optimizers, comma-separated: every rate trains with each, all of a round in one stack.
+    /// adam (the reference). adamw[:WD]: decoupled weight decay, the weights shrinking by
+    /// rate × WD each step. sgd[:MOMENTUM[:nesterov]]: heavy-ball or Nesterov momentum (0:
+    /// none). rmsprop[:RHO[:MOMENTUM]]. MOMENTUM and RHO in [0, 1), WD ≥ 0; what is left out
+    /// takes the --convention's default.
+    #[arg(long = "optimizer", id = "optimizers", value_name = "LIST", value_delimiter = ',', default_value = "adam", value_parser = optimizer, help_heading = "Optimizer")]
+    pub optimizers: Vec<Optimizer>,
+
+    /// Whose definition every optimizer follows, with its defaults. keras (the reference;
+    /// `keras.optimizers`): Adam and AdamW β 0.9/0.999, ε 1e-7 before the bias correction,
+    /// AdamW WD 0.004; SGD keeps the rate in its velocity (m ← μ·m − lr·g, p ← p + m); RMSprop
+    /// ρ 0.9, ε 1e-7 inside the root. torch (`torch.optim`): ε 1e-8 after the bias correction,
+    /// AdamW WD 0.01; SGD b ← μ·b + g, p ← p − lr·b, dampening 0; RMSprop ρ (alpha) 0.99, ε
+    /// 1e-8 outside the root. (Burn's own configs differ again: momentum dampening 0.1,
+    /// RMSprop momentum 0.9; lrsweep follows Keras or PyTorch.) --adam is its earlier name.
+    #[arg(long, visible_alias = "adam", value_enum, default_value_t = d().convention.into(), help_heading = "Optimizer")]
+    pub convention: ConventionArg,
+
+    /// The coupled L2 term of adam, sgd and rmsprop: g ← g + W·p before each step (PyTorch's
+    /// weight_decay; a Keras L2 regulariser of W/2 on every weight and bias). adamw's decay is
+    /// its own (adamw:WD). 0 (the reference) is none.
+    #[arg(long, value_name = "W", default_value_t = d().weight_decay, value_parser = weight_decay, help_heading = "Optimizer")]
+    pub weight_decay: f64,
 
     /// Reshuffle the training order every epoch (the reference keeps it fixed).
     #[arg(long, help_heading = "Training")]
@@ -293,29 +327,29 @@ impl From<LossArg> for LossKind {
     }
 }
 
-/// `--adam`.
+/// `--convention`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum AdamArg {
-    /// Keras 2's form.
+pub enum ConventionArg {
+    /// Keras' definitions (the reference).
     Keras,
-    /// PyTorch's (and Burn's) form.
+    /// PyTorch's.
     Torch,
 }
 
-impl From<AdamVariant> for AdamArg {
-    fn from(v: AdamVariant) -> Self {
+impl From<Convention> for ConventionArg {
+    fn from(v: Convention) -> Self {
         match v {
-            AdamVariant::Keras => Self::Keras,
-            AdamVariant::Torch => Self::Torch,
+            Convention::Keras => Self::Keras,
+            Convention::Torch => Self::Torch,
         }
     }
 }
 
-impl From<AdamArg> for AdamVariant {
-    fn from(a: AdamArg) -> Self {
+impl From<ConventionArg> for Convention {
+    fn from(a: ConventionArg) -> Self {
         match a {
-            AdamArg::Keras => Self::Keras,
-            AdamArg::Torch => Self::Torch,
+            ConventionArg::Keras => Self::Keras,
+            ConventionArg::Torch => Self::Torch,
         }
     }
 }
@@ -334,8 +368,21 @@ fn once<T: PartialEq + Clone>(list: &[T]) -> Vec<T> {
 impl SweepArgs {
     /// The run's configuration (repeated rates once, in the order given).
     pub fn to_config(&self) -> anyhow::Result<SweepConfig> {
-        let rates = once(&self.rates);
+        let optimizers = once(&self.optimizers);
+        // Without --rates: the reference's, and each optimizer whose good rates lie elsewhere
+        // its own grid.
+        let (rates, optimizer_rates) = match self.rates.is_empty() {
+            true => (
+                d().rates,
+                optimizers
+                    .iter()
+                    .filter_map(OptimizerRates::default_for)
+                    .collect(),
+            ),
+            false => (once(&self.rates), Vec::new()),
+        };
         let schedules = once(&self.schedules);
+        let convention: Convention = self.convention.into();
         let sizes: Vec<usize> = once(&self.batch_size)
             .into_iter()
             .map(|b| b as usize)
@@ -377,7 +424,11 @@ impl SweepArgs {
             dropouts: once(&self.dropouts),
             inits: once(&self.inits),
             loss: self.loss.into(),
-            adam: self.adam.into(),
+            optimizers,
+            convention,
+            optimizer_defaults: Some(Defaults::of(convention)),
+            weight_decay: self.weight_decay,
+            optimizer_rates,
             reshuffle: self.reshuffle,
             patience,
             prune,

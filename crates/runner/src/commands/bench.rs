@@ -88,7 +88,7 @@ fn time_backend(choice: BackendChoice, work: &Workload) -> Vec<BenchRow> {
         BackendChoice::Flex => "flex",
         _ => "ndarray",
     };
-    let arms = work.config.arms(&work.config.rates);
+    let arms = work.config.listed_arms();
     let selected = match backend::select(choice, work.config.exec.cpu_path) {
         Ok(s) => s,
         Err(e) => {
@@ -125,7 +125,11 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, arms: &[Arm]) ->
     let train = config.train(arms[0].group, selected);
     let members: Vec<Member> = arms
         .iter()
-        .map(|a| Member::fresh(a.rate).scheduled(a.group.schedule))
+        .map(|a| {
+            Member::fresh(a.rate)
+                .scheduled(a.group.schedule)
+                .optimized(config.optimizer_of(a.group))
+        })
         .collect();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         StackFit::new(
@@ -180,6 +184,7 @@ fn time_stack(name: &str, selected: &Selected, work: &Workload, arms: &[Arm]) ->
             device: selected.adapter.clone(),
             rate: arm.rate,
             schedule: arm.group.schedule,
+            optimizer: arm.group.optimizer,
             stack: k,
             path: path.to_string(),
             density: work.density,
@@ -228,6 +233,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         epochs: args.epochs as usize,
         batch_size: args.batch_size as usize,
         schedules: args.schedules.clone(),
+        optimizers: args.optimizers.clone(),
+        convention: args.convention.into(),
+        optimizer_defaults: Some(lrsweep_model::Defaults::of(args.convention.into())),
+        weight_decay: args.weight_decay,
         seed: args.seed,
         exec: crate::config::Execution {
             cpu_path: args.cpu_path,

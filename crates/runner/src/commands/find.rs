@@ -41,12 +41,12 @@ pub fn range_test(
     Ok(smoother.finish(*schedule, train.seed))
 }
 
-/// The range test a sweep runs first (the default schedule, the sweep's first network, seed and
-/// batch),
-/// written into its run directory `dir`.
+/// The range test a sweep runs first with `optimizer` (one of its own; the default schedule, the
+/// sweep's first network, seed and batch), written into its run directory `dir` under `stem`.
 pub fn for_sweep(
     dir: &Path,
     config: &SweepConfig,
+    (optimizer, stem): (lrsweep_model::Optimizer, &str),
     split: &Split,
     selected: &Selected,
 ) -> Result<FindResult> {
@@ -54,18 +54,46 @@ pub fn for_sweep(
     let result = range_test(
         &schedule,
         &config.model(split.shape()),
-        config.train_at(schedule.start, selected),
+        config.train_with(optimizer, schedule.start, selected),
         split,
         selected,
-    )?;
-    write(dir, &result)?;
+    )?
+    .with_optimizer(optimizer);
+    write(dir, stem, &result)?;
     Ok(result)
 }
 
-/// Writes the range test's files and chart into `dir`.
-pub fn write(dir: &Path, result: &FindResult) -> Result<()> {
-    store::range::write(dir, result)?;
-    chart::find(dir, result)
+/// Every range test a sweep runs first: one per optimizer ([`for_sweep`]), each kept from an
+/// earlier attempt when `dir` holds it already and `keep` says so.
+pub fn for_sweep_each(
+    dir: &Path,
+    config: &SweepConfig,
+    split: &Split,
+    selected: &Selected,
+    keep: bool,
+    mut said: impl FnMut(&FindResult),
+) -> Result<Vec<FindResult>> {
+    let mut all = Vec::new();
+    for (optimizer, stem) in store::range::stems(config) {
+        if keep && store::range::exists(dir, &stem) {
+            if let Ok(saved) = store::range::read(dir, &stem) {
+                // Its chart again: a run stopped between the files and the chart has none.
+                chart::find(dir, &stem, &saved)?;
+                all.push(saved.with_optimizer(optimizer));
+                continue;
+            }
+        }
+        let result = for_sweep(dir, config, (optimizer, &stem), split, selected)?;
+        said(&result);
+        all.push(result);
+    }
+    Ok(all)
+}
+
+/// Writes the range test's files and chart into `dir` under `stem`.
+pub fn write(dir: &Path, stem: &str, result: &FindResult) -> Result<()> {
+    store::range::write(dir, stem, result)?;
+    chart::find(dir, stem, result)
 }
 
 /// Runs `lrsweep find`.
@@ -77,10 +105,15 @@ pub fn run(args: &FindArgs) -> Result<()> {
             args.end
         )));
     }
+    let convention = args.convention.into();
     let config = SweepConfig {
         batch_size: args.batch_size as usize,
         seed: args.seed,
         data: args.data.to_config(args.limit)?,
+        optimizers: vec![args.optimizer],
+        convention,
+        optimizer_defaults: Some(lrsweep_model::Defaults::of(convention)),
+        weight_decay: args.weight_decay,
         ..SweepConfig::default()
     }
     .training(args.network.network());
@@ -95,12 +128,13 @@ pub fn run(args: &FindArgs) -> Result<()> {
     let result = range_test(
         &schedule,
         &config.model(split.shape()),
-        config.train_at(args.start, &selected),
+        config.train_with(args.optimizer, args.start, &selected),
         &split,
         &selected,
-    )?;
+    )?
+    .with_optimizer(args.optimizer);
     let out = out.create()?;
-    write(&out, &result)?;
+    write(&out, store::names::FIND, &result)?;
     say(&text::describe_range(&result))?;
     say(&format!("Written to {}", out.display()))
 }

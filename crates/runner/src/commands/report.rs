@@ -43,12 +43,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     for (arm, _) in &collected.runs {
         results::other_seeds(&layout, &saved, *arm).map_err(usage)?;
     }
-    let find = if store::range::exists(dir) {
-        Some(store::range::read(dir).map_err(usage)?)
-    } else {
-        None
-    };
-    let summary = results::publish(&layout, &saved, collected, find.as_ref(), Charts::All)
+    let finds = store::range::read_all(dir, &saved.config).map_err(usage)?;
+    let summary = results::publish(&layout, &saved, collected, &finds, Charts::All)
         .with_context(|| {
             format!(
                 "writing the report of {} failed; the run's records are untouched, and each file is either its old or its new version",

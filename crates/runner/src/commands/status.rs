@@ -89,7 +89,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     };
     let mut planned = record.rates_trained.clone();
     let mut seen: HashSet<(u64, String, Option<usize>)> = planned.iter().map(key).collect();
-    for a in config.arms(&config.rates) {
+    for a in config.listed_arms() {
         if seen.insert(key(&a)) {
             planned.push(a);
         }

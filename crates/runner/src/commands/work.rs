@@ -52,7 +52,7 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
     let config = record.config.clone();
     let planned = record.rates_trained.len();
     let Some(&arm) = record.rates_trained.get(index) else {
-        let listed = config.rates.len() * config.groups().len();
+        let listed = config.listed_arms().len();
         if index < listed + config.refine * config.groups().len() {
             return Err(usage(anyhow!(
                 "--index {index}: rate {index} of {} is a refined rate, not planned yet (round 1 is 0 to {}); run `lrsweep work {} --refine` once round 1 has ended",
@@ -201,7 +201,7 @@ fn refine(dir: &Path) -> Result<()> {
             other => missing.push(format!("{} ({})", arm.label(), describe(other))),
         }
     }
-    let listed = config.rates.len() * config.groups().len();
+    let listed = config.listed_arms().len();
     say(&format!(
         "round 1: {} of {listed} rates finished{}",
         finished.len(),
@@ -287,23 +287,24 @@ fn describe(state: &RateState) -> String {
 fn finish(dir: &Path) -> Result<()> {
     let record = RunRecord::read(dir)?;
     let config = &record.config;
-    let find = if find_files::exists(dir) {
-        find_files::read(dir).ok()
-    } else if config.exec.no_find {
-        None
+    let have = find_files::stems(config)
+        .iter()
+        .all(|(_, stem)| find_files::exists(dir, stem));
+    let finds = if have || config.exec.no_find {
+        find_files::read_all(dir, config).unwrap_or_default()
     } else {
         let run_it = || -> Result<_> {
             let (_, split) = load_data(config)?;
             let selected = backend::select(config.backend, config.exec.cpu_path)?;
-            find::for_sweep(dir, config, &split, &selected)
+            find::for_sweep_each(dir, config, &split, &selected, true, |_| {})
         };
         match run_it() {
-            Ok(f) => Some(f),
+            Ok(f) => f,
             Err(e) => {
                 note(&format!(
                     "the range test could not run ({e:#}); the summary goes without it"
                 ));
-                None
+                Vec::new()
             }
         }
     };
@@ -313,7 +314,7 @@ fn finish(dir: &Path) -> Result<()> {
         &layout,
         &record,
         collected,
-        find.as_ref(),
+        &finds,
         results::Charts::Missing,
     )?;
     say(&text::summary_markdown(&summary))?;

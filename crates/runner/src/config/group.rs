@@ -3,7 +3,7 @@
 //! arm under one of the run's seeds: one member of a round). Each has one label for people and
 //! one slug for file names, spelled here only.
 
-use lrsweep_model::{Activation, Init, Schedule, Widths};
+use lrsweep_model::{Activation, Init, Optimizer, Schedule, Widths};
 use serde::{Deserialize, Serialize};
 
 /// The batch size the linear scaling rule scales from: the reference's.
@@ -114,10 +114,11 @@ impl Network {
     }
 }
 
-/// What a member trains besides its rate: its schedule, its network and, when the run lists
-/// several, its batch size. Members of one group are compared with each other: a group has its
-/// own best rate, refinement, grid column and overview. The reference's group is the constant
-/// schedule, the reference's network, at the run's batch size ([`Group::default`]).
+/// What a member trains besides its rate: its schedule, its network, its optimizer and, when
+/// the run lists several, its batch size. Members of one group are compared with each other: a
+/// group has its own best rate, refinement, grid column and overview. The reference's group is
+/// the constant schedule, the reference's network, Adam, at the run's batch size
+/// ([`Group::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Group {
     /// The learning-rate schedule.
@@ -126,6 +127,8 @@ pub struct Group {
     pub batch: Option<usize>,
     /// The network.
     pub network: Network,
+    /// The optimizer, as listed (`sgd:0.9`).
+    pub optimizer: Optimizer,
 }
 
 impl Group {
@@ -153,13 +156,16 @@ impl Group {
         if self.network != *first {
             parts.push(self.network.slug());
         }
+        if self.optimizer != Optimizer::Adam {
+            parts.push(self.optimizer.slug());
+        }
         parts.extend(self.batch.map(|size| format!("b{size}")));
         parts.retain(|p| !p.is_empty());
         (!parts.is_empty()).then(|| parts.join("-"))
     }
 
     /// The group in a file name: what differs from the reference (`cosine`, `512-256-tanh`,
-    /// `b1024`), `constant` for the reference's.
+    /// `sgd-0.9`, `b1024`), `constant` for the reference's.
     pub fn slug(&self) -> String {
         self.suffix(&Network::default())
             .unwrap_or_else(|| "constant".to_string())
@@ -175,7 +181,7 @@ impl Group {
     }
 
     /// The dimensions that differ from the reference, each written by `schedule` or `batch`
-    /// (the network by its label).
+    /// (the network by its label, the optimizer by its spec).
     fn parts(
         &self,
         schedule: impl Fn(Schedule) -> String,
@@ -188,6 +194,9 @@ impl Group {
         if !self.network.is_reference() {
             parts.push(self.network.label());
         }
+        if self.optimizer != Optimizer::Adam {
+            parts.push(self.optimizer.to_string());
+        }
         if let Some(size) = self.batch {
             parts.push(batch(size));
         }
@@ -197,7 +206,7 @@ impl Group {
 
 /// One configuration a run trains: a listed or refined rate in one of the run's groups.
 /// Recorded in `config.json` as the bare rate for the reference's group (as older versions
-/// recorded every rate), as `{"rate", "schedule", "batch_size", "network"}` otherwise (what is
+/// recorded every rate), as `{"rate", "schedule", "batch_size", "network", "optimizer"}` otherwise (what is
 /// the reference's left out). An arm without a network is of the reference's network, or, in a
 /// run that does not train it, of the run's one network (read so by [`crate::store::run`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -242,6 +251,7 @@ impl Arm {
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a transient form of one arm, read or written once
 enum ArmRecord {
     Rate(f64),
     Full {
@@ -252,7 +262,13 @@ enum ArmRecord {
         batch_size: Option<usize>,
         #[serde(default, skip_serializing_if = "Network::is_reference")]
         network: Network,
+        #[serde(default, skip_serializing_if = "is_adam")]
+        optimizer: Optimizer,
     },
+}
+
+fn is_adam(o: &Optimizer) -> bool {
+    *o == Optimizer::Adam
 }
 
 impl From<ArmRecord> for Arm {
@@ -264,12 +280,14 @@ impl From<ArmRecord> for Arm {
                 schedule,
                 batch_size,
                 network,
+                optimizer,
             } => Arm::new(
                 rate,
                 Group {
                     schedule,
                     batch: batch_size,
                     network,
+                    optimizer,
                 },
             ),
         }
@@ -285,6 +303,7 @@ impl From<Arm> for ArmRecord {
                 schedule: a.group.schedule,
                 batch_size: a.group.batch,
                 network: a.group.network,
+                optimizer: a.group.optimizer,
             },
         }
     }
@@ -422,6 +441,7 @@ mod tests {
             schedule: step,
             batch: Some(1024),
             network: Network::default(),
+            optimizer: Optimizer::Adam,
         };
         let other = Unit {
             arm: Arm::new(1e-3, group),
@@ -440,6 +460,7 @@ mod tests {
             schedule: cosine,
             batch: None,
             network: Network::default(),
+            optimizer: Optimizer::Adam,
         };
         assert_eq!((g.label(), g.name()), ("cosine".into(), "cosine".into()));
         // The record: a bare rate for the reference's group, the full form otherwise.

@@ -4,8 +4,8 @@
 
 use lrsweep_data::Shape;
 use lrsweep_model::{
-    Activation, AdamConfig, AdamVariant, Compute, CpuPath, Init, LossKind, ModelConfig, Schedule,
-    StopRule, TrainConfig, Widths,
+    Activation, Compute, Convention, CpuPath, Defaults, Init, LossKind, ModelConfig, Optimizer,
+    OptimizerConfig, Schedule, StopRule, TrainConfig, Widths,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -34,8 +34,13 @@ pub struct Execution {
 /// A learning-rate sweep; the defaults are the reference experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepConfig {
-    /// The rates listed by the user, in order.
+    /// The rates listed by the user, in order (without `--rates`, the reference's; an
+    /// optimizer with rates of its own, [`SweepConfig::optimizer_rates`], takes those).
     pub rates: Vec<f64>,
+    /// Without `--rates`, the optimizers whose good rates lie elsewhere than the listed ones'
+    /// (SGD: 1e-4 to 1) with their own grid; empty when `--rates` was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optimizer_rates: Vec<OptimizerRates>,
     /// How many rates to add between the best and its better neighbour.
     pub refine: usize,
     /// Epochs per rate.
@@ -75,8 +80,22 @@ pub struct SweepConfig {
     pub inits: Vec<Init>,
     /// Loss form.
     pub loss: LossKind,
-    /// Adam form.
-    pub adam: AdamVariant,
+    /// The optimizers every rate trains with (`--optimizer`; the reference: Adam), all of a
+    /// round in one stack.
+    #[serde(default = "adam_only", skip_serializing_if = "is_adam_only")]
+    pub optimizers: Vec<Optimizer>,
+    /// Whose definitions and defaults the optimizers follow (`--convention`; the reference:
+    /// Keras). Recorded as `adam` by earlier versions, whose `--adam` it was.
+    #[serde(alias = "adam")]
+    pub convention: Convention,
+    /// Every default the optimizers take from the convention, as this run trains with them.
+    /// Absent in runs of earlier versions: [`Defaults::earlier`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_defaults: Option<Defaults>,
+    /// The coupled L2 term of adam, sgd and rmsprop (`--weight-decay`; `g ← g + wd·p`, as
+    /// PyTorch's `weight_decay`); 0: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_decay: f64,
     /// Reshuffle every epoch.
     pub reshuffle: bool,
     /// Stop a rate when validation loss has not improved for this many epochs.
@@ -123,7 +142,11 @@ impl Default for SweepConfig {
             dropouts: no_dropout(),
             inits: normal_only(),
             loss: train.loss,
-            adam: train.adam.variant,
+            optimizers: adam_only(),
+            convention: train.optimizer.convention,
+            optimizer_defaults: Some(train.optimizer.defaults),
+            weight_decay: 0.0,
+            optimizer_rates: Vec::new(),
             reshuffle: train.reshuffle,
             patience: None,
             prune: None,
@@ -161,14 +184,22 @@ impl SweepConfig {
         self.scale_lr.scale(arm.rate, self.batch_of(arm.group))
     }
 
-    /// The most members trained at once: the largest round (each rate under every schedule and
-    /// seed; each batch size and network is a stack of its own), or one with `--serial`.
+    /// The most members trained at once: the largest round (each rate under every schedule,
+    /// optimizer and seed; each batch size and network is a stack of its own), or one with
+    /// `--serial`.
     pub fn stack_size(&self) -> usize {
         if self.exec.serial {
             1
         } else {
-            self.rates.len().max(self.refine).max(1)
+            let most_rates = self
+                .optimizers
+                .iter()
+                .map(|o| self.rates_of_optimizer(o).len())
+                .max()
+                .unwrap_or(self.rates.len());
+            most_rates.max(self.refine).max(1)
                 * self.schedules.len().max(1)
+                * self.optimizers.len().max(1)
                 * self.seeds.max(1)
         }
     }
@@ -211,35 +242,72 @@ impl SweepConfig {
     }
 
     /// The groups the run compares (each refined on its own), in order: every batch size, every
-    /// network, every schedule, size by size, network by network.
+    /// network, every optimizer, every schedule, size by size, network by network.
     pub fn groups(&self) -> Vec<Group> {
         let mut groups = Vec::new();
         for size in self.sizes() {
             let batch = (size != self.batch_size).then_some(size);
             for network in self.networks() {
-                for &schedule in &self.schedules {
-                    groups.push(Group {
-                        schedule,
-                        batch,
-                        network,
-                    });
+                for &optimizer in &self.optimizers {
+                    for &schedule in &self.schedules {
+                        groups.push(Group {
+                            schedule,
+                            batch,
+                            network,
+                            optimizer,
+                        });
+                    }
                 }
             }
         }
         groups
     }
 
-    /// `rates` in each of the run's groups, group by group: a round's arms.
-    pub fn arms(&self, rates: &[f64]) -> Vec<Arm> {
+    /// The rates `optimizer` lists: its own grid when it has one, else the run's.
+    pub fn rates_of_optimizer(&self, optimizer: &Optimizer) -> &[f64] {
+        self.optimizer_rates
+            .iter()
+            .find(|o| o.optimizer == *optimizer)
+            .map_or(&self.rates, |o| &o.rates)
+    }
+
+    /// The rates `group` lists (round 1).
+    pub fn rates_of(&self, group: Group) -> &[f64] {
+        self.rates_of_optimizer(&group.optimizer)
+    }
+
+    /// Every group's listed rates, group by group: round 1's arms.
+    pub fn listed_arms(&self) -> Vec<Arm> {
         self.groups()
             .into_iter()
-            .flat_map(|group| rates.iter().map(move |&rate| Arm::new(rate, group)))
+            .flat_map(|group| {
+                self.rates_of(group)
+                    .iter()
+                    .map(move |&rate| Arm::new(rate, group))
+            })
             .collect()
     }
 
     /// Whether `arm` is one of the listed rates' (round 1), not a refined one.
     pub fn is_listed(&self, arm: Arm) -> bool {
-        self.rates.contains(&arm.rate) && self.groups().contains(&arm.group)
+        self.groups().contains(&arm.group) && self.rates_of(arm.group).contains(&arm.rate)
+    }
+
+    /// The defaults the run's optimizers take: recorded, or, for a run of an earlier version,
+    /// what it trained with.
+    pub fn defaults(&self) -> Defaults {
+        self.optimizer_defaults
+            .unwrap_or_else(|| Defaults::earlier(self.convention))
+    }
+
+    /// The optimizer `group`'s members train with, every number resolved.
+    pub fn optimizer_of(&self, group: Group) -> OptimizerConfig {
+        OptimizerConfig {
+            optimizer: group.optimizer,
+            convention: self.convention,
+            defaults: self.defaults(),
+            weight_decay: self.weight_decay,
+        }
     }
 
     /// Whether the run trains more than one batch size.
@@ -305,9 +373,20 @@ impl SweepConfig {
         }
     }
 
-    /// The training of one rate at the run's batch size (the range test's).
-    pub fn train_at(&self, learning_rate: f64, selected: &Selected) -> TrainConfig {
-        self.settings(learning_rate, selected.compute)
+    /// The range test's training with `optimizer` (one of the run's) at `learning_rate`.
+    pub fn train_with(
+        &self,
+        optimizer: Optimizer,
+        learning_rate: f64,
+        selected: &Selected,
+    ) -> TrainConfig {
+        TrainConfig {
+            optimizer: self.optimizer_of(Group {
+                optimizer,
+                ..Group::default()
+            }),
+            ..self.settings(learning_rate, selected.compute)
+        }
     }
 
     fn settings(&self, learning_rate: f64, compute: Compute) -> TrainConfig {
@@ -320,10 +399,10 @@ impl SweepConfig {
             warmup: self.warmup,
             seed: self.seed,
             loss: self.loss,
-            adam: AdamConfig {
-                variant: self.adam,
-                ..AdamConfig::default()
-            },
+            optimizer: self.optimizer_of(Group {
+                optimizer: self.optimizers.first().copied().unwrap_or_default(),
+                ..Group::default()
+            }),
             reshuffle: self.reshuffle,
             compute,
         }
@@ -332,6 +411,40 @@ impl SweepConfig {
 
 fn one() -> usize {
     1
+}
+
+fn adam_only() -> Vec<Optimizer> {
+    vec![Optimizer::Adam]
+}
+
+fn is_adam_only(o: &[Optimizer]) -> bool {
+    o == adam_only().as_slice()
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// An optimizer's own listed rates (without `--rates`): SGD's grid lies about two decades above
+/// the adaptive optimizers'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerRates {
+    /// The optimizer, as listed.
+    pub optimizer: Optimizer,
+    /// Its rates.
+    pub rates: Vec<f64>,
+}
+
+impl OptimizerRates {
+    /// Where `optimizer`'s good rates live when no rates are given: SGD (its step the raw
+    /// gradient times the rate) from 1e-4 to 1, five decades; none for the adaptive ones (Adam,
+    /// AdamW, RMSprop divide by the gradient's scale, so the reference's 1e-5 to 1e-1 serves).
+    pub fn default_for(optimizer: &Optimizer) -> Option<Self> {
+        (!optimizer.is_adaptive()).then(|| Self {
+            optimizer: *optimizer,
+            rates: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+        })
+    }
 }
 
 fn relu_only() -> Vec<Activation> {

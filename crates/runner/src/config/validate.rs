@@ -63,6 +63,23 @@ impl SweepConfig {
         if self.activations.is_empty() || self.inits.is_empty() || self.dropouts.is_empty() {
             return Err(Invalid("no --activation, --dropout or --init".to_string()));
         }
+        if self.optimizers.is_empty() {
+            return Err(Invalid("no --optimizer".to_string()));
+        }
+        for o in &self.optimizers {
+            o.check().map_err(|e| Invalid(format!("--optimizer {e}")))?;
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Invalid(format!(
+                "--weight-decay {}: a weight decay must be a finite number at least 0 (e.g. 1e-4; 0 is none)",
+                self.weight_decay
+            )));
+        }
+        for o in &self.optimizer_rates {
+            if o.rates.is_empty() || !o.rates.iter().all(|&r| rate_ok(r)) {
+                return Err(Invalid(format!("{}'s rates {:?}", o.optimizer, o.rates)));
+            }
+        }
         if let Some(&p) = self.dropouts.iter().find(|&&p| !(0.0..1.0).contains(&p)) {
             return Err(Invalid(format!(
                 "--dropout {p}: a drop probability must be at least 0 and below 1 (e.g. 0.2; 0 is none)"
@@ -109,12 +126,6 @@ impl SweepConfig {
             if h.eta < 2 || h.min < 1 {
                 return refuse("ETA must be at least 2 and MIN at least 1".to_string());
             }
-            if self.groups().len() > 1 {
-                return refuse(
-                    "not with several schedules, batch sizes or networks: a rung ranks the rates of one group, and the refinement's side is one group's; prune one schedule at one batch size on one network per run"
-                        .to_string(),
-                );
-            }
             if let Err(why) = h.check(self.epochs) {
                 return refuse(why);
             }
@@ -152,11 +163,16 @@ mod tests {
             c.seeds = 2
         })
         .contains("not with --seeds 2"));
-        assert!(bad(&|c| {
-            c.prune = Some(Default::default());
-            c.schedules = vec![Default::default(), "cosine".parse().unwrap()]
-        })
-        .contains("not with several schedules"));
+        // Pruning ranks each group's rates among themselves: several groups are fine.
+        let c = SweepConfig {
+            prune: Some(Default::default()),
+            schedules: vec![Default::default(), "cosine".parse().unwrap()],
+            optimizers: vec![Default::default(), "sgd:0.9".parse().unwrap()],
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Ok(()));
+        assert!(bad(&|c| c.weight_decay = -1.0).contains("--weight-decay -1"));
+        assert!(bad(&|c| c.optimizers = Vec::new()).contains("no --optimizer"));
         assert!(bad(&|c| {
             c.prune = Some(Default::default());
             c.epochs = 3

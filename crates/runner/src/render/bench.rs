@@ -19,14 +19,15 @@ pub fn bars(rows: &[BenchRow]) -> Vec<(String, f64)> {
     bars
 }
 
-/// The row's rate, with its schedule when that is not `constant`.
+/// The row's rate, with its schedule when that is not `constant` and its optimizer when that
+/// is not Adam.
 fn label(r: &BenchRow) -> String {
     crate::config::Arm::new(
         r.rate,
         crate::config::Group {
             schedule: r.schedule,
-            batch: None,
-            network: crate::config::Network::default(),
+            optimizer: r.optimizer,
+            ..Default::default()
         },
     )
     .label()

@@ -6,8 +6,9 @@ use anyhow::Result;
 
 use crate::analysis::range::FindResult;
 use crate::analysis::summary::Summary;
+use crate::config::SweepConfig;
 use crate::render::text::{describe_range, escape, summary_html};
-use crate::store::names::{BATCH_CHART, NETWORK_CHART};
+use crate::store::names::{BATCH_CHART, NETWORK_CHART, OPTIMIZER_CHART};
 
 fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -39,20 +40,27 @@ fn image(path: &Path, alt: &str) -> Result<String> {
 /// The page for the run in `dir`, whose charts are already drawn there.
 pub fn report(
     dir: &Path,
+    config: &SweepConfig,
     header: &str,
     summary: &Summary,
-    find: Option<&FindResult>,
+    finds: &[FindResult],
 ) -> Result<String> {
     let mut h = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lrsweep report</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>\n<h1>Learning-rate sweep</h1>\n",
     );
     h += &format!("<p>{}</p>\n", escape(header));
     h += &summary_html(summary);
-    if let Some(f) = find {
+    for f in finds {
+        let with = match finds.len() > 1 || f.optimizer != lrsweep_model::Optimizer::Adam {
+            true => format!(" with {}", f.optimizer),
+            false => String::new(),
+        };
+        let stem = crate::store::range::stem_of(config, &f.optimizer);
         h += &format!(
-            "<h2>Range test</h2>\n<p>{}</p>\n{}\n",
+            "<h2>Range test{}</h2>\n<p>{}</p>\n{}\n",
+            escape(&with),
             escape(&describe_range(f)),
-            image(&dir.join("find.png"), "range test")?
+            image(&dir.join(format!("{stem}.png")), "range test")?
         );
     }
     match summary.overviews.as_slice() {
@@ -82,6 +90,15 @@ pub fn report(
         h += &format!(
             "<h2>Networks</h2>\n{}\n",
             image(&dir.join(NETWORK_CHART), "each network's best rate")?
+        );
+    }
+    if !summary.optimizers.is_empty() {
+        h += &format!(
+            "<h2>Optimizers</h2>\n{}\n",
+            image(
+                &dir.join(OPTIMIZER_CHART),
+                "each optimizer at its best rate"
+            )?
         );
     }
     for r in &summary.rates {

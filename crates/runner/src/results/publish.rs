@@ -42,7 +42,7 @@ pub fn publish(
     layout: &RunLayout,
     record: &RunRecord,
     collected: Collected,
-    find: Option<&FindResult>,
+    finds: &[FindResult],
     charts: Charts,
 ) -> Result<Summary> {
     for (arm, records) in &collected.runs {
@@ -51,10 +51,13 @@ pub fn publish(
             rate_chart(layout, record, *arm, records, &others)?;
         }
     }
-    if let (Some(f), Charts::All) = (find, charts) {
-        chart::find(layout.root(), f)?;
+    if charts == Charts::All {
+        for f in finds {
+            let stem = crate::store::range::stem_of(&record.config, &f.optimizer);
+            chart::find(layout.root(), &stem, f)?;
+        }
     }
-    write(layout, record, &collected, find)
+    write(layout, record, &collected, finds)
 }
 
 /// Draws `lr-<rate>.png` (and `.svg`; named as the member's directory) of `arm` in the run
@@ -96,11 +99,11 @@ fn write(
     layout: &RunLayout,
     record: &RunRecord,
     collected: &Collected,
-    find: Option<&FindResult>,
+    finds: &[FindResult],
 ) -> Result<Summary> {
     let out = layout.root();
     let runs = &collected.runs;
-    let mut summary = summarize(layout, record, runs, find, &collected.missing)?;
+    let mut summary = summarize(layout, record, runs, finds, &collected.missing)?;
     let recommended = summary.recommended.as_ref().map(|r| r.dir.clone());
     // One overview per group: `overview.png` for the reference's (the first group when the run
     // has no such group), `overview-<group>.png` for each other.
@@ -161,9 +164,14 @@ fn write(
             .collect();
         chart::best_members(out, names::BATCH_CHART, &curves)?;
     }
-    if !summary.networks.is_empty() {
-        let curves: Vec<chart::Line> = summary
-            .networks
+    for (figures, file) in [
+        (&summary.networks, names::NETWORK_CHART),
+        (&summary.optimizers, names::OPTIMIZER_CHART),
+    ] {
+        if figures.is_empty() {
+            continue;
+        }
+        let curves: Vec<chart::Line> = figures
             .iter()
             .filter_map(|n| {
                 let moved = n.movement().map_or(String::new(), |m| format!(", {m}"));
@@ -171,7 +179,7 @@ fn write(
                 best_line(&n.dir, label)
             })
             .collect();
-        chart::best_members(out, names::NETWORK_CHART, &curves)?;
+        chart::best_members(out, file, &curves)?;
     }
     write_json(&layout.file(names::SUMMARY_JSON), &summary)?;
     let header = text::run_header(&record.config, &record.backend, &record.adapter);
@@ -180,7 +188,7 @@ fn write(
         text::summary_markdown(&summary)
     );
     write_atomic(&layout.file(names::SUMMARY_MD), md.as_bytes())?;
-    let page = html::report(out, &header, &summary, find)?;
+    let page = html::report(out, &record.config, &header, &summary, finds)?;
     write_atomic(&layout.file(names::REPORT), page.as_bytes())?;
     Ok(summary)
 }

@@ -5,12 +5,13 @@ use anyhow::Result;
 use lrsweep_model::{Contender, EpochRecord, Replay};
 
 use super::collect::{other_seeds, Missing};
-use crate::analysis::range::FindResult;
+use crate::analysis::range::{Compared, FindResult, RangeAnswer};
 use crate::analysis::refine::{self, Refinement};
 use crate::analysis::summary::{self, Facts, RateSummary, Summary};
-use crate::config::Arm;
+use crate::config::{Arm, SweepConfig};
 use crate::store::layout::RunLayout;
 use crate::store::run::RunRecord;
+use lrsweep_model::Optimizer;
 
 /// With `--prune`: the run's pruning replayed from `runs`' records, as its rounds decided it.
 fn replay(record: &RunRecord, runs: &[(Arm, Vec<EpochRecord>)]) -> Option<Replay> {
@@ -53,6 +54,10 @@ fn rows(
                 arm: *arm,
                 batch_size: config.batch_of(arm.group),
                 effective_rate: config.effective_rate(*arm),
+                decay_per_step: config
+                    .optimizer_of(arm.group)
+                    .decoupled_decay()
+                    .map(|wd| config.effective_rate(*arm) * wd),
                 dir: layout.arm(*arm).name().to_string(),
                 records,
                 run_seed: config.seed,
@@ -68,6 +73,34 @@ fn rows(
             }))
         })
         .collect()
+}
+
+/// The sweep's rate a range test with `optimizer` is compared with: the recommendation where it
+/// is of that optimizer and the run's first network (what the range test trained), else the
+/// best of those members.
+fn compared(summary: &Summary, config: &SweepConfig, optimizer: Optimizer) -> Option<Compared> {
+    let first = config.first_network();
+    let ours = |r: &RateSummary| r.optimizer == optimizer && r.network == first;
+    let row = match &summary.recommended {
+        Some(rec) if rec.optimizer == optimizer && rec.network == first => {
+            summary.rates.iter().find(|r| r.dir == rec.dir)
+        }
+        _ => {
+            let mine: Vec<RateSummary> =
+                summary.rates.iter().filter(|r| ours(r)).cloned().collect();
+            let best = summary::best(&mine).map(|b| b.dir.clone())?;
+            summary.rates.iter().find(|r| r.dir == best)
+        }
+    }?;
+    let label = match &summary.recommended {
+        Some(rec) if rec.dir == row.dir => rec.label.clone(),
+        _ => row.label.clone(),
+    };
+    Some(Compared {
+        rate: row.rate,
+        label,
+        epochs: row.epochs,
+    })
 }
 
 /// The rows of `runs` alone (what a refinement is planned from).
@@ -86,7 +119,7 @@ pub fn summarize(
     layout: &RunLayout,
     record: &RunRecord,
     runs: &[(Arm, Vec<EpochRecord>)],
-    find: Option<&FindResult>,
+    finds: &[FindResult],
     missing: &[Missing],
 ) -> Result<Summary> {
     let config = &record.config;
@@ -94,17 +127,30 @@ pub fn summarize(
     let replay = replay(record, runs);
     let rates = rows(layout, record, runs, missing, replay.as_ref())?;
     let trained: Vec<Arm> = runs.iter().map(|(a, _)| *a).collect();
-    let mut expected = config.arms(&config.rates);
+    let mut expected = config.listed_arms();
     // The refinement of each group: the rates around its best.
     let sides = refine::plan_each(&rates, config);
     for (group, listed, side) in &sides {
-        if listed.len() == config.rates.len() && listed.iter().all(|s| s.unfinished.is_none()) {
+        if listed.len() == config.rates_of(*group).len()
+            && listed.iter().all(|s| s.unfinished.is_none())
+        {
             if let Refinement::Between { rates, .. } = side {
                 expected.extend(rates.iter().map(|&rate| Arm::new(rate, *group)));
             }
         }
     }
-    let mut summary = summary::summarize(rates, find.and_then(|f| f.suggestions));
+    let first = finds.first().and_then(|f| f.suggestions);
+    let mut summary = summary::summarize(rates, first);
+    summary.range_tests = finds
+        .iter()
+        .filter_map(|f| {
+            Some(RangeAnswer {
+                optimizer: f.optimizer,
+                suggestions: f.suggestions?,
+                compared: compared(&summary, config, f.optimizer),
+            })
+        })
+        .collect();
     if config.several_sizes() {
         let records: Vec<&[EpochRecord]> = runs.iter().map(|(_, r)| r.as_slice()).collect();
         summary.batch_sizes = summary::batch_figures(
@@ -117,6 +163,9 @@ pub fn summarize(
     let networks = config.networks();
     if networks.len() > 1 {
         summary.networks = summary::network_figures(&summary.rates, &networks);
+    }
+    if config.optimizers.len() > 1 {
+        summary.optimizers = summary::optimizer_figures(&summary.rates, &config.optimizers);
     }
     if let Some(replay) = replay {
         // What the stop rule alone would have trained: to its first stop, or all epochs.

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! RUN/config.json  summary.json  summary.md  report.html  lrsweep.lock
-//!     find.json  find.csv  find.png  overview.png  overview-<group>.png  batch-sizes.png
-//!     networks.png
+//!     find.json  find.csv  find.png  find-<optimizer>.*  overview.png  overview-<group>.png  batch-sizes.png
+//!     networks.png  optimizers.png
 //!     lr-0.001.png (.svg)  slurm/
 //!     lr-0.001/  metrics.csv  checkpoint.bin  best.bpk  best.json  model.bpk  model.json
 //!                status.json  done.json  claim.lock
@@ -26,16 +26,16 @@ pub mod names {
     pub const REPORT: &str = "report.html";
     /// The run's lock.
     pub const LOCK: &str = "lrsweep.lock";
-    /// The range test's result.
-    pub const FIND_JSON: &str = "find.json";
-    /// The range test's curve.
-    pub const FIND_CSV: &str = "find.csv";
-    /// The range test's chart.
-    pub const FIND_CHART: &str = "find.png";
+    /// The stem of the range test's files (`find.json`: its result, `find.csv`: its curve,
+    /// `find.png`: its chart); with several optimizers, each other optimizer's are
+    /// `find-<optimizer>.*` ([`super::find_stem`]).
+    pub const FIND: &str = "find";
     /// The chart of every batch size's best member.
     pub const BATCH_CHART: &str = "batch-sizes.png";
     /// The chart of every network's best member.
     pub const NETWORK_CHART: &str = "networks.png";
+    /// The chart of every optimizer's best member.
+    pub const OPTIMIZER_CHART: &str = "optimizers.png";
     /// The Slurm plan and scripts.
     pub const SLURM: &str = "slurm";
     /// A member's epochs.
@@ -52,6 +52,15 @@ pub mod names {
     pub const STATUS: &str = "status.json";
     /// Written once a member has finished.
     pub const DONE: &str = "done.json";
+}
+
+/// The stem of `optimizer`'s range test in a run whose first optimizer is `first`: `find` for
+/// the first's, `find-sgd-0.9` for another's.
+pub fn find_stem(optimizer: &lrsweep_model::Optimizer, first: &lrsweep_model::Optimizer) -> String {
+    match optimizer == first {
+        true => names::FIND.to_string(),
+        false => format!("{}-{}", names::FIND, optimizer.slug()),
+    }
 }
 
 /// The paths of one run directory: its files, and its members' directories named after their

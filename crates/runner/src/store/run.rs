@@ -218,8 +218,8 @@ impl RunRecord {
     }
 
     /// What the weights of member `unit` (an arm under a seed) belong to: the SHA-256 of the settings that
-    /// shape its training (network, seed, batch, loss, Adam, order, data set and the checksums
-    /// of its files, split), the rate, its schedule and the warm-up, and a further seed
+    /// shape its training (network, seed, batch, loss, optimizer and convention, order, data set
+    /// and the checksums of its files, split), the rate, its schedule and the warm-up, and a further seed
     /// (`--seeds`; the run's own, the constant schedule and no warm-up add nothing, so older
     /// runs' checkpoints still match). A checkpoint of another run, rate, schedule or seed
     /// never matches.
@@ -232,7 +232,7 @@ impl RunRecord {
             "seed": c.seed,
             "batch_size": c.batch_of(arm.group),
             "loss": c.loss,
-            "adam": c.adam,
+            "adam": c.convention,
             "reshuffle": c.reshuffle,
             "dataset": c.data.dataset,
             "files": self.data.checksums(),
@@ -244,6 +244,17 @@ impl RunRecord {
         }
         if arm.group.schedule != lrsweep_model::Schedule::Constant {
             fields["schedule"] = serde_json::json!(arm.group.schedule);
+        }
+        // The optimizer: its spec, the coupled decay and the defaults it trains with (`adam`
+        // above is the convention); Adam with the defaults of earlier versions adds nothing.
+        if arm.group.optimizer != lrsweep_model::Optimizer::Adam {
+            fields["optimizer"] = serde_json::json!(arm.group.optimizer);
+        }
+        if c.weight_decay > 0.0 {
+            fields["weight_decay"] = serde_json::json!(c.weight_decay);
+        }
+        if c.defaults() != lrsweep_model::Defaults::earlier(c.convention) {
+            fields["optimizer_defaults"] = serde_json::json!(c.defaults());
         }
         if c.warmup > 0 {
             fields["warmup"] = serde_json::json!(c.warmup);
@@ -386,6 +397,7 @@ mod tests {
                 schedule: "cosine".parse().unwrap(),
                 batch: None,
                 network: Default::default(),
+                optimizer: Default::default(),
             },
         );
         assert_ne!(id, id_of(&base, cosine, 42), "another schedule");
@@ -400,6 +412,7 @@ mod tests {
                 schedule: Default::default(),
                 batch: Some(1024),
                 network: Default::default(),
+                optimizer: Default::default(),
             },
         );
         assert_eq!(id, id_of(&other, a, 42), "the run's own size: unchanged");
@@ -452,6 +465,41 @@ mod tests {
             assert!(!seen.contains(&other), "{network:?}");
             seen.push(other);
         }
+        // The optimizer: its spec, the coupled decay, the convention and its defaults.
+        let sgd = Arm::new(
+            1e-3,
+            crate::config::Group {
+                optimizer: "sgd:0.9".parse().unwrap(),
+                ..Default::default()
+            },
+        );
+        let mut other = record();
+        other.config.optimizers = vec![Default::default(), sgd.group.optimizer];
+        assert_eq!(id, id_of(&other, a, 42), "Adam beside SGD: unchanged");
+        let sgd_id = id_of(&other, sgd, 42);
+        assert!(!seen.contains(&sgd_id));
+        let mut other = record();
+        other.config.weight_decay = 1e-4;
+        assert_ne!(id, id_of(&other, a, 42), "a weight decay");
+        let mut other = record();
+        other.config.convention = lrsweep_model::Convention::Torch;
+        other.config.optimizer_defaults =
+            Some(lrsweep_model::Defaults::of(other.config.convention));
+        let torch = id_of(&other, a, 42);
+        assert_ne!(id, torch, "PyTorch's convention");
+        other.config.optimizer_defaults = None;
+        assert_ne!(
+            torch,
+            id_of(&other, a, 42),
+            "an earlier version's --adam torch (ε 1e-7)"
+        );
+        let mut other = record();
+        other.config.optimizer_defaults = None;
+        assert_eq!(
+            id,
+            id_of(&other, a, 42),
+            "an earlier version's reference run"
+        );
         let mut other = record();
         other.config.seed = 7;
         assert_ne!(id, id_of(&other, a, 42));

@@ -181,7 +181,7 @@ impl<'a> Training<'a> {
             return Ok(Vec::new());
         }
         config
-            .arms(&config.rates)
+            .listed_arms()
             .into_iter()
             .map(|arm| Ok((arm, metrics::read_metrics(&layout.arm(arm).metrics())?)))
             .collect()

@@ -137,7 +137,7 @@ fn announce(cx: &Context, arms: &[Arm], members: &[Member], pending: &[usize], d
             .position(|r| Some(*r) == first)
             .unwrap_or_default();
     let total = seeds
-        * ((config.rates.len() + config.refine) * config.groups().len())
+        * (config.listed_arms().len() + config.refine * config.groups().len())
             .max(record.rates_trained.len());
     cx.progress
         .start_round(&labels, &how, before, total, config.epochs);
@@ -186,6 +186,7 @@ fn train_stack(
                 ..FitMember::fresh(config.effective_rate(m.unit.arm))
                     .seeded(m.unit.seed)
                     .scheduled(m.unit.arm.group.schedule)
+                    .optimized(config.optimizer_of(m.unit.arm.group))
             }
         })
         .collect();

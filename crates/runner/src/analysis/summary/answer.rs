@@ -4,12 +4,21 @@
 use lrsweep_model::Schedule;
 use serde::{Deserialize, Serialize};
 
-use super::figures::{BatchFigures, DataSummary, NetworkFigures, Overview, PruningSummary};
+use super::figures::{BatchFigures, BestFigures, DataSummary, Overview, PruningSummary};
 use super::rank::{best, ties};
 use super::row::RateSummary;
-use crate::analysis::range::Suggestions;
+use crate::analysis::range::{RangeAnswer, Suggestions};
 use crate::analysis::verdict::Verdict;
 use crate::config::Network;
+use lrsweep_model::Optimizer;
+
+fn one_or_none(tests: &[RangeAnswer]) -> bool {
+    tests.len() <= 1
+}
+
+fn is_adam(o: &Optimizer) -> bool {
+    *o == Optimizer::Adam
+}
 #[cfg(test)]
 use lrsweep_model::Hopeless;
 
@@ -29,6 +38,9 @@ pub struct Recommendation {
     /// Its network (left out for the reference's).
     #[serde(default, skip_serializing_if = "Network::is_reference")]
     pub network: Network,
+    /// Its optimizer (left out for Adam).
+    #[serde(default, skip_serializing_if = "is_adam")]
+    pub optimizer: Optimizer,
     /// Its directory in the run.
     #[serde(default)]
     pub dir: String,
@@ -49,9 +61,13 @@ pub struct Summary {
     pub rates: Vec<RateSummary>,
     /// The recommendation, absent when every rate diverged.
     pub recommended: Option<Recommendation>,
-    /// The range test's suggestions, when it ran, beside the sweep's answer.
+    /// The range test's suggestions, when it ran (the first optimizer's with several).
     #[serde(default)]
     pub range_test: Option<Suggestions>,
+    /// Each optimizer's range test beside the sweep's answer for it (written with several
+    /// optimizers; a run of one has `range_test`).
+    #[serde(default, skip_serializing_if = "one_or_none")]
+    pub range_tests: Vec<RangeAnswer>,
     /// What the run has not finished yet (rates cut short or not started); empty for a complete
     /// run. The recommendation is then from the rates that finished.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -72,7 +88,10 @@ pub struct Summary {
     /// With several networks: each network's best rate and how far it moved from the first
     /// network's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub networks: Vec<NetworkFigures>,
+    pub networks: Vec<BestFigures>,
+    /// With several optimizers: each optimizer's best rate, epoch and verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optimizers: Vec<BestFigures>,
 }
 
 /// A curve that stayed where an untrained network starts reads as not moving (too small a
@@ -216,6 +235,7 @@ fn recommend(rates: &[RateSummary]) -> Option<Recommendation> {
         schedule: b.schedule,
         batch_size: b.batch_size,
         network: b.network,
+        optimizer: b.optimizer,
         dir: b.dir.clone(),
         epoch: stop,
         ties: tied
@@ -248,12 +268,14 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
         rates,
         recommended,
         range_test,
+        range_tests: Vec::new(),
         unfinished,
         data: None,
         pruning: None,
         overviews: Vec::new(),
         batch_sizes: Vec::new(),
         networks: Vec::new(),
+        optimizers: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::rank::{best, ties};
 use super::row::RateSummary;
 use crate::config::{rate_label, Network};
+use lrsweep_model::Optimizer;
 
 /// What `--prune` did to a run: its rungs' cost against the full run's, the members the
 /// refinement's side kept, and which way the refinement went and why.
@@ -88,17 +89,16 @@ pub fn batch_figures(
         .collect()
 }
 
-/// One network's answer to "does the best rate move with the network?": its best member
-/// (lowest validation loss), the rates that tie with it within noise, and how far its best
-/// rate is from the first network's.
+/// The best member of one value of a dimension the run varies (a network, an optimizer): its
+/// rate, its figures and verdict, the rates that tie with it within noise, and how far its best
+/// rate is from the first value's ("does the best rate move with the network?", "which
+/// optimizer, at which rate?").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkFigures {
-    /// The network.
-    pub network: Network,
-    /// It in words: `784 relu`, `512-256 tanh, dropout 0.2`.
+pub struct BestFigures {
+    /// The value in words: `784 relu`, `512-256 tanh, dropout 0.2`, `sgd:0.9`.
     pub name: String,
-    /// Whether it is the run's first network (what the others are compared with, and what the
-    /// range test trained).
+    /// Whether it is the run's first value (what the others are compared with; with several
+    /// networks, what the range test trained).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first: bool,
     /// Its best member's rate (as listed).
@@ -107,24 +107,37 @@ pub struct NetworkFigures {
     pub label: String,
     /// Its best member's directory.
     pub dir: String,
-    /// Its lowest validation loss.
+    /// Its lowest validation loss (mean over the seeds with `--seeds`).
     pub min_val_loss: f64,
-    /// The epoch of it.
+    /// The noise of that figure (the minimum's standard error, with `--seeds` the seeds'
+    /// spread added).
+    #[serde(default)]
+    pub noise: f64,
+    /// The epoch of the minimum.
     pub min_val_loss_epoch: usize,
+    /// The epoch to stop at (one standard error).
+    #[serde(default)]
+    pub stop_epoch: usize,
     /// Its highest validation accuracy.
     pub best_val_acc: f64,
-    /// The network's other rates whose minima tie with it within their noise.
+    /// Its best member's verdict, for people.
+    #[serde(default)]
+    pub verdict: String,
+    /// With AdamW: the weights' shrinking per step at its best rate (rate × WD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_per_step: Option<f64>,
+    /// The value's other rates whose minima tie with it within their noise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ties: Vec<String>,
-    /// Its best rate over the first network's (2: twice as high; absent for the first network
-    /// and when the first network has no best rate).
+    /// Its best rate over the first value's (2: twice as high; absent for the first and when
+    /// the first has no best rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved: Option<f64>,
 }
 
-impl NetworkFigures {
-    /// How far its best rate moved from the first network's, in words: `×2 lower`, `×4
-    /// higher`, `unchanged`; none for the first network.
+impl BestFigures {
+    /// How far its best rate moved from the first value's, in words: `×2 lower`, `×4 higher`,
+    /// `unchanged`; none for the first.
     pub fn movement(&self) -> Option<String> {
         let ratio = self.moved?;
         let factor = |f: f64| {
@@ -145,16 +158,21 @@ impl NetworkFigures {
     }
 }
 
-/// With several networks: each network's figures ([`NetworkFigures`]) from the summaries
-/// `rates`, networks in the order of `networks` (the first is what the others are compared
-/// with), a network where no member learned left out.
-pub fn network_figures(rates: &[RateSummary], networks: &[Network]) -> Vec<NetworkFigures> {
-    let mut figures: Vec<NetworkFigures> = Vec::new();
+/// Each value's figures ([`BestFigures`]) from the summaries `rates`, whose value is `value_of`,
+/// values in the order of `values` (the first is what the others are compared with), a value
+/// where no member learned left out.
+pub fn best_of_each<K: PartialEq>(
+    rates: &[RateSummary],
+    values: &[K],
+    value_of: impl Fn(&RateSummary) -> K,
+    name: impl Fn(&K) -> String,
+) -> Vec<BestFigures> {
+    let mut figures: Vec<BestFigures> = Vec::new();
     let mut first_rate = None;
-    for (k, network) in networks.iter().enumerate() {
+    for (k, value) in values.iter().enumerate() {
         let mine: Vec<RateSummary> = rates
             .iter()
-            .filter(|r| r.network == *network)
+            .filter(|r| value_of(r) == *value)
             .cloned()
             .collect();
         let Some(best) = best(&mine) else {
@@ -163,16 +181,19 @@ pub fn network_figures(rates: &[RateSummary], networks: &[Network]) -> Vec<Netwo
         if k == 0 {
             first_rate = Some(best.rate);
         }
-        figures.push(NetworkFigures {
-            network: *network,
-            name: network.describe(),
+        figures.push(BestFigures {
+            name: name(value),
             first: k == 0,
             rate: best.rate,
             label: best.label.clone(),
             dir: best.dir.clone(),
             min_val_loss: best.score(),
+            noise: best.noise(),
             min_val_loss_epoch: best.min_val_loss_epoch,
+            stop_epoch: best.stop_epoch(),
             best_val_acc: best.best_val_acc,
+            verdict: best.verdict.display().to_string(),
+            decay_per_step: best.decay_per_step,
             ties: ties(best, &mine)
                 .iter()
                 .filter(|r| r.dir != best.dir)
@@ -182,6 +203,16 @@ pub fn network_figures(rates: &[RateSummary], networks: &[Network]) -> Vec<Netwo
         });
     }
     figures
+}
+
+/// With several networks: each network's best member.
+pub fn network_figures(rates: &[RateSummary], networks: &[Network]) -> Vec<BestFigures> {
+    best_of_each(rates, networks, |r| r.network, Network::describe)
+}
+
+/// With several optimizers: each optimizer's best member.
+pub fn optimizer_figures(rates: &[RateSummary], optimizers: &[Optimizer]) -> Vec<BestFigures> {
+    best_of_each(rates, optimizers, |r| r.optimizer, Optimizer::to_string)
 }
 
 /// One group's overview chart.

@@ -12,7 +12,8 @@ mod row;
 pub use answer::TEST_DATA;
 pub use answer::{summarize, Recommendation, Summary};
 pub use figures::{
-    batch_figures, network_figures, ClassCount, DataSummary, Overview, PruningSummary,
+    batch_figures, network_figures, optimizer_figures, BestFigures, ClassCount, DataSummary,
+    Overview, PruningSummary,
 };
 pub use rank::best;
 #[cfg(test)]

@@ -2,13 +2,17 @@
 //! from everything known of it — its records and seeds', its group, whether pruning ranked
 //! it out and why its training stopped — in that order, written nowhere else.
 
-use lrsweep_model::{EpochRecord, Hopeless, Pruned, Schedule, Stop, StopRule};
+use lrsweep_model::{EpochRecord, Hopeless, Optimizer, Pruned, Schedule, Stop, StopRule};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::verdict::{self, Verdict};
 #[cfg(test)]
 use crate::config::rate_label;
 use crate::config::{Arm, Group, Network};
+
+fn is_adam(o: &Optimizer) -> bool {
+    *o == Optimizer::Adam
+}
 
 /// The analysis of one rate's curves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +30,13 @@ pub struct RateSummary {
     /// The network it trained (left out for the reference's).
     #[serde(default, skip_serializing_if = "Network::is_reference")]
     pub network: Network,
+    /// The optimizer it trained with (left out for Adam).
+    #[serde(default, skip_serializing_if = "is_adam")]
+    pub optimizer: Optimizer,
+    /// With AdamW: how much the weights shrink each step (rate × WD: PyTorch multiplies them
+    /// by 1 − that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_per_step: Option<f64>,
     /// The rate Adam took (before its schedule): the listed rate, scaled for the batch size
     /// with `--scale-lr`.
     #[serde(default)]
@@ -119,6 +130,8 @@ pub struct Facts<'a> {
     pub batch_size: usize,
     /// The rate Adam took (scaled for the batch size with `--scale-lr`).
     pub effective_rate: f64,
+    /// With AdamW: the weights' shrinking per step (rate × WD).
+    pub decay_per_step: Option<f64>,
     /// Its directory in the run.
     pub dir: String,
     /// Its records under the run's seed.
@@ -149,6 +162,7 @@ impl<'a> Facts<'a> {
             arm: Arm::reference(rate),
             batch_size: 0,
             effective_rate: rate,
+            decay_per_step: None,
             dir: format!("lr-{}", rate_label(rate)),
             records,
             run_seed: 0,
@@ -241,6 +255,8 @@ impl RateSummary {
             schedule: facts.arm.group.schedule,
             batch_size: facts.batch_size,
             network: facts.arm.group.network,
+            optimizer: facts.arm.group.optimizer,
+            decay_per_step: facts.decay_per_step,
             effective_rate: facts.effective_rate,
             dir: facts.dir.clone(),
             epochs: records.len(),
@@ -345,13 +361,21 @@ impl RateSummary {
 
     /// Whether it is of `group`, trained at `size` (the group's batch size).
     pub fn is_of(&self, group: Group, size: usize) -> bool {
-        self.schedule == group.schedule && self.batch_size == size && self.network == group.network
+        self.schedule == group.schedule
+            && self.batch_size == size
+            && self.network == group.network
+            && self.optimizer == group.optimizer
     }
 
     /// Whether it and `other` are of one group (their curves are compared with each other).
     pub fn same_group(&self, other: &RateSummary) -> bool {
-        (self.schedule, self.batch_size, self.network)
-            == (other.schedule, other.batch_size, other.network)
+        (self.schedule, self.batch_size, self.network, self.optimizer)
+            == (
+                other.schedule,
+                other.batch_size,
+                other.network,
+                other.optimizer,
+            )
     }
 
     /// What rates are ranked by: the minimum validation loss, its mean over the seeds with

@@ -23,7 +23,6 @@ use crate::render::text;
 use crate::results;
 use crate::store::layout::RunLayout;
 use crate::store::lock::Lock;
-use crate::store::range as find_files;
 use crate::store::run::RunRecord;
 use crate::train::{Trained, Training};
 
@@ -109,7 +108,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         resuming,
         record,
         runs: Vec::new(),
-        find: None,
+        finds: Vec::new(),
     };
     sweep.execute().map_err(|e| {
         with_hint(
@@ -135,16 +134,17 @@ struct Sweep<'a> {
     /// `config.json`, rewritten as rates are planned.
     record: RunRecord,
     runs: Vec<Trained>,
-    find: Option<FindResult>,
+    /// The range tests, one per optimizer (none with `--no-find`).
+    finds: Vec<FindResult>,
 }
 
 impl Sweep<'_> {
     /// The range test, the listed rates, the refinement, then the results.
     fn execute(&mut self) -> Result<()> {
         if !self.record.config.exec.no_find {
-            self.find = Some(self.range_test()?);
+            self.finds = self.range_tests()?;
         }
-        let listed = self.record.config.arms(&self.record.config.rates);
+        let listed = self.record.config.listed_arms();
         self.round(&listed)?;
         self.refine()?;
         self.progress.finish();
@@ -172,18 +172,17 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    /// The range test before the sweep (or its saved result when resuming).
-    fn range_test(&self) -> Result<FindResult> {
-        if self.resuming && find_files::exists(self.out) {
-            if let Ok(saved) = find_files::read(self.out) {
-                // Its chart again: a run stopped between the files and the chart has none.
-                crate::render::chart::find(self.out, &saved)?;
-                return Ok(saved);
-            }
-        }
-        let result = find::for_sweep(self.out, &self.record.config, self.split, &self.devices[0])?;
-        self.progress.println(&text::describe_range(&result));
-        Ok(result)
+    /// The range tests before the sweep, one per optimizer (or their saved results when
+    /// resuming).
+    fn range_tests(&self) -> Result<Vec<FindResult>> {
+        find::for_sweep_each(
+            self.out,
+            &self.record.config,
+            self.split,
+            &self.devices[0],
+            self.resuming,
+            |result| self.progress.println(&text::describe_range(result)),
+        )
     }
 
     /// Adds `refine` rates between each group's best listed rate and its better neighbour (a
@@ -221,7 +220,7 @@ impl Sweep<'_> {
             &layout,
             &self.record,
             collected,
-            self.find.as_ref(),
+            &self.finds,
             results::Charts::Missing,
         )?;
         say(&text::summary_markdown(&summary))?;

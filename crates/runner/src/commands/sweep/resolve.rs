@@ -115,7 +115,7 @@ pub fn check_recordable(config: &SweepConfig) -> Result<()> {
 /// The options (clap ids) that set parts of the defining settings, with the paths of the
 /// `config.json` values they set ("data.limit", "prune"); an option not listed sets the field
 /// of its own name. `--quick` sets the pruning and the patience.
-const SETS: [(&str, &[&str]); 12] = [
+const SETS: [(&str, &[&str]); 13] = [
     ("user", &["data.user"]),
     ("labels", &["data.user"]),
     ("label", &["data.user"]),
@@ -128,6 +128,7 @@ const SETS: [(&str, &[&str]); 12] = [
     ("batch_size", &["batch_size", "batch_sizes"]),
     ("quick", &["prune", "patience"]),
     ("schedules", &["schedules"]),
+    ("rates", &["rates", "optimizer_rates"]),
 ];
 
 /// The execution settings' options: a resume takes them from its command line where given.
@@ -149,7 +150,7 @@ fn paths_of(id: &str) -> Vec<&'static str> {
 
 /// The defining settings' top-level fields: every field of [`SweepConfig`] but the execution
 /// settings and the data, whose fields [`SETS`] names.
-const DEFINING: [&str; 22] = [
+const DEFINING: [&str; 26] = [
     "rates",
     "refine",
     "epochs",
@@ -164,7 +165,11 @@ const DEFINING: [&str; 22] = [
     "dropouts",
     "inits",
     "loss",
-    "adam",
+    "optimizers",
+    "convention",
+    "optimizer_defaults",
+    "weight_decay",
+    "optimizer_rates",
     "reshuffle",
     "patience",
     "prune",
@@ -183,6 +188,8 @@ fn flag(path: &str) -> String {
         "activations" => "--activation".to_string(),
         "dropouts" => "--dropout".to_string(),
         "inits" => "--init".to_string(),
+        "optimizers" => "--optimizer".to_string(),
+        "optimizer_rates" => "--rates".to_string(),
         other => format!("--{}", other.trim_start_matches("data.").replace('_', "-")),
     }
 }
@@ -194,6 +201,16 @@ fn show_at(path: &str, value: Option<&Value>) -> String {
         ("activations", None) => "relu".to_string(),
         ("dropouts", None) => "0".to_string(),
         ("inits", None) => "normal".to_string(),
+        ("optimizers", None) => "adam".to_string(),
+        ("weight_decay", None) => "0".to_string(),
+        ("optimizer_rates", None) => "the same rates for every optimizer".to_string(),
+        ("optimizer_rates", Some(Value::Array(items))) => {
+            let each: Vec<String> = items
+                .iter()
+                .map(|o| format!("{} for {}", show(o.get("rates")), show(o.get("optimizer"))))
+                .collect();
+            format!("rates of their own: {}", each.join("; "))
+        }
         ("hidden", Some(Value::Array(items))) if items.iter().all(Value::is_array) => items
             .iter()
             .map(|v| show(Some(v)))

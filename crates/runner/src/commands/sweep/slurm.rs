@@ -73,7 +73,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         )
     };
     drop(split);
-    let listed = config.arms(&config.rates);
+    let listed = config.listed_arms();
     record.plan(&listed);
     record.write(&out)?;
     let lrsweep =

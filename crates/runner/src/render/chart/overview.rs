@@ -72,8 +72,8 @@ pub fn overview(dir: &Path, stem: &str, lines: &[Line]) -> Result<()> {
     })
 }
 
-/// Writes `file` (`batch-sizes.png`, `networks.png`): the best member of each batch size or
-/// network, its validation loss against epoch (left) and against the wall-clock seconds its
+/// Writes `file` (`batch-sizes.png`, `networks.png`, `optimizers.png`): the best member of each
+/// batch size, network or optimizer, its validation loss against epoch (left) and against the wall-clock seconds its
 /// training took (right), one curve each.
 pub fn best_members(dir: &Path, file: &str, lines: &[Line]) -> Result<()> {
     png(&dir.join(file), OVERVIEW_SIZE, |area| {

@@ -71,11 +71,9 @@ fn draw_find<DB: DrawingBackend>(
     root.present()
 }
 
-/// Writes `find.png`: the smoothed loss against the rate, the suggestions marked.
-pub fn find(dir: &Path, result: &FindResult) -> Result<()> {
-    png(
-        &dir.join(crate::store::names::FIND_CHART),
-        RATE_CHART_SIZE,
-        |area| draw_find(area, result),
-    )
+/// Writes `<stem>.png` (`find.png`): the smoothed loss against the rate, the suggestions marked.
+pub fn find(dir: &Path, stem: &str, result: &FindResult) -> Result<()> {
+    png(&dir.join(format!("{stem}.png")), RATE_CHART_SIZE, |area| {
+        draw_find(area, result)
+    })
 }

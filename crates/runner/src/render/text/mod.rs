@@ -13,10 +13,12 @@ pub use sentences::{describe_range, run_header};
 
 use format::{html_table, md_table};
 use rows::{
-    batch_rows, cells, grid, network_rows, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE, COLUMNS,
-    GRID_TITLE, NETWORK_COLUMNS, NETWORK_TITLE, SEED_COLUMNS,
+    batch_rows, best_columns, best_rows, cells, grid, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE,
+    COLUMNS, GRID_TITLE, NETWORK_TITLE, OPTIMIZER_TITLE, SEED_COLUMNS,
 };
-use sentences::{data_line, incomplete, network_line, pruning_line, range_line, recommendation};
+use sentences::{
+    data_line, incomplete, lead_line, moves_line, pruning_line, range_lines, recommendation,
+};
 
 use crate::analysis::summary::Summary;
 
@@ -46,28 +48,55 @@ pub fn summary_markdown(summary: &Summary) -> String {
             md_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
         );
     }
-    let networks = network_rows(summary);
-    if !networks.is_empty() {
+    for (title, what, figures, chart) in best_tables(summary) {
         s += &format!(
-            "\n{NETWORK_TITLE} (see networks.png):\n\n{}",
-            md_table(&NETWORK_COLUMNS, networks.iter().map(|r| r.to_vec()))
+            "\n{title} (see {chart}):\n\n{}",
+            md_table(&best_columns(what), best_rows(figures))
         );
-    }
-    if let Some(line) = network_line(summary) {
-        s += &format!("\n{line}\n");
+        for line in [moves_line(figures), lead_line(figures, what)]
+            .into_iter()
+            .flatten()
+        {
+            s += &format!("\n{line}\n");
+        }
     }
     let (lead, rest) = recommendation(summary);
     s += &format!("\n**{lead}**{rest}\n");
     if let Some(text) = incomplete(summary) {
         s += &format!("\n**{text}**\n");
     }
-    if let Some(line) = range_line(summary) {
+    for line in range_lines(summary) {
         s += &format!("\n{line}\n");
     }
     if let Some(line) = pruning_line(summary) {
         s += &format!("\n{line}\n");
     }
     s
+}
+
+/// The tables of each network's and each optimizer's best member the summary has: title, what
+/// a row is, the figures and their chart.
+fn best_tables(
+    summary: &Summary,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    &[crate::analysis::summary::BestFigures],
+    &'static str,
+)> {
+    [
+        (NETWORK_TITLE, "network", &summary.networks, "networks.png"),
+        (
+            OPTIMIZER_TITLE,
+            "optimizer",
+            &summary.optimizers,
+            "optimizers.png",
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, _, figures, _)| !figures.is_empty())
+    .map(|(title, what, figures, chart)| (title, what, figures.as_slice(), chart))
+    .collect()
 }
 
 /// The recommendation, the summary table and the range test's verdict as HTML: the same row
@@ -93,15 +122,17 @@ pub fn summary_html(summary: &Summary) -> String {
             html_table(&BATCH_COLUMNS, batches.iter().map(|r| r.to_vec()))
         );
     }
-    let networks = network_rows(summary);
-    if !networks.is_empty() {
+    for (title, what, figures, _) in best_tables(summary) {
         h += &format!(
-            "<p>{NETWORK_TITLE}:</p>\n{}",
-            html_table(&NETWORK_COLUMNS, networks.iter().map(|r| r.to_vec()))
+            "<p>{title}:</p>\n{}",
+            html_table(&best_columns(what), best_rows(figures))
         );
-    }
-    if let Some(line) = network_line(summary) {
-        h += &format!("<p>{}</p>\n", escape(&line));
+        for line in [moves_line(figures), lead_line(figures, what)]
+            .into_iter()
+            .flatten()
+        {
+            h += &format!("<p>{}</p>\n", escape(&line));
+        }
     }
     let seeds = seed_rows(summary);
     if !seeds.is_empty() {
@@ -110,7 +141,7 @@ pub fn summary_html(summary: &Summary) -> String {
     if let Some(text) = incomplete(summary) {
         h += &format!("<p><b>{}</b></p>\n", escape(&text));
     }
-    if let Some(line) = range_line(summary) {
+    for line in range_lines(summary) {
         h += &format!("<p>{}</p>\n", escape(&line));
     }
     if let Some(line) = pruning_line(summary) {

@@ -2,7 +2,7 @@
 //! the rates, the seeds, the grid of rates and groups, the batch sizes.
 
 use super::format::num;
-use crate::analysis::summary::{RateSummary, Summary};
+use crate::analysis::summary::{BestFigures, RateSummary, Summary};
 use crate::config::rate_label;
 
 /// One rate's row of the summary table, as display strings.
@@ -98,6 +98,7 @@ pub(super) fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)>
     }
     let schedules = groups.iter().any(|g| g.schedule != groups[0].schedule);
     let networks = groups.iter().any(|g| g.network != groups[0].network);
+    let optimizers = groups.iter().any(|g| g.optimizer != groups[0].optimizer);
     let sizes = groups.iter().any(|g| g.batch_size != groups[0].batch_size);
     let name = |g: &RateSummary| {
         let mut parts = Vec::new();
@@ -106,6 +107,9 @@ pub(super) fn grid(summary: &Summary) -> Option<(Vec<String>, Vec<Vec<String>>)>
         }
         if networks {
             parts.push(g.network.describe());
+        }
+        if optimizers {
+            parts.push(g.optimizer.to_string());
         }
         if sizes {
             parts.push(format!("batch {}", g.batch_size));
@@ -183,27 +187,47 @@ pub(super) fn batch_rows(summary: &Summary) -> Vec<[String; 5]> {
 /// What the networks' table shows.
 pub(super) const NETWORK_TITLE: &str = "Each network's best rate";
 
-/// The networks' table: each network's best member, the rates that tie with it, and how far
-/// its best rate moved from the first network's.
-pub(super) const NETWORK_COLUMNS: [&str; 6] = [
-    "network",
-    "best rate",
-    "min val loss (epoch)",
-    "best val acc",
-    "ties within noise",
-    "best rate against the first network's",
-];
+/// What the optimizers' table shows.
+pub(super) const OPTIMIZER_TITLE: &str = "Each optimizer at its best rate";
 
-pub(super) fn network_rows(summary: &Summary) -> Vec<[String; 6]> {
-    summary
-        .networks
+/// The columns of a table of each network's or optimizer's best member (`what`: `network`,
+/// `optimizer`).
+pub(super) fn best_columns(what: &str) -> [&str; 8] {
+    [
+        what,
+        "best rate",
+        "stop at epoch",
+        "min val loss (epoch)",
+        "best val acc",
+        "verdict",
+        "ties within noise",
+        "best rate against the first's",
+    ]
+}
+
+/// Each value's best member as a row of [`best_columns`].
+pub(super) fn best_rows(figures: &[BestFigures]) -> Vec<Vec<String>> {
+    figures
         .iter()
         .map(|n| {
-            [
+            let rate = match n.decay_per_step {
+                Some(d) => format!("{} (decay {d:.1e} a step)", rate_label(n.rate)),
+                None => rate_label(n.rate),
+            };
+            let loss = match n.noise > 0.0 {
+                true => format!(
+                    "{:.4} ± {:.4} ({})",
+                    n.min_val_loss, n.noise, n.min_val_loss_epoch
+                ),
+                false => format!("{:.4} ({})", n.min_val_loss, n.min_val_loss_epoch),
+            };
+            vec![
                 n.name.clone(),
-                rate_label(n.rate),
-                format!("{:.4} ({})", n.min_val_loss, n.min_val_loss_epoch),
+                rate,
+                n.stop_epoch.to_string(),
+                loss,
                 format!("{:.4}", n.best_val_acc),
+                n.verdict.clone(),
                 match n.ties.is_empty() {
                     true => "-".to_string(),
                     false => n.ties.join(", "),

@@ -2,8 +2,8 @@
 //! range test's line, the incomplete run's paragraph, what pruning did, the user's data.
 
 use super::format::{and_list, short};
-use crate::analysis::range::{verdict, FindResult, RangeVerdict};
-use crate::analysis::summary::{RateSummary, Summary};
+use crate::analysis::range::{verdict, FindResult, RangeAnswer, RangeVerdict};
+use crate::analysis::summary::{BestFigures, RateSummary, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::config::{rate_label, SweepConfig};
 
@@ -34,17 +34,32 @@ pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String 
     if config.scale_lr != crate::config::ScaleLr::None {
         batch += &format!(" (rates scaled {} from 256)", config.scale_lr);
     }
+    let mut optimizers = String::new();
+    if config.optimizers != [lrsweep_model::Optimizer::Adam] {
+        let specs: Vec<String> = config.optimizers.iter().map(|o| o.to_string()).collect();
+        optimizers = format!(", optimizer {}", specs.join(", "));
+    }
+    if config.convention != lrsweep_model::Convention::Keras {
+        optimizers += &format!(" ({} convention)", config.convention);
+    }
+    if config.weight_decay > 0.0 {
+        optimizers += &format!(", weight decay {}", config.weight_decay);
+    }
     format!(
-        "{} epochs per rate, batch {batch}{schedules}{network}, seed {}, {backend} on {adapter}.",
+        "{} epochs per rate, batch {batch}{schedules}{network}{optimizers}, seed {}, {backend} on {adapter}.",
         config.epochs, config.seed
     )
 }
 
 /// One line saying what the range test suggests.
 pub fn describe_range(result: &FindResult) -> String {
+    let with = match result.optimizer {
+        lrsweep_model::Optimizer::Adam => String::new(),
+        o => format!(" with {o}"),
+    };
     match &result.suggestions {
         Some(s) => format!(
-            "range test ({} steps{}): valley {}, steep {}, minimum/10 {}",
+            "range test{with} ({} steps{}): valley {}, steep {}, minimum/10 {}",
             result.steps.len(),
             if result.diverged {
                 ", stopped at divergence"
@@ -55,7 +70,7 @@ pub fn describe_range(result: &FindResult) -> String {
             short(s.steep),
             short(s.minimum_10)
         ),
-        None => "range test: too few steps for a suggestion".to_string(),
+        None => format!("range test{with}: too few steps for a suggestion"),
     }
 }
 
@@ -83,19 +98,39 @@ pub(super) fn incomplete(summary: &Summary) -> Option<String> {
     ))
 }
 
+/// What the recommended member trains with besides its rate, where that is not the
+/// reference's: ` with sgd:0.9 under schedule cosine at batch size 1024 on network (512-256
+/// relu)`.
+fn how(r: &crate::analysis::summary::Recommendation) -> String {
+    let mut parts = Vec::new();
+    if r.optimizer != lrsweep_model::Optimizer::Adam {
+        parts.push(format!(" with {}", r.optimizer));
+    }
+    // A schedule or a batch size of its own: both named, as the label names either.
+    let sized = r
+        .label
+        .split(' ')
+        .any(|p| p == format!("b{}", r.batch_size));
+    if r.schedule != lrsweep_model::Schedule::Constant || sized {
+        parts.push(format!(
+            " under schedule {} at batch size {}",
+            r.schedule, r.batch_size
+        ));
+    }
+    if !r.network.is_reference() {
+        parts.push(format!(" on network ({})", r.network.describe()));
+    }
+    parts.concat()
+}
+
 /// The recommendation as a bold lead and the sentence after it.
 pub(super) fn recommendation(summary: &Summary) -> (String, String) {
     match &summary.recommended {
         Some(r) if r.label != rate_label(r.rate) => (
             format!(
-                "Recommended: learning rate {} under schedule {} at batch size {}{}, stop at epoch {}",
+                "Recommended: learning rate {}{}, stop at epoch {}",
                 rate_label(r.rate),
-                r.schedule,
-                r.batch_size,
-                match r.network.is_reference() {
-                    true => String::new(),
-                    false => format!(" on network ({})", r.network.describe()),
-                },
+                how(r),
                 r.epoch
             ),
             format!(" — {}.", r.reason),
@@ -174,12 +209,23 @@ fn no_learner(summary: &Summary) -> String {
     }
 }
 
-/// The range test's line: its suggestions and how they compare with the sweep's answer.
-pub(super) fn range_line(summary: &Summary) -> Option<String> {
-    let t = summary.range_test.as_ref()?;
-    let answer = compared(summary);
-    let label = answer.as_ref().map(|(_, label)| label.as_str());
-    let range = verdict(answer.as_ref().map(|(rate, _)| *rate), t);
+/// The range tests' lines: each one's suggestions and how they compare with the sweep's answer
+/// for its optimizer.
+pub(super) fn range_lines(summary: &Summary) -> Vec<String> {
+    let several = summary.range_tests.len() > 1;
+    summary
+        .range_tests
+        .iter()
+        .map(|t| range_line(summary, t, several))
+        .collect()
+}
+
+/// One range test's line.
+fn range_line(summary: &Summary, test: &RangeAnswer, several: bool) -> String {
+    let t = &test.suggestions;
+    let answer = test.compared.as_ref();
+    let label = answer.map(|c| c.label.as_str());
+    let range = verdict(answer.map(|c| c.rate), t);
     let verdict = match range {
         RangeVerdict::Agrees { factor } => format!(
             "it agrees with the sweep's {} (within a factor {factor:.1} of valley)",
@@ -193,14 +239,9 @@ pub(super) fn range_line(summary: &Summary) -> Option<String> {
             "the sweep has no recommendation yet to compare them with".to_string()
         }
     };
-    let advice = match (&answer, range) {
-        (Some((rate, label)), RangeVerdict::Differs { .. }) => {
-            let epochs = summary
-                .rates
-                .iter()
-                .find(|s| s.rate == *rate)
-                .map_or(0, |s| s.epochs);
-            let why = if t.valley > *rate {
+    let advice = match (answer, range) {
+        (Some(c), RangeVerdict::Differs { .. }) => {
+            let why = if t.valley > c.rate {
                 "it points higher: in the first 100 batches larger rates cut the loss fastest, \
                  but over the whole run they overfit sooner or diverge"
             } else {
@@ -208,39 +249,27 @@ pub(super) fn range_line(summary: &Summary) -> Option<String> {
                  but over the whole run the sweep's rate reached a lower validation loss"
             };
             format!(
-                " Trust the sweep's {label}: it trained every rate for real, over up to {epochs} epochs, while the range test is a 100-batch heuristic; {why}."
+                " Trust the sweep's {}: it trained every rate for real, over up to {} epochs, while the range test is a 100-batch heuristic; {why}.",
+                c.label, c.epochs
             )
         }
         _ => String::new(),
+    };
+    let with = match several || test.optimizer != lrsweep_model::Optimizer::Adam {
+        true => format!(" with {}", test.optimizer),
+        false => String::new(),
     };
     // With several networks the range test trained the first.
     let on = match summary.networks.is_empty() {
         true => "",
         false => " (on the run's first network)",
     };
-    Some(format!(
-        "Range test{on}: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
+    format!(
+        "Range test{with}{on}: valley {}, steep {}, minimum/10 {}; {verdict}.{advice}",
         short(t.valley),
         short(t.steep),
         short(t.minimum_10)
-    ))
-}
-
-/// The sweep's answer the range test is compared with: the recommended rate, or with several
-/// networks the first network's best rate (the range test trained the first network); its rate
-/// and label.
-fn compared(summary: &Summary) -> Option<(f64, String)> {
-    match summary.networks.is_empty() {
-        true => summary
-            .recommended
-            .as_ref()
-            .map(|r| (r.rate, r.label.clone())),
-        false => summary
-            .networks
-            .first()
-            .filter(|n| n.first)
-            .map(|n| (n.rate, format!("{} ({})", rate_label(n.rate), n.name))),
-    }
+    )
 }
 
 /// What `--prune` did, in a paragraph: the rate-epochs trained against the unpruned run's,
@@ -265,16 +294,12 @@ pub(super) fn pruning_line(summary: &Summary) -> Option<String> {
     Some(line)
 }
 
-/// With several networks: how the best rate moved with each network from the first network's,
-/// in sentences (`With 512-256 relu the best rate is 0.0005, ×2 lower than 784 relu's 0.001.`),
-/// saying when the first network's rate ties with the new best within noise.
-pub(super) fn network_line(summary: &Summary) -> Option<String> {
-    let first = summary.networks.first().filter(|n| n.first)?;
-    let others: Vec<_> = summary
-        .networks
-        .iter()
-        .filter(|n| n.moved.is_some())
-        .collect();
+/// With several networks or optimizers: how the best rate moved with each from the
+/// first's, in sentences (`With 512-256 relu the best rate moved ×2 lower: 0.0005, against
+/// 0.001 with 784 relu.`), saying when the first's rate ties with the new best within noise.
+pub(super) fn moves_line(figures: &[BestFigures]) -> Option<String> {
+    let first = figures.first().filter(|n| n.first)?;
+    let others: Vec<_> = figures.iter().filter(|n| n.moved.is_some()).collect();
     if others.is_empty() {
         return None;
     }
@@ -295,13 +320,53 @@ pub(super) fn network_line(summary: &Summary) -> Option<String> {
             };
             match n.ties.contains(&first_rate) {
                 true => format!(
-                    "{moved} {first_rate} ties with it within noise on this network, so the move is within noise."
+                    "{moved} {first_rate} ties with it within noise there, so the move is within noise."
                 ),
                 false => moved,
             }
         })
         .collect();
     Some(lines.join(" "))
+}
+
+/// With several optimizers (or networks, `what`): which is best, each at its best rate, and
+/// whether its lead over the next is beyond the noise of the two minima (with `--seeds`, the
+/// seeds' spread included): `Best optimizer: sgd:0.9 at 0.01 (0.0612 ± 0.0021), ahead of adam
+/// at 0.001 (0.0701 ± 0.0020) by 0.0089, beyond their noise (0.0029).`
+pub(super) fn lead_line(figures: &[BestFigures], what: &str) -> Option<String> {
+    let mut ranked: Vec<&BestFigures> = figures
+        .iter()
+        .filter(|f| f.min_val_loss.is_finite())
+        .collect();
+    ranked.sort_by(|a, b| a.min_val_loss.total_cmp(&b.min_val_loss));
+    let (best, next) = (ranked.first()?, ranked.get(1)?);
+    let noisy = |f: &BestFigures| match f.noise > 0.0 {
+        true => format!("{:.4} ± {:.4}", f.min_val_loss, f.noise),
+        false => format!("{:.4}", f.min_val_loss),
+    };
+    let gap = next.min_val_loss - best.min_val_loss;
+    let noise = (best.noise.powi(2) + next.noise.powi(2)).sqrt();
+    let head = format!(
+        "Best {what}: {} at {} ({}, stop at epoch {})",
+        best.name,
+        rate_label(best.rate),
+        noisy(best),
+        best.stop_epoch
+    );
+    Some(match gap > noise {
+        true => format!(
+            "{head}, ahead of {} at {} ({}) by {gap:.4}, beyond their noise ({noise:.4}).",
+            next.name,
+            rate_label(next.rate),
+            noisy(next)
+        ),
+        false => format!(
+            "{head}; {} at {} ({}) ties with it within their noise ({gap:.4} apart, noise {noise:.4}): either, and the cheaper to train is as good.",
+            next.name,
+            rate_label(next.rate),
+            noisy(next)
+        ),
+    })
 }
 
 /// The user's data in one line: name, items, shape, scale, and each class with its items in
