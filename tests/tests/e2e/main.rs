@@ -16,6 +16,7 @@ mod hostile_runs;
 mod house;
 mod network;
 mod noise;
+mod optimizer;
 mod own_data;
 mod prune;
 mod readme;

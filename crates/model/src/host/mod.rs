@@ -61,6 +61,12 @@ pub struct HostStack {
     scratch: Scratch,
 }
 
+/// Batches a stack lays out at once, each member then taking all of them before the next
+/// member: its weights and optimizer state stay in the cache for their steps (a stack of many
+/// members otherwise streams every member's state from memory at every step), while every
+/// member still takes its steps in the epoch's order.
+const BLOCK: usize = 8;
+
 impl HostStack {
     /// A stack of `members` computing on `layout` with the fastest instruction set this
     /// processor has; fresh members start from `config.seed`'s weights, saved states must fit
@@ -141,7 +147,7 @@ impl HostStack {
             .expect("never interrupted"))
     }
 
-    /// Like [`HostStack::train_epoch`], but checks `interrupt` before every batch and gives up
+    /// Like [`HostStack::train_epoch`], but checks `interrupt` before every block of batches ([`BLOCK`]) and gives up
     /// the epoch (returning `None`, the weights part-way through it) once it is set.
     pub fn train_epoch_unless(
         &mut self,
@@ -176,29 +182,48 @@ impl HostStack {
             isa,
             ..
         } = self;
+        let orders = data.len();
         let finished = on_pool(|| {
             let mut iters: Vec<_> = data.iter().map(|d| d.batches()).collect();
             let mut b = 0;
-            while let Some(batches) = iters
-                .iter_mut()
-                .map(Iterator::next)
-                .collect::<Option<Vec<_>>>()
-            {
+            loop {
+                // The next block of batches (in each order), laid out once for every member.
+                let mut block = Vec::with_capacity(BLOCK);
+                while block.len() < BLOCK {
+                    match iters
+                        .iter_mut()
+                        .map(Iterator::next)
+                        .collect::<Option<Vec<_>>>()
+                    {
+                        Some(batches) => block.push(batches),
+                        None => break,
+                    }
+                }
+                if block.is_empty() {
+                    return true;
+                }
                 if interrupt.load(Ordering::Relaxed) {
                     return false;
                 }
-                for (j, (x, _)) in batches.iter().enumerate() {
-                    scratch.prepare(j, x, model.inputs, true);
+                for (k, batches) in block.iter().enumerate() {
+                    for (j, (x, _)) in batches.iter().enumerate() {
+                        scratch.prepare(k * orders + j, x, model.inputs, true);
+                    }
                 }
+                // Each member takes the block's batches in turn, its weights and state staying
+                // in the cache for them; its steps are in the epoch's order, as alone.
                 for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
-                    let (x, labels) = &batches[j];
-                    let rate = member.rate_of_step(b);
-                    let sums = step::step(*isa, member, rate, config, model, x, labels, j, scratch);
-                    total.add(sums);
+                    for (k, batches) in block.iter().enumerate() {
+                        let (x, labels) = &batches[j];
+                        let rate = member.rate_of_step(b + k);
+                        let at = k * orders + j;
+                        let sums =
+                            step::step(*isa, member, rate, config, model, x, labels, at, scratch);
+                        total.add(sums);
+                    }
                 }
-                b += 1;
+                b += block.len();
             }
-            true
         });
         Ok(finished.then(|| scores(&totals, n)))
     }

@@ -184,7 +184,7 @@ pub struct SweepArgs {
     /// The coupled L2 term of adam, sgd and rmsprop: g ← g + W·p before each step (PyTorch's
     /// weight_decay; a Keras L2 regulariser of W/2 on every weight and bias). adamw's decay is
     /// its own (adamw:WD). 0 (the reference) is none.
-    #[arg(long, value_name = "W", default_value_t = d().weight_decay, value_parser = weight_decay, help_heading = "Optimizer")]
+    #[arg(long, value_name = "W", default_value_t = d().weight_decay, value_parser = weight_decay, allow_hyphen_values = true, help_heading = "Optimizer")]
     pub weight_decay: f64,
 
     /// Reshuffle the training order every epoch (the reference keeps it fixed).

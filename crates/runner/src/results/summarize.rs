@@ -178,9 +178,21 @@ pub fn summarize(
             rate_epochs: runs.iter().map(|(_, r)| r.len()).sum(),
             rate_epochs_unpruned: unpruned,
             kept_for_side: replay.kept_for_side,
-            refinement: sides
-                .first()
-                .and_then(|(_, listed, side)| refine::side_evidence(listed, side)),
+            // Each group's side (named where there are several groups).
+            refinement: {
+                let several = sides.len() > 1;
+                let each: Vec<String> = sides
+                    .iter()
+                    .filter_map(|(group, listed, side)| {
+                        let evidence = refine::side_evidence(listed, side)?;
+                        Some(match several {
+                            true => format!("{}: {evidence}", group.name()),
+                            false => evidence,
+                        })
+                    })
+                    .collect();
+                (!each.is_empty()).then(|| each.join("; "))
+            },
         });
     }
     summary.data = config.data.user.as_ref().map(|user| {

@@ -397,3 +397,55 @@ pub(super) fn data_line(summary: &Summary) -> Option<String> {
         d.classes.len()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn best(name: &str, rate: f64, loss: f64, noise: f64, first: bool) -> BestFigures {
+        BestFigures {
+            name: name.to_string(),
+            first,
+            rate,
+            label: rate_label(rate),
+            dir: format!("lr-{rate}"),
+            min_val_loss: loss,
+            noise,
+            min_val_loss_epoch: 5,
+            stop_epoch: 4,
+            best_val_acc: 0.97,
+            verdict: "fits".to_string(),
+            decay_per_step: None,
+            ties: Vec::new(),
+            moved: (!first).then(|| rate / 1e-3),
+        }
+    }
+
+    /// Issue 34: the best optimizer's lead is said to be beyond the noise (the minima's standard
+    /// errors and, with `--seeds`, the seeds' spread) only when it is.
+    #[test]
+    fn the_lead_between_optimizers_is_weighed_against_their_noise() {
+        let clear = [
+            best("adam", 1e-3, 0.0700, 0.0020, true),
+            best("sgd:0.9", 1e-1, 0.0612, 0.0021, false),
+        ];
+        let line = lead_line(&clear, "optimizer").unwrap();
+        assert!(
+            line.starts_with("Best optimizer: sgd:0.9 at 0.1 (0.0612 ± 0.0021, stop at epoch 4)")
+                && line.contains("ahead of adam at 0.001 (0.0700 ± 0.0020) by 0.0088, beyond their noise (0.0029)"),
+            "{line}"
+        );
+        let close = [
+            best("adam", 1e-3, 0.0700, 0.0060, true),
+            best("sgd:0.9", 1e-1, 0.0690, 0.0060, false),
+        ];
+        let line = lead_line(&close, "optimizer").unwrap();
+        assert!(line.contains("ties with it within their noise"), "{line}");
+        let moves = moves_line(&clear).unwrap();
+        assert_eq!(
+            moves,
+            "With sgd:0.9 the best rate moved ×100 higher: 0.1, against 0.001 with adam."
+        );
+        assert_eq!(lead_line(&clear[..1], "optimizer"), None);
+    }
+}
