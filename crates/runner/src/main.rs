@@ -11,17 +11,22 @@
 //! # Glossary
 //! - **listed** rates: those the user gives (`--rates`); **refined** rates: the ones a sweep
 //!   adds between a group's best listed rate and its better neighbour (`--refine`).
-//! - **group**: what a member trains besides its rate ([`config::Group`]: its schedule and
-//!   batch size); members of a group are compared with each other, and each group has its own
-//!   best rate, refinement, grid row and overview. The reference's group is the constant
-//!   schedule at the run's batch size.
+//! - **group**: what a member trains besides its rate ([`config::Group`]: its schedule, its
+//!   network, its optimizer and its batch size); members of a group are compared with each
+//!   other, and each group has its own best rate, refinement, grid column and overview. The
+//!   reference's group is the constant schedule, the reference's network and Adam at the run's
+//!   batch size.
+//! - **network**: the layers a member trains ([`config::Network`]: hidden widths, activation,
+//!   dropout, initialisation); **optimizer**: its update rule as listed (`sgd:0.9`), under the
+//!   run's **convention** (Keras' or PyTorch's definitions and defaults).
 //! - **arm**: a rate in a group ([`config::Arm`]); the run's planned arms, listed then refined,
 //!   are `rates_trained` in `config.json`, numbered from 0 (a work task's index).
 //! - **unit**: an arm under one of the run's seeds ([`config::Unit`]): one member of a round,
 //!   with one directory (`lr-0.001-cosine-seed43`).
 //! - **round**: the arms trained together: the listed ones, then the refined ones.
 //! - **member** and **stack**: a unit in training, and the members of a round trained together
-//!   on one device, one stack per batch size (the model crate's words).
+//!   on one device, one stack per batch size and network (the model crate's words; a stack
+//!   holds every optimizer and schedule of its round).
 //! - **rung**: an epoch where `--prune` ranks a round's members still training and stops the
 //!   worse ones (pruned); **segment**: the stretch a pruned round trains between two rungs
 //!   (or to its end), every member then at the same epoch.
