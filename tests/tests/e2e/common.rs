@@ -146,3 +146,60 @@ pub fn wgpu_listed() -> bool {
     }
     has
 }
+
+/// `lrsweep sweep settings… --out out`, which must succeed; what it printed on stdout.
+pub fn sweep_ok(settings: &[&str], out: &Path) -> String {
+    let mut args = vec!["sweep"];
+    args.extend(settings);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Every member directory of a run, by name, with its figures (the seconds left out).
+pub fn all_figures(run: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut members: Vec<(String, Vec<Vec<String>>)> = std::fs::read_dir(run)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.join("metrics.csv").exists())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, figures(&p.join("metrics.csv")))
+        })
+        .collect();
+    members.sort();
+    members
+}
+
+/// Starts `lrsweep sweep settings… --out out` and kills it (SIGKILL: no chance to clean up) once
+/// member `member`'s metrics hold `epochs` epochs; how many they held then.
+pub fn killed_after(settings: &[&str], out: &Path, member: &str, epochs: usize) -> usize {
+    let mut child = std::process::Command::new(bin())
+        .arg("sweep")
+        .args(settings)
+        .arg("--out")
+        .arg(out)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let csv = out.join(member).join("metrics.csv");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < epochs + 1 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no progress in {}",
+            csv.display()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before {member}'s epoch {epochs}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    figures(&csv).len()
+}

@@ -2,37 +2,8 @@
 //! is each member's own (stacked, serial, killed and resumed, on Slurm: the same figures); bad
 //! networks refused before anything is written.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use crate::bad_input::refused;
-use crate::common::{bin, figures, json, lrsweep, mnist_dir, text, usage_error};
-
-/// `lrsweep sweep settings… --out out`, which must succeed.
-fn sweep(settings: &[&str], out: &Path) -> String {
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend(["--out", out.to_str().unwrap()]);
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
-    text(&o)
-}
-
-/// Every member directory of a run with its figures (the seconds left out).
-fn all_figures(run: &Path) -> Vec<(String, Vec<Vec<String>>)> {
-    let mut members: Vec<(String, Vec<Vec<String>>)> = std::fs::read_dir(run)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && p.join("metrics.csv").exists())
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            (name, figures(&p.join("metrics.csv")))
-        })
-        .collect();
-    members.sort();
-    members
-}
+use crate::common::{all_figures, json, killed_after, lrsweep, sweep_ok, text, usage_error};
 
 const NETWORKS: [&str; 17] = [
     "--limit",
@@ -58,7 +29,7 @@ const NETWORKS: [&str; 17] = [
 fn networks_are_swept_like_rates_and_compared() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let said = sweep(&NETWORKS, &run);
+    let said = sweep_ok(&NETWORKS, &run);
     // The first network's members are named as a run of one network names them; the other's
     // add it.
     for dir in [
@@ -218,7 +189,7 @@ fn a_model_file_loads_into_the_burn_module_the_readme_shows() {
     use burn::tensor::{Device, Distribution, Tensor};
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    sweep(
+    sweep_ok(
         &[
             "--limit",
             "1000",
@@ -291,31 +262,12 @@ fn dropout_is_each_member_s_own_stacked_serial_killed_and_resumed() {
             tmp.path().join("serial"),
             tmp.path().join("killed"),
         );
-        sweep(&settings, &stacked);
+        sweep_ok(&settings, &stacked);
         let mut with_serial = settings.clone();
         with_serial.push("--serial");
-        sweep(&with_serial, &serial);
-        // Killed (SIGKILL) after the first rate's second epoch, then resumed.
-        let mut child = Command::new(bin())
-            .arg("sweep")
-            .args(&settings)
-            .arg("--out")
-            .arg(&killed)
-            .env("LRSWEEP_DATA_DIR", mnist_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let csv = killed.join("lr-0.001/metrics.csv");
-        let start = Instant::now();
-        while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3 {
-            assert!(start.elapsed() < Duration::from_secs(120), "no progress");
-            assert!(child.try_wait().unwrap().is_none(), "ended before epoch 2");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let kept = figures(&csv).len();
+        sweep_ok(&with_serial, &serial);
+        // Killed (SIGKILL) after that member's second epoch, then resumed.
+        let kept = killed_after(&settings, &killed, "lr-0.001", 2);
         assert!(kept < 6, "{backend}: killed partway ({kept} epochs)");
         let o = lrsweep(&["sweep", "--resume", killed.to_str().unwrap()]);
         assert!(o.status.success(), "{}", text(&o));
@@ -332,8 +284,8 @@ fn dropout_is_each_member_s_own_stacked_serial_killed_and_resumed() {
     // The two engines draw the same masks: the same epochs to the third decimal.
     let tmp = tempfile::tempdir().unwrap();
     let (cpu, flex) = (tmp.path().join("cpu"), tmp.path().join("flex"));
-    sweep(&dropout_settings("cpu"), &cpu);
-    sweep(&dropout_settings("flex"), &flex);
+    sweep_ok(&dropout_settings("cpu"), &cpu);
+    sweep_ok(&dropout_settings("flex"), &flex);
     for ((name, a), (_, b)) in all_figures(&cpu).iter().zip(all_figures(&flex)) {
         for (x, y) in a.iter().zip(&b) {
             // val_loss, column 3: within f32 rounding after six epochs.
@@ -406,11 +358,11 @@ fn a_slurm_sweep_of_networks_equals_a_local_one() {
     let (run, local) = (tmp.path().join("run"), tmp.path().join("local"));
     let mut slurm = settings.to_vec();
     slurm.push("--slurm");
-    sweep(&slurm, &run);
+    sweep_ok(&slurm, &run);
     crate::distributed::wait_status(&run, "the whole run", |s| {
         s["counts"]["done"] == 6 && s["recommended"].is_object()
     });
-    sweep(&settings, &local);
+    sweep_ok(&settings, &local);
     let want = all_figures(&local);
     assert_eq!(want.len(), 6, "{want:?}");
     assert_eq!(all_figures(&run), want);

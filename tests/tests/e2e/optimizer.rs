@@ -2,45 +2,16 @@
 //! rates, compared at their best; a mixed stack killed and resumed, serial and stacked, gives
 //! the same figures; pruning ranks each optimizer's rates among themselves; bad specs refused.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
 use crate::bad_input::refused;
-use crate::common::{bin, figures, json, lrsweep, mnist_dir, text};
-
-/// `lrsweep sweep settings… --out out`, which must succeed; what it printed.
-fn sweep(settings: &[&str], out: &Path) -> String {
-    let mut args = vec!["sweep"];
-    args.extend(settings);
-    args.extend(["--out", out.to_str().unwrap()]);
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-/// Every member directory of a run with its figures (the seconds left out).
-fn all_figures(run: &Path) -> Vec<(String, Vec<Vec<String>>)> {
-    let mut members: Vec<(String, Vec<Vec<String>>)> = std::fs::read_dir(run)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && p.join("metrics.csv").exists())
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            (name, figures(&p.join("metrics.csv")))
-        })
-        .collect();
-    members.sort();
-    members
-}
+use crate::common::{all_figures, json, killed_after, lrsweep, sweep_ok, text};
 
 #[test]
 fn optimizers_are_swept_each_at_its_own_rates_and_compared_at_their_best() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let said = sweep(
+    let said = sweep_ok(
         &[
             "--limit",
             "3000",
@@ -197,30 +168,13 @@ fn a_mixed_optimizer_stack_is_the_same_serial_killed_and_resumed() {
             tmp.path().join("serial"),
             tmp.path().join("killed"),
         );
-        sweep(&settings, &stacked);
+        sweep_ok(&settings, &stacked);
         let mut with_serial = settings.clone();
         with_serial.push("--serial");
-        sweep(&with_serial, &serial);
-        let mut child = Command::new(bin())
-            .arg("sweep")
-            .args(&settings)
-            .arg("--out")
-            .arg(&killed)
-            .env("LRSWEEP_DATA_DIR", mnist_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let csv = killed.join("lr-0.001-sgd-0.9-nesterov/metrics.csv");
-        let start = Instant::now();
-        while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3 {
-            assert!(start.elapsed() < Duration::from_secs(120), "no progress");
-            assert!(child.try_wait().unwrap().is_none(), "ended before epoch 2");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        assert!(figures(&csv).len() < 6, "{backend}: killed partway");
+        sweep_ok(&with_serial, &serial);
+        // Killed (SIGKILL) after that member's second epoch, then resumed.
+        let kept = killed_after(&settings, &killed, "lr-0.001-sgd-0.9-nesterov", 2);
+        assert!(kept < 6, "{backend}: killed partway ({kept} epochs)");
         let o = lrsweep(&["sweep", "--resume", killed.to_str().unwrap()]);
         assert!(o.status.success(), "{}", text(&o));
         let want = all_figures(&stacked);
@@ -253,7 +207,7 @@ fn a_mixed_optimizer_stack_is_the_same_serial_killed_and_resumed() {
 fn pruning_ranks_each_optimizer_s_rates_among_themselves() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    sweep(
+    sweep_ok(
         &[
             "--limit",
             "2000",
