@@ -203,3 +203,44 @@ pub fn killed_after(settings: &[&str], out: &Path, member: &str, epochs: usize) 
     child.wait().unwrap();
     figures(&csv).len()
 }
+
+/// The sweep of `settings` gives every one of its `members` members the same figures (each
+/// `epochs` epochs) three ways: as one stack, with `--serial`, and killed after `member`'s
+/// second epoch, then resumed.
+pub fn same_stacked_serial_and_resumed(
+    settings: &[&str],
+    member: &str,
+    members: usize,
+    epochs: usize,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stacked, serial, killed) = (
+        tmp.path().join("stacked"),
+        tmp.path().join("serial"),
+        tmp.path().join("killed"),
+    );
+    sweep_ok(settings, &stacked);
+    let mut with_serial = settings.to_vec();
+    with_serial.push("--serial");
+    sweep_ok(&with_serial, &serial);
+    let kept = killed_after(settings, &killed, member, 2);
+    assert!(
+        kept < epochs,
+        "{settings:?}: killed partway ({kept} epochs)"
+    );
+    let o = lrsweep(&["sweep", "--resume", killed.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = all_figures(&stacked);
+    assert_eq!(want.len(), members, "{want:?}");
+    assert!(want.iter().all(|(_, f)| f.len() == epochs), "{want:?}");
+    assert_eq!(
+        all_figures(&serial),
+        want,
+        "{settings:?}: serial against stacked"
+    );
+    assert_eq!(
+        all_figures(&killed),
+        want,
+        "{settings:?}: killed and resumed"
+    );
+}

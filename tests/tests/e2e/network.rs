@@ -3,7 +3,9 @@
 //! networks refused before anything is written.
 
 use crate::bad_input::refused;
-use crate::common::{all_figures, json, killed_after, lrsweep, sweep_ok, text, usage_error};
+use crate::common::{
+    all_figures, json, lrsweep, same_stacked_serial_and_resumed, sweep_ok, text, usage_error,
+};
 
 const NETWORKS: [&str; 17] = [
     "--limit",
@@ -255,31 +257,7 @@ fn dropout_settings(backend: &'static str) -> Vec<&'static str> {
 #[test]
 fn dropout_is_each_member_s_own_stacked_serial_killed_and_resumed() {
     for backend in ["cpu", "flex"] {
-        let settings = dropout_settings(backend);
-        let tmp = tempfile::tempdir().unwrap();
-        let (stacked, serial, killed) = (
-            tmp.path().join("stacked"),
-            tmp.path().join("serial"),
-            tmp.path().join("killed"),
-        );
-        sweep_ok(&settings, &stacked);
-        let mut with_serial = settings.clone();
-        with_serial.push("--serial");
-        sweep_ok(&with_serial, &serial);
-        // Killed (SIGKILL) after that member's second epoch, then resumed.
-        let kept = killed_after(&settings, &killed, "lr-0.001", 2);
-        assert!(kept < 6, "{backend}: killed partway ({kept} epochs)");
-        let o = lrsweep(&["sweep", "--resume", killed.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", text(&o));
-        let want = all_figures(&stacked);
-        assert_eq!(want.len(), 2);
-        assert!(want.iter().all(|(_, f)| f.len() == 6), "{want:?}");
-        assert_eq!(
-            all_figures(&serial),
-            want,
-            "{backend}: serial against stacked"
-        );
-        assert_eq!(all_figures(&killed), want, "{backend}: killed and resumed");
+        same_stacked_serial_and_resumed(&dropout_settings(backend), "lr-0.001", 2, 6);
     }
     // The two engines draw the same masks: the same epochs to the third decimal.
     let tmp = tempfile::tempdir().unwrap();

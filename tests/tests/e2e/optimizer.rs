@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::bad_input::refused;
-use crate::common::{all_figures, json, killed_after, lrsweep, sweep_ok, text};
+use crate::common::{json, killed_after, lrsweep, same_stacked_serial_and_resumed, sweep_ok, text};
 
 #[test]
 fn optimizers_are_swept_each_at_its_own_rates_and_compared_at_their_best() {
@@ -159,48 +159,31 @@ const MIXED: [&str; 18] = [
 
 #[test]
 fn a_mixed_optimizer_stack_is_the_same_serial_killed_and_resumed() {
-    for backend in ["cpu", "flex"] {
+    let with = |backend| {
         let mut settings = MIXED.to_vec();
         settings.extend(["--backend", backend]);
-        let tmp = tempfile::tempdir().unwrap();
-        let (stacked, serial, killed) = (
-            tmp.path().join("stacked"),
-            tmp.path().join("serial"),
-            tmp.path().join("killed"),
-        );
-        sweep_ok(&settings, &stacked);
-        let mut with_serial = settings.clone();
-        with_serial.push("--serial");
-        sweep_ok(&with_serial, &serial);
-        // Killed (SIGKILL) after that member's second epoch, then resumed.
-        let kept = killed_after(&settings, &killed, "lr-0.001-sgd-0.9-nesterov", 2);
-        assert!(kept < 6, "{backend}: killed partway ({kept} epochs)");
-        let o = lrsweep(&["sweep", "--resume", killed.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", text(&o));
-        let want = all_figures(&stacked);
-        assert_eq!(want.len(), 8, "{want:?}");
-        assert!(want.iter().all(|(_, f)| f.len() == 6), "{want:?}");
-        assert_eq!(
-            all_figures(&serial),
-            want,
-            "{backend}: serial against stacked"
-        );
-        assert_eq!(all_figures(&killed), want, "{backend}: killed and resumed");
-        // A checkpoint belongs to its optimizer: resuming with another is refused.
-        let o = lrsweep(&[
-            "sweep",
-            "--resume",
-            killed.to_str().unwrap(),
-            "--optimizer",
-            "adam",
-        ]);
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(
-            text(&o).contains("--optimizer adam (the run has adam,sgd:0.9:nesterov"),
-            "{}",
-            text(&o)
-        );
+        settings
+    };
+    for backend in ["cpu", "flex"] {
+        same_stacked_serial_and_resumed(&with(backend), "lr-0.001-sgd-0.9-nesterov", 8, 6);
     }
+    // A checkpoint belongs to its optimizer: resuming with another is refused.
+    let tmp = tempfile::tempdir().unwrap();
+    let killed = tmp.path().join("killed");
+    killed_after(&with("cpu"), &killed, "lr-0.001-sgd-0.9-nesterov", 1);
+    let o = lrsweep(&[
+        "sweep",
+        "--resume",
+        killed.to_str().unwrap(),
+        "--optimizer",
+        "adam",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--optimizer adam (the run has adam,sgd:0.9:nesterov"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
