@@ -23,4 +23,5 @@ mod readme;
 mod resume;
 mod schedules;
 mod sweep;
+mod trackers;
 mod verdicts;

@@ -1,10 +1,11 @@
 //! The results service: a run's arms collected from its directory, summarised, and published
 //! the one way `sweep`, `work --finish` and `report` do: charts, `summary.json`, `summary.md`,
-//! the overviews and `report.html`.
+//! the overviews, `report.html` and TensorBoard's HParams.
 //!
-//! Layers, imports pointing one way: `collect` → `summarize` → `publish`.
+//! Layers, imports pointing one way: `collect` → `summarize` → `hparams` → `publish`.
 
 mod collect;
+mod hparams;
 mod publish;
 mod summarize;
 

@@ -190,5 +190,6 @@ fn write(
     write_atomic(&layout.file(names::SUMMARY_MD), md.as_bytes())?;
     let page = html::report(out, &record.config, &header, &summary, finds)?;
     write_atomic(&layout.file(names::REPORT), page.as_bytes())?;
+    super::hparams::write(layout, record, collected, &summary)?;
     Ok(summary)
 }

@@ -3,7 +3,7 @@
 //! Every file goes through [`fs`]; every path comes from [`layout`].
 //!
 //! Layers, imports pointing one way: `fs` and `layout` → the files (`metrics`, `checkpoint`,
-//! `model_file`, `range`, `claim`, `lock`, `run`) → `out` (a fresh run directory).
+//! `model_file`, `range`, `claim`, `lock`, `run`, `tfevents`) → `out` (a fresh run directory).
 
 pub mod checkpoint;
 pub mod claim;
@@ -15,6 +15,7 @@ pub mod model_file;
 pub mod out;
 pub mod range;
 pub mod run;
+pub mod tfevents;
 
 pub use fs::{write_atomic, write_json};
 pub use layout::names;

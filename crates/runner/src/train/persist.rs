@@ -16,6 +16,7 @@ use crate::store::layout::{names, MemberDir};
 use crate::store::metrics::MetricsWriter;
 use crate::store::model_file::{self, ModelMeta};
 use crate::store::run::RunRecord;
+use crate::store::tfevents::EventLog;
 
 /// One member's files, written after each of its epochs.
 pub(super) struct EpochSink<'a> {
@@ -29,6 +30,8 @@ pub(super) struct EpochSink<'a> {
     files: MemberDir,
     progress: &'a Progress,
     metrics: MetricsWriter,
+    /// The member's TensorBoard event file.
+    events: EventLog,
     records: Vec<EpochRecord>,
     /// The state after the last epoch saved, kept so that the round's next segment continues
     /// from memory.
@@ -59,6 +62,7 @@ impl<'a> EpochSink<'a> {
         for r in &records {
             metrics.append(r)?;
         }
+        let events = EventLog::open(&dir, &records)?;
         let sink = Self {
             run: record,
             config,
@@ -69,6 +73,7 @@ impl<'a> EpochSink<'a> {
             files,
             progress,
             metrics,
+            events,
             best_loss: records
                 .iter()
                 .map(|r| r.val_loss)
@@ -147,6 +152,7 @@ impl<'a> EpochSink<'a> {
         )?;
         self.state = Some(state);
         self.metrics.append(record)?;
+        self.events.append(record)?;
         if member.stop().is_some() {
             // Last, once everything else is on disk: from here on the member is never retrained.
             claim::mark_done(&dir, self.records.len(), &self.worker)

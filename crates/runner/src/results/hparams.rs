@@ -1,0 +1,97 @@
+//! The run's HParams for TensorBoard (store/tfevents): one session per member, with every
+//! dimension of its group, its seed and its verdict against its lowest validation loss and
+//! best validation accuracy.
+
+use anyhow::Result;
+use lrsweep_model::EpochRecord;
+
+use super::collect::Collected;
+use crate::analysis::summary::Summary;
+use crate::config::{Arm, Unit};
+use crate::store::claim;
+use crate::store::layout::RunLayout;
+use crate::store::run::RunRecord;
+use crate::store::tfevents::{self, HValue, Session};
+
+/// The session of member `unit` from its `records` and its verdict so far.
+fn session(
+    layout: &RunLayout,
+    record: &RunRecord,
+    unit: Unit,
+    records: &[EpochRecord],
+    verdict: &str,
+) -> Option<Session> {
+    let config = &record.config;
+    let arm: Arm = unit.arm;
+    let group = arm.group;
+    let best = records
+        .iter()
+        .filter(|r| r.val_loss.is_finite())
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))?;
+    let best_acc = records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max);
+    let files = layout.member(unit);
+    let text = |s: String| HValue::Text(s);
+    Some(Session {
+        dir: files.name().to_string(),
+        hparams: vec![
+            ("lr".into(), HValue::Number(arm.rate)),
+            (
+                "effective_lr".into(),
+                HValue::Number(config.effective_rate(arm)),
+            ),
+            ("schedule".into(), text(group.schedule.to_string())),
+            (
+                "batch_size".into(),
+                HValue::Number(config.batch_of(group) as f64),
+            ),
+            ("network".into(), text(group.network.describe())),
+            ("optimizer".into(), text(group.optimizer.to_string())),
+            ("seed".into(), HValue::Number(unit.seed as f64)),
+            ("verdict".into(), text(verdict.to_string())),
+        ],
+        metrics: [best.val_loss, best_acc],
+        epoch: best.epoch,
+        finished: claim::done(&files.path()).is_some(),
+    })
+}
+
+/// Writes the HParams of the run: a session for each member that has trained an epoch with a
+/// finite validation loss.
+pub fn write(
+    layout: &RunLayout,
+    record: &RunRecord,
+    collected: &Collected,
+    summary: &Summary,
+) -> Result<()> {
+    let config = &record.config;
+    let mut sessions = Vec::new();
+    for ((arm, records), row) in collected.runs.iter().zip(&summary.rates) {
+        let unit = Unit {
+            arm: *arm,
+            seed: config.seed,
+        };
+        sessions.extend(session(
+            layout,
+            record,
+            unit,
+            records,
+            row.verdict.display(),
+        ));
+        for (seed, others) in super::collect::other_seeds(layout, record, *arm)? {
+            let reading = crate::analysis::verdict::read(
+                &others,
+                &record.hopeless(),
+                Some(record.reach(*arm)),
+            );
+            let unit = Unit { arm: *arm, seed };
+            sessions.extend(session(
+                layout,
+                record,
+                unit,
+                &others,
+                reading.verdict.display(),
+            ));
+        }
+    }
+    tfevents::write_hparams(layout.root(), &sessions)
+}

@@ -1,0 +1,198 @@
+//! Issue 35: a sweep watched live and found where experiments are tracked. TensorBoard's own
+//! reader sees every member's epochs (each once, a killed and resumed member's too) and the
+//! sweep's HParams.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{json, killed_after, lrsweep, metrics, text};
+
+/// The Python that has `tensorboard` and `mlflow` (`LRSWEEP_TRACKERS_PYTHON`, which `.ci/run`
+/// sets to its virtual environment's); without it a test skips, unless
+/// `LRSWEEP_REQUIRE_TRACKERS` says it must run.
+pub fn trackers_python() -> Option<PathBuf> {
+    let python = std::env::var_os("LRSWEEP_TRACKERS_PYTHON").map(PathBuf::from);
+    let ok = python.as_ref().is_some_and(|p| {
+        Command::new(p)
+            .args(["-c", "import tensorboard, mlflow"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ok {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_TRACKERS").is_none(),
+            "LRSWEEP_REQUIRE_TRACKERS is set: LRSWEEP_TRACKERS_PYTHON must name a Python with tensorboard and mlflow"
+        );
+        eprintln!("no LRSWEEP_TRACKERS_PYTHON with tensorboard and mlflow: skipped");
+        return None;
+    }
+    python
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+/// What TensorBoard reads in `run`, by run (member directory) name.
+fn tensorboard_sees(python: &Path, run: &Path) -> serde_json::Map<String, Value> {
+    let o = Command::new(python)
+        .arg(script("tensorboard_read.py"))
+        .arg(run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    match serde_json::from_slice(&o.stdout).unwrap() {
+        Value::Object(m) => m,
+        other => panic!("{other}"),
+    }
+}
+
+/// The steps of `tag` in a run TensorBoard sees.
+fn steps(seen: &Value, tag: &str) -> Vec<u64> {
+    seen["scalars"][tag]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|p| p[0].as_u64().unwrap())
+        .collect()
+}
+
+/// A metrics.csv figure as the f32 TensorBoard stores (NaN as None, as JSON's null).
+fn as_f32(x: &str) -> Option<f32> {
+    let v: f64 = x.parse().unwrap();
+    (!v.is_nan()).then_some(v as f32)
+}
+
+/// A value TensorBoard read, as its f32.
+fn read_f32(v: &Value) -> Option<f32> {
+    v.as_f64().map(|v| v as f32)
+}
+
+#[test]
+fn tensorboard_reads_every_epoch_once_and_the_sweep_in_hparams() {
+    let Some(python) = trackers_python() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let settings = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "5",
+        "--rates",
+        "1e-3,1e-2",
+        "--seeds",
+        "2",
+        "--schedule",
+        "constant,cosine",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+    ];
+    // Live: what a killed sweep left is readable, epoch by epoch.
+    let kept = killed_after(&settings, &run, "lr-0.01", 2);
+    assert!(kept < 5);
+    let seen = tensorboard_sees(&python, &run);
+    let live = &seen["lr-0.01"];
+    let n = steps(live, "loss/validation").len();
+    assert!(n >= 1, "{live}");
+    assert_eq!(
+        steps(live, "loss/validation"),
+        (1..=n as u64).collect::<Vec<_>>()
+    );
+    let o = lrsweep(&["sweep", "--resume", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let seen = tensorboard_sees(&python, &run);
+    let summary = json(&run.join("summary.json"));
+    let rows = summary["rates"].as_array().unwrap();
+    let mut members = 0;
+    for entry in std::fs::read_dir(&run).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("metrics.csv").is_file() {
+            continue;
+        }
+        members += 1;
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let tb = &seen[name];
+        let lines = metrics(&dir.join("metrics.csv"));
+        let epochs: Vec<u64> = (1..=lines.len() as u64).collect();
+        for (tag, column) in [
+            ("loss/train", 1),
+            ("accuracy/train", 2),
+            ("loss/validation", 3),
+            ("accuracy/validation", 4),
+            ("learning_rate", 6),
+        ] {
+            assert_eq!(steps(tb, tag), epochs, "{name} {tag}: each epoch once");
+            let values: Vec<Option<f32>> = tb["scalars"][tag]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| read_f32(&p[1]))
+                .collect();
+            let want: Vec<Option<f32>> = lines.iter().map(|l| as_f32(&l[column])).collect();
+            assert_eq!(values, want, "{name} {tag}");
+        }
+        // Its HParams session: the settings, and the metrics the dashboard sets them against.
+        let h = &tb["hparams"];
+        let lowest = lines
+            .iter()
+            .map(|l| l[3].parse::<f64>().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        let best_acc = lines
+            .iter()
+            .map(|l| l[4].parse::<f64>().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(
+            read_f32(&tb["scalars"]["hparams/lowest_val_loss"][0][1]),
+            Some(lowest as f32),
+            "{name}"
+        );
+        assert_eq!(
+            read_f32(&tb["scalars"]["hparams/best_val_accuracy"][0][1]),
+            Some(best_acc as f32),
+            "{name}"
+        );
+        assert_eq!(tb["status"], 1, "{name}: finished (STATUS_SUCCESS)");
+        let seed = if name.contains("seed43") { 43.0 } else { 42.0 };
+        assert_eq!(h["seed"], seed, "{name}");
+        assert_eq!(h["optimizer"], "adam");
+        assert_eq!(h["network"], "784 relu");
+        assert_eq!(h["batch_size"], 256.0);
+        if seed == 42.0 {
+            let row = rows.iter().find(|r| r["dir"] == name).unwrap();
+            assert_eq!(h["lr"], row["rate"], "{name}");
+            assert_eq!(h["schedule"], row["schedule"], "{name}");
+            // The verdict in words ("still improving"), summary.json's name spaced.
+            let words = h["verdict"].as_str().unwrap().replace(' ', "_");
+            assert_eq!(row["verdict"], words.as_str(), "{name}");
+        }
+    }
+    assert_eq!(members, 8);
+    let experiment = &seen["."]["experiment"];
+    assert_eq!(
+        experiment["hparams"],
+        serde_json::json!([
+            "batch_size",
+            "effective_lr",
+            "lr",
+            "network",
+            "optimizer",
+            "schedule",
+            "seed",
+            "verdict"
+        ])
+    );
+    assert_eq!(
+        experiment["metrics"],
+        serde_json::json!(["hparams/lowest_val_loss", "hparams/best_val_accuracy"])
+    );
+}
