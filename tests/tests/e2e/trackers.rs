@@ -196,3 +196,154 @@ fn tensorboard_reads_every_epoch_once_and_the_sweep_in_hparams() {
         serde_json::json!(["hparams/lowest_val_loss", "hparams/best_val_accuracy"])
     );
 }
+
+/// Headless Chromium (`chromium`, Debian's); without it a test skips, unless
+/// `LRSWEEP_REQUIRE_CHROMIUM` says it must run.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("LRSWEEP_REQUIRE_CHROMIUM").is_none(),
+            "LRSWEEP_REQUIRE_CHROMIUM is set: chromium must be installed"
+        );
+        eprintln!("no chromium: skipped");
+    }
+    found
+}
+
+/// The DOM headless Chromium builds from the page at `path` (a copy of it, so that a sweep
+/// rewriting it meanwhile changes nothing).
+fn dom(browser: &str, path: &Path) -> String {
+    let copy = path.with_extension("seen.html");
+    std::fs::copy(path, &copy).unwrap();
+    let o = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", copy.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Waits until `report` holds a live page; its DOM as Chromium sees it.
+fn live_dom(browser: &str, report: &Path, child: &mut std::process::Child) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before a live report was seen"
+        );
+        assert!(start.elapsed().as_secs() < 120, "no live report");
+        if std::fs::read_to_string(report).is_ok_and(|t| t.contains("id=\"banner\">running:")) {
+            return dom(browser, report);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Checks a live page: the banner, a refresh, and each member's curves with as many points as
+/// the epochs it says it has (at least one member under way).
+fn check_live(dom: &str) {
+    assert!(dom.contains("http-equiv=\"refresh\""), "{dom}");
+    let banner = dom
+        .split("<p id=\"banner\">")
+        .nth(1)
+        .and_then(|b| b.split("</p>").next())
+        .unwrap_or_else(|| panic!("no banner: {dom}"));
+    assert!(banner.starts_with("running: round 1, epoch "), "{banner}");
+    assert!(
+        banner.contains(" of 60, about ") && banner.contains(" left"),
+        "{banner}"
+    );
+    let members: Vec<&str> = dom.split("<div class=\"member\"").skip(1).collect();
+    assert_eq!(members.len(), 2, "{dom}");
+    let mut trained = 0;
+    for m in members {
+        let epochs: usize = m
+            .split("data-epochs=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(m.matches("<svg").count(), 2, "{m}");
+        let curves: Vec<&str> = m.split("points=\"").skip(1).collect();
+        if epochs > 0 {
+            trained += 1;
+            assert_eq!(curves.len(), 4, "{m}");
+            for c in curves {
+                let points = c.split('"').next().unwrap().split(' ').count();
+                assert_eq!(points, epochs, "{m}");
+            }
+        }
+    }
+    assert!(trained >= 1, "{dom}");
+}
+
+#[test]
+fn the_live_report_shows_the_curves_so_far_and_the_final_one_replaces_it() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let report = run.join("report.html");
+    let settings = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "60",
+        "--rates",
+        "1e-3,3e-3",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+    ];
+    // Interrupted (Ctrl-C) while the live page shows: the report of what it trained replaces
+    // it, without the refresh.
+    let mut child = Command::new(crate::common::bin())
+        .arg("sweep")
+        .args(settings)
+        .arg("--out")
+        .arg(&run)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    check_live(&live_dom(browser, &report, &mut child));
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(!child.wait().unwrap().success());
+    let stopped = dom(browser, &report);
+    assert!(!stopped.contains("refresh"), "{stopped}");
+    assert!(stopped.contains("<table"), "{stopped}");
+    assert!(!stopped.contains("id=\"banner\""), "{stopped}");
+    // Resumed to its end: live again, then the final report.
+    let mut child = Command::new(crate::common::bin())
+        .args(["sweep", "--resume"])
+        .arg(&run)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    check_live(&live_dom(browser, &report, &mut child));
+    assert!(child.wait().unwrap().success());
+    let last = dom(browser, &report);
+    assert!(!last.contains("refresh"), "{last}");
+    assert!(
+        last.contains("<table") && last.contains("Learning rate 0.001"),
+        "{last}"
+    );
+}

@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod chart;
 pub mod html;
+pub mod live;
 pub mod progress;
 pub mod text;

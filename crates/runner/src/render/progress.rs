@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lrsweep_model::EpochRecord;
 
 use crate::exit::note;
+use crate::render::text::about;
 
 /// Reports a sweep's progress on stderr.
 pub enum Progress {
@@ -52,17 +53,6 @@ impl Round {
         let pending = self.total.saturating_sub(self.done + self.size);
         self.epochs.saturating_sub(epoch) as f64 * seconds
             + (pending * self.epochs) as f64 * per_rate_epoch
-    }
-}
-
-/// `about 40 s`, `about 12 min`, `about 2.5 h`.
-fn duration(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("about {:.0} s", seconds.max(1.0))
-    } else if seconds < 5400.0 {
-        format!("about {:.0} min", seconds / 60.0)
-    } else {
-        format!("about {:.1} h", seconds / 3600.0)
     }
 }
 
@@ -183,7 +173,7 @@ impl Progress {
                     };
                     overall.set_message(format!(
                         "{} left in the sweep",
-                        duration(round.left(r.epoch, r.seconds))
+                        about(round.left(r.epoch, r.seconds))
                     ));
                 }
             }
@@ -191,10 +181,25 @@ impl Progress {
                 let mut line = format!("lr {label} epoch {}/{epochs}: {}", r.epoch, figures(r));
                 if last {
                     let left = lock(round).left(r.epoch, r.seconds);
-                    line += &format!(" — sweep: {} left", duration(left));
+                    line += &format!(" — sweep: {} left", about(left));
                 }
                 note(&line);
             }
+        }
+    }
+
+    /// About how long the sweep has left after epoch `epoch` of the round took `seconds` (for
+    /// the whole stack).
+    pub fn left(&self, epoch: usize, seconds: f64, epochs: usize) -> f64 {
+        match self {
+            Self::Bars { rates, overall, .. } => Round {
+                size: lock(rates).len(),
+                done: overall.position() as usize,
+                total: overall.length().unwrap_or(0) as usize,
+                epochs,
+            }
+            .left(epoch, seconds),
+            Self::Plain { round } => lock(round).left(epoch, seconds),
         }
     }
 
@@ -227,8 +232,8 @@ mod tests {
             (left - (140.0 * 5.0 + 2.0 * 150.0 * 1.0)).abs() < 1e-9,
             "{left}"
         );
-        assert_eq!(duration(left), "about 17 min");
-        assert_eq!(duration(30.0), "about 30 s");
-        assert_eq!(duration(9000.0), "about 2.5 h");
+        assert_eq!(about(left), "about 17 min");
+        assert_eq!(about(30.0), "about 30 s");
+        assert_eq!(about(9000.0), "about 2.5 h");
     }
 }

@@ -6,9 +6,11 @@
 
 mod collect;
 mod hparams;
+mod live;
 mod publish;
 mod summarize;
 
 pub use collect::{collect, other_seeds};
+pub use live::{write as write_live_page, LiveReport, Standing};
 pub use publish::{publish, rate_chart, where_to_look, Charts};
 pub use summarize::summarize_runs;

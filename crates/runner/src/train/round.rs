@@ -17,7 +17,7 @@ use crate::backend::Selected;
 use crate::config::{Arm, Unit};
 use crate::interrupt;
 use crate::render::progress::Progress;
-use crate::results;
+use crate::results::{self, LiveReport};
 use crate::store::claim;
 use crate::store::layout::RunLayout;
 use crate::store::metrics;
@@ -46,6 +46,8 @@ pub struct Training<'a> {
     /// members are kept and checkpoints continued.
     resuming: bool,
     claims: Claims,
+    /// The live report, rewritten after every epoch of a stack (a sweep's).
+    live: Option<&'a LiveReport>,
 }
 
 impl<'a> Training<'a> {
@@ -64,7 +66,14 @@ impl<'a> Training<'a> {
             progress,
             resuming,
             claims: Claims::default(),
+            live: None,
         }
+    }
+
+    /// Rewrites `live` after every epoch of a stack.
+    pub fn with_live_report(mut self, live: &'a LiveReport) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// The claims this process holds (one taken before, by a work task, among them).
@@ -101,6 +110,11 @@ impl<'a> Training<'a> {
                 split: self.split,
                 devices: self.devices,
                 progress: self.progress,
+                live: self.live,
+                round: match arms.iter().all(|&a| record.config.is_listed(a)) {
+                    true => 1,
+                    false => 2,
+                },
             };
             stacks::train(&context, arms, &mut members, &segment.train, segment.until)?;
             if interrupt::requested() && members.iter().any(|m| !m.finished) {

@@ -14,6 +14,7 @@ use crate::backend::Selected;
 use crate::config::Arm;
 use crate::interrupt;
 use crate::render::progress::Progress;
+use crate::results::{LiveReport, Standing};
 use crate::store::checkpoint::Checkpoint;
 use crate::store::claim;
 use crate::store::layout::RunLayout;
@@ -26,6 +27,10 @@ pub(super) struct Context<'a> {
     pub(super) split: &'a Split,
     pub(super) devices: &'a [Selected],
     pub(super) progress: &'a Progress,
+    /// The live report, when the sweep keeps one.
+    pub(super) live: Option<&'a LiveReport>,
+    /// The round's number (1: listed rates, 2: refined), for the live report.
+    pub(super) round: usize,
 }
 
 /// What one member trained in a stack: its records, and the checkpoint after the last epoch
@@ -203,7 +208,20 @@ fn train_stack(
         fit = fit.until(epoch);
     }
     let trained = fit
-        .run(|id, epoch, member| sinks[id].on_epoch(epoch, member))
+        .run(|id, epoch, member| {
+            let flow = sinks[id].on_epoch(epoch, member);
+            if let (Some(live), true) = (cx.live, member.is_last()) {
+                let at = Standing {
+                    round: cx.round,
+                    epoch: epoch.epoch,
+                    left: cx.progress.left(epoch.epoch, epoch.seconds, config.epochs),
+                };
+                if let Some(warning) = live.update(cx.layout.root(), record, at) {
+                    cx.progress.println(&warning);
+                }
+            }
+            flow
+        })
         .context(what);
     let failure = match &trained {
         Err(_) => None,

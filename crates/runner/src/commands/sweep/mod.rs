@@ -20,7 +20,7 @@ use crate::exit::{note, say, usage, with_hint};
 use crate::interrupt;
 use crate::render::progress::Progress;
 use crate::render::text;
-use crate::results;
+use crate::results::{self, LiveReport};
 use crate::store::layout::RunLayout;
 use crate::store::lock::Lock;
 use crate::store::run::RunRecord;
@@ -99,8 +99,10 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     };
     interrupt::install_handlers();
     let progress = Progress::new(record.config.rates.len() + record.config.refine);
+    let live = LiveReport::new();
     let mut sweep = Sweep {
-        training: Training::new(&out, &split, &devices, &progress, resuming),
+        training: Training::new(&out, &split, &devices, &progress, resuming)
+            .with_live_report(&live),
         out: &out,
         split: &split,
         devices: &devices,
@@ -110,7 +112,13 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         runs: Vec::new(),
         finds: Vec::new(),
     };
-    sweep.execute().map_err(|e| {
+    let executed = sweep.execute();
+    if let Err(e) = &executed {
+        if live.written() {
+            sweep.replace_live_report(e);
+        }
+    }
+    executed.map_err(|e| {
         with_hint(
             e,
             format!(
@@ -210,6 +218,28 @@ impl Sweep<'_> {
             return Ok(());
         }
         self.round(&new)
+    }
+
+    /// After a sweep stopped short by `why`: the report of what it trained replaces the live
+    /// one (or, when that cannot be made, the live page without its refresh, saying why).
+    fn replace_live_report(&self, why: &anyhow::Error) {
+        let layout = RunLayout::new(self.out, &self.record.config);
+        let published = results::collect(&layout, &self.record).and_then(|collected| {
+            results::publish(
+                &layout,
+                &self.record,
+                collected,
+                &self.finds,
+                results::Charts::Missing,
+            )
+        });
+        if published.is_err() {
+            let banner = format!(
+                "stopped: {why:#}; continue with: lrsweep sweep --resume {}",
+                self.out.display()
+            );
+            let _ = results::write_live_page(self.out, &self.record, &banner, false);
+        }
     }
 
     /// Publishes the results (each arm's chart is drawn as its round closes).

@@ -62,3 +62,14 @@ pub(super) fn and_list(items: &[&str]) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
+
+/// `about 40 s`, `about 12 min`, `about 2.5 h`.
+pub fn about(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("about {:.0} s", seconds.max(1.0))
+    } else if seconds < 5400.0 {
+        format!("about {:.0} min", seconds / 60.0)
+    } else {
+        format!("about {:.1} h", seconds / 3600.0)
+    }
+}

@@ -8,7 +8,7 @@ mod format;
 mod rows;
 mod sentences;
 
-pub use format::{escape, short};
+pub use format::{about, escape, short};
 pub use sentences::{describe_range, run_header};
 
 use format::{html_table, md_table};

@@ -33,8 +33,11 @@ const EPOCHS_SUFFIX: &str = ".lrsweep";
 /// How the HParams files' names end.
 const HPARAMS_SUFFIX: &str = ".hparams";
 
+/// A figure of an epoch's record.
+type Figure = fn(&EpochRecord) -> f64;
+
 /// The scalars of an epoch: (tag, the figure of the record).
-pub const TAGS: [(&str, fn(&EpochRecord) -> f64); 5] = [
+pub const TAGS: [(&str, Figure); 5] = [
     ("loss/train", |r| r.train_loss),
     ("loss/validation", |r| r.val_loss),
     ("accuracy/train", |r| r.train_acc),
