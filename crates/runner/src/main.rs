@@ -50,6 +50,7 @@ mod render;
 mod results;
 mod slurm;
 mod store;
+mod track;
 mod train;
 
 use std::process::ExitCode;
@@ -83,6 +84,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Find(args) => commands::find::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Track(args) => commands::track::run(args),
         Command::Devices(args) => commands::devices::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Work(args) => commands::work::run(args),

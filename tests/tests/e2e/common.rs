@@ -60,11 +60,13 @@ fn dirs_cache() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
 }
 
-/// Runs `lrsweep args…` with the real data, stderr not a terminal.
+/// Runs `lrsweep args…` with the real data, stderr not a terminal (and no MLflow server of
+/// the environment's).
 pub fn lrsweep(args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
         .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .env_remove("MLFLOW_TRACKING_URI")
         .output()
         .expect("lrsweep runs")
 }
@@ -181,6 +183,7 @@ pub fn killed_after(settings: &[&str], out: &Path, member: &str, epochs: usize) 
         .arg("--out")
         .arg(out)
         .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .env_remove("MLFLOW_TRACKING_URI")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -347,3 +347,427 @@ fn the_live_report_shows_the_curves_so_far_and_the_final_one_replaces_it() {
         "{last}"
     );
 }
+
+/// A tracking server for a test: `mlflow server` on loopback, its store in `dir`, killed (the
+/// whole process group) when dropped.
+struct Server {
+    child: Option<std::process::Child>,
+    uri: String,
+}
+
+impl Server {
+    /// Starts `mlflow server` of `python`'s environment on `port` (a free one when none), its
+    /// runs in `dir`/db.sqlite and its artifacts in `dir`/artifacts; waits until it answers.
+    fn start(python: &Path, dir: &Path, port: Option<u16>) -> Self {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let mlflow = python.parent().unwrap().join("mlflow");
+        let child = Command::new("setsid")
+            .arg(mlflow)
+            .args([
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--workers",
+                "1",
+            ])
+            .arg("--backend-store-uri")
+            .arg(format!("sqlite:///{}", dir.join("db.sqlite").display()))
+            .arg("--artifacts-destination")
+            .arg(dir.join("artifacts"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child: Some(child),
+            uri: format!("http://127.0.0.1:{port}"),
+        };
+        let start = std::time::Instant::now();
+        while !answers(port) {
+            assert!(
+                start.elapsed().as_secs() < 120,
+                "mlflow server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        server
+    }
+
+    fn port(&self) -> u16 {
+        self.uri.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Kills the server and everything it started.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Whether an MLflow server answers its health check on `port`.
+fn answers(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    if s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200")
+}
+
+/// What MLflow's own client reads back of `experiment` at `uri`.
+fn mlflow_holds(python: &Path, uri: &str, experiment: &str) -> Vec<Value> {
+    let o = Command::new(python)
+        .arg(script("mlflow_read.py"))
+        .args([uri, experiment])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["runs"].as_array().unwrap().clone()
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap();
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks that the MLflow `runs` hold the run directory `run` exactly: one parent with the
+/// sweep's settings and files, one nested run per member with its parameters, every epoch of
+/// every metric once and equal to metrics.csv, its verdict and files, all finished.
+fn check_mlflow_holds_the_run(runs: &[Value], run: &Path, members: usize) {
+    let summary = json(&run.join("summary.json"));
+    let config = json(&run.join("config.json"));
+    let parents: Vec<&Value> = runs
+        .iter()
+        .filter(|r| r["tags"].get("lrsweep.member").is_none())
+        .collect();
+    assert_eq!(parents.len(), 1, "one parent run: {runs:?}");
+    let parent = parents[0];
+    assert_eq!(parent["status"], "FINISHED");
+    assert_eq!(
+        parent["params"]["epochs"].as_str().unwrap(),
+        config["config"]["epochs"].to_string()
+    );
+    assert_eq!(
+        parent["params"]["rates"].as_str().unwrap(),
+        config["config"]["rates"].to_string()
+    );
+    assert_eq!(parent["tags"]["recommended"], summary["recommended"]["dir"]);
+    for file in ["report.html", "summary.json", "config.json"] {
+        assert_eq!(
+            parent["artifacts"][file].as_str(),
+            Some(sha256(&run.join(file)).as_str()),
+            "{file}"
+        );
+    }
+    let children: Vec<&Value> = runs
+        .iter()
+        .filter(|r| r["tags"].get("lrsweep.member").is_some())
+        .collect();
+    assert_eq!(children.len(), members, "{runs:?}");
+    for child in children {
+        let dir = child["tags"]["lrsweep.member"].as_str().unwrap();
+        assert_eq!(
+            child["tags"]["mlflow.parentRunId"], parent["id"],
+            "{dir}: nested"
+        );
+        assert_eq!(child["status"], "FINISHED", "{dir}");
+        assert_eq!(child["name"], dir);
+        assert_eq!(child["params"]["dir"], dir);
+        let lines = metrics(&run.join(dir).join("metrics.csv"));
+        for (key, column) in [
+            ("loss", 1),
+            ("accuracy", 2),
+            ("val_loss", 3),
+            ("val_accuracy", 4),
+            ("lr", 6),
+        ] {
+            let history: Vec<(u64, f64)> = child["metrics"][key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_u64().unwrap(),
+                        p[1].as_str().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect();
+            let want: Vec<(u64, f64)> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i as u64 + 1, l[column].parse().unwrap()))
+                .collect();
+            assert_eq!(
+                history, want,
+                "{dir} {key}: every epoch once, as metrics.csv says"
+            );
+        }
+        let row = summary["rates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["dir"] == dir)
+            .unwrap();
+        assert_eq!(
+            child["params"]["lr"].as_str().unwrap(),
+            row["rate"].to_string()
+        );
+        assert_eq!(
+            child["tags"]["verdict"].as_str().unwrap().replace(' ', "_"),
+            row["verdict"].as_str().unwrap()
+        );
+        assert_eq!(
+            child["tags"]["recommended"],
+            (summary["recommended"]["dir"] == dir).to_string()
+        );
+        assert_eq!(
+            child["artifacts"]["metrics.csv"].as_str(),
+            Some(sha256(&run.join(dir).join("metrics.csv")).as_str())
+        );
+        assert_eq!(
+            child["artifacts"][format!("{dir}.png")].as_str(),
+            Some(sha256(&run.join(format!("{dir}.png"))).as_str())
+        );
+    }
+}
+
+#[test]
+fn mlflow_holds_the_sweep_as_a_parent_run_and_a_nested_run_per_member() {
+    let Some(python) = trackers_python() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // The server `.ci/run` starts, or one of this test's own.
+    let own;
+    let uri = match std::env::var("LRSWEEP_MLFLOW_URI") {
+        Ok(uri) => uri,
+        Err(_) => {
+            own = Server::start(&python, &tmp.path().join("mlflow"), None);
+            own.uri.clone()
+        }
+    };
+    let run = tmp.path().join("run");
+    let experiment = format!("lrsweep-e2e-{}", std::process::id());
+    // The server as MLflow's own clients are told of it: $MLFLOW_TRACKING_URI.
+    let o = Command::new(crate::common::bin())
+        .args([
+            "sweep",
+            "--limit",
+            "3000",
+            "--epochs",
+            "4",
+            "--rates",
+            "1e-3,1e-2",
+        ])
+        .args(["--refine", "0", "--no-find", "--backend", "cpu"])
+        .args(["--mlflow-experiment", &experiment, "--out"])
+        .arg(&run)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .env("MLFLOW_TRACKING_URI", &uri)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("warning"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("logging to MLflow at {uri}")),
+        "{}",
+        text(&o)
+    );
+    check_mlflow_holds_the_run(&mlflow_holds(&python, &uri, &experiment), &run, 2);
+    // Uploading it again sends nothing twice.
+    let o = lrsweep(&[
+        "track",
+        run.to_str().unwrap(),
+        "--mlflow",
+        &uri,
+        "--mlflow-experiment",
+        &experiment,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 of their 8 epochs sent now"),
+        "{}",
+        text(&o)
+    );
+    check_mlflow_holds_the_run(&mlflow_holds(&python, &uri, &experiment), &run, 2);
+}
+
+#[test]
+fn a_server_killed_mid_sweep_costs_a_warning_and_track_completes_the_upload() {
+    let Some(python) = trackers_python() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("mlflow");
+    let mut server = Server::start(&python, &store, None);
+    let port = server.port();
+    let run = tmp.path().join("run");
+    let child = Command::new(crate::common::bin())
+        .args([
+            "sweep",
+            "--limit",
+            "3000",
+            "--epochs",
+            "25",
+            "--rates",
+            "1e-3,3e-3",
+            "--refine",
+            "0",
+            "--no-find",
+            "--backend",
+            "cpu",
+            "--mlflow",
+            &server.uri,
+            "--out",
+        ])
+        .arg(&run)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once the sweep has logged a few epochs.
+    let csv = run.join("lr-0.001").join("metrics.csv");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 4 {
+        assert!(start.elapsed().as_secs() < 120, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    server.kill();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("warning:") && said.contains("lrsweep track"),
+        "{said}"
+    );
+    assert_eq!(metrics(&csv).len(), 25, "training went on to the end");
+    // The server back (same store): track uploads the rest, nothing twice.
+    let server = Server::start(&python, &store, Some(port));
+    let o = lrsweep(&["track", run.to_str().unwrap(), "--mlflow", &server.uri]);
+    assert!(o.status.success(), "{}", text(&o));
+    let holds = mlflow_holds(&python, &server.uri, "run");
+    check_mlflow_holds_the_run(&holds, &run, 2);
+}
+
+#[test]
+fn a_bad_mlflow_address_is_refused_and_a_server_that_is_down_is_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    for (bad, says) in [
+        (
+            "localhost:5000",
+            "give the server's http:// or https:// address",
+        ),
+        ("http://host:99999", "is not a valid address"),
+    ] {
+        crate::common::usage_error(
+            &[
+                "sweep",
+                "--limit",
+                "300",
+                "--epochs",
+                "1",
+                "--mlflow",
+                bad,
+                "--out",
+                run.to_str().unwrap(),
+            ],
+            says,
+        );
+        assert!(!run.exists(), "nothing written");
+    }
+    crate::common::usage_error(
+        &["track", run.to_str().unwrap(), "--mlflow", "ftp://x"],
+        "config.json",
+    );
+    // Down: said once, up front and at the end; the sweep trains and succeeds.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!("http://127.0.0.1:{closed}");
+    let o = lrsweep(&[
+        "sweep",
+        "--limit",
+        "3000",
+        "--epochs",
+        "3",
+        "--rates",
+        "1e-3",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--mlflow",
+        &uri,
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains(&format!("MLflow at {uri} did not answer")),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("did not answer").count(),
+        2,
+        "up front, and at the end: {said}"
+    );
+    assert_eq!(metrics(&run.join("lr-0.001").join("metrics.csv")).len(), 3);
+    // An address in the environment that is not a server's (MLflow's file store): said, not
+    // refused; the sweep is not logged.
+    let other = tmp.path().join("other");
+    let o = Command::new(crate::common::bin())
+        .args([
+            "sweep", "--limit", "3000", "--epochs", "1", "--rates", "1e-3",
+        ])
+        .args(["--refine", "0", "--no-find", "--backend", "cpu", "--out"])
+        .arg(&other)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .env("MLFLOW_TRACKING_URI", "file:./mlruns")
+        .output()
+        .unwrap();
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "MLFLOW_TRACKING_URI: 'file:./mlruns' is not an MLflow tracking server's address"
+        ) && said.contains("this sweep is not logged to MLflow"),
+        "{said}"
+    );
+}

@@ -208,6 +208,36 @@ pub struct ReportArgs {
     pub run_dir: PathBuf,
 }
 
+/// Where a sweep is tracked besides its run directory (TensorBoard's event files are always
+/// written: `tensorboard --logdir RUN_DIR`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrackingArgs {
+    /// Log the sweep to this MLflow tracking server as it trains (http://HOST:PORT): a parent
+    /// run with every setting, one nested run per member with its parameters, its metrics per
+    /// epoch, its verdict and its chart; [default: $MLFLOW_TRACKING_URI when set]. A server
+    /// that is down or slow never stops or slows training: a warning, and `lrsweep track`
+    /// uploads the rest later.
+    #[arg(long, value_name = "URI", help_heading = "Tracking")]
+    pub mlflow: Option<String>,
+
+    /// The MLflow experiment to log to (made when the server has none of that name)
+    /// [default: the run directory's name].
+    #[arg(long, value_name = "NAME", help_heading = "Tracking")]
+    pub mlflow_experiment: Option<String>,
+}
+
+/// Options of `lrsweep track`.
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// A run directory written by `lrsweep sweep` (finished, interrupted or still training).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// The tracking server and experiment.
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+}
+
 /// Options of `lrsweep devices`.
 #[derive(Debug, Args)]
 pub struct DevicesArgs {

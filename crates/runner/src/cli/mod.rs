@@ -8,7 +8,10 @@ mod sweep;
 
 use clap::{ArgMatches, Parser, Subcommand};
 
-pub use args::{BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, WorkArgs};
+pub use args::{
+    BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, TrackArgs, TrackingArgs,
+    WorkArgs,
+};
 pub use data::CatalogueArgs;
 pub use sweep::SweepArgs;
 
@@ -55,6 +58,9 @@ pub enum Command {
     Find(FindArgs),
     /// Regenerate a run's charts and summary from its files and write a self-contained report.html.
     Report(ReportArgs),
+    /// Upload a run to an MLflow tracking server, or bring it up to date there: a finished,
+    /// interrupted or running sweep, without duplicating what a live sweep already logged.
+    Track(TrackArgs),
     /// Score a model file saved by a sweep on its validation split.
     Eval(EvalArgs),
     /// List the devices lrsweep can train on: wgpu adapters (index, name, type, API) and the CPU

@@ -267,6 +267,10 @@ pub struct SweepArgs {
     /// Running the sweep as Slurm jobs.
     #[command(flatten, next_help_heading = "Scale-out")]
     pub slurm: SlurmArgs,
+
+    /// Where the sweep is tracked besides its directory.
+    #[command(flatten, next_help_heading = "Tracking")]
+    pub tracking: crate::cli::TrackingArgs,
 }
 
 /// The options of `lrsweep sweep --slurm`.

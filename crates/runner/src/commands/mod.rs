@@ -9,6 +9,7 @@ pub mod find;
 pub mod report;
 pub mod status;
 pub mod sweep;
+pub mod track;
 pub mod work;
 
 use anyhow::{anyhow, Result};

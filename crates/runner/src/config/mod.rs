@@ -11,5 +11,5 @@ mod validate;
 
 pub use data::{DataConfig, DataLocation};
 pub use group::{rate_label, Arm, Group, Network, ScaleLr, Unit, REFERENCE_BATCH};
-pub use settings::{BenchConfig, Execution, HiddenLayers, OptimizerRates, SweepConfig};
+pub use settings::{BenchConfig, Execution, HiddenLayers, OptimizerRates, Setting, SweepConfig};
 pub use validate::{rate_ok, MAX_RATE, MAX_REFINE, MAX_SEEDS, MIN_RATE};

@@ -322,6 +322,25 @@ impl SweepConfig {
             .collect()
     }
 
+    /// Member `unit`'s settings by name, as the trackers show them (TensorBoard's HParams,
+    /// MLflow's parameters): its rate, the rate its optimizer took, every dimension of its
+    /// group, its seed.
+    pub fn member_settings(&self, unit: Unit) -> Vec<(&'static str, Setting)> {
+        let group = unit.arm.group;
+        vec![
+            ("lr", Setting::Number(unit.arm.rate)),
+            (
+                "effective_lr",
+                Setting::Number(self.effective_rate(unit.arm)),
+            ),
+            ("schedule", Setting::Text(group.schedule.to_string())),
+            ("batch_size", Setting::Number(self.batch_of(group) as f64)),
+            ("network", Setting::Text(group.network.describe())),
+            ("optimizer", Setting::Text(group.optimizer.to_string())),
+            ("seed", Setting::Number(unit.seed as f64)),
+        ]
+    }
+
     /// The members of a round of `arms`: each arm under each of the run's seeds, in order.
     pub fn units(&self, arms: &[Arm]) -> Vec<Unit> {
         arms.iter()
@@ -547,6 +566,22 @@ impl Default for BenchConfig {
         Self {
             epochs: 3,
             rates: vec![TrainConfig::default().learning_rate],
+        }
+    }
+}
+
+/// A setting's value as a tracker shows it: a number or a text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    Number(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Setting::Number(v) => write!(f, "{v}"),
+            Setting::Text(s) => f.write_str(s),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::config::SweepConfig;
 use crate::render::text::{describe_range, escape, summary_html};
 use crate::store::names::{BATCH_CHART, NETWORK_CHART, OPTIMIZER_CHART};
 
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {

@@ -7,11 +7,11 @@ use lrsweep_model::EpochRecord;
 
 use super::collect::Collected;
 use crate::analysis::summary::Summary;
-use crate::config::{Arm, Unit};
+use crate::config::{Setting, Unit};
 use crate::store::claim;
 use crate::store::layout::RunLayout;
 use crate::store::run::RunRecord;
-use crate::store::tfevents::{self, HValue, Session};
+use crate::store::tfevents::{self, Session};
 
 /// The session of member `unit` from its `records` and its verdict so far.
 fn session(
@@ -22,33 +22,21 @@ fn session(
     verdict: &str,
 ) -> Option<Session> {
     let config = &record.config;
-    let arm: Arm = unit.arm;
-    let group = arm.group;
     let best = records
         .iter()
         .filter(|r| r.val_loss.is_finite())
         .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))?;
     let best_acc = records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max);
     let files = layout.member(unit);
-    let text = |s: String| HValue::Text(s);
+    let mut hparams: Vec<(String, Setting)> = config
+        .member_settings(unit)
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+    hparams.push(("verdict".into(), Setting::Text(verdict.to_string())));
     Some(Session {
         dir: files.name().to_string(),
-        hparams: vec![
-            ("lr".into(), HValue::Number(arm.rate)),
-            (
-                "effective_lr".into(),
-                HValue::Number(config.effective_rate(arm)),
-            ),
-            ("schedule".into(), text(group.schedule.to_string())),
-            (
-                "batch_size".into(),
-                HValue::Number(config.batch_of(group) as f64),
-            ),
-            ("network".into(), text(group.network.describe())),
-            ("optimizer".into(), text(group.optimizer.to_string())),
-            ("seed".into(), HValue::Number(unit.seed as f64)),
-            ("verdict".into(), text(verdict.to_string())),
-        ],
+        hparams,
         metrics: [best.val_loss, best_acc],
         epoch: best.epoch,
         finished: claim::done(&files.path()).is_some(),

@@ -22,6 +22,7 @@ use crate::store::claim;
 use crate::store::layout::RunLayout;
 use crate::store::metrics;
 use crate::store::run::RunRecord;
+use crate::track::mlflow::Tracker;
 
 /// An arm and the records of the epochs it has trained under the run's seed.
 pub type Trained = (Arm, Vec<EpochRecord>);
@@ -48,6 +49,8 @@ pub struct Training<'a> {
     claims: Claims,
     /// The live report, rewritten after every epoch of a stack (a sweep's).
     live: Option<&'a LiveReport>,
+    /// The MLflow tracker each epoch is handed to (a sweep's, with `--mlflow`).
+    tracker: Option<&'a Tracker>,
 }
 
 impl<'a> Training<'a> {
@@ -67,7 +70,14 @@ impl<'a> Training<'a> {
             resuming,
             claims: Claims::default(),
             live: None,
+            tracker: None,
         }
+    }
+
+    /// Hands every epoch to `tracker`, when there is one.
+    pub fn with_tracker(mut self, tracker: Option<&'a Tracker>) -> Self {
+        self.tracker = tracker;
+        self
     }
 
     /// Rewrites `live` after every epoch of a stack.
@@ -111,6 +121,7 @@ impl<'a> Training<'a> {
                 devices: self.devices,
                 progress: self.progress,
                 live: self.live,
+                tracker: self.tracker,
                 round: match arms.iter().all(|&a| record.config.is_listed(a)) {
                     true => 1,
                     false => 2,

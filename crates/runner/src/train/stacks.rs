@@ -19,6 +19,7 @@ use crate::store::checkpoint::Checkpoint;
 use crate::store::claim;
 use crate::store::layout::RunLayout;
 use crate::store::run::RunRecord;
+use crate::track::mlflow::Tracker;
 
 /// What a segment trains with: the run, its layout and data, the devices and progress.
 pub(super) struct Context<'a> {
@@ -31,6 +32,8 @@ pub(super) struct Context<'a> {
     pub(super) live: Option<&'a LiveReport>,
     /// The round's number (1: listed rates, 2: refined), for the live report.
     pub(super) round: usize,
+    /// The MLflow tracker, with `--mlflow`.
+    pub(super) tracker: Option<&'a Tracker>,
 }
 
 /// What one member trained in a stack: its records, and the checkpoint after the last epoch
@@ -210,6 +213,13 @@ fn train_stack(
     let trained = fit
         .run(|id, epoch, member| {
             let flow = sinks[id].on_epoch(epoch, member);
+            if let Some(tracker) = cx.tracker {
+                let unit = members[ids[id]].unit;
+                tracker.epoch(unit, cx.layout.member(unit).name(), epoch);
+                for line in tracker.said() {
+                    cx.progress.println(&line);
+                }
+            }
             if let (Some(live), true) = (cx.live, member.is_last()) {
                 let at = Standing {
                     round: cx.round,

@@ -24,6 +24,7 @@ use crate::results::{self, LiveReport};
 use crate::store::layout::RunLayout;
 use crate::store::lock::Lock;
 use crate::store::run::RunRecord;
+use crate::track::mlflow::{self, Tracker, TrackingUri};
 use crate::train::{Trained, Training};
 
 /// Runs the sweep the arguments describe; `explicit` names the options given on the command line
@@ -31,6 +32,10 @@ use crate::train::{Trained, Training};
 pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     if args.slurm.slurm {
         return slurm::submit(args, explicit);
+    }
+    // An address that cannot be one is refused before anything is written.
+    if let Some(given) = &args.tracking.mlflow {
+        TrackingUri::parse(given).map_err(|e| usage(anyhow::anyhow!("--mlflow: {e}")))?;
     }
     let Resolved {
         config,
@@ -100,9 +105,27 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     interrupt::install_handlers();
     let progress = Progress::new(record.config.rates.len() + record.config.refine);
     let live = LiveReport::new();
+    let tracking = &args.tracking;
+    let tracker = mlflow::destination(
+        tracking.mlflow.as_deref(),
+        tracking.mlflow_experiment.as_deref(),
+        &out,
+        Some(&|line: &str| note(line)),
+    )
+    .map_err(|e| usage(anyhow::anyhow!(e)))?
+    .map(|(uri, experiment)| {
+        note(&format!(
+            "logging to MLflow at {uri}, experiment '{experiment}' (the run directory stays the record)"
+        ));
+        Tracker::start(uri, experiment, &out, &record)
+    });
+    for line in tracker.iter().flat_map(Tracker::said) {
+        note(&line);
+    }
     let mut sweep = Sweep {
         training: Training::new(&out, &split, &devices, &progress, resuming)
-            .with_live_report(&live),
+            .with_live_report(&live)
+            .with_tracker(tracker.as_ref()),
         out: &out,
         split: &split,
         devices: &devices,
@@ -116,6 +139,13 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     if let Err(e) = &executed {
         if live.written() {
             sweep.replace_live_report(e);
+        }
+    }
+    let record = sweep.record.clone();
+    drop(sweep);
+    if let Some(tracker) = tracker {
+        for line in tracker.finish(&record) {
+            note(&line);
         }
     }
     executed.map_err(|e| {

@@ -392,6 +392,8 @@ mod tests {
             "sbatch",
             "max_parallel",
             "dry_run",
+            "mlflow",
+            "mlflow_experiment",
             "help",
         ];
         for id in &ids {

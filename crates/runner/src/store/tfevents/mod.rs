@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use lrsweep_model::EpochRecord;
 
 use super::fs::{self, limit};
+use crate::config::Setting;
 use proto::Message;
 
 /// What every event file's name starts with (TensorBoard reads the files whose names hold
@@ -34,7 +35,7 @@ const EPOCHS_SUFFIX: &str = ".lrsweep";
 const HPARAMS_SUFFIX: &str = ".hparams";
 
 /// A figure of an epoch's record.
-type Figure = fn(&EpochRecord) -> f64;
+pub type Figure = fn(&EpochRecord) -> f64;
 
 /// The scalars of an epoch: (tag, the figure of the record).
 pub const TAGS: [(&str, Figure); 5] = [
@@ -194,20 +195,11 @@ impl EventLog {
     }
 }
 
-/// A setting's value in the HParams dashboard.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HValue {
-    Number(f64),
-    Text(String),
-}
-
-impl HValue {
-    /// As google.protobuf.Value.
-    fn encoded(&self) -> Message {
-        match self {
-            HValue::Number(v) => Message::new().double(2, *v),
-            HValue::Text(s) => Message::new().string(3, s),
-        }
+/// A setting's value as google.protobuf.Value.
+fn encoded(value: &Setting) -> Message {
+    match value {
+        Setting::Number(v) => Message::new().double(2, *v),
+        Setting::Text(s) => Message::new().string(3, s),
     }
 }
 
@@ -216,7 +208,7 @@ impl HValue {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub dir: String,
-    pub hparams: Vec<(String, HValue)>,
+    pub hparams: Vec<(String, Setting)>,
     /// The values of [`METRIC_TAGS`].
     pub metrics: [f64; 2],
     pub epoch: usize,
@@ -246,17 +238,17 @@ fn experiment(sessions: &[Session]) -> Message {
     }
     let mut exp = Message::new().double(3, now());
     for name in names {
-        let values: Vec<&HValue> = sessions
+        let values: Vec<&Setting> = sessions
             .iter()
             .flat_map(|s| s.hparams.iter().filter(|(n, _)| n == name).map(|(_, v)| v))
             .collect();
-        let text = values.iter().any(|v| matches!(v, HValue::Text(_)));
+        let text = values.iter().any(|v| matches!(v, Setting::Text(_)));
         let mut domain = Message::new();
-        let mut listed: Vec<&HValue> = Vec::new();
+        let mut listed: Vec<&Setting> = Vec::new();
         for v in values {
             if !listed.contains(&v) {
                 listed.push(v);
-                domain = domain.message(1, &v.encoded());
+                domain = domain.message(1, &encoded(v));
             }
         }
         let info = Message::new()
@@ -309,7 +301,7 @@ pub fn write_hparams(root: &Path, sessions: &[Session]) -> Result<()> {
         }
         let mut start = Message::new().double(5, now());
         for (name, value) in &s.hparams {
-            let entry = Message::new().string(1, name).message(2, &value.encoded());
+            let entry = Message::new().string(1, name).message(2, &encoded(value));
             start = start.message(1, &entry);
         }
         let end = Message::new()
@@ -409,7 +401,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("lr-0.001")).unwrap();
         let session = Session {
             dir: "lr-0.001".into(),
-            hparams: vec![("lr".into(), HValue::Number(1e-3))],
+            hparams: vec![("lr".into(), Setting::Number(1e-3))],
             metrics: [0.1, 0.9],
             epoch: 3,
             finished: false,
