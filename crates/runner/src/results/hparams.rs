@@ -40,6 +40,11 @@ fn session(
         metrics: [best.val_loss, best_acc],
         epoch: best.epoch,
         finished: claim::done(&files.path()).is_some(),
+        time: std::fs::metadata(files.metrics())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64()),
     })
 }
 

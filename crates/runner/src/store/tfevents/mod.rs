@@ -10,8 +10,9 @@
 //!   results are published: the experiment (every setting that varies and the metrics) in
 //!   `RUN/events.out.tfevents.<time>.<host>.hparams`, and each member's session (its settings,
 //!   its verdict, its lowest validation loss and best accuracy, finished or running) in its
-//!   directory's `….hparams` file. A newer publication writes newer files and removes the older
-//!   ones.
+//!   directory's `….hparams` file, named and timed by when the records last changed: the same
+//!   results published again leave the files as they are, newer ones replace them under a name
+//!   that sorts after.
 
 mod proto;
 
@@ -106,9 +107,9 @@ fn event(wall_time: f64, step: u64, values: &[Message]) -> Message {
         .message(5, &summary)
 }
 
-/// The first event of every file.
-fn version_event() -> Message {
-    Message::new().double(1, now()).string(3, "brain.Event:2")
+/// The first event of every file, at `time`.
+fn version_event(time: f64) -> Message {
+    Message::new().double(1, time).string(3, "brain.Event:2")
 }
 
 fn scalar(tag: &str, v: f64) -> Message {
@@ -169,7 +170,7 @@ impl EventLog {
             }
         }
         if !versioned {
-            bytes.splice(0..0, proto::frame(version_event().encoded()));
+            bytes.splice(0..0, proto::frame(version_event(now()).encoded()));
         }
         for r in records {
             if r.epoch >= 1 && r.epoch < seen.len() && !seen[r.epoch] {
@@ -213,6 +214,9 @@ pub struct Session {
     pub metrics: [f64; 2],
     pub epoch: usize,
     pub finished: bool,
+    /// When its records last changed (seconds since the epoch): the time its HParams carry, so
+    /// that publishing the same results again writes the same bytes.
+    pub time: f64,
 }
 
 /// A Summary.Value holding an HParams plugin datum (no value of its own).
@@ -227,7 +231,7 @@ fn hparams_value(tag: &str, data: &Message) -> Message {
 
 /// `HParamsPluginData { experiment }` for `sessions`: every setting (strings with their values
 /// as the discrete domain) and the metrics.
-fn experiment(sessions: &[Session]) -> Message {
+fn experiment(sessions: &[Session], time: f64) -> Message {
     let mut names: Vec<&str> = Vec::new();
     for s in sessions {
         for (name, _) in &s.hparams {
@@ -236,7 +240,7 @@ fn experiment(sessions: &[Session]) -> Message {
             }
         }
     }
-    let mut exp = Message::new().double(3, now());
+    let mut exp = Message::new().double(3, time);
     for name in names {
         let values: Vec<&Setting> = sessions
             .iter()
@@ -264,20 +268,22 @@ fn experiment(sessions: &[Session]) -> Message {
     Message::new().message(2, &exp)
 }
 
-/// Writes `bytes` as the newest `.hparams` event file in `dir`, and removes the older ones.
-fn replace_hparams_file(dir: &Path, bytes: &[u8]) -> Result<()> {
-    let old = files_in(dir, HPARAMS_SUFFIX);
-    let mut name = file_name(HPARAMS_SUFFIX);
-    // A second publication within the same second still sorts after the first.
-    while old
-        .iter()
-        .any(|p| p.file_name().is_some_and(|n| *n >= *name))
-    {
-        name = format!("{}1{HPARAMS_SUFFIX}", name.trim_end_matches(HPARAMS_SUFFIX));
+/// Writes `bytes` as the `.hparams` event file of `time` in `dir` (unless it holds them
+/// already), and removes the others: a later publication's name sorts after an earlier one's,
+/// as TensorBoard expects of a run's files.
+fn replace_hparams_file(dir: &Path, time: f64, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(format!(
+        "{PREFIX}{:013.0}.{}{HPARAMS_SUFFIX}",
+        (time * 1000.0).max(0.0),
+        host()
+    ));
+    if fs::read(&path, limit::METRICS).ok().as_deref() != Some(bytes) {
+        fs::write_atomic(&path, bytes)?;
     }
-    fs::write_atomic(&dir.join(&name), bytes)?;
-    for p in old {
-        fs::remove(&p)?;
+    for p in files_in(dir, HPARAMS_SUFFIX) {
+        if p != path {
+            fs::remove(&p)?;
+        }
     }
     Ok(())
 }
@@ -285,33 +291,35 @@ fn replace_hparams_file(dir: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes the HParams of the run in `root`: the experiment at the root, each session in its
 /// member's directory (one that is not there yet is skipped).
 pub fn write_hparams(root: &Path, sessions: &[Session]) -> Result<()> {
-    let version = proto::frame(version_event().encoded());
-    let mut bytes = version.clone();
+    let latest = sessions.iter().map(|s| s.time).fold(0.0, f64::max);
+    let mut bytes = proto::frame(version_event(latest).encoded());
     let exp = event(
-        now(),
+        latest,
         0,
-        &[hparams_value("_hparams_/experiment", &experiment(sessions))],
+        &[hparams_value(
+            "_hparams_/experiment",
+            &experiment(sessions, latest),
+        )],
     );
     bytes.extend(proto::frame(exp.encoded()));
-    replace_hparams_file(root, &bytes)?;
+    replace_hparams_file(root, latest, &bytes)?;
     for s in sessions {
         let dir = root.join(&s.dir);
         if !dir.is_dir() {
             continue;
         }
-        let mut start = Message::new().double(5, now());
+        let mut start = Message::new().double(5, s.time);
         for (name, value) in &s.hparams {
             let entry = Message::new().string(1, name).message(2, &encoded(value));
             start = start.message(1, &entry);
         }
         let end = Message::new()
             .int(1, if s.finished { 1 } else { 3 })
-            .double(2, now());
-        let step = s.epoch as u64;
-        let mut bytes = version.clone();
+            .double(2, s.time);
+        let mut bytes = proto::frame(version_event(s.time).encoded());
         for frame in [
             event(
-                now(),
+                s.time,
                 0,
                 &[hparams_value(
                     "_hparams_/session_start_info",
@@ -319,8 +327,8 @@ pub fn write_hparams(root: &Path, sessions: &[Session]) -> Result<()> {
                 )],
             ),
             event(
-                now(),
-                step,
+                s.time,
+                s.epoch as u64,
                 &METRIC_TAGS
                     .iter()
                     .zip(s.metrics)
@@ -328,7 +336,7 @@ pub fn write_hparams(root: &Path, sessions: &[Session]) -> Result<()> {
                     .collect::<Vec<_>>(),
             ),
             event(
-                now(),
+                s.time,
                 0,
                 &[hparams_value(
                     "_hparams_/session_end_info",
@@ -338,7 +346,7 @@ pub fn write_hparams(root: &Path, sessions: &[Session]) -> Result<()> {
         ] {
             bytes.extend(proto::frame(frame.encoded()));
         }
-        replace_hparams_file(&dir, &bytes)?;
+        replace_hparams_file(&dir, s.time, &bytes)?;
     }
     Ok(())
 }
@@ -396,22 +404,35 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_hparams_publication_replaces_the_older() {
+    fn the_same_results_keep_their_hparams_files_and_newer_ones_replace_them() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("lr-0.001")).unwrap();
+        let member = dir.path().join("lr-0.001");
+        std::fs::create_dir(&member).unwrap();
         let session = Session {
             dir: "lr-0.001".into(),
             hparams: vec![("lr".into(), Setting::Number(1e-3))],
             metrics: [0.1, 0.9],
             epoch: 3,
             finished: false,
+            time: 1000.0,
         };
         write_hparams(dir.path(), std::slice::from_ref(&session)).unwrap();
-        write_hparams(dir.path(), &[session]).unwrap();
+        let first = files_in(&member, HPARAMS_SUFFIX);
+        let bytes = std::fs::read(&first[0]).unwrap();
+        // The same results again: the same file, byte for byte.
+        write_hparams(dir.path(), std::slice::from_ref(&session)).unwrap();
+        assert_eq!(files_in(&member, HPARAMS_SUFFIX), first);
+        assert_eq!(std::fs::read(&first[0]).unwrap(), bytes);
+        // Newer results: a file whose name sorts after, the older one gone.
+        let newer = Session {
+            epoch: 4,
+            time: 2000.0,
+            ..session
+        };
+        write_hparams(dir.path(), &[newer]).unwrap();
         assert_eq!(files_in(dir.path(), HPARAMS_SUFFIX).len(), 1);
-        assert_eq!(
-            files_in(&dir.path().join("lr-0.001"), HPARAMS_SUFFIX).len(),
-            1
-        );
+        let now = files_in(&member, HPARAMS_SUFFIX);
+        assert_eq!(now.len(), 1);
+        assert!(now[0] > first[0]);
     }
 }
