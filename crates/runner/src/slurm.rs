@@ -30,6 +30,16 @@ pub struct Plan {
     /// The jobs submitted so far.
     #[serde(default)]
     pub jobs: Jobs,
+    /// The MLflow server and experiment the tasks log to (`--mlflow`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<PlanTracking>,
+}
+
+/// Where a Slurm run's tasks log: an MLflow server's address and the experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanTracking {
+    pub uri: String,
+    pub experiment: String,
 }
 
 /// Job ids of a submitted run (the latest submission's).
@@ -123,6 +133,15 @@ impl Plan {
     pub fn script(&self, script: Script) -> String {
         let run = self.run_dir.display().to_string();
         let bin = quote(&self.lrsweep.display().to_string());
+        // The training tasks log their epochs as they train, the summary the results.
+        let tracking = match &self.mlflow {
+            Some(t) => format!(
+                " --mlflow {} --mlflow-experiment {}",
+                quote(&t.uri),
+                quote(&t.experiment)
+            ),
+            None => String::new(),
+        };
         let (name, output, what, command) = match script {
             Script::Train => (
                 "train",
@@ -130,7 +149,10 @@ impl Plan {
                 "One rate per array task: task N trains rate number N of the run (config.json's\n\
                  # rates_trained: the listed rates from 0, the refined ones after them), continuing\n\
                  # from its checkpoint; a rate that is done or being trained elsewhere is left alone.",
-                format!("exec {bin} work {} --index \"$SLURM_ARRAY_TASK_ID\"", quote(&run)),
+                format!(
+                    "exec {bin} work {} --index \"$SLURM_ARRAY_TASK_ID\"{tracking}",
+                    quote(&run)
+                ),
             ),
             Script::Refine => (
                 "refine",
@@ -143,7 +165,7 @@ impl Plan {
                 "summary",
                 "summary-%j.out",
                 "At the end: range test, charts and summary (missing rates marked).",
-                format!("exec {bin} work {} --finish", quote(&run)),
+                format!("exec {bin} work {} --finish{tracking}", quote(&run)),
             ),
         };
         let mut text = format!(
@@ -265,6 +287,7 @@ mod tests {
             max_parallel: Some(2),
             submitted: false,
             jobs: Jobs::default(),
+            mlflow: None,
         }
     }
 
@@ -291,6 +314,22 @@ mod tests {
         };
         assert_eq!(unlimited.array(&(5..7)), "--array=5-6");
         assert_eq!(unlimited.array(&(5..6)), "--array=5");
+        // With MLflow: the training tasks and the summary log to it, the refine step does not.
+        let tracked = Plan {
+            mlflow: Some(PlanTracking {
+                uri: "http://mlflow:5000".into(),
+                experiment: "it's".into(),
+            }),
+            ..plan()
+        };
+        let with = " --mlflow 'http://mlflow:5000' --mlflow-experiment 'it'\\''s'\n";
+        assert!(tracked
+            .script(Script::Train)
+            .ends_with(&format!("--index \"$SLURM_ARRAY_TASK_ID\"{with}")));
+        assert!(tracked
+            .script(Script::Summary)
+            .ends_with(&format!("--finish{with}")));
+        assert!(tracked.script(Script::Refine).ends_with("--refine\n"));
     }
 
     #[test]

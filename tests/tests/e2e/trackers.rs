@@ -771,3 +771,56 @@ fn a_bad_mlflow_address_is_refused_and_a_server_that_is_down_is_said_once() {
         "{said}"
     );
 }
+
+#[test]
+fn a_slurm_run_logs_each_task_and_its_summary_to_one_parent_run() {
+    let Some(python) = trackers_python() else {
+        return;
+    };
+    if !crate::distributed::slurm_here() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&python, &tmp.path().join("mlflow"), None);
+    let run = tmp.path().join("run");
+    let o = lrsweep(&[
+        "sweep",
+        "--slurm",
+        "--limit",
+        "2000",
+        "--epochs",
+        "3",
+        "--rates",
+        "1e-3,1e-2",
+        "--refine",
+        "1",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--mlflow",
+        &server.uri,
+        "--mlflow-experiment",
+        "slurm",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("the tasks log to MLflow"), "{}", text(&o));
+    crate::distributed::wait_status(&run, "the whole run", |s| {
+        s["counts"]["done"] == 3 && s["recommended"].is_object()
+    });
+    // The summary job logs the results after writing them.
+    let start = std::time::Instant::now();
+    let holds = loop {
+        let holds = mlflow_holds(&python, &server.uri, "slurm");
+        let parent_done = holds
+            .iter()
+            .any(|r| r["tags"].get("lrsweep.member").is_none() && r["status"] == "FINISHED");
+        if parent_done {
+            break holds;
+        }
+        assert!(start.elapsed().as_secs() < 120, "{holds:?}");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    check_mlflow_holds_the_run(&holds, &run, 3);
+}

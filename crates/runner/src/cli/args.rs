@@ -269,6 +269,11 @@ pub struct WorkArgs {
     /// missing rates marked.
     #[arg(long)]
     pub finish: bool,
+
+    /// Where the run is tracked: a training task logs its rate's epochs as it trains, the
+    /// summary the results (the scripts of `sweep --slurm --mlflow` pass these).
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 /// Options of `lrsweep status`.

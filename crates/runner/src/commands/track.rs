@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use crate::cli::TrackArgs;
 use crate::exit::{say, usage};
 use crate::store::run::RunRecord;
-use crate::track::mlflow::{self, Client, Patience, Sync};
+use crate::track::mlflow::{self, Client, Patience, Scope, Sync};
 
 pub fn run(args: &TrackArgs) -> Result<()> {
     let dir = &args.run_dir;
@@ -33,7 +33,7 @@ pub fn run(args: &TrackArgs) -> Result<()> {
         &experiment,
         key,
     );
-    let (sent, total) = sync.everything(dir, &record).with_context(|| {
+    let (sent, total) = sync.everything(dir, &record, &Scope::Run).with_context(|| {
         format!(
             "uploading {} to MLflow at {uri}; what reached the server stays there, and running track again sends only the rest",
             dir.display()

@@ -23,6 +23,7 @@ use crate::store::layout::RunLayout;
 use crate::store::lock::{Lock, Mode};
 use crate::store::range as find_files;
 use crate::store::run::RunRecord;
+use crate::track::mlflow::{self, Client, Patience, Scope, Sync, Tracker, TrackingUri};
 use crate::train::{HeldElsewhere, Training};
 
 /// Runs the step the arguments name.
@@ -37,18 +38,59 @@ pub fn run(args: &WorkArgs) -> Result<()> {
             dir.display()
         )));
     }
+    let tracking = &args.tracking;
+    let destination = mlflow::destination(
+        tracking.mlflow.as_deref(),
+        tracking.mlflow_experiment.as_deref(),
+        dir,
+        Some(&|line: &str| note(line)),
+    )
+    .map_err(|e| usage(anyhow!(e)))?;
     match args.index {
-        Some(index) => train(dir, record, index),
+        Some(index) => train(dir, record, index, destination),
         None if args.refine => refine(dir),
         None => {
             let _lock = Lock::wait(dir, Mode::Exclusive, "the summary waits for it")?;
-            finish(dir)
+            finish(dir)?;
+            if let Some((uri, experiment)) = destination {
+                track(dir, uri, &experiment);
+            }
+            Ok(())
         }
     }
 }
 
-/// Trains rate number `index` of the run, unless it is done or another process trains it.
-fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
+/// Brings MLflow up to date with the run (its results once published); a server that does not
+/// answer is said, never a failure of the step.
+fn track(dir: &Path, uri: TrackingUri, experiment: &str) {
+    let said = RunRecord::read(dir).and_then(|record| {
+        let key = mlflow::run_key(&record, dir);
+        let mut sync = Sync::new(
+            Client::new(uri.clone(), Patience::training()),
+            experiment,
+            key,
+        );
+        sync.everything(dir, &record, &Scope::Run)
+    });
+    match said {
+        Ok((sent, _)) => note(&format!(
+            "MLflow at {uri}, experiment '{experiment}': up to date ({sent} epochs sent now)"
+        )),
+        Err(e) => note(&format!(
+            "warning: MLflow at {uri} did not take the run ({e:#}); `lrsweep track {} --mlflow {uri} --mlflow-experiment {experiment}` uploads it at any time",
+            dir.display()
+        )),
+    }
+}
+
+/// Trains rate number `index` of the run, unless it is done or another process trains it; its
+/// epochs logged to MLflow as they come, with a `destination`.
+fn train(
+    dir: &Path,
+    record: RunRecord,
+    index: usize,
+    destination: Option<(TrackingUri, String)>,
+) -> Result<()> {
     let config = record.config.clone();
     let planned = record.rates_trained.len();
     let Some(&arm) = record.rates_trained.get(index) else {
@@ -104,7 +146,18 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
         return Ok(());
     }
     let mut held = Some(claim);
-    let result = train_claimed(dir, record, arm, &mut held);
+    let mine = Scope::Members(record.config.units(&[arm]));
+    let tracker =
+        destination.map(|(uri, experiment)| Tracker::start(uri, experiment, dir, &record, mine));
+    for line in tracker.iter().flat_map(Tracker::said) {
+        note(&line);
+    }
+    let result = train_claimed(dir, record.clone(), arm, &mut held, tracker.as_ref());
+    if let Some(tracker) = tracker {
+        for line in tracker.finish(&record) {
+            note(&line);
+        }
+    }
     let again = format!(
         "lrsweep work {} --index {index} (or resubmit the task: sbatch --array={index} {})",
         dir.display(),
@@ -139,7 +192,13 @@ fn train(dir: &Path, record: RunRecord, index: usize) -> Result<()> {
 }
 
 /// Loads the data, checks it is the run's, and trains `arm` holding `held` (given back there).
-fn train_claimed(dir: &Path, record: RunRecord, arm: Arm, held: &mut Option<Claim>) -> Result<()> {
+fn train_claimed(
+    dir: &Path,
+    record: RunRecord,
+    arm: Arm,
+    held: &mut Option<Claim>,
+    tracker: Option<&Tracker>,
+) -> Result<()> {
     let config = record.config.clone();
     let (here, split) = load_data(&config)?;
     // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
@@ -169,7 +228,7 @@ fn train_claimed(dir: &Path, record: RunRecord, arm: Arm, held: &mut Option<Clai
         return Err(anyhow!("internal: the claim on the rate was lost"));
     };
     let progress = Progress::new(config.rates.len() + config.refine);
-    let mut training = Training::new(dir, &split, &devices, &progress, true);
+    let mut training = Training::new(dir, &split, &devices, &progress, true).with_tracker(tracker);
     let files = RunLayout::new(dir, &config).arm(arm);
     training.claims().hold(files.name(), claim);
     let result = training.round(&record, &[arm]).map(|_| ());

@@ -117,7 +117,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         note(&format!(
             "logging to MLflow at {uri}, experiment '{experiment}' (the run directory stays the record)"
         ));
-        Tracker::start(uri, experiment, &out, &record)
+        Tracker::start(uri, experiment, &out, &record, mlflow::Scope::Run)
     });
     for line in tracker.iter().flat_map(Tracker::said) {
         note(&line);

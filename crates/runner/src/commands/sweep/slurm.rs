@@ -9,10 +9,11 @@ use anyhow::{anyhow, Context, Result};
 use super::Resolved;
 use crate::cli::SweepArgs;
 use crate::commands::load_data;
-use crate::exit::{say, usage};
-use crate::slurm::{self, Jobs, Plan, Script};
+use crate::exit::{note, say, usage};
+use crate::slurm::{self, Jobs, Plan, PlanTracking, Script};
 use crate::store::lock::{Lock, Mode};
 use crate::store::run::RunRecord;
+use crate::track::mlflow::{self, Client, Patience, Sync, TrackingUri};
 
 /// `path` made absolute (the scripts run elsewhere, from another working directory).
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -23,6 +24,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     let options = &args.slurm;
     slurm::check_sbatch_args(&options.sbatch).map_err(usage)?;
+    if let Some(given) = &args.tracking.mlflow {
+        TrackingUri::parse(given).map_err(|e| usage(anyhow!("--mlflow: {e}")))?;
+    }
     // Paths the scripts hold, checked before anything is written.
     for (what, path) in [("--out", &args.out), ("--resume", &args.resume)] {
         if let Some(path) = path {
@@ -85,6 +89,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         max_parallel: options.max_parallel,
         submitted: !options.dry_run,
         jobs: Jobs::default(),
+        mlflow: tracking(args, &out, &record, options.dry_run),
     };
     plan.write()?;
     let round1 = 0..listed.len();
@@ -134,4 +139,44 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
             .map_or(String::new(), |m| format!(" (at most {m} at once)")),
         logs = out.join(slurm::DIR).join("logs").display(),
     ))
+}
+
+/// Where the run's tasks log (`--mlflow`, or `$MLFLOW_TRACKING_URI`): its parent run made now,
+/// before the tasks start (so that they find it rather than each make one), unless this is a
+/// dry run; a server that does not answer is said, and the tasks try again.
+fn tracking(
+    args: &SweepArgs,
+    out: &Path,
+    record: &RunRecord,
+    dry_run: bool,
+) -> Option<PlanTracking> {
+    let t = &args.tracking;
+    let (uri, experiment) = mlflow::destination(
+        t.mlflow.as_deref(),
+        t.mlflow_experiment.as_deref(),
+        out,
+        Some(&|line: &str| note(line)),
+    )
+    .ok()
+    .flatten()?;
+    if !dry_run {
+        let mut sync = Sync::new(
+            Client::new(uri.clone(), Patience::probe()),
+            &experiment,
+            mlflow::run_key(record, out),
+        );
+        match sync.parent(record, out) {
+            Ok(_) => note(&format!(
+                "the tasks log to MLflow at {uri}, experiment '{experiment}'"
+            )),
+            Err(e) => note(&format!(
+                "warning: {e}; the tasks will try again, and `lrsweep track {} --mlflow {uri}` uploads the run at any time",
+                out.display()
+            )),
+        }
+    }
+    Some(PlanTracking {
+        uri: uri.to_string(),
+        experiment,
+    })
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use lrsweep_model::EpochRecord;
 
 pub use client::{Client, Patience, TrackingUri};
-pub use sync::{run_key, Sync};
+pub use sync::{run_key, Scope, Sync};
 
 use crate::config::Unit;
 use crate::store::run::RunRecord;
@@ -106,7 +106,14 @@ impl Tracker {
     /// Connects the sweep of `record` in `out` to `uri`'s experiment `experiment`: a first
     /// short call says at once whether the server answers (a warning when it does not: the
     /// sweep goes on, and the worker tries again at the end).
-    pub fn start(uri: TrackingUri, experiment: String, out: &Path, record: &RunRecord) -> Self {
+    /// At the end, `scope` is brought up to date: the whole run (a sweep), or a task's members.
+    pub fn start(
+        uri: TrackingUri,
+        experiment: String,
+        out: &Path,
+        record: &RunRecord,
+        scope: Scope,
+    ) -> Self {
         let said: Said = Arc::default();
         let probe = Client::new(uri.clone(), Patience::probe());
         let up = match probe.get(
@@ -134,7 +141,7 @@ impl Tracker {
             let hint = catch_up(&out, &uri, &experiment);
             std::thread::Builder::new()
                 .name("mlflow".into())
-                .spawn(move || work(sync, rx, &out, &record, up, &said, &hint))
+                .spawn(move || work(sync, rx, &out, &record, &scope, up, &said, &hint))
                 .ok()
         };
         Self {
@@ -200,11 +207,13 @@ impl Tracker {
 /// The worker: epochs logged as they come while the server answers; once it does not, a
 /// warning and the next epochs dropped (the run directory has them) until the end, where
 /// everything is tried once more. Returns whether everything reached the server.
+#[allow(clippy::too_many_arguments)]
 fn work(
     mut sync: Sync,
     jobs: Receiver<Job>,
     out: &Path,
     record: &RunRecord,
+    scope: &Scope,
     mut up: bool,
     said: &Said,
     hint: &str,
@@ -226,7 +235,7 @@ fn work(
             }
             Job::Epoch { .. } => {}
             Job::Everything(latest) => {
-                return match sync.everything(out, &latest) {
+                return match sync.everything(out, &latest, scope) {
                     Ok(_) => {
                         if let Some(w) = sync.artifact_warning.take() {
                             say(format!("warning: {w}"));

@@ -46,6 +46,15 @@ const PARAMS_PER_CALL: usize = 100;
 /// The longest parameter value MLflow keeps.
 const PARAM_VALUE_MAX: usize = 6000;
 
+/// What a bringing up to date covers: the whole run (a sweep, `track`, a run's summary), or
+/// only some members (a scheduler's task: its own rate's, so that tasks running at once never
+/// make the same member's run twice, and leave the sweep's parent run to the summary).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    Run,
+    Members(Vec<Unit>),
+}
+
 /// A run in MLflow: its id, where its artifacts go (the proxy's path, when the server serves
 /// them), and for a member the epochs it holds (read once, when first needed).
 #[derive(Debug, Clone)]
@@ -528,7 +537,12 @@ impl Sync {
     /// results are published (`summary.json`) the verdicts, the recommendation, the charts and
     /// files, and each run's status. Returns how many epochs were sent, and how many the
     /// members have.
-    pub fn everything(&mut self, out: &Path, record: &RunRecord) -> Result<(usize, usize)> {
+    pub fn everything(
+        &mut self,
+        out: &Path,
+        record: &RunRecord,
+        scope: &Scope,
+    ) -> Result<(usize, usize)> {
         let layout = RunLayout::new(out, &record.config);
         let summary: Option<Value> =
             fs::read_text_if_present(&layout.file(names::SUMMARY_JSON), limit::RECORD)
@@ -544,7 +558,13 @@ impl Sync {
         let (mut sent, mut total) = (0, 0);
         let mut all_done = true;
         let mut any_running = false;
+        let mut any_waiting = false;
         for unit in record.config.units(&record.rates_trained) {
+            if let Scope::Members(only) = scope {
+                if !only.contains(&unit) {
+                    continue;
+                }
+            }
             let files = layout.member(unit);
             let dir = files.name().to_string();
             let records = match files.metrics().is_file() {
@@ -563,6 +583,7 @@ impl Sync {
             };
             all_done &= status == "FINISHED";
             any_running |= status == "RUNNING";
+            any_waiting |= matches!(state, RateState::Waiting);
             if records.is_empty() {
                 continue;
             }
@@ -620,6 +641,9 @@ impl Sync {
             }
             self.set_status(&run.id, status)?;
         }
+        if *scope != Scope::Run {
+            return Ok((sent, total));
+        }
         if summary.is_some() {
             let parent_run = self.parent.clone().ok_or_else(|| anyhow!("no parent"))?;
             if let Some(dir) = &recommended {
@@ -644,7 +668,9 @@ impl Sync {
             .collect();
             self.upload(&parent_run, &files)?;
         }
-        let status = match (all_done, any_running) {
+        // Members waiting for a submitted scheduler's tasks are still to come.
+        let scheduled = any_waiting && crate::slurm::Plan::read(out).is_some_and(|p| p.submitted);
+        let status = match (all_done, any_running || scheduled) {
             (true, _) => "FINISHED",
             (false, true) => "RUNNING",
             (false, false) => "KILLED",
