@@ -9,6 +9,31 @@ use serde_json::Value;
 
 use crate::common::{json, killed_after, lrsweep, metrics, text};
 
+/// What most sweeps here share: 3000 MNIST images, no refinement, no range test, the CPU backend.
+const QUICK: [&str; 7] = [
+    "--limit",
+    "3000",
+    "--refine",
+    "0",
+    "--no-find",
+    "--backend",
+    "cpu",
+];
+
+/// `lrsweep sweep QUICK… args… --out out` as a command: the real data, and no MLflow server
+/// of the environment's.
+fn sweep(args: &[&str], out: &Path) -> Command {
+    let mut c = Command::new(crate::common::bin());
+    c.arg("sweep")
+        .args(QUICK)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+        .env_remove("MLFLOW_TRACKING_URI");
+    c
+}
+
 /// The Python that has `tensorboard` and `mlflow` (`LRSWEEP_TRACKERS_PYTHON`, which `.ci/run`
 /// sets to its virtual environment's); without it a test skips, unless
 /// `LRSWEEP_REQUIRE_TRACKERS` says it must run.
@@ -293,27 +318,9 @@ fn the_live_report_shows_the_curves_so_far_and_the_final_one_replaces_it() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     let report = run.join("report.html");
-    let settings = [
-        "--limit",
-        "3000",
-        "--epochs",
-        "60",
-        "--rates",
-        "1e-3,3e-3",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-    ];
     // Interrupted (Ctrl-C) while the live page shows: the report of what it trained replaces
     // it, without the refresh.
-    let mut child = Command::new(crate::common::bin())
-        .arg("sweep")
-        .args(settings)
-        .arg("--out")
-        .arg(&run)
-        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+    let mut child = sweep(&["--epochs", "60", "--rates", "1e-3,3e-3"], &run)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -580,23 +587,20 @@ fn mlflow_holds_the_sweep_as_a_parent_run_and_a_nested_run_per_member() {
     let run = tmp.path().join("run");
     let experiment = format!("lrsweep-e2e-{}", std::process::id());
     // The server as MLflow's own clients are told of it: $MLFLOW_TRACKING_URI.
-    let o = Command::new(crate::common::bin())
-        .args([
-            "sweep",
-            "--limit",
-            "3000",
+    let o = sweep(
+        &[
             "--epochs",
             "4",
             "--rates",
             "1e-3,1e-2",
-        ])
-        .args(["--refine", "0", "--no-find", "--backend", "cpu"])
-        .args(["--mlflow-experiment", &experiment, "--out"])
-        .arg(&run)
-        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
-        .env("MLFLOW_TRACKING_URI", &uri)
-        .output()
-        .unwrap();
+            "--mlflow-experiment",
+            &experiment,
+        ],
+        &run,
+    )
+    .env("MLFLOW_TRACKING_URI", &uri)
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("warning"), "{}", text(&o));
     assert!(
@@ -633,30 +637,21 @@ fn a_server_killed_mid_sweep_costs_a_warning_and_track_completes_the_upload() {
     let mut server = Server::start(&python, &store, None);
     let port = server.port();
     let run = tmp.path().join("run");
-    let child = Command::new(crate::common::bin())
-        .args([
-            "sweep",
-            "--limit",
-            "3000",
+    let child = sweep(
+        &[
             "--epochs",
             "25",
             "--rates",
             "1e-3,3e-3",
-            "--refine",
-            "0",
-            "--no-find",
-            "--backend",
-            "cpu",
             "--mlflow",
             &server.uri,
-            "--out",
-        ])
-        .arg(&run)
-        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        &run,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     // Killed once the sweep has logged a few epochs.
     let csv = run.join("lr-0.001").join("metrics.csv");
     let start = std::time::Instant::now();
@@ -719,24 +714,12 @@ fn a_bad_mlflow_address_is_refused_and_a_server_that_is_down_is_said_once() {
         .unwrap()
         .port();
     let uri = format!("http://127.0.0.1:{closed}");
-    let o = lrsweep(&[
-        "sweep",
-        "--limit",
-        "3000",
-        "--epochs",
-        "3",
-        "--rates",
-        "1e-3",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--mlflow",
-        &uri,
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let o = sweep(
+        &["--epochs", "3", "--rates", "1e-3", "--mlflow", &uri],
+        &run,
+    )
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let said = text(&o);
     assert!(
@@ -752,13 +735,7 @@ fn a_bad_mlflow_address_is_refused_and_a_server_that_is_down_is_said_once() {
     // An address in the environment that is not a server's (MLflow's file store): said, not
     // refused; the sweep is not logged.
     let other = tmp.path().join("other");
-    let o = Command::new(crate::common::bin())
-        .args([
-            "sweep", "--limit", "3000", "--epochs", "1", "--rates", "1e-3",
-        ])
-        .args(["--refine", "0", "--no-find", "--backend", "cpu", "--out"])
-        .arg(&other)
-        .env("LRSWEEP_DATA_DIR", crate::common::mnist_dir())
+    let o = sweep(&["--epochs", "1", "--rates", "1e-3"], &other)
         .env("MLFLOW_TRACKING_URI", "file:./mlruns")
         .output()
         .unwrap();
