@@ -23,6 +23,9 @@ pub struct Dataset {
     pub files: Vec<VerifiedFile>,
     /// What the data is called in messages (`mnist`, a file name).
     pub name: String,
+    /// The features' column names, for a table with a header (none for images and arrays):
+    /// a validation table must have the same, in the same order.
+    pub columns: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -49,6 +52,12 @@ impl Dataset {
                     values.len(),
                     labels.len()
                 ),
+            ));
+        }
+        if labels.is_empty() {
+            return Err(DataError::invalid(
+                &name,
+                "holds no items: give it at least one item of each of two classes or more",
             ));
         }
         if class_names.len() < 2 {
@@ -86,6 +95,7 @@ impl Dataset {
             class_names,
             files: Vec::new(),
             name,
+            columns: None,
         })
     }
 
@@ -158,6 +168,37 @@ impl Dataset {
     /// stratified `limit` subset) trains, in a seeded order; `valid`'s classes must be among
     /// this set's (matched by name) and its items as wide.
     pub fn split_with(&self, valid: &Dataset, config: &SplitConfig) -> Result<Split> {
+        // The training data itself is no validation: its scores would be on what it learned.
+        let checksums = |d: &Dataset| d.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
+        if !self.files.is_empty() && checksums(valid) == checksums(self) {
+            return Err(DataError::invalid(
+                &valid.name,
+                format!(
+                    "is the training data itself ({}, the same bytes): give a validation file apart from it, or leave --val out to split one off with --val-fraction",
+                    self.name
+                ),
+            ));
+        }
+        // Tables are matched by their columns' names, never by position alone.
+        if let (Some(train), Some(val)) = (&self.columns, &valid.columns) {
+            if train != val {
+                let mut sorted = (train.clone(), val.clone());
+                sorted.0.sort();
+                sorted.1.sort();
+                let how = match sorted.0 == sorted.1 {
+                    true => "the same columns in another order",
+                    false => "other columns",
+                };
+                return Err(DataError::invalid(
+                    &valid.name,
+                    format!(
+                        "has {how} ({}) than the training table ({}); give it the training table's feature columns, in the same order (in pandas: val[train.columns].to_csv(...))",
+                        list(val),
+                        list(train)
+                    ),
+                ));
+            }
+        }
         if valid.item_shape != self.item_shape {
             return Err(DataError::invalid(
                 &valid.name,

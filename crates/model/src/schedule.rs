@@ -92,6 +92,21 @@ impl Schedule {
         given.unwrap_or((0.1, 10))
     }
 
+    /// Whether `self` and `other` give every step the same rate: the same schedule written two
+    /// ways (`cosine` and `cosine:0`, `plateau` and `plateau:0.1:10`).
+    pub fn same_as(&self, other: &Schedule) -> bool {
+        let spelled = |s: &Schedule| match *s {
+            Schedule::Cosine { alpha } => Schedule::Cosine {
+                alpha: Some(alpha.unwrap_or(0.0)),
+            },
+            Schedule::Plateau { given } => Schedule::Plateau {
+                given: Some(Self::plateau(given)),
+            },
+            s => s,
+        };
+        spelled(self) == spelled(other)
+    }
+
     /// Whether the rate changes within an epoch (`cosine`, `onecycle`) rather than between
     /// epochs.
     pub fn per_step(&self) -> bool {

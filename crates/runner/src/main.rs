@@ -2,8 +2,8 @@
 //!
 //! Layers, imports pointing one way: `cli` (clap) and `commands` (one module per subcommand,
 //! orchestration only) over `train` (the round: survey, segments, stacks on the devices,
-//! per-epoch persistence) and the services `results` (collect, summarise, publish) and
-//! `interrupt` (the signal flag), over `store` (the run directory: one layout of its paths, one
+//! per-epoch persistence) and the services `results` (collect, summarise, publish, the live
+//! report), `track` (MLflow) and `interrupt` (the signal flag), over `store` (the run directory: one layout of its paths, one
 //! way to write its files), `render` (charts, tables, progress), `analysis` (summaries,
 //! verdicts, refinement as data), `backend` and `config` (the settings and the names of what a
 //! run trains); below them the `lrsweep-model` and `lrsweep-data` crates.
@@ -36,6 +36,11 @@
 //! - **claim**: a member's `claim.lock`, held by the one process training it.
 //! - **task**: one step of a prepared run as a scheduler runs it (`lrsweep work --index N`
 //!   trains planned arm N; `--refine`, `--finish`).
+//! - **live report**: the `report.html` a sweep rewrites after every epoch of a stack while it
+//!   trains (curves so far, a banner, a reload), until the final report replaces it.
+//! - **tracker**: where a run is found beyond its directory: TensorBoard's event files (always
+//!   written, `store::tfevents`) and an MLflow server (`--mlflow`, `track`), where the sweep is
+//!   a parent run and each member a nested run; the run directory stays the record.
 //! - **execution settings**: how this machine runs a run (data directory, mirrors, `--no-find`,
 //!   `--serial`, `--cpu-path`, `--devices`), as against the settings that define it.
 

@@ -12,6 +12,7 @@ mod find_report;
 mod first_contact;
 mod golden;
 mod hostile;
+mod hostile4;
 mod hostile_runs;
 mod house;
 mod network;

@@ -10,7 +10,7 @@ use crate::common::{figures, json, lrsweep, text};
 
 /// A quick sweep of `data` on the CPU engine into `out`: these settings, each replaced by the
 /// same option in `extra`, then the rest of `extra`.
-fn sweep_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn sweep_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let defaults = [
         ("--rates", "1e-3,1e-2"),
         ("--refine", "0"),
@@ -49,7 +49,7 @@ impl Lcg {
 }
 
 /// `n` rows of `width` features in `classes` classes around class-dependent centres.
-fn rows(n: usize, width: usize, classes: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
+pub(crate) fn rows(n: usize, width: usize, classes: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
     let mut g = Lcg(7);
     let labels: Vec<usize> = (0..n).map(|i| i % classes).collect();
     let x = labels
@@ -63,7 +63,12 @@ fn rows(n: usize, width: usize, classes: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
     (x, labels)
 }
 
-fn csv_text(n: usize, width: usize, classes: usize, names: &dyn Fn(usize) -> String) -> String {
+pub(crate) fn csv_text(
+    n: usize,
+    width: usize,
+    classes: usize,
+    names: &dyn Fn(usize) -> String,
+) -> String {
     let (x, y) = rows(n, width, classes);
     let mut s = (0..width)
         .map(|j| format!("f{j}"))
@@ -111,13 +116,13 @@ fn npz(path: &Path, arrays: &[(&str, Vec<u8>)]) {
     w.finish().unwrap();
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }
 
-fn idx(magic: u32, dims: &[u32], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn idx(magic: u32, dims: &[u32], payload: &[u8]) -> Vec<u8> {
     let mut out = magic.to_be_bytes().to_vec();
     for d in dims {
         out.extend_from_slice(&d.to_be_bytes());

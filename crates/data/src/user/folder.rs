@@ -37,6 +37,12 @@ fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The most bytes an image file of `w` × `h` pixels may hold: 8 bytes a pixel (16-bit RGBA,
+/// uncompressed) and 1 MiB of metadata.
+fn image_file_bound(w: u32, h: u32) -> u64 {
+    (u64::from(w) * u64::from(h)).saturating_mul(8) + (1 << 20)
+}
+
 /// Reads the folder's images; `size` resizes each to width × height.
 pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result<Dataset> {
     let mut classes = Vec::new();
@@ -66,6 +72,9 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
                     "is not a PNG or JPEG image; a class folder holds only its images",
                 ));
             }
+            // A FIFO or a device named *.png is refused here, never opened (opening a FIFO
+            // waits for a writer).
+            crate::bounded::regular_size(&path)?;
             files.push((path, c as Label));
         }
         if files.len() == before {
@@ -116,8 +125,26 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
     let mut rgb = Vec::with_capacity(files.len() * (w * h * 3) as usize);
     let mut colour = false;
     let mut digest = Vec::with_capacity(files.len() * 64);
-    for (path, _) in &files {
-        let bytes = std::fs::read(path).map_err(|e| DataError::io("reading", path, e))?;
+    for ((path, _), &(iw, ih)) in files.iter().zip(&dims) {
+        // An image file holds at most about its pixels' bytes (16-bit RGBA, uncompressed) and
+        // some metadata: a file far larger is not that image, and is not read whole.
+        let most = image_file_bound(iw, ih);
+        let stored = crate::bounded::regular_size(path)?;
+        if stored > most {
+            return Err(DataError::invalid(
+                path.display(),
+                format!(
+                    "holds {stored} bytes, far more than a {iw}x{ih} image needs (at most {most}): it is padded or not an image file; remove it from the folder"
+                ),
+            ));
+        }
+        let bytes = crate::bounded::read(
+            path,
+            crate::bounded::Bound::Memory {
+                bytes: most.min(memory),
+                what: "an image of its size",
+            },
+        )?;
         digest.extend_from_slice(
             path.strip_prefix(root)
                 .unwrap_or(path)
@@ -223,5 +250,31 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let err = read(empty.path(), None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("empty folder"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_or_a_padded_image_is_refused_without_waiting_or_reading_it_whole() {
+        // Issue 37, classes 11 and 12.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cat")).unwrap();
+        png(&dir.path().join("cat").join("0.png"), 8, 8, 10, false);
+        let fifo = dir.path().join("cat").join("z.png");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = read(dir.path(), None, 1 << 30).unwrap_err().to_string();
+            assert!(err.contains("z.png") && err.contains("FIFO"), "{err}");
+            std::fs::remove_file(&fifo).unwrap();
+        }
+        // An 8x8 PNG padded with 8 MiB: its header says 8x8.
+        let padded = dir.path().join("cat").join("1.png");
+        png(&padded, 8, 8, 10, false);
+        let mut bytes = std::fs::read(&padded).unwrap();
+        bytes.resize(bytes.len() + (8 << 20), 0);
+        std::fs::write(&padded, bytes).unwrap();
+        let err = read(dir.path(), None, 1 << 30).unwrap_err().to_string();
+        assert!(
+            err.contains("1.png") && err.contains("far more than a 8x8 image needs"),
+            "{err}"
+        );
     }
 }

@@ -15,13 +15,24 @@ pub(super) fn holds_idx(dir: &Path) -> Result<bool> {
 }
 
 fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
+    let mut found: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| DataError::io("reading", dir, e))? {
         let path = entry.map_err(|e| DataError::io("reading", dir, e))?.path();
         if path.is_file() && is_idx_images(&path) {
             found.push(path);
         }
     }
+    // A file and its gzip copy (`gzip -k`, `gunzip -k`) are one file: read once, the raw one,
+    // as the catalogue reader does (read twice, the copies would sit on both sides of the
+    // split).
+    let raw: Vec<PathBuf> = found
+        .iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "gz"))
+        .cloned()
+        .collect();
+    found.retain(|p| {
+        p.extension().is_none_or(|e| e != "gz") || !raw.contains(&p.with_extension(""))
+    });
     // Training files first, as MNIST is read (train, then t10k).
     let key = |p: &PathBuf| {
         let name = p
@@ -35,7 +46,7 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The labels file beside an images file: `images` → `labels`, `idx3`/`idx4` → `idx1`, with or
-/// without `.gz`.
+/// without `.gz` (the raw one when both are there).
 fn labels_beside(images: &Path) -> Option<PathBuf> {
     let name = images.file_name()?.to_string_lossy().to_string();
     let base = name.strip_suffix(".gz").unwrap_or(&name);
@@ -154,4 +165,35 @@ pub(super) fn is_idx_images(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     name.contains("idx3-ubyte") || name.contains("idx4-ubyte")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_and_its_gzip_copy_are_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "train-images-idx3-ubyte",
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let names: Vec<String> = images_in(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"]
+        );
+        let labels = labels_beside(&dir.path().join("train-images-idx3-ubyte")).unwrap();
+        assert!(labels.ends_with("train-labels-idx1-ubyte"));
+    }
 }

@@ -38,19 +38,36 @@ pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
                 ),
             ));
         }
-        let entry = archive
+        let mut entry = archive
             .by_name(&format!("{name}.npy"))
             .map_err(|e| DataError::invalid(&at, format!("could not be opened ({e})")))?;
+        let damaged = |e: std::io::Error| {
+            DataError::invalid(
+                &at,
+                format!("could not be read ({e}); the archive is damaged"),
+            )
+        };
+        // The header first: what the array declares is refused before it is inflated.
         let mut out = Vec::new();
-        entry
-            .take(left.saturating_add(1))
+        (&mut entry)
+            .take(NPY_HEADER_MAX.min(left.saturating_add(1)))
             .read_to_end(&mut out)
-            .map_err(|e| {
-                DataError::invalid(
-                    &at,
-                    format!("could not be read ({e}); the archive is damaged"),
-                )
-            })?;
+            .map_err(damaged)?;
+        let declared = header(&out, &at)?
+            .file_len()
+            .ok_or_else(|| bad(&at, "its header declares a shape too large to count"))?;
+        if declared > left {
+            return Err(DataError::too_large(
+                std::path::Path::new(&at),
+                "the array its header declares",
+                declared,
+                left,
+            ));
+        }
+        entry
+            .take((declared + 1).saturating_sub(out.len() as u64))
+            .read_to_end(&mut out)
+            .map_err(damaged)?;
         if out.len() as u64 > left {
             return Err(DataError::invalid(
                 &at,
@@ -88,6 +105,13 @@ struct Dtype {
     big_endian: bool,
 }
 
+/// The most bytes read of an archive's array before its header is parsed (a version-1 header
+/// is at most 65,545 bytes).
+const NPY_HEADER_MAX: u64 = 1 << 20;
+
+/// The widest string type a labels file may have, in characters.
+const MAX_LABEL_CHARS: usize = 1 << 16;
+
 /// A parsed `.npy`: its type, shape and values' bytes.
 struct Npy<'a> {
     dtype: Dtype,
@@ -111,14 +135,64 @@ fn value_of<'h>(header: &'h str, key: &str, at: &str) -> Result<&'h str> {
         .ok_or_else(|| bad(at, "the .npy header is not a dict"))?
         .trim_start();
     let end = if rest.starts_with('(') || rest.starts_with('[') {
-        rest.find([')', ']']).map_or(rest.len(), |i| i + 1)
+        // To the bracket that closes the first (a structured dtype's list holds tuples).
+        let mut depth = 0usize;
+        rest.char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' | '[' => depth += 1,
+                    ')' | ']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                (depth == 0).then_some(i + 1)
+            })
+            .unwrap_or(rest.len())
     } else {
         rest.find([',', '}']).unwrap_or(rest.len())
     };
     Ok(rest[..end].trim())
 }
 
+/// What a `.npy` header declares: the type, the shape, where the values start and how many
+/// bytes they take (none when the shape's product overflows).
+struct Header {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    descr: String,
+    start: usize,
+    need: Option<usize>,
+}
+
+impl Header {
+    /// The whole file's length the header declares.
+    fn file_len(&self) -> Option<u64> {
+        self.need
+            .and_then(|n| (n as u64).checked_add(self.start as u64))
+    }
+}
+
+/// A `.npy`'s values: its header read (from `bytes`, a whole file), its values' length checked.
 fn parse<'a>(bytes: &'a [u8], at: &str) -> Result<Npy<'a>> {
+    let Header {
+        dtype,
+        shape,
+        descr,
+        start,
+        need,
+    } = header(bytes, at)?;
+    let data = &bytes[start.min(bytes.len())..];
+    match need {
+        Some(need) if need == data.len() => {}
+        Some(need) => {
+            return Err(bad(at, format!("holds {} bytes of values where its shape {shape:?} of '{descr}' needs {need}: the file is truncated or damaged", data.len())))
+        }
+        None => return Err(bad(at, format!("shape {shape:?} is too large"))),
+    }
+    Ok(Npy { dtype, shape, data })
+}
+
+/// The header of the `.npy` that `bytes` start with (its values need not follow).
+fn header(bytes: &[u8], at: &str) -> Result<Header> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad(
             at,
@@ -165,7 +239,14 @@ fn parse<'a>(bytes: &'a [u8], at: &str) -> Result<Npy<'a>> {
             ))
         }
     };
-    if value_of(header, "fortran_order", at)? == "True" {
+    let fortran = value_of(header, "fortran_order", at)?;
+    if fortran != "True" && fortran != "False" {
+        return Err(bad(
+            at,
+            format!("the header's 'fortran_order' is {fortran}, not True or False (NumPy refuses such a file too): save it again with np.save"),
+        ));
+    }
+    if fortran == "True" {
         return Err(bad(
             at,
             "is stored in Fortran (column-major) order; save np.ascontiguousarray(a) instead",
@@ -185,22 +266,27 @@ fn parse<'a>(bytes: &'a [u8], at: &str) -> Result<Npy<'a>> {
                 format!("the shape {shape_text} is not a tuple of sizes"),
             )
         })?;
-    let elem = if dtype.kind == 'U' {
-        dtype.size.saturating_mul(4)
-    } else {
-        dtype.size
+    // A string type's width in characters, 4 bytes each: at least one, and no wider than a
+    // label could be (a crafted width would overflow the bytes per element).
+    let elem = match dtype.kind {
+        'U' if (1..=MAX_LABEL_CHARS).contains(&dtype.size) => dtype.size * 4,
+        'U' => {
+            return Err(bad(
+                at,
+                format!("its type '{descr}' is a string of {} characters; a label takes 1 to {MAX_LABEL_CHARS}", dtype.size),
+            ))
+        }
+        _ => dtype.size,
     };
     let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     let need = n.and_then(|n| n.checked_mul(elem));
-    let data = &bytes[(start + len).min(bytes.len())..];
-    match need {
-        Some(need) if need == data.len() => {}
-        Some(need) => {
-            return Err(bad(at, format!("holds {} bytes of values where its shape {shape:?} of '{descr}' needs {need}: the file is truncated or damaged", data.len())))
-        }
-        None => return Err(bad(at, format!("shape {shape:?} is too large"))),
-    }
-    Ok(Npy { dtype, shape, data })
+    Ok(Header {
+        dtype,
+        shape,
+        descr: descr.to_string(),
+        start: start + len,
+        need,
+    })
 }
 
 /// Each element as `f64` (numbers and bools), or why the type is not supported.
@@ -299,25 +385,37 @@ fn labels(bytes: &[u8], at: &str) -> Result<Labels> {
         )));
     }
     let raw = if npy.dtype.kind == 'U' {
-        npy.data
-            .chunks_exact(npy.dtype.size.max(1) * 4)
-            .map(|c| {
-                let text: String = c
-                    .chunks_exact(4)
-                    .map(|b| {
-                        let b: [u8; 4] = b.try_into().unwrap_or([0; 4]);
-                        if npy.dtype.big_endian {
-                            u32::from_be_bytes(b)
-                        } else {
-                            u32::from_le_bytes(b)
-                        }
-                    })
-                    .take_while(|&u| u != 0)
-                    .filter_map(char::from_u32)
-                    .collect();
-                RawLabel::Text(text)
-            })
-            .collect()
+        let mut raw = Vec::with_capacity(npy.data.len() / (npy.dtype.size.max(1) * 4));
+        for (i, c) in npy.data.chunks_exact(npy.dtype.size.max(1) * 4).enumerate() {
+            let mut text = String::new();
+            for b in c.chunks_exact(4) {
+                let b: [u8; 4] = b.try_into().unwrap_or([0; 4]);
+                let u = match npy.dtype.big_endian {
+                    true => u32::from_be_bytes(b),
+                    false => u32::from_le_bytes(b),
+                };
+                if u == 0 {
+                    break;
+                }
+                // A surrogate or a value past U+10FFFF is no character: never dropped
+                // (two such labels would become one class).
+                let c = char::from_u32(u).ok_or_else(|| {
+                    bad(
+                        at,
+                        format!("item {i}'s label holds U+{u:04X}, which is not a character"),
+                    )
+                })?;
+                text.push(c);
+            }
+            if text.is_empty() {
+                return Err(bad(
+                    at,
+                    format!("item {i}'s label is empty; every item needs its class's name"),
+                ));
+            }
+            raw.push(RawLabel::Text(text));
+        }
+        raw
     } else {
         let v = numbers(&npy, at)?;
         if let Some(i) = v
@@ -377,9 +475,15 @@ mod tests {
 
     /// Writes a version-1 `.npy` as NumPy does: `descr` (e.g. `<f4`), shape, the values' bytes.
     fn npy_bytes(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
+        npy_with(&format!("'{descr}'"), shape, data)
+    }
+
+    /// A `.npy` whose header's descr is written as `descr` (a structured type's list is not
+    /// quoted).
+    fn npy_with(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
         let dims = shape.iter().map(|d| format!("{d},")).collect::<String>();
         let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+            format!("{{'descr': {descr}, 'fortran_order': False, 'shape': ({dims}), }}");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
@@ -408,6 +512,51 @@ mod tests {
     fn write_npy<T: Elem>(path: &Path, shape: &[u64], data: &[T]) {
         let bytes: Vec<u8> = data.iter().flat_map(|v| v.bytes()).collect();
         std::fs::write(path, npy_bytes(T::DESCR, shape, &bytes)).unwrap();
+    }
+
+    #[test]
+    fn numpys_own_refusals_and_labels_that_are_no_text() {
+        // Issue 37, class 15.
+        let mut bytes = npy_bytes("<f4", &[1], &1f32.to_le_bytes());
+        let (from, to) = (
+            &b"'fortran_order': False"[..],
+            &b"'fortran_order': 1    "[..],
+        );
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        bytes[at..at + to.len()].copy_from_slice(to);
+        let e = features(&bytes, "x.npy", 1 << 30)
+            .err()
+            .expect("fortran_order 1")
+            .to_string();
+        assert!(e.contains("'fortran_order' is 1"), "{e}");
+        for (chars, says) in [
+            (vec![0xD800u32], "U+D800, which is not a character"),
+            (vec![0], "label is empty"),
+        ] {
+            let data: Vec<u8> = chars.iter().flat_map(|u| u.to_le_bytes()).collect();
+            let bytes = npy_bytes("<U1", &[1], &data);
+            let e = labels(&bytes, "y.npy").err().expect(says).to_string();
+            assert!(e.contains(says), "{e}");
+        }
+        let structured = npy_with("[('a', '<f4'), ('b', '<f4')]", &[0], &[]);
+        let e = features(&structured, "x.npy", 1 << 30)
+            .err()
+            .expect("structured")
+            .to_string();
+        assert!(
+            e.contains("[('a', '<f4'), ('b', '<f4')]"),
+            "the whole dtype: {e}"
+        );
+    }
+
+    #[test]
+    fn a_string_type_too_wide_or_empty_is_refused_not_a_panic() {
+        // Issue 37, class 12: '<U4611686018427387904' once made the element 0 bytes wide.
+        for descr in ["<U4611686018427387904", "<U0", "<U99999999"] {
+            let bytes = npy_bytes(descr, &[0], &[]);
+            let e = labels(&bytes, "y.npy").err().expect(descr).to_string();
+            assert!(e.contains("a label takes 1 to"), "{descr}: {e}");
+        }
     }
 
     #[test]

@@ -43,15 +43,30 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
         return Err(DataError::invalid(
             at(1),
             format!(
-                "looks like data, not a header row (every cell is a number: {}…); lrsweep reads the first line as the columns' names, so add one, e.g. x1,x2,…,label",
+                "looks like data, not a header row (numbers where a header has names: {}…); lrsweep reads the first line as the columns' names, so add one, e.g. x1,x2,…,label",
                 headers.iter().take(4).cloned().collect::<Vec<_>>().join(",")
             ),
         ));
     }
     let label_col = label_column(path, &headers, label)?;
     let width = headers.len() - 1;
-    let mut values: Vec<f32> = Vec::new();
-    let mut raw = Vec::new();
+    // What the parsed table will take, from its rows and columns, before any is parsed: the
+    // values (4 bytes each, held by the data set and by the split's two parts: three times),
+    // each row's label as read (48 bytes), beside the text itself.
+    let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let need = rows
+        .saturating_mul((width as u64).saturating_mul(4 * 3).saturating_add(48))
+        .saturating_add(text.len() as u64);
+    if need > memory {
+        return Err(DataError::too_large(
+            path,
+            format!("a table of about {rows} rows and {} columns", width + 1),
+            need,
+            memory,
+        ));
+    }
+    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * width);
+    let mut raw = Vec::with_capacity(rows as usize);
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -76,10 +91,7 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
                         ),
                     ));
                 }
-                raw.push(match cell.parse::<i64>() {
-                    Ok(i) => RawLabel::Int(i),
-                    Err(_) => RawLabel::Text(cell.to_string()),
-                });
+                raw.push(label_of(cell));
                 continue;
             }
             if cell.is_empty() {
@@ -126,16 +138,40 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
         path.display().to_string(),
     )?;
     data.files = vec![file];
+    data.columns = Some(
+        headers
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != label_col)
+            .map(|(_, h)| h.clone())
+            .collect(),
+    );
     Ok(data)
 }
 
-/// Whether a first row is data rather than names: every cell a number, and not the column
-/// numbers 0…n-1 or 1…n that pandas writes for unnamed columns.
+/// A label cell: a whole number (`1`, and also `1.0` as pandas writes an integer column that
+/// held a NaN: one class, as a NumPy array of whole floats gives), or a class's name.
+fn label_of(cell: &str) -> RawLabel {
+    if let Ok(i) = cell.parse::<i64>() {
+        return RawLabel::Int(i);
+    }
+    match cell.parse::<f64>() {
+        Ok(x) if x.is_finite() && x.fract() == 0.0 && x.abs() <= 9e15 => RawLabel::Int(x as i64),
+        _ => RawLabel::Text(cell.to_string()),
+    }
+}
+
+/// Whether a first row is data rather than names: every cell a number but at most one (a
+/// label column of text, as UCI's `iris.data` has), and the numbers not the column numbers
+/// 0…n-1 or 1…n that pandas writes for unnamed columns.
 fn looks_like_data(headers: &[String]) -> bool {
-    let numbers: Option<Vec<f64>> = headers.iter().map(|h| h.parse::<f64>().ok()).collect();
-    let Some(numbers) = numbers else {
+    let numbers: Vec<f64> = headers
+        .iter()
+        .filter_map(|h| h.trim().parse::<f64>().ok())
+        .collect();
+    if numbers.is_empty() || headers.len() - numbers.len() > 1 {
         return false;
-    };
+    }
     let counts_from = |first: f64| {
         numbers
             .iter()
@@ -263,6 +299,22 @@ mod tests {
         assert_eq!(d.width(), 2, "tab-separated");
         let d = table("0,1,2\n1,2,0\n3,4,1\n").unwrap();
         assert_eq!(d.len(), 2, "pandas' numbered columns are a header");
+        let d = table("0,1,species\n1,2,a\n3,4,b\n").unwrap();
+        assert_eq!(
+            d.len(),
+            2,
+            "numbered columns and a named label are a header"
+        );
+        // Issue 37, class 16: 1 and 1.0 are one class.
+        let d = table("a,label\n1,1\n2,1.0\n3,2\n").unwrap();
+        assert_eq!(d.class_names, vec!["1", "2"]);
+        assert_eq!(d.labels(), &[0, 0, 1]);
+        // Issue 37, class 4: UCI's iris.data has no header and text labels: its first line is
+        // data, refused rather than taken as names (and its row lost).
+        let e = table("5.1,3.5,1.4,0.2,Iris-setosa\n4.9,3.0,1.4,0.2,Iris-setosa\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("looks like data, not a header row"), "{e}");
     }
 
     #[test]

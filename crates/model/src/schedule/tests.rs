@@ -220,3 +220,14 @@ fn specs_read_back_as_given_and_bad_ones_say_why() {
     let e = Schedule::Constant.check(3, 10, 3).unwrap_err();
     assert!(e.contains("--warmup 3"), "{e}");
 }
+
+#[test]
+fn a_schedule_written_two_ways_is_the_same() {
+    // Issue 37, class 16: cosine and cosine:0 once trained twice.
+    let p = |s: &str| s.parse::<Schedule>().unwrap();
+    assert!(p("cosine").same_as(&p("cosine:0")));
+    assert!(p("plateau").same_as(&p("plateau:0.1:10")));
+    assert!(!p("cosine").same_as(&p("cosine:0.1")));
+    assert!(!p("plateau").same_as(&p("plateau:0.5:10")));
+    assert!(p("exp:0.5").same_as(&p("exp:0.50")));
+}

@@ -110,8 +110,9 @@ pub struct SweepArgs {
     #[arg(long, value_name = "E", default_value_t = d().warmup as u64, help_heading = "Training")]
     pub warmup: u64,
 
-    /// Share of the images held out for validation (stratified).
-    #[arg(long, visible_alias = "validation-split", default_value_t = d().data.val_fraction, value_parser = fraction, help_heading = "Data")]
+    /// Share of the images held out for validation (stratified); not with --val, whose file is
+    /// the validation part.
+    #[arg(long, visible_alias = "validation-split", default_value_t = d().data.val_fraction, value_parser = fraction, conflicts_with = "val", help_heading = "Data")]
     pub val_fraction: f64,
 
     /// Use a stratified subset of N images, for quick looks.
@@ -385,7 +386,17 @@ impl SweepArgs {
             ),
             false => (once(&self.rates), Vec::new()),
         };
-        let schedules = once(&self.schedules);
+        // One of each schedule, however it is written (cosine and cosine:0 are one).
+        let mut schedules: Vec<Schedule> = Vec::new();
+        for s in &self.schedules {
+            match schedules.iter().find(|kept| kept.same_as(s)) {
+                Some(kept) if kept != s => crate::exit::note(&format!(
+                    "--schedule {s} is {kept}, listed before: trained once"
+                )),
+                Some(_) => {}
+                None => schedules.push(*s),
+            }
+        }
         let convention: Convention = self.convention.into();
         let sizes: Vec<usize> = once(&self.batch_size)
             .into_iter()

@@ -44,6 +44,56 @@ fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
     Ok((record, split))
 }
 
+/// Refuses data read `here` that is not the data the run in `dir` trained on (`saved`, as its
+/// `config.json` records it): other files (their SHA-256), or another split. A resume and a
+/// work task train on the run's data only, never on a mixture.
+fn same_data(saved: &DataRecord, here: &DataRecord, dir: &std::path::Path) -> Result<()> {
+    // A record without checksums (older versions' catalogue runs) has nothing to compare.
+    if saved.files.is_empty() {
+        return Ok(());
+    }
+    if here.checksums() != saved.checksums()
+        || (here.train_size, here.valid_size) != (saved.train_size, saved.valid_size)
+    {
+        let files = |d: &DataRecord| {
+            d.files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} ({}…)",
+                        f.path.display(),
+                        &f.sha256[..f.sha256.len().min(12)]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(usage(anyhow!(
+            "the data read now is not the data the run in {} trained on: {} against the run's {} ({} and {} training and validation items against {} and {}); give it the same files (--data-dir or LRSWEEP_DATA_DIR as when the run was made), or start a new run with --out",
+            dir.display(),
+            files(here),
+            files(saved),
+            here.train_size,
+            here.valid_size,
+            saved.train_size,
+            saved.valid_size
+        )));
+    }
+    // The same files, described otherwise: a record edited by hand. The network is built from
+    // the data, so the record must say what the data is.
+    if here.inputs != saved.inputs || here.class_names != saved.class_names {
+        return Err(usage(anyhow!(
+            "{}'s data record does not describe its data: it says {} inputs and {} classes, the files hold {} inputs and {} classes; the record was changed by hand: restore it, or start a new run with --out",
+            dir.join(crate::store::names::CONFIG).display(),
+            saved.inputs,
+            saved.class_names.len(),
+            here.inputs,
+            here.class_names.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Loads `data_config`'s data and splits it with `seed` (see [`load_data`]).
 fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)> {
     let loading = || format!("loading {}", data_config.describe());

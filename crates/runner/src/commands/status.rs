@@ -191,6 +191,23 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     say(&table(&report))
 }
 
+/// Text from the run's files as a terminal shows it: control characters (escape sequences,
+/// line breaks, bells) written out (`\u{1b}`), never sent; the files are anyone's on a shared
+/// filesystem.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
+/// [`shown`] for a Markdown table's cell: a `|` cannot end the cell and forge another.
+fn cell(text: &str) -> String {
+    shown(text).replace('|', "\\|")
+}
+
 /// The report as text: a line about the run, a Markdown table, the recommendation.
 fn table(report: &Report) -> String {
     let c = &report.counts;
@@ -272,17 +289,21 @@ fn table(report: &Report) -> String {
             ),
         };
         text += &format!(
-            "| {} | {} | {} | {epoch} | {place} | {note} |\n",
+            "| {} | {} | {} | {epoch} | {} | {} |\n",
             r.index,
-            r.label,
-            r.state.name()
+            cell(&r.label),
+            r.state.name(),
+            cell(&place),
+            cell(&note)
         );
     }
     match &report.recommended {
         Some(rec) => {
             text += &format!(
                 "\nRecommended: learning rate {}, stopping at epoch {} ({})\n",
-                rec.label, rec.epoch, rec.reason
+                shown(&rec.label),
+                rec.epoch,
+                shown(&rec.reason)
             );
         }
         None => {
@@ -290,7 +311,23 @@ fn table(report: &Report) -> String {
         }
     }
     if !report.unfinished.is_empty() {
-        text += &format!("The summary marks: {}\n", report.unfinished.join("; "));
+        text += &format!(
+            "The summary marks: {}\n",
+            shown(&report.unfinished.join("; "))
+        );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_from_the_run_files_cannot_drive_the_terminal_or_forge_a_row() {
+        // Issue 37, class 14: status.json's host and device, crafted.
+        assert_eq!(super::shown("vm\u{1b}[2J\u{7}"), "vm\\u{1b}[2J\\u{7}");
+        assert_eq!(
+            super::cell("GPU\n| 9 | done |"),
+            "GPU\\u{a}\\| 9 \\| done \\|"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
-use super::{check_fits, find, load_data};
+use super::{check_fits, find, load_data, same_data};
 use crate::analysis::refine;
 use crate::analysis::status::{Activity, RateState, Status};
 use crate::backend;
@@ -204,18 +204,7 @@ fn train_claimed(
     // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
     // does not fit this node's memory.
     check_fits(&config, split.shape(), config.seeds.max(1))?;
-    if here.checksums() != record.data.checksums()
-        || (here.train_size, here.valid_size) != (record.data.train_size, record.data.valid_size)
-    {
-        return Err(usage(anyhow!(
-            "the data read here ({}) is not the run's: its files or split differ from those config.json records; give this node the same files (--data-dir or LRSWEEP_DATA_DIR when the run was prepared)",
-            here.files
-                .iter()
-                .map(|f| f.path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    same_data(&record.data, &here, dir)?;
     let devices = vec![backend::select(config.backend, config.exec.cpu_path).map_err(usage)?];
     note(&format!(
         "learning rate {}: training on {} ({})",

@@ -18,6 +18,9 @@ pub const MAX_SEEDS: usize = 20;
 /// two neighbouring rates tells nothing new.
 pub const MAX_REFINE: usize = 20;
 
+/// The longest file name most filesystems take, in bytes.
+pub const NAME_MAX: usize = 255;
+
 /// Settings no run can train with: what is wrong, in a sentence that names the option and the
 /// fix.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +139,32 @@ impl SweepConfig {
                 ));
             }
         }
+        // A rate scaled for its batch size is a rate Adam takes: in the same range.
+        for arm in self.listed_arms() {
+            let effective = self.effective_rate(arm);
+            if !rate_ok(effective) {
+                return Err(Invalid(format!(
+                    "--scale-lr {} makes the rate {} at batch size {} an effective rate of {effective:e}, outside {MIN_RATE:e}..={MAX_RATE:.2e}; list rates whose scaled values fall inside, or scale with another rule",
+                    self.scale_lr,
+                    arm.rate,
+                    self.batch_of(arm.group)
+                )));
+            }
+        }
+        // Every member's directory, and its chart beside it (`<name>.svg`), must be a name the
+        // filesystem takes, with room for a refined rate's label (at most 16 characters where
+        // a listed one may be shorter).
+        let first = self.first_network();
+        for unit in self.units(&self.listed_arms()) {
+            let name = unit.dir_name(self.seed, &first);
+            if name.len() + ".svg".len() + 16 > NAME_MAX {
+                let head: String = name.chars().take(48).collect();
+                return Err(Invalid(format!(
+                    "the member directory '{head}…' would be {} bytes, and a file name takes at most {NAME_MAX}: a --schedule, --hidden, --dropout or --optimizer value is written out too long (a schedule factor such as exp:1e-300 is written in full); give shorter values",
+                    name.len()
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -178,5 +207,15 @@ mod tests {
             c.epochs = 3
         })
         .contains("would never prune"));
+        // Issue 37, class 16: an effective rate out of range.
+        assert!(bad(&|c| {
+            c.rates = vec![1e-10];
+            c.batch_size = 8;
+            c.scale_lr = crate::config::ScaleLr::Linear;
+        })
+        .contains("an effective rate of 3.125e-12"));
+        // Issue 37, class 13: a name too long for the filesystem, refused before anything.
+        assert!(bad(&|c| c.schedules = vec!["exp:1e-300".parse().unwrap()])
+            .contains("a file name takes at most 255"));
     }
 }

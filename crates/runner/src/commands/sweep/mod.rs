@@ -3,7 +3,7 @@
 mod resolve;
 mod slurm;
 
-pub(crate) use resolve::Resolved;
+pub(crate) use resolve::{Resolved, Target};
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use crate::analysis::range::FindResult;
 use crate::analysis::refine;
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
-use crate::commands::{check_fits, find, load_data};
+use crate::commands::{check_fits, find, load_data, same_data};
 use crate::config::Arm;
 use crate::exit::{note, say, usage, with_hint};
 use crate::interrupt;
@@ -41,8 +41,12 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         config,
         target,
         started,
+        saved_data,
     } = Resolved::from_args(args, explicit)?;
     let (data, split) = load_data(&config)?;
+    if let (Some(saved), Target::Resume(dir)) = (&saved_data, &target) {
+        same_data(saved, &data, dir)?;
+    }
     check_fits(&config, split.shape(), config.stack_size())?;
     let devices = backend::select_devices(
         config.backend,
@@ -96,10 +100,18 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
                 // Only ever an empty directory: remove_dir refuses anything else.
                 let _ = std::fs::remove_dir(&out);
             }
-            return Err(e.context(format!(
-                "the run in {} could not start; nothing of it was kept",
-                out.display()
-            )));
+            // A resumed run's files are as they were; a fresh start's are gone.
+            let said = match resuming {
+                true => format!(
+                    "the run in {} could not be resumed now; it is left as it was",
+                    out.display()
+                ),
+                false => format!(
+                    "the run in {} could not start; nothing of it was kept",
+                    out.display()
+                ),
+            };
+            return Err(e.context(said));
         }
     };
     interrupt::install_handlers();

@@ -53,6 +53,9 @@ pub struct Resolved {
     pub target: Target,
     /// When the run first started (local time, RFC 3339).
     pub started: String,
+    /// The data a resumed run trained on, as its `config.json` records it: what the data read
+    /// now must be.
+    pub saved_data: Option<crate::store::run::DataRecord>,
 }
 
 impl Resolved {
@@ -74,6 +77,7 @@ impl Resolved {
                 config,
                 target: Target::Fresh(store::fresh_out(args.out.clone(), None)?),
                 started: now,
+                saved_data: None,
             });
         };
         let (saved, out) = resolve(args, dir, explicit)?;
@@ -86,6 +90,7 @@ impl Resolved {
             } else {
                 saved.started
             },
+            saved_data: Some(saved.data),
         })
     }
 }

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::Resolved;
 use crate::cli::SweepArgs;
-use crate::commands::load_data;
+use crate::commands::{load_data, same_data};
 use crate::exit::{note, say, usage};
 use crate::slurm::{self, Jobs, Plan, PlanTracking, Script};
 use crate::store::lock::{Lock, Mode};
@@ -48,6 +48,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         mut config,
         target,
         started,
+        saved_data,
     } = Resolved::from_args(args, explicit)?;
     // The nodes read the data themselves, from wherever this process is started.
     if let Some(dir) = &config.data.location.data_dir {
@@ -56,6 +57,9 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).
     let (data, split) = load_data(&config)?;
+    if let (Some(saved), super::Target::Resume(dir)) = (&saved_data, &target) {
+        same_data(saved, &data, dir)?;
+    }
     let resuming = target.resuming();
     let out = absolute(&target.open()?)?;
     // Shared, as the tasks hold it: a resubmission may go on while tasks of an earlier one run.

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::draw::RATE_CHART_SIZE;
 use super::draw::{frame, legend, png, segments, stroke, svg, DrawResult, AXIS_LIMIT, FAMILY};
-use super::epochs::{epoch_axes, epoch_labels, last_epoch, ACCURACY_AXIS};
+use super::epochs::{epoch_axes, epoch_labels, last_epoch, log_ticks, ACCURACY_AXIS};
 
 /// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
 /// validation accuracy green, training loss red, validation loss cyan.
@@ -173,11 +173,18 @@ fn scheduled_rates(records: &[EpochRecord]) -> Option<(f64, f64)> {
     let finite = records
         .iter()
         .map(|r| r.lr)
-        .filter(|r| r.is_finite() && *r > 0.0);
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .map(on_axis);
     let (lo, hi) = finite.fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
         (lo.min(r), hi.max(r))
     });
     (hi > lo * 1.001).then_some((lo, hi))
+}
+
+/// A rate where the log axis can draw it: within ±100 decades (a schedule that decays into
+/// subnormal numbers, or a crafted record, would otherwise stall the axis' ticks).
+fn on_axis(rate: f64) -> f64 {
+    rate.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT)
 }
 
 /// The rate of each epoch's last step against epoch, on a log axis, under the curves.
@@ -194,13 +201,17 @@ fn draw_rate_panel<DB: DrawingBackend>(
         .x_label_area_size((18.0 * u) as u32)
         .y_label_area_size((45.0 * u) as u32)
         .right_y_label_area_size((45.0 * u) as u32)
-        .build_cartesian_2d(1..n, (lo / 1.2..hi * 1.2).log_scale())?;
+        .build_cartesian_2d(
+            1..n,
+            (lo / 1.2..hi * 1.2)
+                .log_scale()
+                .with_key_points(thinned(log_ticks(lo / 1.2, hi * 1.2), 3)),
+        )?;
     let font = (FAMILY, 8.0 * u);
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(epoch_labels(n))
-        .y_labels(3)
         .y_desc("Rate")
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(font)
@@ -209,9 +220,15 @@ fn draw_rate_panel<DB: DrawingBackend>(
     let points = records
         .iter()
         .filter(|r| r.lr.is_finite() && r.lr > 0.0)
-        .map(|r| (r.epoch as u32, r.lr));
+        .map(|r| (r.epoch as u32, on_axis(r.lr)));
     chart.draw_series(LineSeries::new(points, BLACK.stroke_width(stroke(u))))?;
     Ok(())
+}
+
+/// At most about `most` of `ticks`, evenly taken (the first always).
+fn thinned(ticks: Vec<f64>, most: usize) -> Vec<f64> {
+    let every = ticks.len().div_ceil(most.max(1)).max(1);
+    ticks.into_iter().step_by(every).collect()
 }
 
 /// The outline of the band `series` span at each epoch where two or more have a finite value:
@@ -351,5 +368,29 @@ mod tests {
             .collect();
         assert_eq!(epochs, vec!["1", "2", "3", "4"], "{texts:?}");
         assert!(dir.path().join("lr-0.001.png").is_file());
+    }
+
+    #[test]
+    fn a_rate_decayed_into_subnormal_numbers_or_crafted_huge_is_drawn() {
+        // exp:0.005 over 150 epochs ends in subnormal rates; a crafted record holds f64's
+        // largest: the rate panel's log axis once stalled on both (issue 37, class 6).
+        for last in [5e-324, 1e-321, 0.0, f64::MAX] {
+            let dir = tempfile::tempdir().unwrap();
+            let records: Vec<EpochRecord> = [1e-3, 1e-200, last]
+                .iter()
+                .enumerate()
+                .map(|(i, &lr)| EpochRecord {
+                    lr,
+                    ..rec(i + 1, 1.0)
+                })
+                .collect();
+            rate_chart(dir.path(), "lr-0.001", "0.001", "", &records, &[]).unwrap();
+            let svg = std::fs::read_to_string(dir.path().join("lr-0.001.svg")).unwrap();
+            let black = polylines(&svg)
+                .into_iter()
+                .filter(|(c, _)| c == "#000000")
+                .count();
+            assert!(black >= 1, "{last}: the rate panel's curve");
+        }
     }
 }
