@@ -233,3 +233,190 @@ fn a_member_name_too_long_is_refused_before_anything_is_written() {
         "a file name takes at most 255",
     );
 }
+
+/// A small finished run in `out` (MNIST, 1000 images), with `extra` settings.
+fn small_run(out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "sweep",
+        "--limit",
+        "1000",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Class 17: crafted runs get one clear refusal, not a report that contradicts itself or one of
+/// thousands of empty charts; the messages say what happened and the fix.
+#[test]
+fn crafted_runs_and_misleading_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A pruned run whose records disagree with its pruning.
+    let pruned = tmp.path().join("pruned");
+    small_run(
+        &pruned,
+        &[
+            "--epochs",
+            "4",
+            "--rates",
+            "1e-4,1e-3,1e-2",
+            "--prune",
+            "halving:2:1",
+        ],
+    );
+    let summary = json(&pruned.join("summary.json"));
+    let rows = summary["rates"].as_array().unwrap();
+    let cut = rows
+        .iter()
+        .find(|r| r["pruned_at"].is_number())
+        .expect("a pruned rate");
+    let whole = rows
+        .iter()
+        .find(|r| r["epochs"] == 4)
+        .expect("a rate of 4 epochs");
+    let dir = |r: &serde_json::Value| pruned.join(r["dir"].as_str().unwrap());
+    std::fs::copy(dir(whole).join("metrics.csv"), dir(cut).join("metrics.csv")).unwrap();
+    let o = lrsweep(&["report", pruned.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("disagree with its pruning"),
+        "{}",
+        text(&o)
+    );
+
+    // Thousands of batch sizes no member trained: refused at once.
+    let run = tmp.path().join("run");
+    small_run(&run, &["--epochs", "1", "--rates", "1e-3"]);
+    let path = run.join("config.json");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    config["config"]["batch_sizes"] = serde_json::json!((1..=1000).collect::<Vec<u32>>());
+    config["config"]["batch_size"] = serde_json::json!(1);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let start = std::time::Instant::now();
+    let o = lrsweep(&["report", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("at most 128"), "{}", text(&o));
+    assert!(start.elapsed().as_secs() < 10);
+    std::fs::write(&path, &saved).unwrap();
+
+    // A damaged summary of a finished run: said, with the fix, not "no recommendation yet".
+    let summary_path = run.join("summary.json");
+    let good = std::fs::read(&summary_path).unwrap();
+    std::fs::write(&summary_path, b"{\"rates\": [").unwrap();
+    let o = lrsweep(&["status", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("could not be read") && text(&o).contains("lrsweep report"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("No recommendation yet"), "{}", text(&o));
+    std::fs::write(&summary_path, good).unwrap();
+
+    // A FIFO where the lock goes: said as such.
+    let lock = run.join("lrsweep.lock");
+    let _ = std::fs::remove_file(&lock);
+    if Command::new("mkfifo")
+        .arg(&lock)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = lrsweep(&["report", run.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("is not a regular file"), "{}", text(&o));
+        std::fs::remove_file(&lock).unwrap();
+    }
+
+    // --quick's pruning refused as --quick, never as a --prune the user did not type.
+    usage_error(
+        &["sweep", "--quick", "--epochs", "3"],
+        "--quick prunes with halving:3:3, whose first rung is epoch 3",
+    );
+}
+
+/// Runs `lrsweep args…`, killed after `seconds`: its output, or a panic saying it hung.
+fn within(seconds: u64, args: &[&str]) -> std::process::Output {
+    let child = Command::new(bin())
+        .args(args)
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
+        let _ = Command::new("kill")
+            .args(["-KILL", &id.to_string()])
+            .status();
+    });
+    let o = child.wait_with_output().unwrap();
+    drop(watchdog);
+    assert!(
+        o.status.code().is_some(),
+        "{args:?} hung (killed after {seconds} s)"
+    );
+    o
+}
+
+/// Classes 7 and 9 (fixed with the round's house): the `--out` probe never follows a planted
+/// link; `slurm/plan.json` and `lrsweep.lock` are read with bounds, never waited on.
+#[test]
+fn planted_links_fifos_and_huge_run_files_are_not_followed_or_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    // The probe's old name, planted by the very process that runs lrsweep ($$ is its pid).
+    let script = format!(
+        "ln -s {v} {s}/.lrsweep-probe-$$; exec {bin} sweep --limit 1000 --epochs 1 --rates 1e-3 --refine 0 --no-find --backend cpu --out {s}/newrun",
+        v = victim.display(),
+        s = shared.display(),
+        bin = bin().display()
+    );
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .env("LRSWEEP_DATA_DIR", mnist_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+
+    let run = shared.join("newrun");
+    let r = run.to_str().unwrap();
+    std::fs::create_dir(run.join("slurm")).unwrap();
+    let plan = run.join("slurm").join("plan.json");
+    if Command::new("mkfifo")
+        .arg(&plan)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = within(30, &["status", r]);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::remove_file(&plan).unwrap();
+    }
+    std::os::unix::fs::symlink("/dev/zero", &plan).unwrap();
+    let o = within(30, &["status", r]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::remove_file(&plan).unwrap();
+    // A lock file of 2 GB (sparse): its holder is read no further than a pid.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(run.join("lrsweep.lock"))
+        .unwrap();
+    lock.set_len(2 << 30).unwrap();
+    drop(lock);
+    let o = within(60, &["report", r]);
+    assert!(o.status.success(), "{}", text(&o));
+}

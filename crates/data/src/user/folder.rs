@@ -152,8 +152,13 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
                 .as_bytes(),
         );
         digest.extend_from_slice(sha256_hex(&bytes).as_bytes());
-        let img = image::load_from_memory(&bytes).map_err(|e| {
-            DataError::invalid(path.display(), format!("not a readable image ({e})"))
+        let img = image::load_from_memory(&bytes).map_err(|e| match e {
+            // A decompression bomb, or a photograph far larger than a network's input.
+            image::ImageError::Limits(_) => DataError::invalid(
+                path.display(),
+                format!("is {iw}x{ih} pixels, more than the image decoder's memory limit allows; shrink it (it is resized to the images' size anyway)"),
+            ),
+            e => DataError::invalid(path.display(), format!("not a readable image ({e})")),
         })?;
         colour |= img.color().has_color();
         let mut img = img.to_rgb8();

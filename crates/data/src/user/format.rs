@@ -31,6 +31,10 @@ impl Format {
     /// formats lrsweep reads.
     pub(super) fn of(path: &Path) -> Result<Self> {
         let meta = std::fs::metadata(path).map_err(|e| DataError::io("reading", path, e))?;
+        if !meta.is_dir() && !meta.is_file() {
+            // Said first, whatever its name (its reader would refuse it too, less clearly).
+            crate::bounded::regular_size(path)?;
+        }
         if meta.is_dir() {
             return Ok(match idx_files::holds_idx(path)? {
                 true => Format::IdxDir,

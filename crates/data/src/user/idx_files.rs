@@ -18,7 +18,10 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| DataError::io("reading", dir, e))? {
         let path = entry.map_err(|e| DataError::io("reading", dir, e))?.path();
-        if path.is_file() && is_idx_images(&path) {
+        if is_idx_images(&path) && !path.is_dir() {
+            // A FIFO or a device named as an IDX file is refused here, not taken for a stray
+            // file of an image folder.
+            crate::bounded::regular_size(&path)?;
             found.push(path);
         }
     }
@@ -54,10 +57,11 @@ fn labels_beside(images: &Path) -> Option<PathBuf> {
         .replace("images", "labels")
         .replace("idx3", "idx1")
         .replace("idx4", "idx1");
+    // Whatever stands there (its reader refuses what is not a regular file, saying so).
     [swapped.clone(), format!("{swapped}.gz")]
         .into_iter()
         .map(|n| images.with_file_name(n))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
 /// Reads every images/labels pair in `dir`.
@@ -195,5 +199,36 @@ mod tests {
         );
         let labels = labels_beside(&dir.path().join("train-images-idx3-ubyte")).unwrap();
         assert!(labels.ends_with("train-labels-idx1-ubyte"));
+    }
+
+    #[test]
+    fn an_idx_file_that_is_a_fifo_is_said_as_such() {
+        // Issue 37, class 17: it was taken for a stray file of an image folder.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("train-images-idx3-ubyte");
+        if std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let err = holds_idx(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("FIFO"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_idx_set_of_no_items_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("train-images-idx3-ubyte");
+        let mut bytes = 0x803u32.to_be_bytes().to_vec();
+        for d in [0u32, 2, 2] {
+            bytes.extend(d.to_be_bytes());
+        }
+        std::fs::write(&images, bytes).unwrap();
+        let mut labels = 0x801u32.to_be_bytes().to_vec();
+        labels.extend(0u32.to_be_bytes());
+        std::fs::write(dir.path().join("train-labels-idx1-ubyte"), labels).unwrap();
+        let err = read_dir(dir.path(), 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("holds no items"), "{err}");
     }
 }

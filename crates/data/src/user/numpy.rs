@@ -661,4 +661,27 @@ mod tests {
         let err = read_npz(&npz, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("no array 'x' (it holds features)"), "{err}");
     }
+
+    #[test]
+    fn an_npz_array_declaring_more_than_memory_is_refused_from_its_header() {
+        // Issue 37, class 11: the header said 4e9 bytes; the array was inflated first.
+        let dir = tempfile::tempdir().unwrap();
+        let npz = dir.path().join("big.npz");
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+        let options =
+            zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        // The header declares 1e9 float32 items; 64 MiB of zeros follow (deflated to little).
+        let mut x = npy_bytes("<f4", &[1_000_000_000, 1], &[]);
+        x.resize(x.len() + (64 << 20), 0);
+        w.start_file("x.npy", options).unwrap();
+        std::io::Write::write_all(&mut w, &x).unwrap();
+        w.start_file("y.npy", options).unwrap();
+        std::io::Write::write_all(&mut w, &npy_bytes("<i4", &[1], &[0; 4])).unwrap();
+        w.finish().unwrap();
+        let err = read_npz(&npz, 1 << 30).unwrap_err().to_string();
+        assert!(
+            err.contains("the array its header declares needs about 3815 MiB"),
+            "{err}"
+        );
+    }
 }

@@ -318,6 +318,26 @@ mod tests {
     }
 
     #[test]
+    fn a_table_too_large_once_parsed_is_refused_before_it_is() {
+        // Issue 37, class 11: the bound on the text admitted tables needing 4-12 times the
+        // memory available once parsed.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("a,b,label\n");
+        for i in 0..20_000 {
+            text += &format!("{},{},{}\n", i % 7, i % 5, i % 2);
+        }
+        std::fs::write(&path, &text).unwrap();
+        // The text fits a third of 1.5 MB; its rows do not fit in it.
+        let err = read(&path, None, 1_500_000).unwrap_err().to_string();
+        assert!(
+            err.contains("a table of about 20002 rows and 3 columns"),
+            "{err}"
+        );
+        assert!(read(&path, None, 1 << 30).is_ok());
+    }
+
+    #[test]
     fn bad_cells_name_their_line_and_column() {
         let cases = [
             (

@@ -30,6 +30,10 @@ fn parse_prune(s: &str) -> Result<Halving, String> {
     s.parse()
 }
 
+/// The fewest epochs `--quick`'s pruning (`halving:3:3`) ranks at: its first rung is epoch 3,
+/// and a run must go on past it.
+const QUICK_EPOCHS: usize = 4;
+
 /// `--quick`'s patience.
 pub const QUICK_PATIENCE: usize = 10;
 
@@ -459,9 +463,19 @@ impl SweepArgs {
             },
             data,
         };
-        config
-            .validate()
-            .map_err(|e| crate::exit::usage(anyhow::anyhow!(e)))?;
+        config.validate().map_err(|e| {
+            // What --quick set is said as --quick: the user never typed --prune.
+            let spec = Halving::default().to_string();
+            let quick = self.quick && self.prune.is_none();
+            let e = match e.0.strip_prefix(&format!("--prune {spec}: ")) {
+                Some(why) if quick && why.contains("would never prune") => format!(
+                    "--quick prunes with {spec}, whose first rung is epoch 3: give --epochs of at least {QUICK_EPOCHS}, or leave --quick out"
+                ),
+                Some(why) if quick => format!("--quick (which prunes with {spec}): {why}"),
+                _ => e.0,
+            };
+            crate::exit::usage(anyhow::anyhow!(e))
+        })?;
         Ok(config)
     }
 }

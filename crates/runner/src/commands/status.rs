@@ -62,6 +62,9 @@ struct Report {
     recommended: Option<Recommendation>,
     /// What the summary lists as unfinished or missing.
     unfinished: Vec<String>,
+    /// Why `summary.json`, which is there, could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_problem: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -147,12 +150,28 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             RateState::Failed { .. } => counts.failed += 1,
         }
     }
-    let summary: Option<Summary> = crate::store::fs::read_text(
-        &layout.file(names::SUMMARY_JSON),
-        crate::store::fs::limit::RECORD,
-    )
-    .ok()
-    .and_then(|t| serde_json::from_str(&t).ok());
+    // A summary that is there but cannot be read is said, with the fix, not taken for none.
+    let summary_path = layout.file(names::SUMMARY_JSON);
+    let (summary, summary_problem): (Option<Summary>, Option<String>) =
+        match std::fs::symlink_metadata(&summary_path) {
+            Err(_) => (None, None),
+            Ok(_) => match crate::store::fs::read_text(
+                &summary_path,
+                crate::store::fs::limit::RECORD,
+            )
+            .and_then(|t| serde_json::from_str(&t).map_err(anyhow::Error::from))
+            {
+                Ok(s) => (Some(s), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "{} could not be read ({e:#}); `lrsweep report {}` writes it again from the run's files",
+                        summary_path.display(),
+                        dir.display()
+                    )),
+                ),
+            },
+        };
     if let Some(s) = &summary {
         // By directory: one per rate and schedule (older summaries name none: by rate then).
         let by_dir: HashMap<String, &RateSummary> = s
@@ -184,6 +203,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         slurm: Plan::read(dir).filter(|p| p.submitted).map(|p| p.jobs),
         recommended: summary.as_ref().and_then(|s| s.recommended.clone()),
         unfinished: summary.map(|s| s.unfinished).unwrap_or_default(),
+        summary_problem,
     };
     if args.json {
         return say(&serde_json::to_string_pretty(&report)?);
@@ -307,7 +327,11 @@ fn table(report: &Report) -> String {
             );
         }
         None => {
-            text += "\nNo recommendation yet: it comes with the summary, at the end of the run.\n"
+            match &report.summary_problem {
+                Some(problem) => text += &format!("\n{}\n", shown(problem)),
+                None => text +=
+                    "\nNo recommendation yet: it comes with the summary, at the end of the run.\n",
+            }
         }
     }
     if !report.unfinished.is_empty() {

@@ -18,6 +18,9 @@ pub const MAX_SEEDS: usize = 20;
 /// two neighbouring rates tells nothing new.
 pub const MAX_REFINE: usize = 20;
 
+/// The most batch sizes a run lists.
+pub const MAX_BATCH_SIZES: usize = 128;
+
 /// The longest file name most filesystems take, in bytes.
 pub const NAME_MAX: usize = 255;
 
@@ -53,6 +56,12 @@ impl SweepConfig {
         least("--batch-size", self.batch_size)?;
         for &b in &self.batch_sizes {
             least("--batch-size", b)?;
+        }
+        if self.batch_sizes.len() > MAX_BATCH_SIZES {
+            return Err(Invalid(format!(
+                "--batch-size lists {} sizes; at most {MAX_BATCH_SIZES} (each is a stack, an overview and a curve of its own)",
+                self.batch_sizes.len()
+            )));
         }
         if !self.batch_sizes.is_empty() && !self.batch_sizes.contains(&self.batch_size) {
             return Err(Invalid(format!(
@@ -207,6 +216,12 @@ mod tests {
             c.epochs = 3
         })
         .contains("would never prune"));
+        // Issue 37, class 17: thousands of batch sizes (a crafted config.json).
+        assert!(bad(&|c| {
+            c.batch_sizes = (1..=1000).collect();
+            c.batch_size = 1;
+        })
+        .contains("at most 128"));
         // Issue 37, class 16: an effective rate out of range.
         assert!(bad(&|c| {
             c.rates = vec![1e-10];

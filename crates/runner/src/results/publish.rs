@@ -110,6 +110,14 @@ fn write(
     let groups = record.config.groups();
     let main = groups.iter().position(|g| g.is_reference()).unwrap_or(0);
     for (k, group) in groups.iter().enumerate() {
+        // A group nothing of which has trained yet has no overview (a crafted config.json may
+        // list thousands).
+        let trained = runs
+            .iter()
+            .any(|(arm, records)| arm.group == *group && !records.is_empty());
+        if k != main && !trained {
+            continue;
+        }
         let stem = match k == main {
             true => "overview".to_string(),
             false => format!("overview-{}", group.slug()),

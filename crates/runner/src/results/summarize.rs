@@ -35,6 +35,24 @@ fn replay(record: &RunRecord, runs: &[(Arm, Vec<EpochRecord>)]) -> Option<Replay
     ))
 }
 
+/// Refuses records that disagree with the run's pruning: a member the replay prunes at a rung
+/// stopped there, so holding epochs beyond it means its file was changed (a report would
+/// otherwise call a member of 4 epochs "pruned at epoch 1" and rank it against the others).
+fn consistent(layout: &RunLayout, runs: &[(Arm, Vec<EpochRecord>)], replay: &Replay) -> Result<()> {
+    for ((arm, records), pruned) in runs.iter().zip(&replay.pruned) {
+        if let Some(p) = pruned.filter(|p| records.len() > p.epoch) {
+            return Err(crate::exit::usage(anyhow::anyhow!(
+                "the run's records disagree with its pruning: {} holds {} epochs, but replaying the pruning from the members' records stops this rate at epoch {} ({}); a member's metrics.csv was changed or copied in: restore it, or delete that rate's directory and resume the run to train it again",
+                layout.arm(*arm).metrics().display(),
+                records.len(),
+                p.epoch,
+                p.describe()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The summary rows of `runs` (arms with their records under the run's seed) of the run in
 /// `layout`, its further seeds' records read from there; `missing` says why an arm stopped
 /// without finishing; `replay` is the run's pruning.
@@ -125,6 +143,9 @@ pub fn summarize(
     let config = &record.config;
     let rule = record.stop_rule();
     let replay = replay(record, runs);
+    if let Some(r) = &replay {
+        consistent(layout, runs, r)?;
+    }
     let rates = rows(layout, record, runs, missing, replay.as_ref())?;
     let trained: Vec<Arm> = runs.iter().map(|(a, _)| *a).collect();
     let mut expected = config.listed_arms();

@@ -92,6 +92,12 @@ impl Lock {
                         path.display()
                     )
                 })?;
+            if !file.metadata().is_ok_and(|m| m.is_file()) {
+                anyhow::bail!(
+                    "{} is not a regular file (a FIFO, socket or device stands where lrsweep keeps the run's lock); remove it and try again",
+                    path.display()
+                );
+            }
             let tried = match mode {
                 Mode::Exclusive => file.try_lock(),
                 Mode::Shared => file.try_lock_shared(),

@@ -328,18 +328,36 @@ impl RunRecord {
         let c = &self.config;
         c.validate().map_err(|e| e.0)?;
         let groups = c.groups();
-        let checks = [
-            (
-                self.rates_trained
+        // A planned arm the run's settings do not make is named, with what the run lists.
+        if let Some(a) = self
+            .rates_trained
+            .iter()
+            .find(|a| !crate::config::rate_ok(a.rate))
+        {
+            return Err(format!(
+                "a planned rate {} (in rates_trained) outside 1e-10..=3.4e38",
+                a.rate
+            ));
+        }
+        if let Some(a) = self
+            .rates_trained
+            .iter()
+            .find(|a| !groups.contains(&a.group))
+        {
+            return Err(format!(
+                "a planned arm {} (rate {}, batch size {}, in rates_trained) in a group the run does not list (its schedules {}, batch sizes {:?})",
+                a.label(),
+                a.rate,
+                c.batch_of(a.group),
+                c.schedules
                     .iter()
-                    .all(|a| crate::config::rate_ok(a.rate)),
-                "a planned rate outside 1e-10..=3.4e38".to_string(),
-            ),
-            (
-                self.rates_trained.iter().all(|a| groups.contains(&a.group)),
-                "a planned arm in a group (schedule and batch size) the run does not list"
-                    .to_string(),
-            ),
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.sizes()
+            ));
+        }
+        let checks = [
             (
                 self.data.inputs >= 1 && self.data.class_names.len() >= 2,
                 format!(
