@@ -23,6 +23,7 @@ mod prune;
 mod readme;
 mod resume;
 mod schedules;
+mod second_day;
 mod sweep;
 mod trackers;
 mod verdicts;

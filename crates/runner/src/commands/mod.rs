@@ -24,11 +24,36 @@ use crate::store::run::DataRecord;
 /// than the training part. Returns what a run records of it, and the split.
 fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
     let (record, split) = load_split(&config.data, config.seed)?;
+    check_batches(config, &split)?;
+    Ok((record, split))
+}
+
+/// [`load_data`] for a new run whose batch size the user did not choose (`batch_given`
+/// false): a training part smaller than the default batch trains as one batch of the whole
+/// part, said once (as Keras does), rather than being refused for a batch nobody asked for.
+fn load_data_fitting(config: &mut SweepConfig, batch_given: bool) -> Result<(DataRecord, Split)> {
+    let (record, split) = load_split(&config.data, config.seed)?;
+    let train = split.train.len();
+    if !batch_given && config.batch_sizes.is_empty() && config.batch_size > train && train > 0 {
+        crate::exit::note(&format!(
+            "the training part holds {train} items, fewer than the default batch of {}: each epoch trains them as one batch (--batch-size {train})",
+            config.batch_size
+        ));
+        config.batch_size = train;
+        config.validate().map_err(|e| usage(anyhow!(e)))?;
+    }
+    check_batches(config, &split)?;
+    Ok((record, split))
+}
+
+/// Refuses a batch larger than the training part, naming the largest that fits, and a schedule
+/// that needs more steps than the batches make.
+fn check_batches(config: &SweepConfig, split: &Split) -> Result<()> {
     let train = split.train.len();
     for size in config.sizes() {
         if size > train {
             return Err(usage(anyhow!(
-                "--batch-size {size} is larger than the {train} training images; choose a smaller batch or a larger --limit"
+                "--batch-size {size} is larger than the {train} training items; the largest that fits is {train} (or train on more data: a larger --limit or --val-fraction smaller)"
             )));
         }
         // A schedule needs enough steps (onecycle's phases): known only now.
@@ -36,12 +61,12 @@ fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
         for s in &config.schedules {
             s.check(config.epochs, steps, config.warmup).map_err(|e| {
                 usage(anyhow!(
-                    "--schedule {s}: {e} (the {train} training images make {steps} batches of {size})"
+                    "--schedule {s}: {e} (the {train} training items make {steps} batches of {size})"
                 ))
             })?;
         }
     }
-    Ok((record, split))
+    Ok(())
 }
 
 /// Refuses data read `here` that is not the data the run in `dir` trained on (`saved`, as its

@@ -14,7 +14,7 @@ use crate::analysis::range::FindResult;
 use crate::analysis::refine;
 use crate::backend::{self, Selected};
 use crate::cli::SweepArgs;
-use crate::commands::{check_fits, find, load_data, same_data};
+use crate::commands::{check_fits, find, load_data, load_data_fitting, same_data};
 use crate::config::Arm;
 use crate::exit::{note, say, usage, with_hint};
 use crate::interrupt;
@@ -38,12 +38,15 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         TrackingUri::parse(given).map_err(|e| usage(anyhow::anyhow!("--mlflow: {e}")))?;
     }
     let Resolved {
-        config,
+        mut config,
         target,
         started,
         saved_data,
     } = Resolved::from_args(args, explicit)?;
-    let (data, split) = load_data(&config)?;
+    let (data, split) = match target.resuming() {
+        true => load_data(&config)?,
+        false => load_data_fitting(&mut config, explicit.iter().any(|e| e == "batch_size"))?,
+    };
     if let (Some(saved), Target::Resume(dir)) = (&saved_data, &target) {
         same_data(saved, &data, dir)?;
     }

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::Resolved;
 use crate::cli::SweepArgs;
-use crate::commands::{load_data, same_data};
+use crate::commands::{load_data, load_data_fitting, same_data};
 use crate::exit::{note, say, usage};
 use crate::slurm::{self, Jobs, Plan, PlanTracking, Script};
 use crate::store::lock::{Lock, Mode};
@@ -56,7 +56,10 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     }
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).
-    let (data, split) = load_data(&config)?;
+    let (data, split) = match target.resuming() {
+        true => load_data(&config)?,
+        false => load_data_fitting(&mut config, explicit.iter().any(|e| e == "batch_size"))?,
+    };
     if let (Some(saved), super::Target::Resume(dir)) = (&saved_data, &target) {
         same_data(saved, &data, dir)?;
     }

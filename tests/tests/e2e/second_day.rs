@@ -1,0 +1,117 @@
+//! Issue 38, the second day: what a new user meets once the first sweep has run.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{bin, mnist_dir, text};
+
+/// Every file and directory under `dir`, with its permission bits.
+fn modes(dir: &Path) -> Vec<(String, u32, bool)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        out.push((
+            d.display().to_string(),
+            d.metadata().unwrap().permissions().mode() & 0o777,
+            true,
+        ));
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mode = p.metadata().unwrap().permissions().mode() & 0o777;
+                out.push((p.display().to_string(), mode, false));
+            }
+        }
+    }
+    out
+}
+
+/// Run files are created with the user's umask, every one alike: with 022 a colleague reads the
+/// report as well as the charts; with 077 nobody else reads anything.
+#[test]
+fn run_files_follow_the_users_umask() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (umask, file, dir) in [("022", 0o644, 0o755), ("077", 0o600, 0o700)] {
+        let out = tmp.path().join(format!("run-{umask}"));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask}; exec \"$0\" sweep --limit 1000 --epochs 2 --rates 1e-3,1e-2 --refine 0 --no-find --backend cpu --out \"$1\""
+            ))
+            .arg(bin())
+            .arg(&out)
+            .env("LRSWEEP_DATA_DIR", mnist_dir())
+            .env_remove("MLFLOW_TRACKING_URI")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let all = modes(&out);
+        assert!(all.len() > 20, "{all:?}");
+        for (path, mode, is_dir) in all {
+            let want = if is_dir { dir } else { file };
+            assert_eq!(mode, want, "umask {umask}: {path} is {mode:o}");
+        }
+    }
+}
+
+/// A table smaller than the default batch trains as one batch of the whole training part, said
+/// once; a batch the user asked for is refused, naming the largest that fits.
+#[test]
+fn a_small_table_trains_at_the_default_batch_and_a_chosen_one_is_refused_with_the_largest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("small.csv");
+    std::fs::write(
+        &csv,
+        crate::own_data::csv_text(120, 4, 3, &|c| format!("c{c}")),
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let (d, o) = (csv.to_str().unwrap(), out.to_str().unwrap());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--data",
+            d,
+            "--epochs",
+            "2",
+            "--rates",
+            "1e-2",
+            "--refine",
+            "0",
+            "--no-find",
+            "--backend",
+            "cpu",
+            "--out",
+            o,
+        ];
+        args.extend_from_slice(extra);
+        crate::common::lrsweep(&args)
+    };
+    let got = run(&[]);
+    assert!(got.status.success(), "{}", text(&got));
+    let train = crate::common::json(&out.join("config.json"))["data"]["train_size"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        text(&got).contains(&format!(
+            "fewer than the default batch of 256: each epoch trains them as one batch (--batch-size {train})"
+        )),
+        "{}",
+        text(&got)
+    );
+    assert_eq!(
+        crate::common::json(&out.join("config.json"))["config"]["batch_size"],
+        train
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+    crate::common::usage_error(
+        &[
+            "sweep", "--data", d, "--batch-size", "256", "--epochs", "2", "--no-find", "--out", o,
+        ],
+        &format!("--batch-size 256 is larger than the {train} training items; the largest that fits is {train}"),
+    );
+    assert!(!out.exists());
+}
