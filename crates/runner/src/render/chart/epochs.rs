@@ -48,17 +48,49 @@ pub(super) fn styles(lines: &[Line], stroke: u32) -> Vec<(RGBColor, u32, bool)> 
         .collect()
 }
 
-/// Log-axis ticks at round values inside `lo..hi`: 1, 2, 3, 5, 7 per decade over a narrow
-/// range, 1, 2, 5 over a few decades, powers of ten over more.
-pub(super) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+/// The round values a log axis over `lo..hi` is ticked at: 1, 2, 3, 5, 7 per decade over a
+/// narrow range, 1, 2, 5 over a few decades, powers of ten over more.
+fn mantissas(lo: f64, hi: f64) -> &'static [f64] {
     let decades = (hi / lo).log10();
-    let mantissas: &[f64] = if decades <= 1.5 {
+    if decades <= 1.5 {
         &[1.0, 2.0, 3.0, 5.0, 7.0]
     } else if decades <= 4.0 {
         &[1.0, 2.0, 5.0]
     } else {
         &[1.0]
+    }
+}
+
+/// A round value of `mantissas`: `m`×10^`k`, written as a decimal and read back (3e-1 is 0.3,
+/// not 3 × 0.1).
+fn round_value(m: f64, k: i32) -> f64 {
+    format!("{m}e{k}").parse().unwrap_or(f64::NAN)
+}
+
+/// A log axis drawn over the values `lo..hi` (both positive): widened to the round values at
+/// or below `lo` and at or above `hi`, so that a labelled tick stands at or below the lowest
+/// value drawn and at or above the highest; the axis' range and its ticks.
+pub(super) fn log_axis(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
+    let marks = mantissas(lo / 1.25, hi * 1.25);
+    let (kl, kh) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let below = (kl - 1..=kl)
+        .flat_map(|k| marks.iter().map(move |&m| round_value(m, k)))
+        .filter(|&t| t <= lo)
+        .fold(f64::NAN, f64::max);
+    let above = (kh - 1..=kh)
+        .flat_map(|k| marks.iter().map(move |&m| round_value(m, k)))
+        .filter(|&t| t >= hi)
+        .fold(f64::NAN, f64::min);
+    let (a, b) = match (below.is_finite(), above.is_finite()) {
+        (true, true) if above > below => (below, above),
+        _ => (lo / 1.25, hi * 1.25),
     };
+    (a, b, log_ticks(a, b))
+}
+
+/// Log-axis ticks at round values inside `lo..hi` (see [`mantissas`]).
+pub(super) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mantissas = mantissas(lo, hi);
     let mut ticks = Vec::new();
     let first = lo.log10().floor() as i32;
     let last = hi.log10().ceil() as i32;
@@ -66,8 +98,7 @@ pub(super) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let every = ((last - first) / 10).max(1) as usize;
     for k in (first..=last).step_by(every) {
         for m in mantissas {
-            // Written as a decimal and read back: 3e-1 is 0.3, not 3 × 0.1.
-            let t: f64 = format!("{m}e{k}").parse().unwrap_or(f64::NAN);
+            let t = round_value(*m, k);
             if t >= lo && t <= hi {
                 ticks.push(t);
             }
@@ -101,12 +132,12 @@ pub(super) fn loss_panel<DB: DrawingBackend>(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
-    let (lo, hi) = if lo.is_finite() {
-        (lo / 1.25, (hi * 1.25).max(lo * 2.0))
+    let (lo, hi, ticks) = if lo.is_finite() {
+        log_axis(lo, hi.max(lo * 1.6))
     } else {
-        (0.01, 10.0)
+        (0.01, 10.0, log_ticks(0.01, 10.0))
     };
-    let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    let y = (lo..hi).log_scale().with_key_points(ticks);
     let mut chart =
         frame(area, "Validation loss (log scale)", u, 45.0).build_cartesian_2d(1..n, y)?;
     epoch_axes(&mut chart, u, n, "Loss", Some(&|y| tidy(*y)))?;

@@ -11,7 +11,8 @@ use plotters::prelude::*;
 use super::draw::svg;
 use super::draw::{axes, frame, legend, png, segments, stroke, Axes, DrawResult, AXIS_LIMIT};
 use super::epochs::{
-    draw_runs, epoch_axes, last_epoch, log_ticks, loss_panel, styles, tidy, Line, ACCURACY_AXIS,
+    draw_runs, epoch_axes, last_epoch, log_axis, log_ticks, loss_panel, styles, tidy, Line,
+    ACCURACY_AXIS,
 };
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
@@ -125,11 +126,11 @@ fn against_seconds<DB: DrawingBackend>(
         .collect();
     let lo = losses.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = losses.iter().copied().fold(0.0f64, f64::max);
-    let (lo, hi) = match lo.is_finite() {
-        true => (lo / 1.25, (hi * 1.25).max(lo * 2.0)),
-        false => (0.01, 10.0),
+    let (lo, hi, ticks) = match lo.is_finite() {
+        true => log_axis(lo, hi.max(lo * 1.6)),
+        false => (0.01, 10.0, log_ticks(0.01, 10.0)),
     };
-    let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    let y = (lo..hi).log_scale().with_key_points(ticks);
     let mut chart = frame(area, "Validation loss against wall-clock time", u, 45.0)
         .build_cartesian_2d(0.0..end * 1.02, y)?;
     axes(
@@ -222,5 +223,26 @@ mod tests {
             log_ticks(0.01, 5.0),
             vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
         );
+    }
+
+    #[test]
+    fn a_log_axis_has_a_labelled_tick_at_or_below_its_lowest_value_and_above_its_highest() {
+        // Issue 38: the quick run's overview labelled 0.1 lowest while its curves reached
+        // 0.063; batch-sizes.png stopped at 0.2 while they reached 0.137.
+        for (lo, hi) in [
+            (0.063, 2.3),
+            (0.137, 0.9),
+            (0.066, 0.35),
+            (2e-5, 14.5),
+            (0.5, 0.52),
+            (1e-90, 1e90),
+        ] {
+            let (a, b, ticks) = super::log_axis(lo, hi);
+            assert!(a <= lo && b >= hi, "{lo}..{hi}: axis {a}..{b}");
+            let (first, last) = (ticks[0], *ticks.last().unwrap());
+            assert!(first <= lo, "{lo}..{hi}: lowest tick {first} in {ticks:?}");
+            assert!(last >= hi, "{lo}..{hi}: highest tick {last} in {ticks:?}");
+            assert!(ticks.len() <= 12, "{ticks:?}");
+        }
     }
 }
