@@ -115,3 +115,81 @@ fn a_small_table_trains_at_the_default_batch_and_a_chosen_one_is_refused_with_th
     );
     assert!(!out.exists());
 }
+
+/// `status` says each member's latest and best figures, its verdict so far and why a finished
+/// member stopped; `--json` the same.
+#[test]
+fn status_has_the_numbers_the_verdict_so_far_and_why_a_member_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pruned");
+    let o = crate::common::lrsweep(&[
+        "sweep",
+        "--limit",
+        "1000",
+        "--epochs",
+        "4",
+        "--rates",
+        "1e-4,1e-3,1e-2",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--prune",
+        "halving:2:1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = crate::common::lrsweep(&["status", out.to_str().unwrap(), "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut pruned = 0;
+    for row in s["rates"].as_array().unwrap() {
+        let dir = out.join(row["dir"].as_str().unwrap());
+        let lines = crate::common::metrics(&dir.join("metrics.csv"));
+        let losses: Vec<f64> = lines.iter().map(|l| l[3].parse().unwrap()).collect();
+        let f = &row["figures"];
+        assert_eq!(f["epochs"], lines.len(), "{row}");
+        assert_eq!(f["val_loss"].as_f64(), losses.last().copied(), "{row}");
+        let best = losses.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(f["best_val_loss"].as_f64(), Some(best), "{row}");
+        assert!(row["verdict"].is_string(), "{row}");
+        let stopped = row["stopped"].as_str().unwrap();
+        if lines.len() < 4 {
+            pruned += 1;
+            assert!(stopped.starts_with("pruned at epoch 2 (rank"), "{row}");
+        } else {
+            assert_eq!(stopped, "all 4 epochs", "{row}");
+        }
+    }
+    assert!(pruned >= 1);
+    let o = crate::common::lrsweep(&["status", out.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| val loss (latest / best) |"), "{table}");
+    assert!(table.contains("pruned at epoch 2 (rank"), "{table}");
+
+    // A member cut short: its figures and verdict so far.
+    let killed = tmp.path().join("killed");
+    let settings = [
+        "--limit",
+        "3000",
+        "--epochs",
+        "40",
+        "--rates",
+        "1e-3",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+    ];
+    let kept = crate::common::killed_after(&settings, &killed, "lr-0.001", 3);
+    let o = crate::common::lrsweep(&["status", killed.to_str().unwrap(), "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = &s["rates"][0];
+    assert_eq!(row["figures"]["epochs"], kept, "{row}");
+    assert!(
+        row["verdict"].is_string() && row.get("stopped").is_none(),
+        "{row}"
+    );
+}

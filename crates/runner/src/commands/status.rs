@@ -16,6 +16,7 @@ use crate::exit::say;
 use crate::slurm::{Jobs, Plan};
 use crate::store::claim;
 use crate::store::layout::{names, RunLayout};
+use crate::store::metrics::read_metrics;
 use crate::store::run::RunRecord;
 
 /// One rate as `status` reports it.
@@ -40,12 +41,49 @@ struct Row {
     round: u8,
     #[serde(flatten)]
     state: RateState,
-    /// What its curves say, as the summary wrote it (once there is one).
+    /// Its latest and best validation figures, once it has trained an epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    figures: Option<Figures>,
+    /// Why a finished member stopped (`all 150 epochs`, `pruned at epoch 3 (rank 4 of 5)`,
+    /// `hopeless since epoch 2 …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+    /// What its curves say: as the summary wrote it once there is one, else read from its
+    /// epochs so far.
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict: Option<Verdict>,
     /// The verdict's evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict_reason: Option<String>,
+}
+
+/// A member's validation figures: the latest epoch's and the best.
+#[derive(Debug, Serialize)]
+struct Figures {
+    epochs: usize,
+    val_loss: f64,
+    val_acc: f64,
+    best_val_loss: f64,
+    best_val_loss_epoch: usize,
+    best_val_acc: f64,
+}
+
+impl Figures {
+    fn of(records: &[lrsweep_model::EpochRecord]) -> Option<Self> {
+        let last = records.last()?;
+        let best = records
+            .iter()
+            .filter(|r| r.val_loss.is_finite())
+            .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss));
+        Some(Self {
+            epochs: records.len(),
+            val_loss: last.val_loss,
+            val_acc: last.val_acc,
+            best_val_loss: best.map_or(f64::NAN, |b| b.val_loss),
+            best_val_loss_epoch: best.map_or(0, |b| b.epoch),
+            best_val_acc: records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max),
+        })
+    }
 }
 
 /// `lrsweep status --json`.
@@ -109,7 +147,31 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             let unit = Unit { arm, seed };
             let files = layout.member(unit);
             let evidence = claim::evidence(&files.path());
+            let state = status::state(&evidence, config.epochs);
+            // Its epochs so far: the figures, the verdict so far and, once done, why it stopped.
+            let records = match files.metrics().is_file() {
+                true => read_metrics(&files.metrics()).unwrap_or_default(),
+                false => Vec::new(),
+            };
+            let reading = (!records.is_empty()).then(|| {
+                crate::analysis::verdict::read(
+                    &records,
+                    &record.hopeless(),
+                    Some(record.reach(arm)),
+                )
+            });
+            let stopped = match state {
+                RateState::Done { epochs, .. } => Some(
+                    record
+                        .stop_rule()
+                        .check(&records)
+                        .map_or_else(|| format!("stopped at epoch {epochs}"), |s| s.describe()),
+                ),
+                _ => None,
+            };
             Row {
+                figures: Figures::of(&records),
+                stopped,
                 index,
                 rate: Some(arm.rate),
                 schedule: Some(arm.group.schedule),
@@ -117,9 +179,9 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 seed: (seeds.len() > 1).then_some(seed),
                 label: unit.label(config.seed),
                 round: if config.is_listed(arm) { 1 } else { 2 },
-                state: status::state(&evidence, config.epochs),
-                verdict: None,
-                verdict_reason: None,
+                state,
+                verdict: reading.as_ref().map(|r| r.verdict),
+                verdict_reason: reading.map(|r| r.reason),
             }
         })
         .collect();
@@ -135,6 +197,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 label: "refined".to_string(),
                 round: 2,
                 state: RateState::Waiting,
+                figures: None,
+                stopped: None,
                 verdict: None,
                 verdict_reason: None,
             });
@@ -192,6 +256,10 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             if let Some(r) = found {
                 row.verdict = Some(r.verdict);
                 row.verdict_reason = Some(r.verdict_reason.clone());
+                // The summary knows the run's pruning, which a member's records alone do not.
+                if let (Some(stop), true) = (&r.stopped, row.stopped.is_some()) {
+                    row.stopped = Some(stop.describe());
+                }
             }
         }
     }
@@ -263,7 +331,7 @@ fn table(report: &Report) -> String {
         .collect();
         text += &format!("Slurm jobs: {}\n", ids.join(", "));
     }
-    text += "\n| index | rate | state | epoch | where | note |\n|---|---|---|---|---|---|\n";
+    text += "\n| index | rate | state | epoch | val loss (latest / best) | val acc (latest / best) | verdict | where | note |\n|---|---|---|---|---|---|---|---|---|\n";
     for r in &report.rates {
         let (epoch, place, note) = match &r.state {
             RateState::Waiting if r.rate.is_none() => (
@@ -284,9 +352,11 @@ fn table(report: &Report) -> String {
             RateState::Done { worker, epochs } => (
                 format!("{epochs} of {}", report.epochs),
                 worker.describe(),
-                match (&r.verdict, &r.verdict_reason) {
-                    (Some(v), Some(why)) => format!("{}: {why}", v.display()),
-                    _ => String::new(),
+                match (&r.stopped, &r.verdict_reason) {
+                    (Some(stop), Some(why)) => format!("{stop}; {why}"),
+                    (Some(stop), None) => stop.clone(),
+                    (None, Some(why)) => why.clone(),
+                    (None, None) => String::new(),
                 },
             ),
             state @ RateState::Interrupted { worker, epoch } => (
@@ -308,8 +378,19 @@ fn table(report: &Report) -> String {
                 format!("{reason}; run it again ({})", state.continues()),
             ),
         };
+        let (loss, acc) = match &r.figures {
+            Some(f) => (
+                format!(
+                    "{:.4} / {:.4} ({})",
+                    f.val_loss, f.best_val_loss, f.best_val_loss_epoch
+                ),
+                format!("{:.4} / {:.4}", f.val_acc, f.best_val_acc),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let verdict = r.verdict.map_or("", |v| v.display());
         text += &format!(
-            "| {} | {} | {} | {epoch} | {} | {} |\n",
+            "| {} | {} | {} | {epoch} | {loss} | {acc} | {verdict} | {} | {} |\n",
             r.index,
             cell(&r.label),
             r.state.name(),
