@@ -26,6 +26,10 @@ pub struct Dataset {
     /// The features' column names, for a table with a header (none for images and arrays):
     /// a validation table must have the same, in the same order.
     pub columns: Option<Vec<String>>,
+    /// A table's label column and how it was chosen: `'species' (the last column)`.
+    pub label_column: Option<String>,
+    /// What reading it decided that the user should hear (columns left out), one line each.
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -96,6 +100,8 @@ impl Dataset {
             files: Vec::new(),
             name,
             columns: None,
+            label_column: None,
+            notes: Vec::new(),
         })
     }
 

@@ -41,7 +41,7 @@ pub use idx::{encode_images, encode_labels};
 pub use part::{Item, Part, Split, SplitConfig};
 pub use source::Locator;
 pub use split::seeded_permutation;
-pub use user::UserData;
+pub use user::{Columns, UserData};
 pub use values::{Label, Scale, Shape, Values, MAX_CLASSES};
 
 use idx::{CLASSES, PIXELS, SIDE};

@@ -107,8 +107,15 @@ pub fn stratified_split(
     let counts = class_counts(labels, n_classes);
     let classes = counts.iter().filter(|&&c| c > 0).count().max(1);
     if n_val < classes || n.saturating_sub(n_val) < classes {
+        // No fraction can do when there are more classes than half the items: say so, and
+        // what the label column may be instead, rather than a range that cannot be chosen.
+        if 2 * classes > n {
+            return Err(DataError::InvalidSplit(format!(
+                "the {n} items hold {classes} classes, and each class needs at least two items (one in each part): no --val-fraction can split them; give more items per class, or check the label column (one that holds an ID or a measurement has about as many values as rows)"
+            )));
+        }
         return Err(DataError::InvalidSplit(format!(
-            "a validation fraction of {fraction} of {n} images leaves {} for training and {n_val} for validation; each part needs at least one image per class ({classes}): choose a --val-fraction between {:.2e} and {:.4}",
+            "a validation fraction of {fraction} of {n} items leaves {} for training and {n_val} for validation; each part needs at least one item of each of the {classes} classes: choose a --val-fraction between {:.4} and {:.4}",
             n.saturating_sub(n_val),
             classes as f64 / n as f64,
             1.0 - classes as f64 / n as f64

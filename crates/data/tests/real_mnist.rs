@@ -169,6 +169,7 @@ fn the_mnist_directory_through_user_data_equals_the_catalogue() {
         labels: None,
         label: None,
         image_size: None,
+        columns: Default::default(),
     }
     .load(u64::MAX)
     .expect("the IDX directory reads as user data");

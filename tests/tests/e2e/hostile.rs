@@ -73,8 +73,14 @@ fn unwritable_output_places_are_refused_up_front() {
 /// Class 14: a split that leaves a part with fewer images than classes.
 #[test]
 fn a_split_without_every_class_in_each_part_is_refused() {
-    refused(&["--val-fraction", "1e-9"], "at least one image per class");
-    refused(&["--val-fraction", "0.999"], "at least one image per class");
+    refused(
+        &["--val-fraction", "1e-9"],
+        "at least one item of each of the 10 classes",
+    );
+    refused(
+        &["--val-fraction", "0.999"],
+        "at least one item of each of the 10 classes",
+    );
 }
 
 fn data_dir_with(tmp: &Path, make_bad: impl Fn(&Path)) -> std::path::PathBuf {

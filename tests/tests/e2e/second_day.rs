@@ -193,3 +193,70 @@ fn status_has_the_numbers_the_verdict_so_far_and_why_a_member_stopped() {
         "{row}"
     );
 }
+
+/// A table as pandas and Kaggle write it: the index and the id column are left out with a note
+/// (`--keep-columns` keeps them), and the label column is named, with why, on the Data line.
+#[test]
+fn a_pandas_table_leaves_its_index_and_id_out_and_names_its_label_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("kaggle.csv");
+    let plain = crate::own_data::csv_text(150, 4, 3, &|c| format!("c{c}"));
+    let mut table = String::new();
+    for (i, line) in plain.lines().enumerate() {
+        match i {
+            0 => table += &format!(",id,{}\n", line.replace("species", "target")),
+            _ => table += &format!("{},{},{line}\n", i - 1, 1000 + 7 * i),
+        }
+    }
+    std::fs::write(&csv, table).unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "sweep",
+            "--data",
+            csv.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--rates",
+            "1e-2",
+            "--refine",
+            "0",
+            "--no-find",
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::common::lrsweep(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        (out, text(&o))
+    };
+    let (out, said) = run("plain", &[]);
+    assert!(
+        said.contains("label column 'target' (by its name)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("pandas' index") && said.contains("'id' is an identifier"),
+        "{said}"
+    );
+    let config = crate::common::json(&out.join("config.json"));
+    assert_eq!(config["data"]["inputs"], 4, "the 4 features only");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("150 items of 4 features, label column 'target' (by its name)"),
+        "{md}"
+    );
+    let (kept, said) = run("kept", &["--keep-columns"]);
+    assert!(!said.contains("left out"), "{said}");
+    assert_eq!(
+        crate::common::json(&kept.join("config.json"))["data"]["inputs"],
+        6
+    );
+    let (dropped, _) = run("dropped", &["--drop", "f0,f1"]);
+    assert_eq!(
+        crate::common::json(&dropped.join("config.json"))["data"]["inputs"],
+        2
+    );
+}

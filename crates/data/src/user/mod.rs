@@ -36,6 +36,28 @@ pub struct UserData {
     /// Images resized to width × height (`--image-size WxH`).
     #[serde(default)]
     pub image_size: Option<(u32, u32)>,
+    /// Which of a table's columns are features (`--keep-columns`, `--drop`).
+    #[serde(default, skip_serializing_if = "Columns::is_default")]
+    pub columns: Columns,
+}
+
+/// Which of a table's columns are features besides the label: by default every column but an
+/// unnamed first one holding 0, 1, 2, … (the index pandas' `to_csv` writes) and one named
+/// `id`, `ID` or `Id`, each left out with a note; `keep` keeps them; `drop` leaves out more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Columns {
+    /// Keep the index and ID columns as features (`--keep-columns`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
+    /// Columns left out by name (`--drop NAME,...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+}
+
+impl Columns {
+    fn is_default(&self) -> bool {
+        *self == Columns::default()
+    }
 }
 
 impl UserData {
@@ -47,6 +69,12 @@ impl UserData {
             return Err(DataError::invalid(
                 path.display(),
                 "--label names a CSV column, but this is not a CSV file",
+            ));
+        }
+        if !self.columns.is_default() && format != Format::Table {
+            return Err(DataError::invalid(
+                path.display(),
+                "--keep-columns and --drop choose a CSV table's columns; this is not a CSV file",
             ));
         }
         if self.image_size.is_some() && format != Format::ImageFolder {
@@ -73,7 +101,7 @@ impl UserData {
         let mut data = match format {
             Format::IdxDir => idx_files::read_dir(path, memory)?,
             Format::ImageFolder => folder::read(path, self.image_size, memory)?,
-            Format::Table => table::read(path, self.label.as_deref(), memory)?,
+            Format::Table => table::read(path, self.label.as_deref(), &self.columns, memory)?,
             Format::Npz => numpy::read_npz(path, memory)?,
             Format::Npy => {
                 let labels = self.labels.as_deref().unwrap_or(path);

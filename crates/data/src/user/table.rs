@@ -12,7 +12,12 @@ use crate::values::Values;
 const LABEL_NAMES: [&str; 4] = ["label", "target", "class", "y"];
 
 /// Reads a CSV table; `label` names the label column (by header name, or by number from 1).
-pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Dataset> {
+pub(super) fn read(
+    path: &Path,
+    label: Option<&str>,
+    columns: &super::Columns,
+    memory: u64,
+) -> Result<Dataset> {
     // The text, and about 4 bytes of f32 for every 2 bytes of text ("0,") at most.
     let text = common::read(path, memory / 3, "the table's text and its values")?;
     let file = user_file(path, &text);
@@ -48,8 +53,30 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
             ),
         ));
     }
-    let label_col = label_column(path, &headers, label)?;
+    let (label_col, chosen) = label_column(path, &headers, label)?;
+    for name in &columns.drop {
+        match headers.iter().position(|h| h == name) {
+            None => {
+                return Err(DataError::invalid(
+                    at(1),
+                    format!("--drop {name}: no such column; the columns are {}", quoted(&headers)),
+                ))
+            }
+            Some(j) if j == label_col => {
+                return Err(DataError::invalid(
+                    at(1),
+                    format!("--drop {name}: it is the label column; drop another, or name the label with --label"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
     let width = headers.len() - 1;
+    // An unnamed first column may be pandas' index (0, 1, 2, …): checked row by row below.
+    let index_candidate = !columns.keep
+        && label_col != 0
+        && (headers[0].is_empty() || headers[0].starts_with("Unnamed: 0"));
+    let mut is_index = index_candidate;
     // What the parsed table will take, from its rows and columns, before any is parsed: the
     // values (4 bytes each, held by the data set and by the split's two parts: three times),
     // each row's label as read (48 bytes), beside the text itself.
@@ -78,9 +105,13 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
         if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
             continue; // A blank line.
         }
+        let row = raw.len();
         for (j, cell) in record.iter().enumerate() {
             let cell = cell.trim();
             let column = || format!("column {} ('{}')", j + 1, headers[j]);
+            if j == 0 && is_index && cell.parse::<f64>().ok() != Some(row as f64) {
+                is_index = false;
+            }
             if j == label_col {
                 if cell.is_empty() {
                     return Err(DataError::invalid(
@@ -128,6 +159,51 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
             "the table has a header but no rows",
         ));
     }
+    continuous(path, &headers[label_col], &raw)?;
+    // The feature columns left out: the index and ID columns (unless kept), those --drop names.
+    let features: Vec<usize> = (0..headers.len()).filter(|&j| j != label_col).collect();
+    let mut notes = Vec::new();
+    let left_out: Vec<bool> = features
+        .iter()
+        .map(|&j| {
+            let name = &headers[j];
+            if columns.drop.contains(name) {
+                return true;
+            }
+            if columns.keep {
+                return false;
+            }
+            if j == 0 && is_index {
+                notes.push("the first column (unnamed, holding 0, 1, 2, …) is pandas' index, not a feature: left out (--keep-columns keeps it)".to_string());
+                return true;
+            }
+            if ["id", "ID", "Id"].contains(&name.as_str()) {
+                notes.push(format!("column '{name}' is an identifier, not a feature: left out (--keep-columns keeps it)"));
+                return true;
+            }
+            false
+        })
+        .collect();
+    let kept = left_out.iter().filter(|&&l| !l).count();
+    if kept == 0 {
+        return Err(DataError::invalid(
+            at(1),
+            "no feature column is left besides the label; keep one (--keep-columns, or fewer --drop)",
+        ));
+    }
+    let values: Vec<f32> = match left_out.iter().any(|&l| l) {
+        false => values,
+        true => values
+            .chunks_exact(width)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&left_out)
+                    .filter(|(_, &l)| !l)
+                    .map(|(v, _)| *v)
+            })
+            .collect(),
+    };
+    let width = kept;
     let (labels, names) = classes_of(raw);
     super::common::check_class_count(path, &names)?;
     let mut data = Dataset::new(
@@ -139,14 +215,45 @@ pub(super) fn read(path: &Path, label: Option<&str>, memory: u64) -> Result<Data
     )?;
     data.files = vec![file];
     data.columns = Some(
-        headers
+        features
             .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != label_col)
-            .map(|(_, h)| h.clone())
+            .zip(&left_out)
+            .filter(|(_, &l)| !l)
+            .map(|(&j, _)| headers[j].clone())
             .collect(),
     );
+    data.label_column = Some(format!("'{}' ({chosen})", headers[label_col]));
+    data.notes = notes;
     Ok(data)
+}
+
+/// Refuses a label column of numbers with fractions (a price, a dose, a duration): lrsweep
+/// trains classifiers, and such a column would make a class of every value.
+fn continuous(path: &Path, name: &str, raw: &[RawLabel]) -> Result<()> {
+    let numbers: Option<Vec<f64>> = raw
+        .iter()
+        .map(|l| match l {
+            RawLabel::Int(i) => Some(*i as f64),
+            RawLabel::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+        })
+        .collect();
+    let Some(numbers) = numbers else {
+        return Ok(());
+    };
+    let Some(fraction) = numbers.iter().find(|x| x.fract() != 0.0) else {
+        return Ok(());
+    };
+    let mut distinct: Vec<u64> = numbers.iter().map(|x| x.to_bits()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    Err(DataError::invalid(
+        path.display(),
+        format!(
+            "column '{name}' looks continuous ({} distinct values in {} rows, with fractions such as {fraction}): lrsweep trains classifiers of a label column; name the class column with --label, or bin the target into classes",
+            distinct.len(),
+            numbers.len()
+        ),
+    ))
 }
 
 /// A label cell: a whole number (`1`, and also `1.0` as pandas writes an integer column that
@@ -192,20 +299,20 @@ fn sniff_delimiter(first_line: &[u8]) -> u8 {
 
 /// The label column: `--label` by name, else by number from 1; else a column called `label`,
 /// `target`, `class` or `y`; else the last column.
-fn label_column(path: &Path, headers: &[String], label: Option<&str>) -> Result<usize> {
-    let names = headers
-        .iter()
-        .map(|h| format!("'{h}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+fn label_column(
+    path: &Path,
+    headers: &[String],
+    label: Option<&str>,
+) -> Result<(usize, &'static str)> {
+    let names = quoted(headers);
     let at = format!("{} line 1", path.display());
     if let Some(label) = label {
         if let Some(i) = headers.iter().position(|h| h == label) {
-            return Ok(i);
+            return Ok((i, "--label"));
         }
         if let Ok(n) = label.parse::<usize>() {
             if (1..=headers.len()).contains(&n) {
-                return Ok(n - 1);
+                return Ok((n - 1, "--label"));
             }
             return Err(DataError::invalid(
                 at,
@@ -221,8 +328,11 @@ fn label_column(path: &Path, headers: &[String], label: Option<&str>) -> Result<
         .filter(|&i| LABEL_NAMES.contains(&headers[i].to_lowercase().as_str()))
         .collect();
     match found[..] {
-        [] => Ok(headers.len() - 1),
-        [i] => Ok(i),
+        [] => Ok((
+            headers.len() - 1,
+            "the last column: none is named label, target, class or y; choose with --label",
+        )),
+        [i] => Ok((i, "by its name")),
         _ => Err(DataError::invalid(
             at,
             format!(
@@ -235,6 +345,15 @@ fn label_column(path: &Path, headers: &[String], label: Option<&str>) -> Result<
             ),
         )),
     }
+}
+
+/// The column names, quoted and listed.
+fn quoted(headers: &[String]) -> String {
+    headers
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A CSV reader error, with its line.
@@ -281,7 +400,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
-        read(&path, None, 1 << 30).map_err(|e| {
+        read(&path, None, &Default::default(), 1 << 30).map_err(|e| {
             // Messages name the file by its full path; keep the tests' checks short.
             DataError::invalid("t.csv", e.to_string())
         })
@@ -305,6 +424,14 @@ mod tests {
             2,
             "numbered columns and a named label are a header"
         );
+        // Issue 38: a continuous label column is said as such.
+        let e = table("a,y\n1,0.5\n2,1.25\n3,0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column 'y' looks continuous (2 distinct values in 3 rows"),
+            "{e}"
+        );
         // Issue 37, class 16: 1 and 1.0 are one class.
         let d = table("a,label\n1,1\n2,1.0\n3,2\n").unwrap();
         assert_eq!(d.class_names, vec!["1", "2"]);
@@ -315,6 +442,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("looks like data, not a header row"), "{e}");
+    }
+
+    #[test]
+    fn pandas_index_and_id_columns_are_left_out_and_the_label_column_is_named() {
+        // Issue 38: df.to_csv("x.csv") writes an unnamed index; Kaggle tables an id column.
+        let d = table(",a,b,target\n0,1,2,x\n1,3,4,y\n2,5,6,x\n").unwrap();
+        assert_eq!(
+            d.columns.as_deref(),
+            Some(&["a".to_string(), "b".into()][..])
+        );
+        assert_eq!(d.label_column.as_deref(), Some("'target' (by its name)"));
+        assert!(d.notes[0].contains("pandas' index"), "{:?}", d.notes);
+        let d = table("id,a,b\n7,1,x\n9,3,y\n").unwrap();
+        assert_eq!(d.columns.as_deref(), Some(&["a".to_string()][..]));
+        assert!(d
+            .label_column
+            .as_deref()
+            .unwrap()
+            .starts_with("'b' (the last column"));
+        assert!(
+            d.notes[0].contains("'id' is an identifier"),
+            "{:?}",
+            d.notes
+        );
+        // An unnamed first column that does not count 0, 1, 2, … is a feature.
+        let d = table(",a,label\n5,1,x\n1,3,y\n").unwrap();
+        assert_eq!(d.width(), 2);
+        assert!(d.notes.is_empty());
+        // The user's say: keep them all, or drop more.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, ",id,a,b,label\n0,7,1,2,x\n1,9,3,4,y\n").unwrap();
+        let keep = super::super::Columns {
+            keep: true,
+            drop: Vec::new(),
+        };
+        assert_eq!(read(&path, None, &keep, 1 << 30).unwrap().width(), 4);
+        let drop = super::super::Columns {
+            keep: false,
+            drop: vec!["b".into()],
+        };
+        let d = read(&path, None, &drop, 1 << 30).unwrap();
+        assert_eq!(d.columns.as_deref(), Some(&["a".to_string()][..]));
+        match d.values() {
+            crate::values::Values::Floats(v) => assert_eq!(&v[..], &[1.0, 3.0]),
+            other => panic!("{other:?}"),
+        }
+        for (bad, says) in [
+            ("nope", "no such column"),
+            ("label", "it is the label column"),
+        ] {
+            let c = super::super::Columns {
+                keep: false,
+                drop: vec![bad.into()],
+            };
+            let e = read(&path, None, &c, 1 << 30).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]
@@ -329,12 +514,14 @@ mod tests {
         }
         std::fs::write(&path, &text).unwrap();
         // The text fits a third of 1.5 MB; its rows do not fit in it.
-        let err = read(&path, None, 1_500_000).unwrap_err().to_string();
+        let err = read(&path, None, &Default::default(), 1_500_000)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("a table of about 20002 rows and 3 columns"),
             "{err}"
         );
-        assert!(read(&path, None, 1 << 30).is_ok());
+        assert!(read(&path, None, &Default::default(), 1 << 30).is_ok());
     }
 
     #[test]
@@ -390,16 +577,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "a,kind,b\n1,x,2\n3,y,4\n").unwrap();
-        let d = read(&path, Some("kind"), 1 << 30).unwrap();
+        let d = read(&path, Some("kind"), &Default::default(), 1 << 30).unwrap();
         assert_eq!(d.class_names, vec!["x", "y"]);
-        let d = read(&path, Some("2"), 1 << 30).unwrap();
+        let d = read(&path, Some("2"), &Default::default(), 1 << 30).unwrap();
         assert_eq!(d.class_names, vec!["x", "y"]);
-        let err = read(&path, Some("nope"), 1 << 30).unwrap_err().to_string();
+        let err = read(&path, Some("nope"), &Default::default(), 1 << 30)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("no column named 'nope'") && err.contains("'kind'"),
             "{err}"
         );
-        let err = read(&path, Some("9"), 1 << 30).unwrap_err().to_string();
+        let err = read(&path, Some("9"), &Default::default(), 1 << 30)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("columns 1 to 3"), "{err}");
     }
 }

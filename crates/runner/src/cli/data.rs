@@ -66,6 +66,21 @@ pub struct DataArgs {
     #[arg(long, value_name = "NAME|INDEX", requires = "user")]
     pub label: Option<String>,
 
+    /// Keep a CSV's index and ID columns as features (by default an unnamed first column
+    /// holding 0, 1, 2, …, as pandas' to_csv writes it, and a column named id, ID or Id are
+    /// left out, with a note).
+    #[arg(long, requires = "user")]
+    pub keep_columns: bool,
+
+    /// Leave these CSV columns out of the features, by name.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "user"
+    )]
+    pub drop: Vec<String>,
+
     /// Resize an image folder's images to WxH (otherwise they must all be one size).
     #[arg(long, value_name = "WxH", value_parser = parse::image_size, requires = "user")]
     pub image_size: Option<(u32, u32)>,
@@ -99,6 +114,10 @@ impl DataArgs {
                     .transpose()?,
                 label: self.label.clone(),
                 image_size: self.image_size,
+                columns: lrsweep_data::Columns {
+                    keep: self.keep_columns,
+                    drop: self.drop.clone(),
+                },
             }),
             None => None,
         };

@@ -129,6 +129,13 @@ fn load_split(data_config: &DataConfig, seed: u64) -> Result<(DataRecord, Split)
         None => lrsweep_data::load(&data_config.locator()),
     }
     .map_err(|e| usage(anyhow!(e).context(loading())))?;
+    // What reading decided, said once: the label column and any column left out.
+    if let Some(label) = &data.label_column {
+        crate::exit::note(&format!("{}: label column {label}", data.name));
+    }
+    for line in &data.notes {
+        crate::exit::note(&format!("{}: {line}", data.name));
+    }
     let split_config = data_config.split(seed);
     let (split, val_files) = match data_config.val_data() {
         Some(val) => {

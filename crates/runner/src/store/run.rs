@@ -64,6 +64,9 @@ pub struct DataRecord {
     pub class_names: Vec<String>,
     /// The scale the features were given.
     pub scale: Scale,
+    /// A table's label column and how it was chosen: `'species' (by its name)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
 }
 
 /// What a run of an older version (MNIST only) recorded without saying.
@@ -80,6 +83,7 @@ impl Default for DataRecord {
             inputs: 784,
             class_names: (0..10).map(|c| c.to_string()).collect(),
             scale: Scale::Unit,
+            label_column: None,
         }
     }
 }
@@ -104,6 +108,7 @@ impl DataRecord {
             inputs: data.width(),
             class_names: data.class_names.clone(),
             scale: split.scale,
+            label_column: data.label_column.clone(),
         }
     }
 

@@ -229,6 +229,9 @@ pub struct Overview {
 pub struct DataSummary {
     /// The path given to `--data`.
     pub name: String,
+    /// A table's label column and how it was chosen: `'species' (by its name)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
     /// Training and validation items.
     pub items: usize,
     /// The shape of one item.

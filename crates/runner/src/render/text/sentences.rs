@@ -389,8 +389,12 @@ pub(super) fn data_line(summary: &Summary) -> Option<String> {
     if d.classes.len() > 20 {
         classes += &format!(" and {} more", d.classes.len() - 20);
     }
+    let label = d
+        .label_column
+        .as_ref()
+        .map_or(String::new(), |l| format!(", label column {l}"));
     Some(format!(
-        "Data: {} — {} items of {shape} features, scale {}; {} classes (training/validation items): {classes}",
+        "Data: {} — {} items of {shape} features{label}, scale {}; {} classes (training/validation items): {classes}",
         d.name,
         d.items,
         d.scale,
