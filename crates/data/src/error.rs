@@ -6,14 +6,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be read or written.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         /// What was being done ("reading", "writing", ...).
         action: &'static str,
         /// The file or directory concerned.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error: said in this error's own message, so not also its source (a
+        /// chain of causes would print it twice).
+        error: std::io::Error,
     },
 
     /// A file starts with the gzip magic bytes but does not decompress.
@@ -216,7 +217,7 @@ impl DataError {
         Self::Io {
             action,
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

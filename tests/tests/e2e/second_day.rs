@@ -260,3 +260,62 @@ fn a_pandas_table_leaves_its_index_and_id_out_and_names_its_label_column() {
         2
     );
 }
+
+/// Messages of the second day: a missing file's error said once; `eval --val` for a model whose
+/// sweep had no `--val` says so rather than "not the data it was trained on".
+#[test]
+fn messages_say_the_real_problem_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.csv");
+    let o = crate::common::lrsweep(&[
+        "sweep",
+        "--data",
+        missing.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        said.matches("No such file or directory").count(),
+        1,
+        "{said}"
+    );
+
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        crate::own_data::csv_text(150, 4, 3, &|c| format!("c{c}")),
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let o = crate::common::lrsweep(&[
+        "sweep",
+        "--data",
+        csv.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--rates",
+        "1e-2",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    crate::common::usage_error(
+        &[
+            "eval",
+            "--model",
+            out.join("lr-0.01").join("best.bpk").to_str().unwrap(),
+            "--val",
+            csv.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ],
+        "was trained by a sweep without --val",
+    );
+}

@@ -128,7 +128,11 @@ fn a_hopeless_rate_stops_once_settled_and_changes_no_other_rate() {
     let o = lrsweep(&["status", together.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(table.contains("diverged: validation loss"), "{table}");
+    // The verdict in its column, why it stopped and the evidence in the note.
+    assert!(
+        table.contains("| diverged |") && table.contains("hopeless at epoch 3"),
+        "{table}"
+    );
 }
 
 #[test]

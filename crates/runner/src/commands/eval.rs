@@ -42,6 +42,14 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         user,
         val: args.val.as_ref().map(absolute).or(meta.val.clone()),
     };
+    // A --val for a model whose sweep split its validation part off its data: no file can be
+    // that part (its items are the data's, chosen by the split).
+    if meta.val.is_none() && args.val.is_some() {
+        return Err(usage(anyhow!(
+            "{} was trained by a sweep without --val: its validation part was split off its data, so --val cannot name it; leave --val out to score that part",
+            args.model.display()
+        )));
+    }
     let (data, split) = super::load_split(&data_config, meta.split.seed)?;
     if !meta.data_sha256.is_empty() && data.checksums() != meta.data_sha256 {
         return Err(usage(anyhow!(
