@@ -319,3 +319,42 @@ fn messages_say_the_real_problem_once() {
         "was trained by a sweep without --val",
     );
 }
+
+/// `--quick`'s summary says the epochs its rates trained, not only the run's length.
+#[test]
+fn a_quick_summary_says_the_epochs_its_rates_trained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("quick");
+    let o = crate::common::lrsweep(&[
+        "sweep",
+        "--quick",
+        "--limit",
+        "1000",
+        "--epochs",
+        "12",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = crate::common::json(&out.join("summary.json"));
+    let epochs: Vec<u64> = summary["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["epochs"].as_u64().unwrap())
+        .collect();
+    let (lo, hi) = (epochs.iter().min().unwrap(), epochs.iter().max().unwrap());
+    assert!(lo < hi, "{epochs:?}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "up to 12 epochs per rate ({lo} to {hi} trained: pruning and patience 10)"
+        )),
+        "{md}"
+    );
+}

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lrsweep_model::EpochRecord;
+use lrsweep_model::{EpochRecord, Halving};
 
 use crate::exit::note;
 use crate::render::text::about;
@@ -22,6 +22,8 @@ pub enum Progress {
         overall: ProgressBar,
         /// The bars of the rates being trained, by label.
         rates: Mutex<Vec<(String, ProgressBar)>>,
+        /// The run's pruning, for the estimate.
+        pruning: Option<Halving>,
     },
     /// Plain lines without escape codes, one per rate and epoch.
     Plain {
@@ -41,6 +43,8 @@ pub struct Round {
     total: usize,
     /// Epochs per rate.
     epochs: usize,
+    /// The run's pruning: members leave at its rungs.
+    pruning: Option<Halving>,
 }
 
 impl Round {
@@ -49,10 +53,24 @@ impl Round {
     /// yet at the same cost per rate (a smaller stack's epoch is shorter). Early stops make it
     /// shorter than this.
     fn left(&self, epoch: usize, seconds: f64) -> f64 {
-        let per_rate_epoch = seconds / self.size.max(1) as f64;
+        // With pruning, fewer members train after each rung (⌈n/ETA⌉ of n): counted so, the
+        // estimate is what the run will train, not every rate to its last epoch.
+        let rungs = self.pruning.map_or_else(Vec::new, |h| h.rungs(self.epochs));
+        let alive = |n: usize, t: usize| {
+            rungs
+                .iter()
+                .filter(|&&r| r < t)
+                .fold(n, |n, _| match self.pruning {
+                    Some(h) => h.survivors(n),
+                    None => n,
+                })
+        };
+        let now = alive(self.size.max(1), epoch.max(1)).max(1);
+        let per_rate_epoch = seconds / now as f64;
         let pending = self.total.saturating_sub(self.done + self.size);
-        self.epochs.saturating_sub(epoch) as f64 * seconds
-            + (pending * self.epochs) as f64 * per_rate_epoch
+        let this_round: usize = (epoch + 1..=self.epochs).map(|t| alive(self.size, t)).sum();
+        let later: usize = (1..=self.epochs).map(|t| alive(pending, t)).sum();
+        (this_round + later) as f64 * per_rate_epoch
     }
 }
 
@@ -90,7 +108,22 @@ impl Progress {
             multi,
             overall,
             rates: Mutex::new(Vec::new()),
+            pruning: None,
         }
+    }
+
+    /// The run's pruning, so that the time left counts the members its rungs stop.
+    pub fn pruned_by(mut self, halving: Option<Halving>) -> Self {
+        match &mut self {
+            Self::Bars { pruning, .. } => *pruning = halving,
+            Self::Plain { round } => {
+                round
+                    .get_mut()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pruning = halving
+            }
+        }
+        self
     }
 
     /// Prints a line above the bars (or plainly).
@@ -118,6 +151,7 @@ impl Progress {
                 multi,
                 overall,
                 rates,
+                ..
             } => {
                 overall.set_length(total as u64);
                 overall.set_position(done as u64);
@@ -136,11 +170,13 @@ impl Progress {
                 }
             }
             Self::Plain { round } => {
-                *lock(round) = Round {
+                let mut round = lock(round);
+                *round = Round {
                     size: labels.len(),
                     done,
                     total,
                     epochs,
+                    pruning: round.pruning,
                 };
                 let which = if labels.len() == 1 {
                     format!("learning rate {}", labels[0])
@@ -155,7 +191,12 @@ impl Progress {
     /// A rate finished an epoch; `last` says it is the last of the rates reporting this epoch.
     pub fn epoch(&self, label: &str, epochs: usize, r: &EpochRecord, last: bool) {
         match self {
-            Self::Bars { rates, overall, .. } => {
+            Self::Bars {
+                rates,
+                overall,
+                pruning,
+                ..
+            } => {
                 let bars = lock(rates);
                 if let Some((_, bar)) = bars.iter().find(|(l, _)| l == label) {
                     bar.set_position(r.epoch as u64);
@@ -170,6 +211,7 @@ impl Progress {
                         done: overall.position() as usize,
                         total: overall.length().unwrap_or(0) as usize,
                         epochs,
+                        pruning: *pruning,
                     };
                     overall.set_message(format!(
                         "{} left in the sweep",
@@ -192,11 +234,17 @@ impl Progress {
     /// the whole stack).
     pub fn left(&self, epoch: usize, seconds: f64, epochs: usize) -> f64 {
         match self {
-            Self::Bars { rates, overall, .. } => Round {
+            Self::Bars {
+                rates,
+                overall,
+                pruning,
+                ..
+            } => Round {
                 size: lock(rates).len(),
                 done: overall.position() as usize,
                 total: overall.length().unwrap_or(0) as usize,
                 epochs,
+                pruning: *pruning,
             }
             .left(epoch, seconds),
             Self::Plain { round } => lock(round).left(epoch, seconds),
@@ -226,6 +274,7 @@ mod tests {
             done: 0,
             total: 7,
             epochs: 150,
+            pruning: None,
         };
         let left = round.left(10, 5.0);
         assert!(
@@ -235,5 +284,28 @@ mod tests {
         assert_eq!(about(left), "about 17 min");
         assert_eq!(about(30.0), "about 30 s");
         assert_eq!(about(9000.0), "about 2.5 h");
+    }
+
+    #[test]
+    fn with_pruning_the_estimate_counts_the_members_its_rungs_stop() {
+        // Issue 38: --quick said "about 30 min left" 15 s before its end. Nine rates under
+        // halving:3:3 over 150 epochs: 9 train to epoch 3, 3 to epoch 9, 1 to epoch 27, 1 to
+        // 150. After epoch 1 (1 s for the stack of 9): the member-epochs left, at 1/9 s each.
+        let round = Round {
+            size: 9,
+            done: 0,
+            total: 9,
+            epochs: 150,
+            pruning: Some(Halving::default()),
+        };
+        let member_epochs = 2 * 9 + 6 * 3 + 18 + 123;
+        let left = round.left(1, 1.0);
+        assert!((left - member_epochs as f64 / 9.0).abs() < 1e-9, "{left}");
+        // Without pruning, every rate to epoch 150.
+        let all = Round {
+            pruning: None,
+            ..round
+        };
+        assert!((all.left(1, 1.0) - 149.0).abs() < 1e-9);
     }
 }

@@ -112,7 +112,7 @@ pub fn write(out: &Path, record: &RunRecord, banner: &str, refresh: bool) -> Res
             records,
         });
     }
-    let header = text::run_header(config, &record.backend, &record.adapter);
+    let header = text::run_header(config, &record.backend, &record.adapter, &[]);
     let page = live::page(&header, banner, config.epochs, &members, refresh);
     write_atomic(&layout.file(names::REPORT), page.as_bytes())
 }

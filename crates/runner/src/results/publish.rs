@@ -190,7 +190,8 @@ fn write(
         chart::best_members(out, file, &curves)?;
     }
     write_json(&layout.file(names::SUMMARY_JSON), &summary)?;
-    let header = text::run_header(&record.config, &record.backend, &record.adapter);
+    let trained: Vec<usize> = summary.rates.iter().map(|r| r.epochs).collect();
+    let header = text::run_header(&record.config, &record.backend, &record.adapter, &trained);
     let md = format!(
         "# Learning-rate sweep\n\n{header}\n\n{}",
         text::summary_markdown(&summary)

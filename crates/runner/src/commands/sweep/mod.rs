@@ -118,7 +118,8 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         }
     };
     interrupt::install_handlers();
-    let progress = Progress::new(record.config.rates.len() + record.config.refine);
+    let progress = Progress::new(record.config.rates.len() + record.config.refine)
+        .pruned_by(record.config.prune);
     let live = LiveReport::new();
     let tracking = &args.tracking;
     let tracker = mlflow::destination(

@@ -8,7 +8,7 @@ use crate::analysis::verdict::Verdict;
 use crate::config::{rate_label, SweepConfig};
 
 /// The line under the summary's title: what ran where.
-pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String {
+pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str, trained: &[usize]) -> String {
     let mut schedules = String::new();
     if config.schedules != [lrsweep_model::Schedule::Constant] {
         let specs: Vec<String> = config.schedules.iter().map(|s| s.to_string()).collect();
@@ -45,9 +45,31 @@ pub fn run_header(config: &SweepConfig, backend: &str, adapter: &str) -> String 
     if config.weight_decay > 0.0 {
         optimizers += &format!(", weight decay {}", config.weight_decay);
     }
+    // With pruning or early stopping (--quick has both), the epochs each rate trained.
+    let (lo, hi) = trained
+        .iter()
+        .fold((usize::MAX, 0), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+    let stops = config.prune.is_some() || config.patience.is_some();
+    let epochs = match stops && !trained.is_empty() && lo < config.epochs {
+        true => format!(
+            "up to {} epochs per rate ({} trained: {})",
+            config.epochs,
+            match lo == hi {
+                true => lo.to_string(),
+                false => format!("{lo} to {hi}"),
+            },
+            match (config.prune.is_some(), config.patience) {
+                (true, Some(p)) => format!("pruning and patience {p}"),
+                (true, None) => "pruning".to_string(),
+                (false, Some(p)) => format!("patience {p}"),
+                (false, None) => String::new(),
+            }
+        ),
+        false => format!("{} epochs per rate", config.epochs),
+    };
     format!(
-        "{} epochs per rate, batch {batch}{schedules}{network}{optimizers}, seed {}, {backend} on {adapter}.",
-        config.epochs, config.seed
+        "{epochs}, batch {batch}{schedules}{network}{optimizers}, seed {}, {backend} on {adapter}.",
+        config.seed
     )
 }
 
