@@ -6,6 +6,15 @@ use std::process::Command;
 
 use crate::common::{bin, mnist_dir, text};
 
+/// `lrsweep sweep --data data` of one rate (1e-2) on the CPU engine into `out`, with `extra`.
+fn table_sweep(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["sweep", "--data", data.to_str().unwrap(), "--rates", "1e-2"];
+    args.extend(["--refine", "0", "--no-find", "--backend", "cpu"]);
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    crate::common::lrsweep(&args)
+}
+
 /// Every file and directory under `dir`, with its permission bits.
 fn modes(dir: &Path) -> Vec<(String, u32, bool)> {
     let mut out = Vec::new();
@@ -71,24 +80,9 @@ fn a_small_table_trains_at_the_default_batch_and_a_chosen_one_is_refused_with_th
     let out = tmp.path().join("run");
     let (d, o) = (csv.to_str().unwrap(), out.to_str().unwrap());
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "sweep",
-            "--data",
-            d,
-            "--epochs",
-            "2",
-            "--rates",
-            "1e-2",
-            "--refine",
-            "0",
-            "--no-find",
-            "--backend",
-            "cpu",
-            "--out",
-            o,
-        ];
-        args.extend_from_slice(extra);
-        crate::common::lrsweep(&args)
+        let mut all = vec!["--epochs", "2"];
+        all.extend_from_slice(extra);
+        table_sweep(&csv, &out, &all)
     };
     let got = run(&[]);
     assert!(got.status.success(), "{}", text(&got));
@@ -211,24 +205,9 @@ fn a_pandas_table_leaves_its_index_and_id_out_and_names_its_label_column() {
     std::fs::write(&csv, table).unwrap();
     let run = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
-        let mut args = vec![
-            "sweep",
-            "--data",
-            csv.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--rates",
-            "1e-2",
-            "--refine",
-            "0",
-            "--no-find",
-            "--backend",
-            "cpu",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let o = crate::common::lrsweep(&args);
+        let mut all = vec!["--epochs", "1"];
+        all.extend_from_slice(extra);
+        let o = table_sweep(&csv, &out, &all);
         assert!(o.status.success(), "{}", text(&o));
         (out, text(&o))
     };
@@ -289,22 +268,7 @@ fn messages_say_the_real_problem_once() {
     )
     .unwrap();
     let out = tmp.path().join("run");
-    let o = crate::common::lrsweep(&[
-        "sweep",
-        "--data",
-        csv.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--rates",
-        "1e-2",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = table_sweep(&csv, &out, &["--epochs", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     crate::common::usage_error(
         &[
