@@ -322,3 +322,32 @@ fn a_quick_summary_says_the_epochs_its_rates_trained() {
         "{md}"
     );
 }
+
+/// `find` takes the options that shape the network, the loss and the split, as `sweep` does.
+#[test]
+fn find_range_tests_the_network_and_loss_being_swept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("find");
+    let o = crate::common::lrsweep(&[
+        "find",
+        "--limit",
+        "2000",
+        "--steps",
+        "20",
+        "--hidden",
+        "32,16",
+        "--activation",
+        "tanh",
+        "--val-fraction",
+        "0.3",
+        "--loss",
+        "exact",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("find.json").is_file());
+    crate::common::usage_error(&["find", "--loss", "mse"], "--loss");
+}

@@ -68,6 +68,16 @@ pub struct FindArgs {
     #[arg(long, value_name = "W", default_value_t = 0.0, value_parser = super::parse::weight_decay)]
     pub weight_decay: f64,
 
+    /// Share of the items held out for validation (stratified), as `sweep --val-fraction`; not
+    /// with --val.
+    #[arg(long, visible_alias = "validation-split", default_value_t = sweep().data.val_fraction, value_parser = super::parse::fraction, conflicts_with = "val")]
+    pub val_fraction: f64,
+
+    /// Loss, as `sweep --loss`: keras (probabilities clipped, the reference) or exact
+    /// (log-softmax).
+    #[arg(long, value_enum, default_value_t = sweep().loss.into())]
+    pub loss: super::sweep::LossArg,
+
     /// The network it trains.
     #[command(flatten)]
     pub network: NetworkArgs,

@@ -106,10 +106,13 @@ pub fn run(args: &FindArgs) -> Result<()> {
         )));
     }
     let convention = args.convention.into();
+    let mut data = args.data.to_config(args.limit)?;
+    data.val_fraction = args.val_fraction;
     let config = SweepConfig {
         batch_size: args.batch_size as usize,
         seed: args.seed,
-        data: args.data.to_config(args.limit)?,
+        loss: args.loss.into(),
+        data,
         optimizers: vec![args.optimizer],
         convention,
         optimizer_defaults: Some(lrsweep_model::Defaults::of(convention)),
