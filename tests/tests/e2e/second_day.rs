@@ -351,3 +351,96 @@ fn find_range_tests_the_network_and_loss_being_swept() {
     assert!(out.join("find.json").is_file());
     crate::common::usage_error(&["find", "--loss", "mse"], "--loss");
 }
+
+/// `report.html` a person scans: the verdict a word set apart in the second column (its text
+/// says it, whatever the colour), the gist beside it and the evidence a click away, the
+/// recommended row marked, each rate linked to its chart; seen in headless Chromium at 1400
+/// and 800 pixels (screenshots written beside the test's temporary files, their paths said).
+#[test]
+fn the_report_reads_as_a_dashboard_at_1400_and_800_pixels() {
+    let Some(browser) = crate::trackers::chromium() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = crate::common::lrsweep(&[
+        "sweep",
+        "--limit",
+        "1000",
+        "--epochs",
+        "4",
+        "--rates",
+        "1e-4,1e-3,1e-2",
+        "--refine",
+        "0",
+        "--no-find",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = format!("file://{}", out.join("report.html").display());
+    let shots = std::env::temp_dir().join(format!("lrsweep-report-{}", std::process::id()));
+    std::fs::create_dir_all(&shots).unwrap();
+    for width in [1400, 800] {
+        let shot = shots.join(format!("report-{width}.png"));
+        let o = Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--window-size={width},1000"))
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(&page)
+            .output()
+            .unwrap();
+        assert!(o.status.success() && shot.is_file(), "{}", text(&o));
+        eprintln!("screenshot at {width} px: {}", shot.display());
+    }
+    let o = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &page,
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    let summary = crate::common::json(&out.join("summary.json"));
+    let recommended = summary["recommended"]["dir"].as_str().unwrap();
+    let table = dom
+        .split("<table class=\"rates\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the rates' table");
+    let header: Vec<&str> = table
+        .split("<th")
+        .skip(1)
+        .map(|h| h.split('>').nth(1).unwrap().split('<').next().unwrap())
+        .collect();
+    assert_eq!(&header[..2], ["rate", "verdict"], "{header:?}");
+    let rows: Vec<&str> = table.split("<tr id=\"row-").skip(1).collect();
+    assert_eq!(rows.len(), 3);
+    for (row, rate) in rows.iter().zip(summary["rates"].as_array().unwrap()) {
+        let dir = rate["dir"].as_str().unwrap();
+        assert!(row.starts_with(dir), "{row}");
+        // The verdict's word is text in its badge, its evidence a click away.
+        let word = rate["verdict"].as_str().unwrap().replace('_', " ");
+        assert!(
+            row.contains(&format!("\">{word}</span>")) && row.contains("<details>"),
+            "{row}"
+        );
+        // Numbers right-aligned, prose left.
+        assert!(row.contains("<td class=\"num\">") && row.contains("<td class=\"text\">"));
+        // Linked to its chart, which exists.
+        assert!(row.contains(&format!("href=\"#chart-{dir}\"")), "{row}");
+        assert!(dom.contains(&format!("id=\"chart-{dir}\"")), "{dir}");
+        let marked = row.contains("★ recommended") && row.contains("class=\"recommended\"");
+        assert_eq!(marked, dir == recommended, "{row}");
+    }
+}

@@ -37,6 +37,19 @@ fn image(path: &Path, alt: &str) -> Result<String> {
     ))
 }
 
+/// The page's style: a table a person scans (numbers right-aligned, prose left, the verdict a
+/// coloured word whose text says it too, the recommended row marked) at any width.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1400px;margin:auto;padding:0 12px}\
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}\
+table.rates td.text,table.rates th.text{text-align:left}table.rates td.num{white-space:nowrap}\
+table.rates td:nth-child(2){min-width:16em}tr.recommended{background:#e8f5e9}.scroll{overflow-x:auto}\
+.mark{color:#1b5e20;font-weight:bold;white-space:nowrap}\
+.verdict{display:inline-block;padding:1px 6px;border-radius:3px;font-weight:bold;color:#fff;background:#616161;white-space:nowrap}\
+.v-fits{background:#2e7d32}.v-overfitting{background:#e65100}.v-diverged{background:#c62828}\
+.v-still_improving{background:#1565c0}.v-not_moving{background:#6d4c41}.v-unstable{background:#ad1457}\
+details{font-size:smaller;color:#444}summary{cursor:pointer}\
+@media (max-width:900px){table.rates{font-size:smaller}}";
+
 /// The page for the run in `dir`, whose charts are already drawn there.
 pub fn report(
     dir: &Path,
@@ -45,8 +58,8 @@ pub fn report(
     summary: &Summary,
     finds: &[FindResult],
 ) -> Result<String> {
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lrsweep report</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>\n<h1>Learning-rate sweep</h1>\n",
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>lrsweep report</title><style>{STYLE}</style></head><body>\n<h1>Learning-rate sweep</h1>\n",
     );
     h += &format!("<p>{}</p>\n", escape(header));
     h += &summary_html(summary);
@@ -107,10 +120,15 @@ pub fn report(
             true => format!("lr-{}", r.label),
             false => r.dir.clone(),
         };
+        let (word, class) = match &r.unfinished {
+            Some(_) => ("unfinished", "unfinished"),
+            None => (r.verdict.display(), r.verdict.name()),
+        };
         h += &format!(
-            "<h2>Learning rate {}</h2>\n{}\n",
+            "<h2 id=\"chart-{stem}\">Learning rate {} <span class=\"verdict v-{class}\">{word}</span></h2>\n{}\n<p><a href=\"#row-{stem}\">back to the table</a></p>\n",
             escape(&r.label),
-            image(&dir.join(format!("{stem}.png")), &r.label)?
+            image(&dir.join(format!("{stem}.png")), &r.label)?,
+            stem = escape(&stem)
         );
     }
     h += "</body></html>\n";

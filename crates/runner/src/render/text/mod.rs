@@ -13,8 +13,8 @@ pub use sentences::{describe_range, run_header};
 
 use format::{html_table, md_table};
 use rows::{
-    batch_rows, best_columns, best_rows, cells, grid, row, seed_rows, BATCH_COLUMNS, BATCH_TITLE,
-    COLUMNS, GRID_TITLE, NETWORK_TITLE, OPTIMIZER_TITLE, SEED_COLUMNS,
+    batch_rows, best_columns, best_rows, cells, grid, rates_html, row, seed_rows, BATCH_COLUMNS,
+    BATCH_TITLE, COLUMNS, GRID_TITLE, NETWORK_TITLE, OPTIMIZER_TITLE, SEED_COLUMNS,
 };
 use sentences::{
     data_line, incomplete, lead_line, moves_line, pruning_line, range_lines, recommendation,
@@ -107,10 +107,7 @@ pub fn summary_html(summary: &Summary) -> String {
     if let Some(line) = data_line(summary) {
         h += &format!("<p>{}</p>\n", escape(&line));
     }
-    h += &html_table(
-        &COLUMNS,
-        summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
-    );
+    h += &rates_html(summary);
     if let Some((header, rows)) = grid(summary) {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         h += &format!("<p>{GRID_TITLE}:</p>\n{}", html_table(&header, rows));
@@ -156,6 +153,18 @@ mod tests {
     use crate::analysis::summary::{summarize, Facts, RateSummary};
     use crate::analysis::verdict::Verdict;
     use lrsweep_model::{EpochRecord, Hopeless};
+
+    #[test]
+    fn a_verdicts_gist_is_its_first_clause() {
+        assert_eq!(
+            rows::gist(
+                "validation loss still falling at the last epoch (0.2452, down): train longer"
+            ),
+            "validation loss still falling at the last epoch"
+        );
+        assert_eq!(rows::gist("undecided: pruned at epoch 2"), "undecided");
+        assert_eq!(rows::gist(&"x".repeat(200)).chars().count(), 90);
+    }
 
     fn summarize_rate(
         rate: f64,

@@ -82,6 +82,92 @@ pub(super) fn cells(r: Row) -> [String; 10] {
     ]
 }
 
+/// The gist of a verdict's evidence: its first clause, for a table a person scans (the whole
+/// sentence stays a click away).
+pub(super) fn gist(reason: &str) -> String {
+    let cut = reason.find([':', '(', ';']).unwrap_or(reason.len());
+    let head = reason[..cut].trim().trim_end_matches(',');
+    match head.chars().count() > 90 {
+        true => format!("{}…", head.chars().take(89).collect::<String>()),
+        false => head.to_string(),
+    }
+}
+
+/// The rates' table as a page shows it: the verdict a word set apart (its colour and its
+/// text, so it survives printing and colour blindness), the gist beside it and the evidence a
+/// click away; numbers right-aligned, prose left-aligned; the recommended row marked; each
+/// rate linked to its chart.
+pub(super) fn rates_html(summary: &Summary) -> String {
+    use super::format::escape;
+    let recommended = summary.recommended.as_ref().map(|r| r.dir.as_str());
+    let numeric = [
+        false, true, true, true, true, true, true, false, true, false,
+    ];
+    // The rate and its verdict first: what a person looks for, visible at any width; then the
+    // figures (the table scrolls sideways on a narrow screen).
+    let order = [0, 9, 1, 2, 3, 4, 5, 6, 7, 8];
+    let mut h = String::from("<div class=\"scroll\"><table class=\"rates\"><tr>");
+    for &k in &order {
+        h += &format!(
+            "<th class=\"{}\">{}</th>",
+            if numeric[k] { "num" } else { "text" },
+            escape(COLUMNS[k])
+        );
+    }
+    h += "</tr>\n";
+    for r in &summary.rates {
+        let dir = match r.dir.is_empty() {
+            true => format!("lr-{}", r.label),
+            false => r.dir.clone(),
+        };
+        let marked = recommended == Some(dir.as_str());
+        let cells = cells(row(r));
+        h += &format!(
+            "<tr id=\"row-{}\"{}>",
+            escape(&dir),
+            if marked { " class=\"recommended\"" } else { "" }
+        );
+        for &k in &order {
+            let cell = &cells[k];
+            let body = match k {
+                0 => format!(
+                    "<a href=\"#chart-{}\">{}</a>{}",
+                    escape(&dir),
+                    escape(cell),
+                    if marked {
+                        " <span class=\"mark\">★ recommended</span>"
+                    } else {
+                        ""
+                    }
+                ),
+                9 => {
+                    let (word, class) = match &r.unfinished {
+                        Some(_) => ("unfinished".to_string(), "unfinished"),
+                        None => (r.verdict.display().to_string(), r.verdict.name()),
+                    };
+                    let reason = match &r.unfinished {
+                        Some(u) => u.clone(),
+                        None => r.verdict_reason.clone(),
+                    };
+                    format!(
+                        "<span class=\"verdict v-{class}\">{}</span> {}<details><summary>evidence</summary>{}</details>",
+                        escape(&word),
+                        escape(&gist(&reason)),
+                        escape(&reason)
+                    )
+                }
+                _ => escape(cell),
+            };
+            h += &format!(
+                "<td class=\"{}\">{body}</td>",
+                if numeric[k] { "num" } else { "text" }
+            );
+        }
+        h += "</tr>\n";
+    }
+    h + "</table></div>\n"
+}
+
 /// With several groups (schedules, networks, batch sizes): the grid of the lowest validation
 /// loss of every rate (rows) in every group (columns: what differs among the groups: the
 /// schedule, the network, the batch size), `(epoch)` after each, the recommended one in bold;
