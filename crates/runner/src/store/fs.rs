@@ -31,9 +31,10 @@ pub mod limit {
     pub const CHART: u64 = 256 << 20;
 }
 
-/// This host's name as the temporaries carry it: letters, digits and dots kept, anything else
-/// (a `-` included, which separates the name's fields) written `_`.
-fn host() -> String {
+/// This host's name as the run's file names carry it (temporaries, TensorBoard's event files):
+/// letters, digits and dots kept, anything else (a `-` included, which separates a temporary's
+/// fields) written `_`.
+pub(crate) fn host() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();

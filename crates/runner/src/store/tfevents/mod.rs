@@ -56,28 +56,12 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn host() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name: String = name
-        .trim()
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || c == '-' {
-            true => c,
-            false => '_',
-        })
-        .collect();
-    match name.is_empty() {
-        true => "host".to_string(),
-        false => name,
-    }
-}
-
 /// A new event file's name, as TensorFlow's writers name them.
 fn file_name(suffix: &str) -> String {
     format!(
         "{PREFIX}{}.{}.{}{suffix}",
         now() as u64,
-        host(),
+        fs::host(),
         std::process::id()
     )
 }
@@ -275,7 +259,7 @@ fn replace_hparams_file(dir: &Path, time: f64, bytes: &[u8]) -> Result<()> {
     let path = dir.join(format!(
         "{PREFIX}{:013.0}.{}{HPARAMS_SUFFIX}",
         (time * 1000.0).max(0.0),
-        host()
+        fs::host()
     ));
     if fs::read(&path, limit::METRICS).ok().as_deref() != Some(bytes) {
         fs::write_atomic(&path, bytes)?;
