@@ -233,6 +233,42 @@ impl RateState {
     }
 }
 
+/// A member's validation figures: the latest epoch's and the best.
+#[derive(Debug, Serialize)]
+pub struct Figures {
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The latest epoch's validation loss.
+    pub val_loss: f64,
+    /// The latest epoch's validation accuracy.
+    pub val_acc: f64,
+    /// The lowest validation loss (NaN when none is finite).
+    pub best_val_loss: f64,
+    /// The epoch of the lowest validation loss (0 when none is finite).
+    pub best_val_loss_epoch: usize,
+    /// The highest validation accuracy.
+    pub best_val_acc: f64,
+}
+
+impl Figures {
+    /// The figures of `records`; none before the first epoch.
+    pub fn of(records: &[lrsweep_model::EpochRecord]) -> Option<Self> {
+        let last = records.last()?;
+        let best = records
+            .iter()
+            .filter(|r| r.val_loss.is_finite())
+            .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss));
+        Some(Self {
+            epochs: records.len(),
+            val_loss: last.val_loss,
+            val_acc: last.val_acc,
+            best_val_loss: best.map_or(f64::NAN, |b| b.val_loss),
+            best_val_loss_epoch: best.map_or(0, |b| b.epoch),
+            best_val_acc: records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::analysis::status::{self, RateState};
+use crate::analysis::status::{self, Figures, RateState};
 use crate::analysis::summary::{RateSummary, Recommendation, Summary};
 use crate::analysis::verdict::Verdict;
 use crate::cli::StatusArgs;
@@ -55,35 +55,6 @@ struct Row {
     /// The verdict's evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict_reason: Option<String>,
-}
-
-/// A member's validation figures: the latest epoch's and the best.
-#[derive(Debug, Serialize)]
-struct Figures {
-    epochs: usize,
-    val_loss: f64,
-    val_acc: f64,
-    best_val_loss: f64,
-    best_val_loss_epoch: usize,
-    best_val_acc: f64,
-}
-
-impl Figures {
-    fn of(records: &[lrsweep_model::EpochRecord]) -> Option<Self> {
-        let last = records.last()?;
-        let best = records
-            .iter()
-            .filter(|r| r.val_loss.is_finite())
-            .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss));
-        Some(Self {
-            epochs: records.len(),
-            val_loss: last.val_loss,
-            val_acc: last.val_acc,
-            best_val_loss: best.map_or(f64::NAN, |b| b.val_loss),
-            best_val_loss_epoch: best.map_or(0, |b| b.epoch),
-            best_val_acc: records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max),
-        })
-    }
 }
 
 /// `lrsweep status --json`.

@@ -6,6 +6,7 @@ use anyhow::Result;
 use lrsweep_model::EpochRecord;
 
 use super::collect::Collected;
+use crate::analysis::status::Figures;
 use crate::analysis::summary::Summary;
 use crate::config::{Setting, Unit};
 use crate::store::claim;
@@ -22,11 +23,7 @@ fn session(
     verdict: &str,
 ) -> Option<Session> {
     let config = &record.config;
-    let best = records
-        .iter()
-        .filter(|r| r.val_loss.is_finite())
-        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))?;
-    let best_acc = records.iter().map(|r| r.val_acc).fold(f64::NAN, f64::max);
+    let best = Figures::of(records).filter(|f| f.best_val_loss.is_finite())?;
     let files = layout.member(unit);
     let mut hparams: Vec<(String, Setting)> = config
         .member_settings(unit)
@@ -37,8 +34,8 @@ fn session(
     Some(Session {
         dir: files.name().to_string(),
         hparams,
-        metrics: [best.val_loss, best_acc],
-        epoch: best.epoch,
+        metrics: [best.best_val_loss, best.best_val_acc],
+        epoch: best.best_val_loss_epoch,
         finished: claim::done(&files.path()).is_some(),
         time: std::fs::metadata(files.metrics())
             .and_then(|m| m.modified())
