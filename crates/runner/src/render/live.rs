@@ -4,6 +4,7 @@
 
 use lrsweep_model::EpochRecord;
 
+use crate::render::chart::{loss_axis, tidy};
 use crate::render::text::escape;
 
 /// Seconds between two reloads of the live page.
@@ -37,29 +38,19 @@ fn n(x: f64) -> String {
 /// An inline SVG panel of `curves` (colour, values by epoch; non-finite values left out) over
 /// `epochs` epochs, on a log scale when `log`; `title` above it.
 fn panel(title: &str, epochs: usize, curves: &[(&str, Vec<f64>)], log: bool) -> String {
-    let f = |v: f64| if log { v.max(1e-12).log10() } else { v };
-    let finite: Vec<f64> = curves
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .filter(|v| v.is_finite() && (!log || *v > 0.0))
-        .map(f)
-        .collect();
-    let (mut lo, mut hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    if log {
-        (lo, hi) = (lo.floor(), hi.ceil());
-    } else if title.contains("accuracy") {
-        (lo, hi) = (0.0, 1.0);
-    }
-    if hi - lo < 1e-9 {
-        hi = lo + 1.0;
-    }
+    // A log axis as the charts draw theirs (round ticks at both ends), placed by its logarithm;
+    // accuracy from 0 to 1.
+    let (lo, hi, ticks) = match log {
+        true => {
+            let (a, b, ticks) = loss_axis(curves.iter().flat_map(|(_, v)| v.iter().copied()));
+            (a.log10(), b.log10(), ticks)
+        }
+        false => (0.0, 1.0, (0..=4).map(|k| k as f64 / 4.0).collect()),
+    };
+    let f = |v: f64| match log {
+        true => v.clamp(10f64.powf(lo), 10f64.powf(hi)).log10(),
+        false => v,
+    };
     let x =
         |e: usize| PAD_L + (e as f64 - 1.0) / (epochs.max(2) as f64 - 1.0) * (W - PAD_L - PAD_R);
     let y = |v: f64| PAD_T + (hi - f(v)) / (hi - lo) * (H - PAD_T - PAD_B);
@@ -79,23 +70,13 @@ fn panel(title: &str, epochs: usize, curves: &[(&str, Vec<f64>)], log: bool) -> 
         n(W - PAD_L - PAD_R),
         n(H - PAD_T - PAD_B)
     );
-    // Ticks: each decade on a log axis, quarters otherwise.
-    let ticks: Vec<f64> = match log {
-        true => (lo as i32..=hi as i32).map(f64::from).collect(),
-        false => (0..=4).map(|k| lo + (hi - lo) * k as f64 / 4.0).collect(),
-    };
-    for t in ticks {
-        let v = if log { 10f64.powf(t) } else { t };
-        let py = PAD_T + (hi - t) / (hi - lo) * (H - PAD_T - PAD_B);
+    for v in ticks {
+        let py = PAD_T + (hi - f(v)) / (hi - lo) * (H - PAD_T - PAD_B);
         s += &format!(
             "<text x=\"{}\" y=\"{}\" font-size=\"9\" text-anchor=\"end\">{}</text>",
             n(PAD_L - 3.0),
             n(py + 3.0),
-            if log {
-                format!("{v:.0e}")
-            } else {
-                format!("{v:.2}")
-            }
+            tidy(v)
         );
     }
     s += &format!(

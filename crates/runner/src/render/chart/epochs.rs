@@ -88,6 +88,23 @@ pub(super) fn log_axis(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
     (a, b, log_ticks(a, b))
 }
 
+/// The log axis of the losses `values`: the positive finite ones (within ±100 decades) and a
+/// span of at least 1.6×, widened to round ticks at both ends ([`log_axis`]); 0.01 to 10
+/// when none can be drawn. Its range and ticks.
+pub(crate) fn loss_axis(values: impl IntoIterator<Item = f64>) -> (f64, f64, Vec<f64>) {
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    match lo.is_finite() {
+        true => log_axis(lo, hi.max(lo * 1.6)),
+        false => (0.01, 10.0, log_ticks(0.01, 10.0)),
+    }
+}
+
 /// Log-axis ticks at round values inside `lo..hi` (see [`mantissas`]).
 pub(super) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let mantissas = mantissas(lo, hi);
@@ -124,19 +141,7 @@ pub(super) fn loss_panel<DB: DrawingBackend>(
     } else {
         kept
     };
-    let (lo, hi) = pool
-        .iter()
-        .flat_map(positive)
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    let (lo, hi, ticks) = if lo.is_finite() {
-        log_axis(lo, hi.max(lo * 1.6))
-    } else {
-        (0.01, 10.0, log_ticks(0.01, 10.0))
-    };
+    let (lo, hi, ticks) = loss_axis(pool.iter().flat_map(positive));
     let y = (lo..hi).log_scale().with_key_points(ticks);
     let mut chart =
         frame(area, "Validation loss (log scale)", u, 45.0).build_cartesian_2d(1..n, y)?;
@@ -229,7 +234,7 @@ where
 }
 
 /// A loss tick as people write it: 10, 1, 0.1, 0.05.
-pub(super) fn tidy(y: f64) -> String {
+pub(crate) fn tidy(y: f64) -> String {
     let s = format!("{y:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -14,6 +14,7 @@ mod rate;
 
 pub use bars::bench;
 pub use epochs::Line;
+pub(crate) use epochs::{loss_axis, tidy};
 pub use overview::{best_members, overview};
 pub use range::find;
 pub use rate::rate_chart;

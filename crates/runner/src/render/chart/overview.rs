@@ -9,10 +9,9 @@ use plotters::prelude::*;
 
 #[cfg(test)]
 use super::draw::svg;
-use super::draw::{axes, frame, legend, png, segments, stroke, Axes, DrawResult, AXIS_LIMIT};
+use super::draw::{axes, frame, legend, png, segments, stroke, Axes, DrawResult};
 use super::epochs::{
-    draw_runs, epoch_axes, last_epoch, log_axis, log_ticks, loss_panel, styles, tidy, Line,
-    ACCURACY_AXIS,
+    draw_runs, epoch_axes, last_epoch, loss_axis, loss_panel, styles, tidy, Line, ACCURACY_AXIS,
 };
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
@@ -118,18 +117,11 @@ fn against_seconds<DB: DrawingBackend>(
         .flat_map(|l| timeline(l).last().map(|p| p.0))
         .fold(0.0f64, f64::max)
         .max(1e-3);
-    let losses: Vec<f64> = lines
-        .iter()
-        .flat_map(|l| l.records.iter().map(|r| r.val_loss))
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .map(|v| v.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT))
-        .collect();
-    let lo = losses.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = losses.iter().copied().fold(0.0f64, f64::max);
-    let (lo, hi, ticks) = match lo.is_finite() {
-        true => log_axis(lo, hi.max(lo * 1.6)),
-        false => (0.01, 10.0, log_ticks(0.01, 10.0)),
-    };
+    let (lo, hi, ticks) = loss_axis(
+        lines
+            .iter()
+            .flat_map(|l| l.records.iter().map(|r| r.val_loss)),
+    );
     let y = (lo..hi).log_scale().with_key_points(ticks);
     let mut chart = frame(area, "Validation loss against wall-clock time", u, 45.0)
         .build_cartesian_2d(0.0..end * 1.02, y)?;
@@ -163,6 +155,8 @@ fn overview_svg(dir: &Path, lines: &[Line]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::chart::draw::AXIS_LIMIT;
+    use crate::render::chart::epochs::log_ticks;
     use lrsweep_model::EpochRecord;
 
     fn rec(epoch: usize, loss: f64) -> EpochRecord {
@@ -237,7 +231,7 @@ mod tests {
             (0.5, 0.52),
             (1e-90, 1e90),
         ] {
-            let (a, b, ticks) = super::log_axis(lo, hi);
+            let (a, b, ticks) = crate::render::chart::epochs::log_axis(lo, hi);
             assert!(a <= lo && b >= hi, "{lo}..{hi}: axis {a}..{b}");
             let (first, last) = (ticks[0], *ticks.last().unwrap());
             assert!(first <= lo, "{lo}..{hi}: lowest tick {first} in {ticks:?}");
