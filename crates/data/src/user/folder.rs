@@ -62,7 +62,8 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
             "is an empty folder: give it one subfolder of images per class (or name a data file)",
         ));
     }
-    let mut files: Vec<(PathBuf, Label)> = Vec::new();
+    // Each image with its class and its size on disk (read once, from its metadata).
+    let mut files: Vec<(PathBuf, Label, u64)> = Vec::new();
     for (c, dir) in classes.iter().enumerate() {
         let before = files.len();
         for path in entries(dir)? {
@@ -74,8 +75,8 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
             }
             // A FIFO or a device named *.png is refused here, never opened (opening a FIFO
             // waits for a writer).
-            crate::bounded::regular_size(&path)?;
-            files.push((path, c as Label));
+            let stored = crate::bounded::regular_size(&path)?;
+            files.push((path, c as Label, stored));
         }
         if files.len() == before {
             return Err(DataError::invalid(
@@ -86,7 +87,7 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
     }
     // Sizes from the headers first: a mismatch or a memory need is found before decoding.
     let mut dims = Vec::with_capacity(files.len());
-    for (path, _) in &files {
+    for (path, ..) in &files {
         let d = image::image_dimensions(path).map_err(|e| {
             DataError::invalid(path.display(), format!("not a readable image ({e})"))
         })?;
@@ -125,12 +126,11 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
     let mut rgb = Vec::with_capacity(files.len() * (w * h * 3) as usize);
     let mut colour = false;
     let mut digest = Vec::with_capacity(files.len() * 64);
-    for ((path, _), &(iw, ih)) in files.iter().zip(&dims) {
+    for ((path, _, stored), &(iw, ih)) in files.iter().zip(&dims) {
         // An image file holds at most about its pixels' bytes (16-bit RGBA, uncompressed) and
         // some metadata: a file far larger is not that image, and is not read whole.
         let most = image_file_bound(iw, ih);
-        let stored = crate::bounded::regular_size(path)?;
-        if stored > most {
+        if *stored > most {
             return Err(DataError::invalid(
                 path.display(),
                 format!(
@@ -175,7 +175,7 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
             vec![h as usize, w as usize],
         )
     };
-    let labels = files.iter().map(|&(_, c)| c).collect();
+    let labels = files.iter().map(|&(_, c, _)| c).collect();
     let names = classes
         .iter()
         .map(|d| {
