@@ -191,14 +191,8 @@ impl Progress {
     /// A rate finished an epoch; `last` says it is the last of the rates reporting this epoch.
     pub fn epoch(&self, label: &str, epochs: usize, r: &EpochRecord, last: bool) {
         match self {
-            Self::Bars {
-                rates,
-                overall,
-                pruning,
-                ..
-            } => {
-                let bars = lock(rates);
-                if let Some((_, bar)) = bars.iter().find(|(l, _)| l == label) {
+            Self::Bars { rates, overall, .. } => {
+                if let Some((_, bar)) = lock(rates).iter().find(|(l, _)| l == label) {
                     bar.set_position(r.epoch as u64);
                     bar.set_message(figures(r));
                     if r.epoch >= epochs {
@@ -206,23 +200,14 @@ impl Progress {
                     }
                 }
                 if last {
-                    let round = Round {
-                        size: bars.len(),
-                        done: overall.position() as usize,
-                        total: overall.length().unwrap_or(0) as usize,
-                        epochs,
-                        pruning: *pruning,
-                    };
-                    overall.set_message(format!(
-                        "{} left in the sweep",
-                        about(round.left(r.epoch, r.seconds))
-                    ));
+                    let left = self.left(r.epoch, r.seconds, epochs);
+                    overall.set_message(format!("{} left in the sweep", about(left)));
                 }
             }
-            Self::Plain { round } => {
+            Self::Plain { .. } => {
                 let mut line = format!("lr {label} epoch {}/{epochs}: {}", r.epoch, figures(r));
                 if last {
-                    let left = lock(round).left(r.epoch, r.seconds);
+                    let left = self.left(r.epoch, r.seconds, epochs);
                     line += &format!(" — sweep: {} left", about(left));
                 }
                 note(&line);
