@@ -159,6 +159,16 @@ pub fn sweep_ok(settings: &[&str], out: &Path) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
+/// A small sweep into `out` that must succeed: 1000 MNIST images, no refinement, no range
+/// test, the CPU backend, and `extra`.
+pub fn small_sweep(out: &Path, extra: &[&str]) {
+    let mut args = vec!["sweep", "--limit", "1000", "--refine", "0", "--no-find"];
+    args.extend(["--backend", "cpu", "--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let o = lrsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// Every member directory of a run, by name, with its figures (the seconds left out).
 pub fn all_figures(run: &Path) -> Vec<(String, Vec<Vec<String>>)> {
     let mut members: Vec<(String, Vec<Vec<String>>)> = std::fs::read_dir(run)

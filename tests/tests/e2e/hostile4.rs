@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{bin, json, lrsweep, mnist_dir, text, usage_error};
+use crate::common::{bin, json, lrsweep, mnist_dir, small_sweep, text, usage_error};
 use crate::own_data::{csv_text, gzip, idx, rows, sweep_args};
 
 /// A refusal (exit 2) saying `says`, with nothing written at `out`.
@@ -161,27 +161,19 @@ fn a_schedule_decaying_into_subnormal_rates_is_reported() {
 fn a_work_task_refuses_a_data_record_that_does_not_describe_the_data() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let o = lrsweep(&[
-        "sweep",
-        "--slurm",
-        "--dry-run",
-        "--limit",
-        "1000",
-        "--epochs",
-        "1",
-        "--rates",
-        "1e-3",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--cpu-path",
-        "dense",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    small_sweep(
+        &out,
+        &[
+            "--slurm",
+            "--dry-run",
+            "--epochs",
+            "1",
+            "--rates",
+            "1e-3",
+            "--cpu-path",
+            "dense",
+        ],
+    );
     let path = out.join("config.json");
     let saved = std::fs::read_to_string(&path).unwrap();
     let config: serde_json::Value = serde_json::from_str(&saved).unwrap();
@@ -234,25 +226,6 @@ fn a_member_name_too_long_is_refused_before_anything_is_written() {
     );
 }
 
-/// A small finished run in `out` (MNIST, 1000 images), with `extra` settings.
-fn small_run(out: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "sweep",
-        "--limit",
-        "1000",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = lrsweep(&args);
-    assert!(o.status.success(), "{}", text(&o));
-}
-
 /// Class 17: crafted runs get one clear refusal, not a report that contradicts itself or one of
 /// thousands of empty charts; the messages say what happened and the fix.
 #[test]
@@ -260,7 +233,7 @@ fn crafted_runs_and_misleading_messages() {
     let tmp = tempfile::tempdir().unwrap();
     // A pruned run whose records disagree with its pruning.
     let pruned = tmp.path().join("pruned");
-    small_run(
+    small_sweep(
         &pruned,
         &[
             "--epochs",
@@ -293,7 +266,7 @@ fn crafted_runs_and_misleading_messages() {
 
     // Thousands of batch sizes no member trained: refused at once.
     let run = tmp.path().join("run");
-    small_run(&run, &["--epochs", "1", "--rates", "1e-3"]);
+    small_sweep(&run, &["--epochs", "1", "--rates", "1e-3"]);
     let path = run.join("config.json");
     let saved = std::fs::read_to_string(&path).unwrap();
     let mut config: serde_json::Value = serde_json::from_str(&saved).unwrap();

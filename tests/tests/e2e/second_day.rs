@@ -116,25 +116,17 @@ fn a_small_table_trains_at_the_default_batch_and_a_chosen_one_is_refused_with_th
 fn status_has_the_numbers_the_verdict_so_far_and_why_a_member_stopped() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("pruned");
-    let o = crate::common::lrsweep(&[
-        "sweep",
-        "--limit",
-        "1000",
-        "--epochs",
-        "4",
-        "--rates",
-        "1e-4,1e-3,1e-2",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--prune",
-        "halving:2:1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    crate::common::small_sweep(
+        &out,
+        &[
+            "--epochs",
+            "4",
+            "--rates",
+            "1e-4,1e-3,1e-2",
+            "--prune",
+            "halving:2:1",
+        ],
+    );
     let o = crate::common::lrsweep(&["status", out.to_str().unwrap(), "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut pruned = 0;
@@ -363,23 +355,7 @@ fn the_report_reads_as_a_dashboard_at_1400_and_800_pixels() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let o = crate::common::lrsweep(&[
-        "sweep",
-        "--limit",
-        "1000",
-        "--epochs",
-        "4",
-        "--rates",
-        "1e-4,1e-3,1e-2",
-        "--refine",
-        "0",
-        "--no-find",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    crate::common::small_sweep(&out, &["--epochs", "4", "--rates", "1e-4,1e-3,1e-2"]);
     let page = format!("file://{}", out.join("report.html").display());
     let shots = std::env::temp_dir().join(format!("lrsweep-report-{}", std::process::id()));
     std::fs::create_dir_all(&shots).unwrap();
