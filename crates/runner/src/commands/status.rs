@@ -110,6 +110,37 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     // trains a rate under every seed).
     let seeds = config.seeds();
     let layout = RunLayout::new(dir, config);
+    // A summary that is there but cannot be read is said, with the fix, not taken for none.
+    let summary_path = layout.file(names::SUMMARY_JSON);
+    let (summary, summary_problem): (Option<Summary>, Option<String>) =
+        match std::fs::symlink_metadata(&summary_path) {
+            Err(_) => (None, None),
+            Ok(_) => match crate::store::fs::read_text(
+                &summary_path,
+                crate::store::fs::limit::RECORD,
+            )
+            .and_then(|t| serde_json::from_str(&t).map_err(anyhow::Error::from))
+            {
+                Ok(s) => (Some(s), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "{} could not be read ({e:#}); `lrsweep report {}` writes it again from the run's files",
+                        summary_path.display(),
+                        dir.display()
+                    )),
+                ),
+            },
+        };
+    // By directory: one per rate and schedule (older summaries name none: by rate then).
+    let by_dir: HashMap<String, &RateSummary> = summary
+        .iter()
+        .flat_map(|s| &s.rates)
+        .map(|r| match r.dir.is_empty() {
+            true => (format!("lr-{}", crate::config::rate_label(r.rate)), r),
+            false => (r.dir.clone(), r),
+        })
+        .collect();
     let mut rows: Vec<Row> = planned
         .iter()
         .enumerate()
@@ -124,18 +155,28 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 true => read_metrics(&files.metrics()).unwrap_or_default(),
                 false => Vec::new(),
             };
-            let reading = (!records.is_empty()).then(|| {
-                crate::analysis::verdict::read(
-                    &records,
-                    &record.hopeless(),
-                    Some(record.reach(arm)),
-                )
-            });
+            // The summary's verdict and stop (it knows the run's pruning) for the run's seed once
+            // there is one; else what the member's epochs say so far.
+            let summarized = (seed == config.seed)
+                .then(|| by_dir.get(files.name()))
+                .flatten();
+            let (verdict, verdict_reason) = match summarized {
+                Some(r) => (Some(r.verdict), Some(r.verdict_reason.clone())),
+                None if records.is_empty() => (None, None),
+                None => {
+                    let reading = crate::analysis::verdict::read(
+                        &records,
+                        &record.hopeless(),
+                        Some(record.reach(arm)),
+                    );
+                    (Some(reading.verdict), Some(reading.reason))
+                }
+            };
             let stopped = match state {
                 RateState::Done { epochs, .. } => Some(
-                    record
-                        .stop_rule()
-                        .check(&records)
+                    summarized
+                        .and_then(|r| r.stopped)
+                        .or_else(|| record.stop_rule().check(&records))
                         .map_or_else(|| format!("stopped at epoch {epochs}"), |s| s.describe()),
                 ),
                 _ => None,
@@ -151,8 +192,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 label: unit.label(config.seed),
                 round: if config.is_listed(arm) { 1 } else { 2 },
                 state,
-                verdict: reading.as_ref().map(|r| r.verdict),
-                verdict_reason: reading.map(|r| r.reason),
+                verdict,
+                verdict_reason,
             }
         })
         .collect();
@@ -183,55 +224,6 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             RateState::Done { .. } => counts.done += 1,
             RateState::Interrupted { .. } => counts.interrupted += 1,
             RateState::Failed { .. } => counts.failed += 1,
-        }
-    }
-    // A summary that is there but cannot be read is said, with the fix, not taken for none.
-    let summary_path = layout.file(names::SUMMARY_JSON);
-    let (summary, summary_problem): (Option<Summary>, Option<String>) =
-        match std::fs::symlink_metadata(&summary_path) {
-            Err(_) => (None, None),
-            Ok(_) => match crate::store::fs::read_text(
-                &summary_path,
-                crate::store::fs::limit::RECORD,
-            )
-            .and_then(|t| serde_json::from_str(&t).map_err(anyhow::Error::from))
-            {
-                Ok(s) => (Some(s), None),
-                Err(e) => (
-                    None,
-                    Some(format!(
-                        "{} could not be read ({e:#}); `lrsweep report {}` writes it again from the run's files",
-                        summary_path.display(),
-                        dir.display()
-                    )),
-                ),
-            },
-        };
-    if let Some(s) = &summary {
-        // By directory: one per rate and schedule (older summaries name none: by rate then).
-        let by_dir: HashMap<String, &RateSummary> = s
-            .rates
-            .iter()
-            .map(|r| match r.dir.is_empty() {
-                true => (format!("lr-{}", crate::config::rate_label(r.rate)), r),
-                false => (r.dir.clone(), r),
-            })
-            .collect();
-        for row in &mut rows {
-            let base = row.seed.is_none_or(|s| s == config.seed);
-            let found = row
-                .dir
-                .as_ref()
-                .filter(|_| base)
-                .and_then(|d| by_dir.get(d));
-            if let Some(r) = found {
-                row.verdict = Some(r.verdict);
-                row.verdict_reason = Some(r.verdict_reason.clone());
-                // The summary knows the run's pruning, which a member's records alone do not.
-                if let (Some(stop), true) = (&r.stopped, row.stopped.is_some()) {
-                    row.stopped = Some(stop.describe());
-                }
-            }
         }
     }
     let report = Report {
