@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::catalogue::VerifiedFile;
 use crate::error::{DataError, Result};
 use crate::part::{Part, Split, SplitConfig};
-use crate::scale::Scaler;
+use crate::scale::Scaling;
 use crate::split;
 use crate::values::{Label, Scale, Shape, Values, MAX_CLASSES};
 
@@ -162,11 +162,12 @@ impl Dataset {
         let map = |v: Vec<usize>| v.into_iter().map(|i| subset[i]).collect::<Vec<_>>();
         let (train, valid) = (map(train), map(valid));
         let scale = config.scale.unwrap_or(self.default_scale());
-        let scaler = Scaler::fit(scale, &self.values, self.width(), &train);
+        let scaler = Scaling::fit(scale, &self.values, self.width(), &train);
         Ok(Split {
             train: self.gather(&train, &scaler),
             valid: self.gather(&valid, &scaler),
             scale,
+            scaling: scaler,
         })
     }
 
@@ -248,18 +249,19 @@ impl Dataset {
         let mut order: Vec<usize> = (0..valid.len()).collect();
         split::shuffle(&mut order, &mut rng);
         let scale = config.scale.unwrap_or(self.default_scale());
-        let scaler = Scaler::fit(scale, &self.values, self.width(), &train);
+        let scaler = Scaling::fit(scale, &self.values, self.width(), &train);
         Ok(Split {
             train: self.gather(&train, &scaler),
             valid: valid.gather(&order, &scaler),
             scale,
+            scaling: scaler,
         })
     }
 }
 
 impl Dataset {
     /// The items `order` as a part, made by `scaler`.
-    fn gather(&self, order: &[usize], scaler: &Scaler) -> Part {
+    fn gather(&self, order: &[usize], scaler: &Scaling) -> Part {
         Part::gather(
             &self.values,
             &self.labels,
@@ -282,7 +284,7 @@ impl Dataset {
 }
 
 /// Up to eight names, comma-separated, then how many more.
-fn list(names: &[String]) -> String {
+pub(crate) fn list(names: &[String]) -> String {
     let mut s = names
         .iter()
         .take(8)

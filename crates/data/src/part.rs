@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
-use crate::scale::Scaler;
+use crate::scale::Scaling;
 use crate::split;
 use crate::values::{Label, Scale, Shape, Values};
 
@@ -62,19 +62,19 @@ impl Part {
         width: usize,
         classes: usize,
         order: &[usize],
-        scaler: &Scaler,
+        scaler: &Scaling,
     ) -> Self {
         let w = width;
         let data_values = values;
         let values = match (scaler, data_values) {
-            (Scaler::Bytes, Values::Pixels(v)) => {
+            (Scaling::Bytes, Values::Pixels(v)) => {
                 let mut out = Vec::with_capacity(order.len() * w);
                 for &i in order {
                     out.extend_from_slice(&v[i * w..(i + 1) * w]);
                 }
                 Values::Pixels(out.into())
             }
-            (Scaler::Affine { shift, factor }, _) => {
+            (Scaling::Affine { shift, factor }, _) => {
                 let mut out = Vec::with_capacity(order.len() * w);
                 for &i in order {
                     out.extend(
@@ -87,7 +87,7 @@ impl Part {
                 Values::Floats(out.into())
             }
             // Not made (bytes are kept for pixels only); were it, floats are divided as pixels.
-            (Scaler::Bytes, Values::Floats(v)) => {
+            (Scaling::Bytes, Values::Floats(v)) => {
                 let mut out = Vec::with_capacity(order.len() * w);
                 for &i in order {
                     out.extend(v[i * w..(i + 1) * w].iter().map(|&x| x / 255.0));
@@ -258,6 +258,9 @@ pub struct Split {
     pub valid: Part,
     /// The scale applied to both.
     pub scale: Scale,
+    /// That scale made concrete (with the training part's statistics): what a model file
+    /// records to scale what it scores later.
+    pub scaling: Scaling,
 }
 
 impl Split {

@@ -1,11 +1,17 @@
-//! How a part's values are made from a data set's: the [`Scale`] fitted on the training part.
+//! How a part's values are made from a data set's: the [`Scaling`] fitted on the training part.
+
+use serde::{Deserialize, Serialize};
 
 use crate::values::{Scale, Values};
 
-/// How a part's values are made from a data set's: the [`Scale`], with the training part's
-/// per-feature mean and standard deviation for `standard`.
-pub(crate) enum Scaler {
-    /// Pixels stay bytes (`unit` on pixels).
+/// How a part's values are made from a data set's: the [`Scale`] made concrete, with the
+/// training part's per-feature mean and standard deviation for `standard`. A model file records
+/// it, so that any file it scores later is scaled exactly as its training part was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scaling {
+    /// Pixels stay bytes, divided by 255 as they are read (`unit` on pixels; numbers given
+    /// for such a model are taken as pixel values, 0 to 255).
     Bytes,
     /// `(v - shift[j]) * factor[j]` per feature `j`.
     Affine {
@@ -16,17 +22,17 @@ pub(crate) enum Scaler {
     },
 }
 
-impl Scaler {
-    /// The scaler of `scale` for `values` (items `width` wide), fitted on the items `train`.
+impl Scaling {
+    /// The scaling of `scale` for `values` (items `width` wide), fitted on the items `train`.
     pub(crate) fn fit(scale: Scale, values: &Values, width: usize, train: &[usize]) -> Self {
         let pixels = matches!(values, Values::Pixels(_));
         match scale {
-            Scale::Unit if pixels => Scaler::Bytes,
-            Scale::Unit => Scaler::Affine {
+            Scale::Unit if pixels => Scaling::Bytes,
+            Scale::Unit => Scaling::Affine {
                 shift: vec![0.0; width],
                 factor: vec![1.0 / 255.0; width],
             },
-            Scale::None => Scaler::Affine {
+            Scale::None => Scaling::Affine {
                 shift: vec![0.0; width],
                 factor: vec![1.0; width],
             },
@@ -53,7 +59,7 @@ impl Scaler {
                         }
                     })
                     .collect();
-                Scaler::Affine {
+                Scaling::Affine {
                     shift: mean,
                     factor,
                 }

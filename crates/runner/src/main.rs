@@ -87,6 +87,8 @@ fn main() -> ExitCode {
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Find(args) => commands::find::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Track(args) => commands::track::run(args),

@@ -32,6 +32,44 @@ pub(super) fn user_file(path: &Path, bytes: &[u8]) -> VerifiedFile {
     }
 }
 
+/// A file read for a trained network to score, before its labels are matched to the
+/// network's classes: its values as read, one item's shape, its labels where it has them.
+pub(super) struct Raw {
+    pub(super) values: crate::values::Values,
+    pub(super) item_shape: Vec<usize>,
+    pub(super) labels: Option<Vec<RawLabel>>,
+    pub(super) files: Vec<VerifiedFile>,
+    pub(super) notes: Vec<String>,
+}
+
+impl From<crate::dataset::Dataset> for Raw {
+    /// A data set as read for scoring: its classes named again, to be matched by name.
+    fn from(data: crate::dataset::Dataset) -> Self {
+        let labels = data
+            .labels()
+            .iter()
+            .map(|&l| RawLabel::Text(data.class_names[l as usize].clone()))
+            .collect();
+        Raw {
+            values: data.values().clone(),
+            item_shape: data.item_shape.clone(),
+            labels: Some(labels),
+            files: data.files,
+            notes: data.notes,
+        }
+    }
+}
+
+impl RawLabel {
+    /// The class name this label stands for (as [`classes_of`] names classes).
+    pub(super) fn name(&self) -> String {
+        match self {
+            RawLabel::Int(i) => i.to_string(),
+            RawLabel::Text(s) => s.clone(),
+        }
+    }
+}
+
 /// One item's label as read, before classes are numbered.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum RawLabel {
@@ -43,10 +81,7 @@ pub(super) enum RawLabel {
 /// is one) and returns each item's class and the names.
 pub(super) fn classes_of(raw: Vec<RawLabel>) -> (Vec<Label>, Vec<String>) {
     let all_int = raw.iter().all(|l| matches!(l, RawLabel::Int(_)));
-    let key = |l: &RawLabel| match l {
-        RawLabel::Int(i) => i.to_string(),
-        RawLabel::Text(s) => s.clone(),
-    };
+    let key = RawLabel::name;
     if all_int {
         let mut values: Vec<i64> = raw
             .iter()

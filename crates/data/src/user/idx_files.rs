@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{classes_of, read, user_file, RawLabel};
+use super::common::{classes_of, read, user_file, Raw, RawLabel};
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 use crate::idx;
@@ -98,6 +98,45 @@ pub(super) fn read_file(images: &Path, labels: Option<&Path>, memory: u64) -> Re
     )
 }
 
+/// Reads one images file to score: with its labels where they are given or beside it, else
+/// without.
+pub(super) fn read_unseen(images: &Path, labels: Option<&Path>, memory: u64) -> Result<Raw> {
+    let labels = labels
+        .map(Path::to_path_buf)
+        .or_else(|| labels_beside(images));
+    if let Some(labels) = labels {
+        let data = read_pairs(
+            &[(images.to_path_buf(), labels)],
+            memory,
+            &images.display().to_string(),
+        );
+        // Read through the pair reader, a labelled file is a data set; its classes are renamed
+        // back into labels to be matched by name.
+        return data.map(Raw::from);
+    }
+    let bytes = read(images, memory, "the images")?;
+    let (dims, payload) = images_of(&bytes, images)?;
+    Ok(Raw {
+        values: Values::Pixels(payload.to_vec().into()),
+        item_shape: dims[1..].to_vec(),
+        labels: None,
+        files: vec![user_file(images, &bytes)],
+        notes: vec!["no labels file beside it: its items are scored without labels".into()],
+    })
+}
+
+/// An IDX images file's dimensions (items first) and pixels.
+fn images_of<'b>(bytes: &'b [u8], img: &Path) -> Result<(Vec<usize>, &'b [u8])> {
+    let (dims, payload) = idx::parse_ubyte(bytes, img)?;
+    if dims.len() < 2 {
+        return Err(DataError::invalid(
+            img.display(),
+            format!("has dimensions {dims:?}: an images file needs [items, …item shape] (this may be a labels file)"),
+        ));
+    }
+    Ok((dims, payload))
+}
+
 fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<Dataset> {
     let mut pixels = Vec::new();
     let mut raw = Vec::new();
@@ -106,13 +145,7 @@ fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<D
     for (img, lab) in pairs {
         let left = memory.saturating_sub(pixels.len() as u64);
         let bytes = read(img, left, "the images")?;
-        let (dims, payload) = idx::parse_ubyte(&bytes, img)?;
-        if dims.len() < 2 {
-            return Err(DataError::invalid(
-                img.display(),
-                format!("has dimensions {dims:?}: an images file needs [items, …item shape] (this may be a labels file)"),
-            ));
-        }
+        let (dims, payload) = images_of(&bytes, img)?;
         let item = dims[1..].to_vec();
         if let Some((first, first_path)) = &shape {
             if *first != item {

@@ -11,10 +11,13 @@ mod format;
 mod idx_files;
 mod numpy;
 mod table;
+mod unseen;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub use unseen::{Expected, Unseen};
 
 use format::Format;
 

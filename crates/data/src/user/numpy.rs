@@ -9,13 +9,67 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::common::{classes_of, read, user_file, RawLabel};
+use super::common::{classes_of, read, user_file, Raw, RawLabel};
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 use crate::values::Values;
 
 /// Reads `x` and `y` from a `.npz`.
 pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
+    let (x, y, file) = npz_arrays(path, memory, true)?;
+    let y = y.ok_or_else(|| bad(&path.display().to_string(), "holds no array 'y'"))?;
+    let mut data = assemble(x, y, path)?;
+    data.files = vec![file];
+    Ok(data)
+}
+
+/// Reads `x`, and `y` where the archive holds one, from a `.npz` to score.
+pub(super) fn read_npz_unseen(path: &Path, memory: u64) -> Result<Raw> {
+    let (x, y, file) = npz_arrays(path, memory, false)?;
+    raw(x, y, vec![file])
+}
+
+/// Reads a `.npy` of features (and one of labels, if given) to score.
+pub(super) fn read_npy_unseen(x_path: &Path, y_path: Option<&Path>, memory: u64) -> Result<Raw> {
+    let xb = read(x_path, memory / 2, "the features")?;
+    let x = features(&xb, &x_path.display().to_string(), memory)?;
+    let mut files = vec![user_file(x_path, &xb)];
+    let y = match y_path {
+        Some(y_path) => {
+            let yb = read(y_path, memory / 2, "the labels")?;
+            files.push(user_file(y_path, &yb));
+            Some(labels(&yb, &y_path.display().to_string())?)
+        }
+        None => None,
+    };
+    raw(x, y, files)
+}
+
+/// Features and labels as read, checked to agree, for scoring.
+fn raw(x: Features, y: Option<Labels>, files: Vec<crate::catalogue::VerifiedFile>) -> Result<Raw> {
+    let n = x.shape[0];
+    if let Some(y) = &y {
+        agree(&x, y)?;
+    }
+    if n == 0 {
+        return Err(bad(&x.at, "holds no items"));
+    }
+    Ok(Raw {
+        item_shape: item_shape(&x),
+        values: Values::Floats(x.values.into()),
+        labels: y.map(|y| y.raw),
+        files,
+        notes: Vec::new(),
+    })
+}
+
+/// The arrays `x` and `y` of a `.npz` (`y` absent where the archive has none and `need_y` is
+/// false), and the file read.
+fn npz_arrays(
+    path: &Path,
+    memory: u64,
+    need_y: bool,
+) -> Result<(Features, Option<Labels>, crate::catalogue::VerifiedFile)> {
     let bytes = read(path, memory, "the archive")?;
     let file = user_file(path, &bytes);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).map_err(|e| {
@@ -76,12 +130,15 @@ pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
         }
         Ok(out)
     };
-    let (xb, yb) = (array("x")?, array("y")?);
+    let has_y = need_y || names.iter().any(|n| n == "y");
+    let xb = array("x")?;
+    let yb = if has_y { Some(array("y")?) } else { None };
     let x = features(&xb, &format!("{} array x", path.display()), memory)?;
-    let y = labels(&yb, &format!("{} array y", path.display()))?;
-    let mut data = assemble(x, y, path)?;
-    data.files = vec![file];
-    Ok(data)
+    let y = match yb {
+        Some(yb) => Some(labels(&yb, &format!("{} array y", path.display()))?),
+        None => None,
+    };
+    Ok((x, y, file))
 }
 
 /// Reads features from one `.npy` and labels from another.
@@ -438,7 +495,8 @@ fn labels(bytes: &[u8], at: &str) -> Result<Labels> {
     })
 }
 
-fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
+/// Refuses labels that are not one per item.
+fn agree(x: &Features, y: &Labels) -> Result<()> {
     let n = x.shape[0];
     if y.raw.len() != n {
         return Err(bad(
@@ -450,14 +508,24 @@ fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
             ),
         ));
     }
-    if n == 0 {
-        return Err(bad(&x.at, "holds no items"));
-    }
-    let item_shape = if x.shape.len() == 1 {
+    Ok(())
+}
+
+/// One item's shape: the features' shape past the items (a vector of numbers: one each).
+fn item_shape(x: &Features) -> Vec<usize> {
+    if x.shape.len() == 1 {
         vec![1]
     } else {
         x.shape[1..].to_vec()
-    };
+    }
+}
+
+fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
+    agree(&x, &y)?;
+    if x.shape[0] == 0 {
+        return Err(bad(&x.at, "holds no items"));
+    }
+    let item_shape = item_shape(&x);
     let (labels, names) = classes_of(y.raw);
     super::common::check_class_count(path, &names)?;
     Dataset::new(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::common::{self, classes_of, user_file, RawLabel};
+use super::common::{self, classes_of, user_file, Raw, RawLabel};
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 use crate::values::Values;
@@ -18,22 +18,10 @@ pub(super) fn read(
     columns: &super::Columns,
     memory: u64,
 ) -> Result<Dataset> {
-    // The text, and about 4 bytes of f32 for every 2 bytes of text ("0,") at most.
-    let text = common::read(path, memory / 3, "the table's text and its values")?;
+    let text = text_of(path, memory)?;
     let file = user_file(path, &text);
     let at = |line: u64| format!("{} line {line}", path.display());
-    let first_line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let delimiter = sniff_delimiter(first_line);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .delimiter(delimiter)
-        .from_reader(&text[..]);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(path, e))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let (mut reader, headers) = header_row(path, &text)?;
     if headers.len() < 2 || headers.iter().all(String::is_empty) {
         return Err(DataError::invalid(
             at(1),
@@ -125,32 +113,7 @@ pub(super) fn read(
                 raw.push(label_of(cell));
                 continue;
             }
-            if cell.is_empty() {
-                return Err(DataError::invalid(
-                    at(line),
-                    format!(
-                        "{}: empty cell; fill in the missing value or drop the row",
-                        column()
-                    ),
-                ));
-            }
-            let v: f64 = cell.parse().map_err(|_| {
-                DataError::invalid(
-                    at(line),
-                    format!("{}: '{}' is not a number; feature columns must be numeric (encode categories as numbers, or drop the column)", column(), shorten(cell)),
-                )
-            })?;
-            if !v.is_finite() || (v as f32).is_infinite() {
-                return Err(DataError::invalid(
-                    at(line),
-                    format!(
-                        "{}: '{}' is not a finite number; replace missing or infinite values",
-                        column(),
-                        shorten(cell)
-                    ),
-                ));
-            }
-            values.push(v as f32);
+            values.push(number(cell, || at(line), column)?);
         }
     }
     if raw.is_empty() {
@@ -225,6 +188,193 @@ pub(super) fn read(
     data.label_column = Some(format!("'{}' ({chosen})", headers[label_col]));
     data.notes = notes;
     Ok(data)
+}
+
+/// A table's text, read with a bound: about 4 bytes of f32 for every 2 bytes of text ("0,") at
+/// most, held three times.
+fn text_of(path: &Path, memory: u64) -> Result<Vec<u8>> {
+    common::read(path, memory / 3, "the table's text and its values")
+}
+
+/// A reader of `text` past its header row (the delimiter sniffed from it), and the header's
+/// names, trimmed.
+fn header_row<'t>(path: &Path, text: &'t [u8]) -> Result<(csv::Reader<&'t [u8]>, Vec<String>)> {
+    let first_line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .delimiter(sniff_delimiter(first_line))
+        .from_reader(text);
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    Ok((reader, headers))
+}
+
+/// A feature cell's number; an empty, non-numeric or infinite cell is refused, naming its line
+/// (`at`) and `column`.
+fn number(cell: &str, at: impl Fn() -> String, column: impl Fn() -> String) -> Result<f32> {
+    if cell.is_empty() {
+        return Err(DataError::invalid(
+            at(),
+            format!(
+                "{}: empty cell; fill in the missing value or drop the row",
+                column()
+            ),
+        ));
+    }
+    let v: f64 = cell.parse().map_err(|_| {
+        DataError::invalid(
+            at(),
+            format!("{}: '{}' is not a number; feature columns must be numeric (encode categories as numbers, or drop the column)", column(), shorten(cell)),
+        )
+    })?;
+    if !v.is_finite() || (v as f32).is_infinite() {
+        return Err(DataError::invalid(
+            at(),
+            format!(
+                "{}: '{}' is not a finite number; replace missing or infinite values",
+                column(),
+                shorten(cell)
+            ),
+        ));
+    }
+    Ok(v as f32)
+}
+
+/// Reads a table for a network trained on the columns `features`: each found by its name
+/// (in any place; a missing one refused, naming it), and a label column where the table has one
+/// besides them (`label`, the training's `--label`, when it names one; else the one other
+/// column, or the one named label, target, class or y). Other columns, an index or an ID, are
+/// left out with a note.
+pub(super) fn read_named(
+    path: &Path,
+    features: &[String],
+    label: Option<&str>,
+    memory: u64,
+) -> Result<Raw> {
+    let text = text_of(path, memory)?;
+    let file = user_file(path, &text);
+    let at = |line: u64| format!("{} line {line}", path.display());
+    let (mut reader, headers) = header_row(path, &text)?;
+    let mut positions = Vec::with_capacity(features.len());
+    for name in features {
+        match headers.iter().position(|h| h == name) {
+            Some(j) => positions.push(j),
+            None => {
+                return Err(DataError::invalid(
+                    at(1),
+                    format!(
+                        "has no column '{name}', which the model takes as a feature (it takes {}); give a table with the columns it was trained on",
+                        quoted(features)
+                    ),
+                ))
+            }
+        }
+    }
+    let others: Vec<usize> = (0..headers.len())
+        .filter(|j| !positions.contains(j))
+        .collect();
+    let is_aside = |j: usize| {
+        let h = headers[j].as_str();
+        (j == 0 && (h.is_empty() || h.starts_with("Unnamed: 0"))) || ["id", "ID", "Id"].contains(&h)
+    };
+    let named = |j: &usize| label.is_some_and(|l| headers[*j] == l);
+    let labelled = |j: &usize| LABEL_NAMES.contains(&headers[*j].to_lowercase().as_str());
+    let candidates: Vec<usize> = others.iter().copied().filter(|&j| !is_aside(j)).collect();
+    let by_name: Vec<usize> = candidates.iter().copied().filter(labelled).collect();
+    let label_col = match (candidates.iter().find(|j| named(j)), &candidates[..], &by_name[..]) {
+        (Some(&j), _, _) | (None, &[j], _) | (None, _, &[j]) => Some(j),
+        (None, [], _) => None,
+        (None, _, _) => {
+            return Err(DataError::invalid(
+                at(1),
+                format!(
+                    "columns {} are not features of the model, and none of them is plainly the label; drop all but the label column, or all of them",
+                    quoted(&candidates.iter().map(|&j| headers[j].clone()).collect::<Vec<_>>())
+                ),
+            ))
+        }
+    };
+    let mut notes: Vec<String> = others
+        .iter()
+        .filter(|&&j| Some(j) != label_col)
+        .map(|&j| match headers[j].as_str() {
+            "" => format!(
+                "column {} (unnamed) is not a feature of the model: left out",
+                j + 1
+            ),
+            h => format!("column '{h}' is not a feature of the model: left out"),
+        })
+        .collect();
+    if let Some(j) = label_col {
+        notes.push(format!("labels read from column '{}'", headers[j]));
+    }
+    let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let need = rows
+        .saturating_mul(
+            (features.len() as u64)
+                .saturating_mul(4 * 2)
+                .saturating_add(48),
+        )
+        .saturating_add(text.len() as u64);
+    if need > memory {
+        return Err(DataError::too_large(
+            path,
+            format!("a table of about {rows} rows and {} columns", headers.len()),
+            need,
+            memory,
+        ));
+    }
+    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * features.len());
+    let mut raw = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let mut items = 0usize;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
+            continue; // A blank line.
+        }
+        items += 1;
+        for &j in &positions {
+            let cell = record.get(j).unwrap_or("").trim();
+            values.push(number(
+                cell,
+                || at(line),
+                || format!("column {} ('{}')", j + 1, headers[j]),
+            )?);
+        }
+        if let Some(j) = label_col {
+            let cell = record.get(j).unwrap_or("").trim();
+            if cell.is_empty() {
+                return Err(DataError::invalid(
+                    at(line),
+                    format!("column {} ('{}'): the label is empty; give every row its class, or drop the column to predict without labels", j + 1, headers[j]),
+                ));
+            }
+            raw.push(label_of(cell));
+        }
+    }
+    if items == 0 {
+        return Err(DataError::invalid(
+            path.display(),
+            "the table has a header but no rows",
+        ));
+    }
+    Ok(Raw {
+        values: Values::Floats(values.into()),
+        item_shape: vec![features.len()],
+        labels: label_col.map(|_| raw),
+        files: vec![file],
+        notes,
+    })
 }
 
 /// Refuses a label column of numbers with fractions (a price, a dose, a duration): lrsweep

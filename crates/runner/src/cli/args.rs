@@ -196,18 +196,82 @@ pub struct EvalArgs {
     #[arg(long, env = "LRSWEEP_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Where the user's data is now, if it moved since the sweep (its SHA-256 must match what
-    /// the model file records); read as the sweep read it, scaled as the sweep scaled it.
+    /// Score this file instead of the validation part: any labelled file of the kind the
+    /// model was trained on (a CSV with its feature columns, found by name; a .npz, a .npy with
+    /// --labels, an IDX images file, an image folder of class folders), scaled as its training
+    /// part was. Prints the accuracy and the loss with their standard errors.
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
 
-    /// Where the user's validation file (`--val` of the sweep) is now, if it moved.
-    #[arg(long, value_name = "PATH")]
+    /// The labels of a .npy or IDX images file given to --data.
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub labels: Option<PathBuf>,
+
+    /// Where the sweep's own data is now, if it moved (its SHA-256 must match what the model
+    /// file records): read as the sweep read it, to score the validation part again.
+    #[arg(long, value_name = "PATH", conflicts_with = "data")]
+    pub train_data: Option<PathBuf>,
+
+    /// Where the sweep's validation file (its `--val`) is now, if it moved.
+    #[arg(long, value_name = "PATH", conflicts_with = "data")]
     pub val: Option<PathBuf>,
 
     /// Where to compute.
     #[arg(long, value_name = "auto|cpu|wgpu|flex|ndarray", default_value = sweep().backend.name(), value_parser = super::parse::backend)]
     pub backend: BackendChoice,
+}
+
+/// Options of `lrsweep predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A model file written by a sweep (`lr-<rate>/best.bpk` or `model.bpk`).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// The items to predict: a file of the kind the model was trained on (a CSV with its
+    /// feature columns, found by name, with or without the label column; a .npz with `x` and
+    /// perhaps `y`; a .npy; an IDX images file; an image folder of class folders), scaled as
+    /// its training part was.
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+
+    /// The labels of a .npy or IDX images file given to --data (optional: without them, only
+    /// predictions).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+
+    /// Where to write the predictions: a CSV with each item's number (from 1, in file order),
+    /// its predicted class, its label where the file has one, and each class's probability.
+    #[arg(long, value_name = "FILE", default_value = "predictions.csv")]
+    pub out: PathBuf,
+
+    /// Where to compute.
+    #[arg(long, value_name = "auto|cpu|wgpu|flex|ndarray", default_value = sweep().backend.name(), value_parser = super::parse::backend)]
+    pub backend: BackendChoice,
+}
+
+/// Formats `lrsweep export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// safetensors (Hugging Face's format): the tensors of a PyTorch `nn.Sequential` of the same
+    /// layers, loaded with `load_state_dict`; also read by NumPy, JAX and Candle.
+    Safetensors,
+}
+
+/// Options of `lrsweep export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A model file written by a sweep (`lr-<rate>/best.bpk` or `model.bpk`).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// The format to write.
+    #[arg(long, value_enum, default_value = "safetensors")]
+    pub format: ExportFormat,
+
+    /// Where to write it [default: beside the model file, as `<name>.safetensors`].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of `lrsweep report`.

@@ -9,8 +9,8 @@ mod sweep;
 use clap::{ArgMatches, Parser, Subcommand};
 
 pub use args::{
-    BenchArgs, DevicesArgs, EvalArgs, FindArgs, ReportArgs, StatusArgs, TrackArgs, TrackingArgs,
-    WorkArgs,
+    BenchArgs, DevicesArgs, EvalArgs, ExportArgs, ExportFormat, FindArgs, PredictArgs, ReportArgs,
+    StatusArgs, TrackArgs, TrackingArgs, WorkArgs,
 };
 pub use data::CatalogueArgs;
 pub use sweep::SweepArgs;
@@ -61,8 +61,15 @@ pub enum Command {
     /// Upload a run to an MLflow tracking server, or bring it up to date there: a finished,
     /// interrupted or running sweep, without duplicating what a live sweep already logged.
     Track(TrackArgs),
-    /// Score a model file saved by a sweep on its validation split.
+    /// Score a model file saved by a sweep: on its validation split, or on any labelled file
+    /// of the kind it was trained on (`--data`), with standard errors.
     Eval(EvalArgs),
+    /// Predict with a model file saved by a sweep: each item's class and every class's
+    /// probability, as a CSV.
+    Predict(PredictArgs),
+    /// Write a model file's weights in a format other tools load: safetensors, for PyTorch's
+    /// `nn.Sequential` of the same layers (the command prints the lines that load it).
+    Export(ExportArgs),
     /// List the devices lrsweep can train on: wgpu adapters (index, name, type, API) and the CPU
     /// backends, and which one `--backend auto` picks.
     Devices(DevicesArgs),

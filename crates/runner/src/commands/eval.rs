@@ -1,20 +1,95 @@
-//! `lrsweep eval`: score a saved model file on the validation split it was trained against.
+//! `lrsweep eval`: score a saved model file on the validation split it was trained against, or
+//! on any labelled file of the kind it was trained on (`--data`).
 
 use anyhow::{anyhow, Result};
-use lrsweep_model::{DeviceData, TrainConfig, Trainer};
+use lrsweep_model::{DeviceData, Score, TrainConfig, Trainer};
 
+use super::unseen;
 use crate::backend;
 use crate::cli::EvalArgs;
 use crate::config::{rate_label, DataConfig};
 use crate::exit::{say, usage};
-use crate::store::model_file;
+use crate::store::model_file::{self, ModelMeta};
 
-/// Scores a saved model on its validation split and prints the result.
+/// Scores a saved model and prints the result.
 pub fn run(args: &EvalArgs) -> Result<()> {
     let file = model_file::verify(&args.model).map_err(usage)?;
     let meta = file.meta.clone();
+    let (part, what) = match &args.data {
+        Some(path) => {
+            let scaling = unseen::scaling(&meta, args.data_dir.clone())?;
+            let read = unseen::read(&meta, path, args.labels.as_deref(), &scaling)?;
+            if !read.labelled {
+                return Err(usage(anyhow!(
+                    "{} has no labels, so there is nothing to score against: give its labels ({}), or use `lrsweep predict --model {} --data {}` for predictions",
+                    path.display(),
+                    "a label column, an array y, or --labels FILE",
+                    args.model.display(),
+                    path.display()
+                )));
+            }
+            let what = format!("{} items of {}", read.part.len(), path.display());
+            (read.part, what)
+        }
+        None => {
+            let split = validation_split(args, &meta)?;
+            let what = format!(
+                "{} validation items of {}",
+                split.1.valid.len(),
+                split.0.describe()
+            );
+            (split.1.valid, what)
+        }
+    };
+    let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
+    let model = file.load(&selected.device)?;
+    let config = TrainConfig {
+        learning_rate: meta.rate,
+        loss: meta.loss,
+        ..TrainConfig::default()
+    };
+    let trainer = Trainer::new(&meta.model, model, config)?;
+    let data = DeviceData::upload(&part, config.batch_size, None, &selected.device);
+    let score = trainer.evaluate(&data)?;
+    let head = format!(
+        "{}: learning rate {}, epoch {}; {what} on {}",
+        args.model.display(),
+        rate_label(meta.rate),
+        meta.epoch,
+        selected.backend,
+    );
+    let errors = standard_errors(&score, part.len());
+    match args.data {
+        Some(_) => say(&format!(
+            "{head}\naccuracy {:.4}, loss {:.6}\n{errors}",
+            score.accuracy, score.loss
+        )),
+        None => say(&format!(
+            "{head}\nvalidation accuracy {:.4} (recorded {:.4}), validation loss {:.6} (recorded {:.6})\n{errors}",
+            score.accuracy, meta.val_acc, score.loss, meta.val_loss
+        )),
+    }
+}
+
+/// The standard errors of a score of `n` items, said as one line: the accuracy's of a
+/// proportion, the loss's from the items' losses.
+fn standard_errors(score: &Score, n: usize) -> String {
+    let p = score.accuracy;
+    let acc_se = (p * (1.0 - p) / n.max(1) as f64).sqrt();
+    format!(
+        "standard errors: accuracy ±{acc_se:.4}, loss ±{:.6} ({n} items)",
+        score.loss_se
+    )
+}
+
+/// The model's data read again and split as the sweep split it (from where it is now:
+/// `--train-data`, `--val`), checked to be the data it was trained on.
+fn validation_split(
+    args: &EvalArgs,
+    meta: &ModelMeta,
+) -> Result<(DataConfig, lrsweep_data::Split)> {
     let absolute = |p: &std::path::PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
-    let user = match (&meta.user, &args.data) {
+    let user = match (&meta.user, &args.train_data) {
         (Some(u), Some(path)) => Some(lrsweep_data::UserData {
             path: absolute(path),
             ..u.clone()
@@ -22,7 +97,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         (Some(u), None) => Some(u.clone()),
         (None, Some(_)) => {
             return Err(usage(anyhow!(
-                "{} was trained on the {} data set, not on a file of yours; drop --data (use --data-dir to say where the {} files are)",
+                "{} was trained on the {} data set, not on a file of yours; drop --train-data (use --data-dir to say where the {} files are)",
                 args.model.display(),
                 meta.dataset,
                 meta.dataset
@@ -46,14 +121,14 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     // that part (its items are the data's, chosen by the split).
     if meta.val.is_none() && args.val.is_some() {
         return Err(usage(anyhow!(
-            "{} was trained by a sweep without --val: its validation part was split off its data, so --val cannot name it; leave --val out to score that part",
+            "{} was trained by a sweep without --val: its validation part was split off its data, so --val cannot name it; leave --val out to score that part, or score a file of yours with --data FILE",
             args.model.display()
         )));
     }
     let (data, split) = super::load_split(&data_config, meta.split.seed)?;
     if !meta.data_sha256.is_empty() && data.checksums() != meta.data_sha256 {
         return Err(usage(anyhow!(
-            "the data read now ({}) is not the data {} was trained on: the SHA-256 of its files differ from those its .json records; give the original files",
+            "the data read now ({}) is not the data {} was trained on: the SHA-256 of its files differ from those its .json records; give the original files (--train-data PATH if they moved), or score another file with --data FILE",
             data_config.describe(),
             args.model.display()
         )));
@@ -69,27 +144,5 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             shape.classes
         )));
     }
-    let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
-    let model = file.load(&selected.device)?;
-    let config = TrainConfig {
-        learning_rate: meta.rate,
-        loss: meta.loss,
-        ..TrainConfig::default()
-    };
-    let trainer = Trainer::new(&meta.model, model, config)?;
-    let valid = DeviceData::upload(&split.valid, config.batch_size, None, &selected.device);
-    let score = trainer.evaluate(&valid)?;
-    say(&format!(
-        "{}: learning rate {}, epoch {}, {} validation items of {} on {}\nvalidation accuracy {:.4} (recorded {:.4}), validation loss {:.6} (recorded {:.6})",
-        args.model.display(),
-        rate_label(meta.rate),
-        meta.epoch,
-        split.valid.len(),
-        data_config.describe(),
-        selected.backend,
-        score.accuracy,
-        meta.val_acc,
-        score.loss,
-        meta.val_loss
-    ))
+    Ok((data_config, split))
 }

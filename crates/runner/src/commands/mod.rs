@@ -4,12 +4,15 @@
 pub mod bench;
 pub mod devices;
 pub mod eval;
+pub mod export;
 pub mod fetch;
 pub mod find;
+pub mod predict;
 pub mod report;
 pub mod status;
 pub mod sweep;
 pub mod track;
+mod unseen;
 pub mod work;
 
 use anyhow::{anyhow, Result};

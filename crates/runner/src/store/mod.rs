@@ -15,6 +15,7 @@ pub mod model_file;
 pub mod out;
 pub mod range;
 pub mod run;
+pub mod safetensors;
 pub mod tfevents;
 
 pub use fs::{write_atomic, write_json};

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use lrsweep_data::sha256_hex;
-use lrsweep_data::{DatasetKind, SplitConfig, UserData};
+use lrsweep_data::{DatasetKind, Scaling, SplitConfig, UserData};
 use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,14 @@ pub struct ModelMeta {
     /// The classes' names, in the order of the network's outputs.
     #[serde(default)]
     pub class_names: Vec<String>,
+    /// A table's feature columns, in the network's input order: a file it scores is read by
+    /// these names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// How its training part was scaled (with that part's statistics): a file it scores is
+    /// scaled the same (absent in files of older versions: the training data is read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Scaling>,
     /// SHA-256 of the `.bpk` file (absent in files of older versions).
     #[serde(default)]
     pub sha256: Option<String>,
@@ -81,6 +89,8 @@ impl ModelMeta {
             val: config.data.val.clone(),
             data_sha256: run.data.checksums(),
             class_names: run.data.class_names.clone(),
+            columns: run.data.columns.clone(),
+            scaling: run.data.scaling.clone(),
             sha256: None,
         }
     }
@@ -142,7 +152,7 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
         );
     }
     let meta_path = bpk.with_extension("json");
-    let text = super::fs::read_text(&meta_path, super::fs::limit::SMALL).map_err(|e| {
+    let text = super::fs::read_text(&meta_path, super::fs::limit::RECORD).map_err(|e| {
         anyhow!("{e:#}; a model file needs the .json written beside it by `lrsweep sweep`")
     })?;
     let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| {

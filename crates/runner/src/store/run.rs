@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use lrsweep_data::{Dataset, Origin, Scale, Shape, Split, VerifiedFile};
+use lrsweep_data::{Dataset, Origin, Scale, Scaling, Shape, Split, VerifiedFile};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Arm, SweepConfig, Unit};
@@ -67,6 +67,13 @@ pub struct DataRecord {
     /// A table's label column and how it was chosen: `'species' (by its name)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,
+    /// A table's feature columns, in the network's input order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// The scale made concrete with the training part's statistics: how a model file scales
+    /// what it scores later (absent in runs of older versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Scaling>,
 }
 
 /// What a run of an older version (MNIST only) recorded without saying.
@@ -84,6 +91,8 @@ impl Default for DataRecord {
             class_names: (0..10).map(|c| c.to_string()).collect(),
             scale: Scale::Unit,
             label_column: None,
+            columns: None,
+            scaling: None,
         }
     }
 }
@@ -109,6 +118,8 @@ impl DataRecord {
             class_names: data.class_names.clone(),
             scale: split.scale,
             label_column: data.label_column.clone(),
+            columns: data.columns.clone(),
+            scaling: Some(split.scaling.clone()),
         }
     }
 

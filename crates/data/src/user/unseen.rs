@@ -1,0 +1,149 @@
+//! Files read for a trained network to score (`eval --data`, `predict`): read as the data it
+//! trained on was read, matched to it (a table's columns by name, the items' width, classes by
+//! name) and scaled by the scaling its training part was given; labels where the file has them.
+
+use std::path::Path;
+
+use super::common::{Raw, RawLabel};
+use super::format::Format;
+use super::{folder, idx_files, numpy, table, UserData};
+use crate::catalogue::VerifiedFile;
+use crate::error::{DataError, Result};
+use crate::part::Part;
+use crate::scale::Scaling;
+use crate::values::{Label, Values};
+
+/// What a trained network takes, as its model file records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expected {
+    /// The classes' names, in the order of the network's outputs.
+    pub class_names: Vec<String>,
+    /// Features per item: the network's input width.
+    pub inputs: usize,
+    /// A table's feature columns, in the network's input order (none for images and arrays,
+    /// and in model files of older versions).
+    pub columns: Option<Vec<String>>,
+}
+
+/// A file read for a trained network: its items in file order, scaled as the network's
+/// training part was, each labelled with the network's class where the file has labels.
+#[derive(Debug, Clone)]
+pub struct Unseen {
+    /// The items (labels all 0 where `labelled` is false).
+    pub part: Part,
+    /// Whether the file gave every item its class.
+    pub labelled: bool,
+    /// The files read, with their checksums.
+    pub files: Vec<VerifiedFile>,
+    /// What reading decided that the user should hear (columns left out), one line each.
+    pub notes: Vec<String>,
+}
+
+impl UserData {
+    /// Reads `self.path` for a network that takes `expected`, scaled by `scaling`, refusing
+    /// anything that would take more than `memory` bytes. A table is read by its columns' names
+    /// (`self.label` names its label column, as `--label` did for the sweep); `.npz`, `.npy`
+    /// and IDX files may come without labels; a folder of class folders is labelled.
+    pub fn load_unseen(
+        &self,
+        expected: &Expected,
+        scaling: &Scaling,
+        memory: u64,
+    ) -> Result<Unseen> {
+        let path = &self.path;
+        let raw = match (Format::of(path)?, &expected.columns) {
+            (Format::Table, Some(columns)) => {
+                table::read_named(path, columns, self.label.as_deref(), memory)?
+            }
+            (Format::Table, None) => Raw::from(table::read(
+                path,
+                self.label.as_deref(),
+                &self.columns,
+                memory,
+            )?),
+            (Format::Npz, _) => numpy::read_npz_unseen(path, memory)?,
+            (Format::Npy, _) => numpy::read_npy_unseen(path, self.labels.as_deref(), memory)?,
+            (Format::IdxImages, _) => idx_files::read_unseen(path, self.labels.as_deref(), memory)?,
+            (Format::IdxDir, _) => Raw::from(idx_files::read_dir(path, memory)?),
+            (Format::ImageFolder, _) => Raw::from(folder::read(path, self.image_size, memory)?),
+        };
+        raw.fit(path, expected, scaling)
+    }
+}
+
+impl Raw {
+    /// The items matched to `expected` and scaled by `scaling`.
+    fn fit(self, path: &Path, expected: &Expected, scaling: &Scaling) -> Result<Unseen> {
+        let width: usize = self.item_shape.iter().product();
+        if width != expected.inputs {
+            return Err(DataError::invalid(
+                path.display(),
+                format!(
+                    "its items have {width} features (shape {:?}); the model takes {}: give items of the kind it was trained on{}",
+                    self.item_shape,
+                    expected.inputs,
+                    if matches!(self.values, Values::Pixels(_)) { " (images of the same size)" } else { "" }
+                ),
+            ));
+        }
+        if let Scaling::Affine { shift, factor } = scaling {
+            if shift.len() != width || factor.len() != width {
+                return Err(DataError::invalid(
+                    path.display(),
+                    format!(
+                        "the model's recorded scaling is for {} features, its items have {width}: the model's description was edited or damaged",
+                        shift.len()
+                    ),
+                ));
+            }
+        }
+        let n = self.values.len() / width.max(1);
+        let labels = match &self.labels {
+            Some(raw) => relabel(raw, &expected.class_names, path)?,
+            None => vec![0; n],
+        };
+        let order: Vec<usize> = (0..n).collect();
+        let part = Part::gather(
+            &self.values,
+            &labels,
+            width,
+            expected.class_names.len(),
+            &order,
+            scaling,
+        );
+        Ok(Unseen {
+            part,
+            labelled: self.labels.is_some(),
+            files: self.files,
+            notes: self.notes,
+        })
+    }
+}
+
+/// Each label as the index of its class among `classes` (by name); a class the network does
+/// not know is refused, naming it.
+fn relabel(raw: &[RawLabel], classes: &[String], path: &Path) -> Result<Vec<Label>> {
+    let mut sorted: Vec<(&str, Label)> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as Label))
+        .collect();
+    sorted.sort_unstable();
+    raw.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let name = l.name();
+            match sorted.binary_search_by(|(c, _)| (*c).cmp(name.as_str())) {
+                Ok(k) => Ok(sorted[k].1),
+                Err(_) => Err(DataError::invalid(
+                    path.display(),
+                    format!(
+                        "item {} is labelled '{name}', a class the model does not know (its classes: {}); give items of its classes, or leave the labels out to predict only",
+                        i + 1,
+                        crate::dataset::list(classes)
+                    ),
+                )),
+            }
+        })
+        .collect()
+}

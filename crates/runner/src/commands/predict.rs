@@ -1,0 +1,100 @@
+//! `lrsweep predict`: a model file's predictions for a file of the kind it was trained on, as a
+//! CSV: each item's class and every class's probability.
+
+use anyhow::{anyhow, Context, Result};
+
+use super::unseen;
+use crate::backend;
+use crate::cli::PredictArgs;
+use crate::exit::{say, usage};
+use crate::store::fs::write_atomic;
+use crate::store::model_file;
+
+/// Writes the predictions of `args.model` for `args.data` to `args.out`.
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let file = model_file::verify(&args.model).map_err(usage)?;
+    let meta = file.meta.clone();
+    if args.out.is_dir() {
+        return Err(usage(anyhow!(
+            "--out {} is a directory; name the file to write, e.g. {}",
+            args.out.display(),
+            args.out.join("predictions.csv").display()
+        )));
+    }
+    let inputs = [Some(&args.data), args.labels.as_ref(), Some(&args.model)];
+    if inputs
+        .into_iter()
+        .flatten()
+        .any(|p| same_file(p, &args.out))
+    {
+        return Err(usage(anyhow!(
+            "--out {} is one of the files read; name another file for the predictions",
+            args.out.display()
+        )));
+    }
+    let scaling = unseen::scaling(&meta, None)?;
+    let read = unseen::read(&meta, &args.data, args.labels.as_deref(), &scaling)?;
+    let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
+    let model = file.load(&selected.device)?;
+    let probabilities = unseen::probabilities(&model, &read.part, &selected.device)?;
+    let classes = &meta.class_names;
+    let mut text = String::from("item,class");
+    if read.labelled {
+        text.push_str(",label");
+    }
+    for c in classes {
+        text.push(',');
+        text.push_str(&field(&format!("p_{c}")));
+    }
+    text.push('\n');
+    let mut correct = 0usize;
+    for (i, p) in probabilities.chunks_exact(classes.len()).enumerate() {
+        let best = (0..p.len()).fold(0, |b, k| if p[k] > p[b] { k } else { b });
+        text.push_str(&format!("{},{}", i + 1, field(&classes[best])));
+        if read.labelled {
+            let label = read.part.labels()[i] as usize;
+            correct += usize::from(label == best);
+            text.push(',');
+            text.push_str(&field(&classes[label]));
+        }
+        for &q in p {
+            text.push_str(&format!(",{}", q as f32));
+        }
+        text.push('\n');
+    }
+    write_atomic(&args.out, text.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let n = read.part.len();
+    let accuracy = match read.labelled {
+        true => format!(
+            "; {correct} of {n} as labelled (accuracy {:.4})",
+            correct as f64 / n.max(1) as f64
+        ),
+        false => String::new(),
+    };
+    say(&format!(
+        "{}: the classes of {n} items of {} by {} (learning rate {}, epoch {}) on {}{accuracy}",
+        args.out.display(),
+        args.data.display(),
+        args.model.display(),
+        crate::config::rate_label(meta.rate),
+        meta.epoch,
+        selected.backend
+    ))
+}
+
+/// A CSV field: quoted where it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Whether `a` and `b` name the same existing file.
+pub(super) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    let a = canonical(a);
+    a.is_some() && a == canonical(b)
+}
