@@ -26,4 +26,5 @@ mod schedules;
 mod second_day;
 mod sweep;
 mod trackers;
+mod using;
 mod verdicts;

@@ -353,7 +353,7 @@ fn a_user_data_run_is_reported_resumed_scored_and_stacked_like_mnist() {
         model.to_str().unwrap(),
         "--backend",
         "cpu",
-        "--data",
+        "--train-data",
         moved.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
@@ -364,7 +364,7 @@ fn a_user_data_run_is_reported_resumed_scored_and_stacked_like_mnist() {
         model.to_str().unwrap(),
         "--backend",
         "cpu",
-        "--data",
+        "--train-data",
         moved.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -147,3 +147,68 @@ fn relabel(raw: &[RawLabel], classes: &[String], path: &Path) -> Result<Vec<Labe
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expected() -> Expected {
+        Expected {
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+            inputs: 2,
+            columns: Some(vec!["x".into(), "y".into()]),
+        }
+    }
+
+    fn read(text: &str) -> Result<Unseen> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let user = UserData {
+            path,
+            labels: None,
+            label: None,
+            image_size: None,
+            columns: Default::default(),
+        };
+        let scaling = Scaling::Affine {
+            shift: vec![1.0, 10.0],
+            factor: vec![2.0, 0.5],
+        };
+        user.load_unseen(&expected(), &scaling, 1 << 30)
+    }
+
+    fn row(part: &Part, i: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        part.extend_row(i, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_table_is_read_by_its_columns_names_and_scaled_as_the_training_part() {
+        // Columns in another order, pandas' index first, one class only: read by name, the
+        // labels the model's own class numbers.
+        let u = read(",y,kind,x\n0,12,c,3\n1,14,c,1\n").unwrap();
+        assert!(u.labelled);
+        assert_eq!(u.part.labels(), &[2, 2]);
+        assert_eq!(row(&u.part, 0), vec![4.0, 1.0]);
+        assert_eq!(row(&u.part, 1), vec![0.0, 2.0]);
+        assert_eq!(u.notes.len(), 2, "{:?}", u.notes);
+        // Without a label column: items only.
+        let u = read("x,y\n3,12\n").unwrap();
+        assert!(!u.labelled);
+        assert_eq!(row(&u.part, 0), vec![4.0, 1.0]);
+    }
+
+    #[test]
+    fn what_a_model_cannot_score_is_refused_naming_it() {
+        let e = read("x,z,label\n1,2,a\n").unwrap_err().to_string();
+        assert!(e.contains("no column 'y'"), "{e}");
+        let e = read("x,y,label\n1,2,d\n").unwrap_err().to_string();
+        assert!(e.contains("'d', a class the model does not know"), "{e}");
+        let e = read("x,y,p,q\n1,2,a,b\n").unwrap_err().to_string();
+        assert!(e.contains("'p', 'q'"), "{e}");
+        let e = read("x,y,label\n1,,a\n").unwrap_err().to_string();
+        assert!(e.contains("empty cell"), "{e}");
+    }
+}

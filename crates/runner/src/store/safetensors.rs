@@ -31,7 +31,7 @@ pub fn encode(tensors: &[Named], metadata: &BTreeMap<String, String>) -> Vec<u8>
     }
     let mut text = Value::Object(header).to_string().into_bytes();
     // The data starts 8-byte aligned, as the reference writer pads it.
-    while (8 + text.len()) % 8 != 0 {
+    while !(8 + text.len()).is_multiple_of(8) {
         text.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + text.len() + offset);
