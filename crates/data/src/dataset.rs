@@ -5,9 +5,9 @@ use std::sync::Arc;
 use crate::catalogue::VerifiedFile;
 use crate::error::{DataError, Result};
 use crate::part::{Part, Split, SplitConfig};
-use crate::scale::Scaling;
+use crate::scale::{Scaling, TargetScaling};
 use crate::split;
-use crate::values::{Label, Scale, Shape, Values, MAX_CLASSES};
+use crate::values::{Label, Scale, Shape, Task, Values, MAX_CLASSES};
 
 /// A whole data set in memory: features, one class per item, where they came from.
 #[derive(Debug, Clone)]
@@ -30,6 +30,9 @@ pub struct Dataset {
     pub label_column: Option<String>,
     /// What reading it decided that the user should hear (columns left out), one line each.
     pub notes: Vec<String>,
+    /// A regression's targets as read, `class_names.len()` per item (the outputs' names are
+    /// then the target columns'; the labels all 0).
+    targets: Option<Arc<[f64]>>,
 }
 
 impl Dataset {
@@ -102,7 +105,75 @@ impl Dataset {
             columns: None,
             label_column: None,
             notes: Vec::new(),
+            targets: None,
         })
+    }
+
+    /// A regression data set of `targets.len() / names.len()` items with `item_shape` features
+    /// each, `names.len()` targets per item (named `names`). Refuses lengths that disagree, no
+    /// item, a target that is not finite or is the same for every item.
+    pub fn regression(
+        values: Values,
+        targets: Vec<f64>,
+        item_shape: Vec<usize>,
+        names: Vec<String>,
+        name: impl Into<String>,
+    ) -> Result<Self> {
+        let name = name.into();
+        let m = names.len().max(1);
+        let n = targets.len() / m;
+        let mut data = Dataset::new(
+            values,
+            vec![0; n],
+            item_shape,
+            vec![String::new(), String::new()],
+            &name,
+        )?;
+        if targets.len() != n * m || names.is_empty() {
+            return Err(DataError::invalid(
+                &name,
+                format!("{} targets for {n} items of {m} targets", targets.len()),
+            ));
+        }
+        if let Some(i) = targets.iter().position(|t| !t.is_finite()) {
+            return Err(DataError::invalid(
+                &name,
+                format!(
+                    "item {}'s target '{}' is {}; replace missing or infinite targets, or drop those items",
+                    i / m + 1,
+                    names[i % m],
+                    targets[i]
+                ),
+            ));
+        }
+        for k in 0..m {
+            let first = targets[k];
+            if targets.iter().skip(k).step_by(m).all(|&t| t == first) {
+                return Err(DataError::invalid(
+                    &name,
+                    format!(
+                        "target '{}' is {first} for every item: there is nothing to learn; choose another target column",
+                        names[k]
+                    ),
+                ));
+            }
+        }
+        data.class_names = names;
+        data.targets = Some(targets.into());
+        Ok(data)
+    }
+
+    /// Whether the data is for a classification or a regression.
+    pub fn task(&self) -> Task {
+        match self.targets {
+            Some(_) => Task::Regression,
+            None => Task::Classification,
+        }
+    }
+
+    /// A regression's targets as read, `class_names.len()` per item.
+    pub fn targets(&self) -> Option<&[f64]> {
+        self.targets.as_deref()
     }
 
     /// Number of items.
@@ -157,18 +228,51 @@ impl Dataset {
     pub fn split(&self, config: &SplitConfig) -> Result<Split> {
         let subset = self.subset(config)?;
         let labels: Vec<Label> = subset.iter().map(|&i| self.labels[i]).collect();
-        let (train, valid) =
-            split::stratified_split(&labels, &self.class_names, config.val_fraction, config.seed)?;
+        let (train, valid) = split::stratified_split(
+            &labels,
+            self.strata(),
+            config.val_fraction,
+            config.seed,
+        )?;
         let map = |v: Vec<usize>| v.into_iter().map(|i| subset[i]).collect::<Vec<_>>();
         let (train, valid) = (map(train), map(valid));
         let scale = config.scale.unwrap_or(self.default_scale());
         let scaler = Scaling::fit(scale, &self.values, self.width(), &train);
+        let targets = self.target_scaling(&train)?;
         Ok(Split {
-            train: self.gather(&train, &scaler),
-            valid: self.gather(&valid, &scaler),
+            train: self.gather_with(self, &train, &scaler, targets.as_ref()),
+            valid: self.gather_with(self, &valid, &scaler, targets.as_ref()),
             scale,
             scaling: scaler,
+            targets,
         })
+    }
+
+    /// The classes a split is stratified by: a regression's items are one stratum (its split
+    /// is random).
+    fn strata(&self) -> &[String] {
+        match self.targets {
+            Some(_) => &self.class_names[..1],
+            None => &self.class_names,
+        }
+    }
+
+    /// A regression's target standardisation, fitted on the items `train`.
+    fn target_scaling(&self, train: &[usize]) -> Result<Option<TargetScaling>> {
+        let Some(targets) = &self.targets else {
+            return Ok(None);
+        };
+        TargetScaling::fit(targets, self.class_names.len(), train)
+            .map(Some)
+            .map_err(|k| {
+                DataError::invalid(
+                    &self.name,
+                    format!(
+                        "target '{}' is the same for every item of the training part: there is nothing to learn; give more varied items, or a larger --val-fraction or --limit",
+                        self.class_names[k]
+                    ),
+                )
+            })
     }
 
     /// A split whose validation part is `valid` (a separate file, `--val`): this set (or its
@@ -221,8 +325,28 @@ impl Dataset {
                 "its values are of another kind than the training data's (pixels and numbers mixed); give a validation file of the same kind",
             ));
         }
+        if self.task() != valid.task() {
+            return Err(DataError::invalid(
+                &valid.name,
+                format!(
+                    "is read for a {}, the training data for a {}; give both the same target (--label) and --task",
+                    valid.task(),
+                    self.task()
+                ),
+            ));
+        }
+        if self.targets.is_some() && valid.class_names != self.class_names {
+            return Err(DataError::invalid(
+                &valid.name,
+                format!(
+                    "has the targets {} where the training data has {}; give it the same target columns",
+                    list(&valid.class_names),
+                    list(&self.class_names)
+                ),
+            ));
+        }
         let mut relabel = Vec::with_capacity(valid.class_names.len());
-        for name in &valid.class_names {
+        for name in valid.class_names.iter().filter(|_| self.targets.is_none()) {
             match self.class_names.iter().position(|c| c == name) {
                 Some(i) => relabel.push(i as Label),
                 None => {
@@ -240,7 +364,10 @@ impl Dataset {
         let mut train = self.subset(config)?;
         let mut rng = split::rng(config.seed);
         split::shuffle(&mut train, &mut rng);
-        let relabelled: Vec<Label> = valid.labels.iter().map(|&l| relabel[l as usize]).collect();
+        let relabelled: Vec<Label> = match self.targets {
+            Some(_) => valid.labels.to_vec(),
+            None => valid.labels.iter().map(|&l| relabel[l as usize]).collect(),
+        };
         let valid = Dataset {
             labels: relabelled.into(),
             class_names: self.class_names.clone(),
@@ -250,33 +377,46 @@ impl Dataset {
         split::shuffle(&mut order, &mut rng);
         let scale = config.scale.unwrap_or(self.default_scale());
         let scaler = Scaling::fit(scale, &self.values, self.width(), &train);
+        let targets = self.target_scaling(&train)?;
         Ok(Split {
-            train: self.gather(&train, &scaler),
-            valid: valid.gather(&order, &scaler),
+            train: self.gather_with(self, &train, &scaler, targets.as_ref()),
+            valid: self.gather_with(&valid, &order, &scaler, targets.as_ref()),
             scale,
             scaling: scaler,
+            targets,
         })
     }
 }
 
 impl Dataset {
-    /// The items `order` as a part, made by `scaler`.
-    fn gather(&self, order: &[usize], scaler: &Scaling) -> Part {
-        Part::gather(
-            &self.values,
-            &self.labels,
-            self.width(),
+    /// The items `order` of `data` (this set, or a validation file read like it) as a part,
+    /// made by `scaler`, with a regression's targets standardised by `targets`.
+    fn gather_with(
+        &self,
+        data: &Dataset,
+        order: &[usize],
+        scaler: &Scaling,
+        targets: Option<&TargetScaling>,
+    ) -> Part {
+        let part = Part::gather(
+            &data.values,
+            &data.labels,
+            data.width(),
             self.class_names.len(),
             order,
             scaler,
-        )
+        );
+        match (&data.targets, targets) {
+            (Some(t), Some(s)) => part.with_targets(t, order, s),
+            _ => part,
+        }
     }
 
     /// The items a split takes: `config.limit`'s stratified subset, or all of them.
     fn subset(&self, config: &SplitConfig) -> Result<Vec<usize>> {
         match config.limit {
             Some(limit) => {
-                split::stratified_subset(&self.labels, self.class_names.len(), limit, config.seed)
+                split::stratified_subset(&self.labels, self.strata().len(), limit, config.seed)
             }
             None => Ok((0..self.len()).collect()),
         }

@@ -39,11 +39,11 @@ pub use dataset::Dataset;
 pub use error::{DataError, Result};
 pub use idx::{encode_images, encode_labels};
 pub use part::{Item, Part, Split, SplitConfig};
-pub use scale::Scaling;
+pub use scale::{Scaling, TargetScaling};
 pub use source::Locator;
 pub use split::seeded_permutation;
 pub use user::{Columns, Expected, Unseen, UserData};
-pub use values::{Label, Scale, Shape, Values, MAX_CLASSES};
+pub use values::{Label, Scale, Shape, Task, Values, MAX_CLASSES};
 
 use idx::{CLASSES, PIXELS, SIDE};
 

@@ -42,6 +42,10 @@ pub struct Part {
     labels: Arc<[Label]>,
     width: usize,
     classes: usize,
+    /// A regression's targets, standardised, `classes` per item (the labels are then all 0).
+    targets: Option<Arc<[f32]>>,
+    /// A regression's targets' standard deviations (their units per standardised unit).
+    target_sd: Arc<[f64]>,
 }
 
 /// One item as Burn's data tooling sees it.
@@ -100,7 +104,39 @@ impl Part {
             labels: order.iter().map(|&i| labels[i]).collect(),
             width: w,
             classes,
+            targets: None,
+            target_sd: Arc::new([]),
         }
+    }
+
+    /// The part with the regression targets of its items: item `r` is `order[r]` of `targets`
+    /// (`classes` per item, in their units), standardised by `scaling`.
+    pub(crate) fn with_targets(
+        mut self,
+        targets: &[f64],
+        order: &[usize],
+        scaling: &crate::scale::TargetScaling,
+    ) -> Self {
+        let m = self.classes;
+        let mut out = Vec::with_capacity(order.len() * m);
+        for &i in order {
+            for k in 0..m {
+                out.push(scaling.standardise(k, targets[i * m + k]) as f32);
+            }
+        }
+        self.targets = Some(out.into());
+        self.target_sd = scaling.sd.clone().into();
+        self
+    }
+
+    /// A regression's targets' standard deviations (empty for a classification).
+    pub fn target_sd(&self) -> &[f64] {
+        &self.target_sd
+    }
+
+    /// A regression's targets, standardised, `classes()` per item; none for a classification.
+    pub fn targets(&self) -> Option<&[f32]> {
+        self.targets.as_deref()
     }
 
     /// A part of pixels (e.g. generated test data): `pixels.len()` must be `width × labels.len()`
@@ -126,6 +162,8 @@ impl Part {
             labels: labels.into(),
             width,
             classes,
+            targets: None,
+            target_sd: Arc::new([]),
         })
     }
 
@@ -213,13 +251,32 @@ impl Part {
         out
     }
 
-    /// Labels `range` one-hot encoded, `len × classes`.
+    /// What the network's outputs are trained towards for items `range`, `len × classes`: the
+    /// labels one-hot encoded, or a regression's standardised targets.
     pub fn one_hot(&self, range: std::ops::Range<usize>) -> Vec<f32> {
-        let mut out = vec![0.0; range.len() * self.classes];
+        let c = self.classes;
+        if let Some(t) = &self.targets {
+            return t[range.start * c..range.end * c].to_vec();
+        }
+        let mut out = vec![0.0; range.len() * c];
         for (row, &l) in self.labels[range].iter().enumerate() {
-            out[row * self.classes + l as usize] = 1.0;
+            out[row * c + l as usize] = 1.0;
         }
         out
+    }
+
+    /// The sum of squares of the standardised targets about their mean over this part, each
+    /// target's summed (R²'s denominator); none for a classification.
+    pub fn target_sum_of_squares(&self) -> Option<f64> {
+        let t = self.targets.as_ref()?;
+        let (c, n) = (self.classes, self.len().max(1) as f64);
+        let mut total = 0.0;
+        for k in 0..c {
+            let column = t.iter().skip(k).step_by(c).map(|&v| v as f64);
+            let mean = column.clone().sum::<f64>() / n;
+            total += column.map(|v| (v - mean).powi(2)).sum::<f64>();
+        }
+        Some(total)
     }
 
     /// Items per class.
@@ -258,6 +315,8 @@ pub struct Split {
     pub valid: Part,
     /// The scale applied to both.
     pub scale: Scale,
+    /// A regression's standardisation of its targets (fitted on the training part).
+    pub targets: Option<crate::scale::TargetScaling>,
     /// That scale made concrete (with the training part's statistics): what a model file
     /// records to scale what it scores later.
     pub scaling: Scaling,

@@ -67,3 +67,59 @@ impl Scaling {
         }
     }
 }
+
+/// How a regression's targets are standardised: each target minus the training part's mean,
+/// divided by its standard deviation (the population's, as scikit-learn's `StandardScaler`).
+/// The network learns and predicts standardised targets; metrics and predictions are turned
+/// back into the targets' own units with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetScaling {
+    /// The training part's mean of each target.
+    pub mean: Vec<f64>,
+    /// The training part's standard deviation of each target (above 0).
+    pub sd: Vec<f64>,
+}
+
+impl TargetScaling {
+    /// Fitted on the items `train` of `targets` (`outputs` per item); none when a target is
+    /// constant on those items (its index is returned to be named).
+    pub(crate) fn fit(
+        targets: &[f64],
+        outputs: usize,
+        train: &[usize],
+    ) -> std::result::Result<Self, usize> {
+        let n = train.len().max(1) as f64;
+        let mut mean = vec![0f64; outputs];
+        for &i in train {
+            for (m, t) in mean.iter_mut().zip(&targets[i * outputs..(i + 1) * outputs]) {
+                *m += t;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0f64; outputs];
+        for &i in train {
+            for (k, t) in targets[i * outputs..(i + 1) * outputs].iter().enumerate() {
+                var[k] += (t - mean[k]).powi(2);
+            }
+        }
+        let sd: Vec<f64> = var.iter().map(|v| (v / n).sqrt()).collect();
+        match sd
+            .iter()
+            .zip(&mean)
+            .position(|(s, m)| !(*s > 1e-12 * (1.0 + m.abs())))
+        {
+            Some(k) => Err(k),
+            None => Ok(Self { mean, sd }),
+        }
+    }
+
+    /// `value` of target `k` standardised.
+    pub fn standardise(&self, k: usize, value: f64) -> f64 {
+        (value - self.mean[k]) / self.sd[k]
+    }
+
+    /// A standardised value of target `k` in the target's own units.
+    pub fn restore(&self, k: usize, value: f64) -> f64 {
+        value * self.sd[k] + self.mean[k]
+    }
+}

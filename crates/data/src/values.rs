@@ -77,12 +77,53 @@ impl std::str::FromStr for Scale {
     }
 }
 
+/// What a network learns from the data: a class per item, or one number or more per item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Task {
+    /// A class per item: softmax outputs, cross-entropy, accuracy.
+    #[default]
+    Classification,
+    /// Numbers per item (the targets): a linear output per target, mean squared error (or
+    /// Huber) on targets standardised by the training part, RMSE, MAE and R².
+    Regression,
+}
+
+impl Task {
+    /// `classification` or `regression`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        }
+    }
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Task {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "classification" => Ok(Task::Classification),
+            "regression" => Ok(Task::Regression),
+            _ => Err(format!(
+                "unknown task '{s}': choose classification or regression"
+            )),
+        }
+    }
+}
+
 /// The number of features of an item and the number of classes: the network's outer shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
     /// Features per item (the input width).
     pub inputs: usize,
-    /// Classes (the output width).
+    /// Classes (the output width): for a regression, the targets.
     pub classes: usize,
 }
 

@@ -63,14 +63,13 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// When a member of a network with `classes` classes, scored on `valid_len` images, stops:
-    /// after `epochs`, at divergence (a settled hopeless reading too, unless `full_curves`), or
-    /// by `patience`.
-    pub fn stop_rule(&self, classes: usize, valid_len: usize) -> StopRule {
+    /// When a member whose curves are read against `hopeless` stops: after `epochs`, at
+    /// divergence (a settled hopeless reading too, unless `full_curves`), or by `patience`.
+    pub fn stop_rule(&self, hopeless: Hopeless) -> StopRule {
         StopRule::new(
             self.epochs,
             self.patience,
-            (!self.full_curves).then_some(Hopeless { classes, valid_len }),
+            (!self.full_curves).then_some(hopeless),
         )
     }
 

@@ -136,7 +136,11 @@ impl<'a> StackFit<'a> {
                 .check(self.config.epochs, steps, self.config.warmup)
                 .map_err(TrainError::Schedule)?;
         }
-        let rule = self.config.stop_rule(self.model.classes, self.valid.len());
+        let rule = self.config.stop_rule(crate::stop::Hopeless::of(
+            self.model.classes,
+            self.valid,
+            self.config.loss,
+        ));
         let mut records: Vec<Vec<EpochRecord>> = self
             .members
             .iter()
@@ -281,6 +285,8 @@ impl<'a> StackFit<'a> {
                     seconds,
                     lr: last_rates[slot],
                     val_loss_se: valid[slot].loss_se,
+                    val_rmse: valid[slot].rmse,
+                    val_mae: valid[slot].mae,
                 };
                 records[id].push(record);
                 let stop = rule.check(&records[id]);

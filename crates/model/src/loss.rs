@@ -1,5 +1,6 @@
-//! Categorical cross-entropy: the two forms lrsweep trains with. Each engine computes them in
-//! its own code (`tensor::loss`, `host::loss`); this is what they agree on.
+//! The losses lrsweep trains with: categorical cross-entropy in two forms for a classification,
+//! mean squared error and Huber for a regression. Each engine computes them in its own code
+//! (`tensor::loss`, `host::loss`); this is what they agree on.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +17,52 @@ pub enum LossKind {
     Keras,
     /// The unclipped log-softmax form: numerically exact, no floor at 1.19e-7, no ceiling at 16.1.
     Exact,
+    /// A regression's mean squared error over the targets (standardised), the outputs linear:
+    /// PyTorch's `MSELoss()`, Keras' `MeanSquaredError`.
+    Mse,
+    /// A regression's Huber loss with δ = 1 on the standardised targets: ½e² for |e| ≤ 1, |e| − ½
+    /// beyond; PyTorch's `HuberLoss()` default.
+    Huber,
 }
 
+/// The Huber loss's δ on the standardised targets (PyTorch's `HuberLoss` default).
+pub const HUBER_DELTA: f32 = 1.0;
+
 impl LossKind {
+    /// Whether the loss is a regression's (linear outputs, targets) rather than a
+    /// classification's (softmax outputs, classes).
+    pub fn is_regression(self) -> bool {
+        matches!(self, LossKind::Mse | LossKind::Huber)
+    }
+
+    /// `keras`, `exact`, `mse` or `huber`, as `--loss` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::Keras => "keras",
+            LossKind::Exact => "exact",
+            LossKind::Mse => "mse",
+            LossKind::Huber => "huber",
+        }
+    }
+
+    /// A regression loss of error `e` (output minus target, standardised).
+    pub fn loss_of_error(self, e: f32) -> f32 {
+        self.of_error(e).0
+    }
+
+    /// A regression loss of error `e` (output minus target, standardised) and its derivative.
+    #[inline(always)]
+    pub(crate) fn of_error(self, e: f32) -> (f32, f32) {
+        match self {
+            LossKind::Huber if e.abs() > HUBER_DELTA => (
+                HUBER_DELTA * (e.abs() - 0.5 * HUBER_DELTA),
+                HUBER_DELTA * e.signum(),
+            ),
+            LossKind::Huber => (0.5 * e * e, e),
+            _ => (e * e, 2.0 * e),
+        }
+    }
+
     /// Whether a true-class probability lies inside the Keras clip, so that it passes a gradient.
     #[inline(always)]
     pub(crate) fn inside_clip(p_true: f32) -> bool {

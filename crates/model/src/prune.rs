@@ -352,6 +352,8 @@ mod tests {
                 seconds: 1.0,
                 lr: 1e-3,
                 val_loss_se: f64::NAN,
+                val_rmse: f64::NAN,
+                val_mae: f64::NAN,
             })
             .collect()
     }
@@ -505,6 +507,7 @@ mod tests {
             Some(crate::stop::Hopeless {
                 classes: 10,
                 valid_len: 10_500,
+                guess: None,
             }),
         );
         let stuck: Vec<EpochRecord> = curve(3, |_| 14.5)

@@ -26,6 +26,13 @@ pub struct EpochRecord {
     /// curve against; NaN where a record of an older version did not say.
     #[serde(default = "not_recorded")]
     pub val_loss_se: f64,
+    /// A regression's validation root mean squared error, in the targets' units (NaN for a
+    /// classification). `train_acc` and `val_acc` then hold R².
+    #[serde(default = "not_recorded")]
+    pub val_rmse: f64,
+    /// A regression's validation mean absolute error, in the targets' units.
+    #[serde(default = "not_recorded")]
+    pub val_mae: f64,
 }
 
 fn not_recorded() -> f64 {
@@ -48,6 +55,33 @@ pub struct Score {
     pub accuracy: f64,
     /// The standard error of the mean loss (a scoring pass's; NaN for a training epoch's).
     pub loss_se: f64,
+    /// A regression's root mean squared error in the targets' units, over every target (NaN for
+    /// a classification; `accuracy` is then R²).
+    pub rmse: f64,
+    /// A regression's mean absolute error in the targets' units, over every target.
+    pub mae: f64,
+}
+
+/// What a regression's score is read against: the sum of squares of the part's standardised
+/// targets about their mean (R²'s denominator) and the number of targets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regression {
+    /// Σ (t − t̄)² over the part's items and targets, standardised.
+    pub sst: f64,
+    /// Targets per item.
+    pub outputs: usize,
+}
+
+/// A regression's error sums over a pass: squared (standardised, for R²), squared and absolute
+/// in the targets' units (each error times its target's standard deviation).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ErrorSums {
+    /// Σ e² on the standardised scale.
+    pub squared: f64,
+    /// Σ (e·σ)².
+    pub squared_units: f64,
+    /// Σ |e·σ|.
+    pub absolute_units: f64,
 }
 
 impl Score {
@@ -65,6 +99,27 @@ impl Score {
             loss: mean,
             accuracy: correct / n_f,
             loss_se,
+            rmse: f64::NAN,
+            mae: f64::NAN,
+        }
+    }
+
+    /// A regression's score of `n` items from its loss sums and its `errors`: `accuracy` is R²
+    /// (pooled over the targets: 1 − Σe²/Σ(t − t̄)² on the standardised scale), RMSE and MAE
+    /// are over every target value, in the targets' units.
+    pub fn of_regression(
+        n: usize,
+        sum: f64,
+        squares: f64,
+        errors: ErrorSums,
+        regression: Regression,
+    ) -> Self {
+        let values = (n * regression.outputs).max(1) as f64;
+        Self {
+            accuracy: 1.0 - errors.squared / regression.sst,
+            rmse: (errors.squared_units / values).sqrt(),
+            mae: errors.absolute_units / values,
+            ..Self::of(n, sum, squares, 0.0)
         }
     }
 }

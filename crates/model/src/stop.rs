@@ -86,22 +86,70 @@ impl Cause {
 
 /// What makes a member hopeless for a data set: its class count (a uniform guess has loss
 /// `ln C`, chance accuracy `1/C`) and its validation size (the noise of chance accuracy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Hopeless {
-    /// Classes.
+    /// Classes (a regression's targets).
     pub classes: usize,
     /// Validation images.
     pub valid_len: usize,
+    /// A regression's guess: the validation loss of predicting the training part's mean (a
+    /// standardised MSE near 1), in place of a uniform guess's `ln C`; its chance accuracy is
+    /// then an R² of 0. None for a classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guess: Option<f64>,
 }
 
 impl Hopeless {
+    /// What a member of `classes` outputs scored on `valid` under `loss` is read against: a
+    /// regression's guess is the loss of predicting the training part's mean (0 on the
+    /// standardised scale) of `valid`'s targets.
+    pub fn of(classes: usize, valid: &lrsweep_data::Part, loss: crate::loss::LossKind) -> Self {
+        let guess = valid.targets().map(|t| {
+            let n = t.len().max(1) as f64;
+            t.iter().map(|&y| loss.loss_of_error(-y) as f64).sum::<f64>() / n
+        });
+        Hopeless {
+            classes,
+            valid_len: valid.len(),
+            guess,
+        }
+    }
+
+    /// A guess's loss: a uniform guess's `ln C`, or a regression's [`Hopeless::guess`].
+    pub fn uniform(&self) -> f64 {
+        self.guess
+            .unwrap_or_else(|| (self.classes.max(2) as f64).ln())
+    }
+
+    /// Chance accuracy: `1/C`, or a regression's R² of 0 (predicting the mean).
+    pub fn chance(&self) -> f64 {
+        match self.guess {
+            Some(_) => 0.0,
+            None => 1.0 / self.classes.max(2) as f64,
+        }
+    }
+
+    /// The noise of chance accuracy on the validation items: the binomial standard deviation
+    /// `√(p(1−p)/n)`; for a regression, `√2/n`: a constant prediction `c` has the R²
+    /// `−n(ȳ − c)²/Σ(y − ȳ)²`, about `−χ²₁/n` when `c` is the training part's mean (a
+    /// chi-square of one degree, standard deviation √2, over the validation items).
+    pub fn chance_sd(&self) -> f64 {
+        let n = self.valid_len.max(1) as f64;
+        match self.guess {
+            Some(_) => 2f64.sqrt() / n,
+            None => {
+                let p = self.chance();
+                (p * (1.0 - p) / n).sqrt()
+            }
+        }
+    }
+
     /// Whether `accuracy` on the validation set is far above chance: at least
-    /// [`LEARNED_SHARE`] of the way from `1/C` to 1, and beyond chance's noise.
+    /// [`LEARNED_SHARE`] of the way from chance to 1, and beyond chance's noise.
     pub fn far_above_chance(&self, accuracy: f64) -> bool {
-        let chance = 1.0 / self.classes.max(2) as f64;
-        let sd = (chance * (1.0 - chance) / self.valid_len.max(1) as f64).sqrt();
+        let chance = self.chance();
         accuracy >= chance + LEARNED_SHARE * (1.0 - chance)
-            && accuracy > chance + CHANCE_SIGMAS * sd
+            && accuracy > chance + CHANCE_SIGMAS * self.chance_sd()
     }
 
     /// Why the last `window` epochs of `records` show a hopeless member, if they do. The loss
@@ -120,7 +168,7 @@ impl Hopeless {
         if recent.iter().all(|r| self.far_above_chance(r.val_acc)) {
             return None;
         }
-        let uniform = (self.classes.max(2) as f64).ln();
+        let uniform = self.uniform();
         if recent
             .iter()
             .all(|r| r.val_loss > WORSE_THAN_GUESSING * uniform)
@@ -142,8 +190,7 @@ impl Hopeless {
                 uniform,
             });
         }
-        let chance = 1.0 / self.classes.max(2) as f64;
-        let sd = (chance * (1.0 - chance) / self.valid_len.max(1) as f64).sqrt();
+        let (chance, sd) = (self.chance(), self.chance_sd());
         if recent
             .iter()
             .all(|r| (r.val_acc - chance).abs() <= CHANCE_SIGMAS * sd)
@@ -278,7 +325,7 @@ impl Stop {
 /// The rule: the run's epoch count, early stopping on validation loss with the user's
 /// patience (Keras' `EarlyStopping(monitor="val_loss", patience=N)`), if any, and whether a
 /// settled hopeless member stops (not with `--full-curves`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StopRule {
     /// Epochs to train at most.
     pub epochs: usize,
@@ -382,6 +429,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 
@@ -459,6 +508,8 @@ mod tests {
                 seconds: 1.0,
                 lr: 1e-3,
                 val_loss_se: f64::NAN,
+                val_rmse: f64::NAN,
+                val_mae: f64::NAN,
             })
             .collect()
     }
@@ -468,6 +519,7 @@ mod tests {
         let mnist = Hopeless {
             classes: 10,
             valid_len: 10_500,
+            guess: None,
         };
         // Slow: above ln 10 in epoch 1 (the untrained start), then below it and falling.
         let slow = curve(&[(2.33, 2.29, 0.15), (2.26, 2.22, 0.25), (2.20, 2.15, 0.35)]);
@@ -515,6 +567,7 @@ mod tests {
         let small = Hopeless {
             classes: 10,
             valid_len: 150,
+            guess: None,
         };
         let wide = curve(&[
             (2.31, 2.30, 0.1),

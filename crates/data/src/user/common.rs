@@ -38,6 +38,8 @@ pub(super) struct Raw {
     pub(super) values: crate::values::Values,
     pub(super) item_shape: Vec<usize>,
     pub(super) labels: Option<Vec<RawLabel>>,
+    /// A regression's targets, row-major (instead of labels).
+    pub(super) targets: Option<Vec<f64>>,
     pub(super) files: Vec<VerifiedFile>,
     pub(super) notes: Vec<String>,
 }
@@ -50,10 +52,12 @@ impl From<crate::dataset::Dataset> for Raw {
             .iter()
             .map(|&l| RawLabel::Text(data.class_names[l as usize].clone()))
             .collect();
+        let targets = data.targets().map(<[f64]>::to_vec);
         Raw {
             values: data.values().clone(),
             item_shape: data.item_shape.clone(),
-            labels: Some(labels),
+            labels: targets.is_none().then_some(labels),
+            targets,
             files: data.files,
             notes: data.notes,
         }

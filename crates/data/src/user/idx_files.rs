@@ -120,6 +120,7 @@ pub(super) fn read_unseen(images: &Path, labels: Option<&Path>, memory: u64) -> 
         values: Values::Pixels(payload.to_vec().into()),
         item_shape: dims[1..].to_vec(),
         labels: None,
+        targets: None,
         files: vec![user_file(images, &bytes)],
         notes: vec!["no labels file beside it: its items are scored without labels".into()],
     })

@@ -42,6 +42,10 @@ pub struct UserData {
     /// Which of a table's columns are features (`--keep-columns`, `--drop`).
     #[serde(default, skip_serializing_if = "Columns::is_default")]
     pub columns: Columns,
+    /// What the labels are for (`--task`); none: a classification, unless a table's label
+    /// column or an array `y` holds numbers with fractions (or a table names several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::values::Task>,
 }
 
 /// Which of a table's columns are features besides the label: by default every column but an
@@ -104,11 +108,13 @@ impl UserData {
         let mut data = match format {
             Format::IdxDir => idx_files::read_dir(path, memory)?,
             Format::ImageFolder => folder::read(path, self.image_size, memory)?,
-            Format::Table => table::read(path, self.label.as_deref(), &self.columns, memory)?,
-            Format::Npz => numpy::read_npz(path, memory)?,
+            Format::Table => {
+                table::read(path, self.label.as_deref(), &self.columns, self.task, memory)?
+            }
+            Format::Npz => numpy::read_npz(path, self.task, memory)?,
             Format::Npy => {
                 let labels = self.labels.as_deref().unwrap_or(path);
-                numpy::read_pair(path, labels, memory)?
+                numpy::read_pair(path, labels, self.task, memory)?
             }
             Format::IdxImages => idx_files::read_file(path, self.labels.as_deref(), memory)?,
         };

@@ -12,11 +12,12 @@ use std::path::Path;
 use super::common::{classes_of, read, user_file, Raw, RawLabel};
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
-use crate::values::Values;
+use crate::values::{Task, Values};
 
-/// Reads `x` and `y` from a `.npz`.
-pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
-    let (x, y, file) = npz_arrays(path, memory, true)?;
+/// Reads `x` and `y` from a `.npz` (`y` a regression's targets under `task`, or when it holds
+/// numbers with fractions and no task is given).
+pub(super) fn read_npz(path: &Path, task: Option<Task>, memory: u64) -> Result<Dataset> {
+    let (x, y, file) = npz_arrays(path, memory, true, task)?;
     let y = y.ok_or_else(|| bad(&path.display().to_string(), "holds no array 'y'"))?;
     let mut data = assemble(x, y, path)?;
     data.files = vec![file];
@@ -24,13 +25,18 @@ pub(super) fn read_npz(path: &Path, memory: u64) -> Result<Dataset> {
 }
 
 /// Reads `x`, and `y` where the archive holds one, from a `.npz` to score.
-pub(super) fn read_npz_unseen(path: &Path, memory: u64) -> Result<Raw> {
-    let (x, y, file) = npz_arrays(path, memory, false)?;
+pub(super) fn read_npz_unseen(path: &Path, task: Task, memory: u64) -> Result<Raw> {
+    let (x, y, file) = npz_arrays(path, memory, false, Some(task))?;
     raw(x, y, vec![file])
 }
 
 /// Reads a `.npy` of features (and one of labels, if given) to score.
-pub(super) fn read_npy_unseen(x_path: &Path, y_path: Option<&Path>, memory: u64) -> Result<Raw> {
+pub(super) fn read_npy_unseen(
+    x_path: &Path,
+    y_path: Option<&Path>,
+    task: Task,
+    memory: u64,
+) -> Result<Raw> {
     let xb = read(x_path, memory / 2, "the features")?;
     let x = features(&xb, &x_path.display().to_string(), memory)?;
     let mut files = vec![user_file(x_path, &xb)];
@@ -38,7 +44,7 @@ pub(super) fn read_npy_unseen(x_path: &Path, y_path: Option<&Path>, memory: u64)
         Some(y_path) => {
             let yb = read(y_path, memory / 2, "the labels")?;
             files.push(user_file(y_path, &yb));
-            Some(labels(&yb, &y_path.display().to_string())?)
+            Some(labels(&yb, &y_path.display().to_string(), Some(task))?)
         }
         None => None,
     };
@@ -54,10 +60,19 @@ fn raw(x: Features, y: Option<Labels>, files: Vec<crate::catalogue::VerifiedFile
     if n == 0 {
         return Err(bad(&x.at, "holds no items"));
     }
+    let (labels, targets) = match y {
+        Some(Labels {
+            targets: Some((t, _)),
+            ..
+        }) => (None, Some(t)),
+        Some(y) => (Some(y.raw), None),
+        None => (None, None),
+    };
     Ok(Raw {
         item_shape: item_shape(&x),
         values: Values::Floats(x.values.into()),
-        labels: y.map(|y| y.raw),
+        labels,
+        targets,
         files,
         notes: Vec::new(),
     })
@@ -69,6 +84,7 @@ fn npz_arrays(
     path: &Path,
     memory: u64,
     need_y: bool,
+    task: Option<Task>,
 ) -> Result<(Features, Option<Labels>, crate::catalogue::VerifiedFile)> {
     let bytes = read(path, memory, "the archive")?;
     let file = user_file(path, &bytes);
@@ -135,18 +151,23 @@ fn npz_arrays(
     let yb = if has_y { Some(array("y")?) } else { None };
     let x = features(&xb, &format!("{} array x", path.display()), memory)?;
     let y = match yb {
-        Some(yb) => Some(labels(&yb, &format!("{} array y", path.display()))?),
+        Some(yb) => Some(labels(&yb, &format!("{} array y", path.display()), task)?),
         None => None,
     };
     Ok((x, y, file))
 }
 
-/// Reads features from one `.npy` and labels from another.
-pub(super) fn read_pair(x_path: &Path, y_path: &Path, memory: u64) -> Result<Dataset> {
+/// Reads features from one `.npy` and labels (or a regression's targets) from another.
+pub(super) fn read_pair(
+    x_path: &Path,
+    y_path: &Path,
+    task: Option<Task>,
+    memory: u64,
+) -> Result<Dataset> {
     let xb = read(x_path, memory / 2, "the features")?;
     let x = features(&xb, &x_path.display().to_string(), memory)?;
     let yb = read(y_path, memory / 2, "the labels")?;
-    let y = labels(&yb, &y_path.display().to_string())?;
+    let y = labels(&yb, &y_path.display().to_string(), task)?;
     let mut data = assemble(x, y, x_path)?;
     data.files = vec![user_file(x_path, &xb), user_file(y_path, &yb)];
     Ok(data)
@@ -392,10 +413,22 @@ struct Features {
     at: String,
 }
 
-/// Labels `[n]` (or `[n, 1]`).
+/// Labels `[n]` (or `[n, 1]`), or a regression's targets `[n]` or `[n, m]` (`raw` then empty).
 struct Labels {
     raw: Vec<RawLabel>,
     at: String,
+    /// A regression's targets, `m` per item, with `m`.
+    targets: Option<(Vec<f64>, usize)>,
+}
+
+impl Labels {
+    /// Items labelled.
+    fn len(&self) -> usize {
+        match &self.targets {
+            Some((t, m)) => t.len() / (*m).max(1),
+            None => self.raw.len(),
+        }
+    }
 }
 
 fn features(bytes: &[u8], at: &str, memory: u64) -> Result<Features> {
@@ -433,9 +466,46 @@ fn features(bytes: &[u8], at: &str, memory: u64) -> Result<Features> {
     })
 }
 
-fn labels(bytes: &[u8], at: &str) -> Result<Labels> {
+/// A regression's targets, `[n]` or `[n, m]`, every one a finite number.
+fn targets(npy: &Npy<'_>, at: &str) -> Result<Labels> {
+    if npy.dtype.kind == 'U' {
+        return Err(bad(at, "holds strings; a regression's targets must be numbers"));
+    }
+    let m = match npy.shape[..] {
+        [_] => 1,
+        [_, m] if m >= 1 => m,
+        _ => {
+            return Err(bad(
+                at,
+                format!("has shape {:?}; a regression's targets need shape [n] or [n, targets]", npy.shape),
+            ))
+        }
+    };
+    let v = numbers(npy, at)?;
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(bad(
+            at,
+            format!("item {}'s target is {}; replace missing or infinite targets, or drop those items", i / m, v[i]),
+        ));
+    }
+    Ok(Labels {
+        raw: Vec::new(),
+        at: at.to_string(),
+        targets: Some((v, m)),
+    })
+}
+
+fn labels(bytes: &[u8], at: &str, task: Option<Task>) -> Result<Labels> {
     let npy = parse(bytes, at)?;
     let shape = &npy.shape;
+    // A regression's: asked for, or numbers with fractions (or several per item) with no task.
+    let guessed = task.is_none()
+        && npy.dtype.kind == 'f'
+        && (shape.len() == 2 && shape[1] > 1
+            || numbers(&npy, at).is_ok_and(|v| v.iter().any(|x| x.is_finite() && x.fract() != 0.0)));
+    if task == Some(Task::Regression) || guessed {
+        return targets(&npy, at);
+    }
     if !(shape.len() == 1 || (shape.len() == 2 && shape[1] == 1)) {
         return Err(bad(at, format!(
             "has shape {shape:?}; labels need shape [n] (one class per item, not one-hot: use y.argmax(1))"
@@ -492,18 +562,19 @@ fn labels(bytes: &[u8], at: &str) -> Result<Labels> {
     Ok(Labels {
         raw,
         at: at.to_string(),
+        targets: None,
     })
 }
 
 /// Refuses labels that are not one per item.
 fn agree(x: &Features, y: &Labels) -> Result<()> {
     let n = x.shape[0];
-    if y.raw.len() != n {
+    if y.len() != n {
         return Err(bad(
             &y.at,
             format!(
                 "holds {} labels but {} holds {n} items; each item needs one label",
-                y.raw.len(),
+                y.len(),
                 x.at
             ),
         ));
@@ -526,6 +597,19 @@ fn assemble(x: Features, y: Labels, path: &Path) -> Result<Dataset> {
         return Err(bad(&x.at, "holds no items"));
     }
     let item_shape = item_shape(&x);
+    if let Some((targets, m)) = y.targets {
+        let names = match m {
+            1 => vec!["y".to_string()],
+            _ => (0..m).map(|k| format!("y{k}")).collect(),
+        };
+        return Dataset::regression(
+            Values::Floats(x.values.into()),
+            targets,
+            item_shape,
+            names,
+            path.display().to_string(),
+        );
+    }
     let (labels, names) = classes_of(y.raw);
     super::common::check_class_count(path, &names)?;
     Dataset::new(

@@ -6,16 +6,19 @@ use std::path::Path;
 use super::common::{self, classes_of, user_file, Raw, RawLabel};
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
-use crate::values::Values;
+use crate::values::{Task, Values};
 
 /// Column names taken as the label when `--label` is not given (case-insensitive).
 const LABEL_NAMES: [&str; 4] = ["label", "target", "class", "y"];
 
-/// Reads a CSV table; `label` names the label column (by header name, or by number from 1).
+/// Reads a CSV table; `label` names the label column (by header name, or by number from 1), or
+/// a regression's target columns (`a,b`); `task` says which the table is for (none: a
+/// regression when its one label column holds numbers with fractions, said in a note).
 pub(super) fn read(
     path: &Path,
     label: Option<&str>,
     columns: &super::Columns,
+    task: Option<Task>,
     memory: u64,
 ) -> Result<Dataset> {
     let text = text_of(path, memory)?;
@@ -41,7 +44,8 @@ pub(super) fn read(
             ),
         ));
     }
-    let (label_col, chosen) = label_column(path, &headers, label)?;
+    let (label_cols, chosen) = label_columns(path, &headers, label)?;
+    let is_label = |j: usize| label_cols.contains(&j);
     for name in &columns.drop {
         match headers.iter().position(|h| h == name) {
             None => {
@@ -50,7 +54,7 @@ pub(super) fn read(
                     format!("--drop {name}: no such column; the columns are {}", quoted(&headers)),
                 ))
             }
-            Some(j) if j == label_col => {
+            Some(j) if is_label(j) => {
                 return Err(DataError::invalid(
                     at(1),
                     format!("--drop {name}: it is the label column; drop another, or name the label with --label"),
@@ -59,10 +63,10 @@ pub(super) fn read(
             Some(_) => {}
         }
     }
-    let width = headers.len() - 1;
+    let width = headers.len() - label_cols.len();
     // An unnamed first column may be pandas' index (0, 1, 2, …): checked row by row below.
     let index_candidate = !columns.keep
-        && label_col != 0
+        && !is_label(0)
         && (headers[0].is_empty() || headers[0].starts_with("Unnamed: 0"));
     let mut is_index = index_candidate;
     // What the parsed table will take, from its rows and columns, before any is parsed: the
@@ -81,7 +85,8 @@ pub(super) fn read(
         ));
     }
     let mut values: Vec<f32> = Vec::with_capacity(rows as usize * width);
-    let mut raw = Vec::with_capacity(rows as usize);
+    let mut raw = Vec::with_capacity(rows as usize * label_cols.len());
+    let mut lines = Vec::with_capacity(rows as usize);
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -93,19 +98,20 @@ pub(super) fn read(
         if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
             continue; // A blank line.
         }
-        let row = raw.len();
+        let row = lines.len();
+        lines.push(line);
         for (j, cell) in record.iter().enumerate() {
             let cell = cell.trim();
             let column = || format!("column {} ('{}')", j + 1, headers[j]);
             if j == 0 && is_index && cell.parse::<f64>().ok() != Some(row as f64) {
                 is_index = false;
             }
-            if j == label_col {
+            if is_label(j) {
                 if cell.is_empty() {
                     return Err(DataError::invalid(
                         at(line),
                         format!(
-                            "{}: the label is empty; every row needs its class",
+                            "{}: the label is empty; every row needs its class (or its target)",
                             column()
                         ),
                     ));
@@ -122,9 +128,17 @@ pub(super) fn read(
             "the table has a header but no rows",
         ));
     }
-    continuous(path, &headers[label_col], &raw)?;
+    let task_was_guessed = task.is_none() && label_cols.len() == 1;
+    let task = match task {
+        Some(t) => t,
+        None if label_cols.len() > 1 => Task::Regression,
+        None => match continuous(&raw) {
+            true => Task::Regression,
+            false => Task::Classification,
+        },
+    };
     // The feature columns left out: the index and ID columns (unless kept), those --drop names.
-    let features: Vec<usize> = (0..headers.len()).filter(|&j| j != label_col).collect();
+    let features: Vec<usize> = (0..headers.len()).filter(|&j| !is_label(j)).collect();
     let mut notes = Vec::new();
     let left_out: Vec<bool> = features
         .iter()
@@ -167,15 +181,58 @@ pub(super) fn read(
             .collect(),
     };
     let width = kept;
-    let (labels, names) = classes_of(raw);
-    super::common::check_class_count(path, &names)?;
-    let mut data = Dataset::new(
-        Values::Floats(values.into()),
-        labels,
-        vec![width],
-        names,
-        path.display().to_string(),
-    )?;
+    let target_names: Vec<String> = label_cols.iter().map(|&j| headers[j].clone()).collect();
+    let mut data = match task {
+        Task::Classification => {
+            if label_cols.len() > 1 {
+                return Err(DataError::invalid(
+                    at(1),
+                    format!(
+                        "--label names {} columns: several targets make a regression; add --task regression, or name one class column",
+                        label_cols.len()
+                    ),
+                ));
+            }
+            refuse_continuous(path, &target_names[0], &raw)?;
+            let (labels, names) = classes_of(raw);
+            super::common::check_class_count(path, &names)?;
+            Dataset::new(
+                Values::Floats(values.into()),
+                labels,
+                vec![width],
+                names,
+                path.display().to_string(),
+            )?
+        }
+        Task::Regression => {
+            let targets = targets_of(&raw, &target_names, |r| at(lines[r]))?;
+            leaks(path, &targets, &target_names, &values, width, |k| {
+                features
+                    .iter()
+                    .zip(&left_out)
+                    .filter(|(_, &l)| !l)
+                    .nth(k)
+                    .map_or(String::new(), |(&j, _)| headers[j].clone())
+            })?;
+            if task_was_guessed {
+                notes.push(format!(
+                    "{}: a regression (numbers with fractions, such as {}; --task classification to refuse it)",
+                    quoted(&target_names),
+                    raw.iter().find_map(|l| match l {
+                        RawLabel::Text(t) if t.parse::<f64>().is_ok_and(|x| x.fract() != 0.0) => Some(t.clone()),
+                        _ => None,
+                    }).unwrap_or_default()
+                ));
+            }
+            Dataset::regression(
+                Values::Floats(values.into()),
+                targets,
+                vec![width],
+                target_names.clone(),
+                path.display().to_string(),
+            )?
+        }
+    };
     data.files = vec![file];
     data.columns = Some(
         features
@@ -185,7 +242,7 @@ pub(super) fn read(
             .map(|(&j, _)| headers[j].clone())
             .collect(),
     );
-    data.label_column = Some(format!("'{}' ({chosen})", headers[label_col]));
+    data.label_column = Some(format!("{} ({chosen})", quoted(&target_names)));
     data.notes = notes;
     Ok(data)
 }
@@ -253,12 +310,13 @@ pub(super) fn read_named(
     path: &Path,
     features: &[String],
     label: Option<&str>,
+    targets: Option<&[String]>,
     memory: u64,
 ) -> Result<Raw> {
     let text = text_of(path, memory)?;
     let file = user_file(path, &text);
     let at = |line: u64| format!("{} line {line}", path.display());
-    let (mut reader, headers) = header_row(path, &text)?;
+    let (_, headers) = header_row(path, &text)?;
     let mut positions = Vec::with_capacity(features.len());
     for name in features {
         match headers.iter().position(|h| h == name) {
@@ -284,6 +342,23 @@ pub(super) fn read_named(
     let named = |j: &usize| label.is_some_and(|l| headers[*j] == l);
     let labelled = |j: &usize| LABEL_NAMES.contains(&headers[*j].to_lowercase().as_str());
     let candidates: Vec<usize> = others.iter().copied().filter(|&j| !is_aside(j)).collect();
+    // A regression's targets: by their names, all of them or none.
+    if let Some(names) = targets {
+        let found: Vec<usize> = names
+            .iter()
+            .filter_map(|n| headers.iter().position(|h| h == n))
+            .collect();
+        if !found.is_empty() && found.len() != names.len() {
+            return Err(DataError::invalid(
+                at(1),
+                format!(
+                    "has some of the model's targets ({}) but not all; give every target column, or none to predict them",
+                    quoted(names)
+                ),
+            ));
+        }
+        return read_rows(path, &text, file, &headers, &positions, &found, true, memory);
+    }
     let by_name: Vec<usize> = candidates.iter().copied().filter(labelled).collect();
     let label_col = match (candidates.iter().find(|j| named(j)), &candidates[..], &by_name[..]) {
         (Some(&j), _, _) | (None, &[j], _) | (None, _, &[j]) => Some(j),
@@ -298,27 +373,41 @@ pub(super) fn read_named(
             ))
         }
     };
+    let label_cols: Vec<usize> = label_col.into_iter().collect();
+    let mut raw = read_rows(path, &text, file, &headers, &positions, &label_cols, false, memory)?;
     let mut notes: Vec<String> = others
         .iter()
         .filter(|&&j| Some(j) != label_col)
         .map(|&j| match headers[j].as_str() {
-            "" => format!(
-                "column {} (unnamed) is not a feature of the model: left out",
-                j + 1
-            ),
+            "" => format!("column {} (unnamed) is not a feature of the model: left out", j + 1),
             h => format!("column '{h}' is not a feature of the model: left out"),
         })
         .collect();
     if let Some(j) = label_col {
         notes.push(format!("labels read from column '{}'", headers[j]));
     }
+    raw.notes = notes;
+    Ok(raw)
+}
+
+/// The rows of a table read by column: the features at `positions`, and at `labels` each row's
+/// labels (a regression's targets as numbers, when `regression`; none when `labels` is empty).
+#[allow(clippy::too_many_arguments)] // the table as read, and what to take of it
+fn read_rows(
+    path: &Path,
+    text: &[u8],
+    file: crate::catalogue::VerifiedFile,
+    headers: &[String],
+    positions: &[usize],
+    labels: &[usize],
+    regression: bool,
+    memory: u64,
+) -> Result<Raw> {
+    let at = |line: u64| format!("{} line {line}", path.display());
+    let (mut reader, _) = header_row(path, text)?;
     let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let need = rows
-        .saturating_mul(
-            (features.len() as u64)
-                .saturating_mul(4 * 2)
-                .saturating_add(48),
-        )
+        .saturating_mul((positions.len() as u64).saturating_mul(4 * 2).saturating_add(48))
         .saturating_add(text.len() as u64);
     if need > memory {
         return Err(DataError::too_large(
@@ -328,8 +417,9 @@ pub(super) fn read_named(
             memory,
         ));
     }
-    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * features.len());
+    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * positions.len());
     let mut raw = Vec::new();
+    let mut targets = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut items = 0usize;
     loop {
@@ -343,20 +433,29 @@ pub(super) fn read_named(
             continue; // A blank line.
         }
         items += 1;
-        for &j in &positions {
+        for &j in positions {
             let cell = record.get(j).unwrap_or("").trim();
-            values.push(number(
-                cell,
-                || at(line),
-                || format!("column {} ('{}')", j + 1, headers[j]),
-            )?);
+            values.push(number(cell, || at(line), || {
+                format!("column {} ('{}')", j + 1, headers[j])
+            })?);
         }
-        if let Some(j) = label_col {
+        for &j in labels {
             let cell = record.get(j).unwrap_or("").trim();
+            let column = || format!("column {} ('{}')", j + 1, headers[j]);
+            if regression {
+                let v = cell.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    DataError::invalid(
+                        at(line),
+                        format!("{}: '{}' is not a finite number; a target must be a number in every row (or leave the target columns out to predict them)", column(), shorten(cell)),
+                    )
+                })?;
+                targets.push(v);
+                continue;
+            }
             if cell.is_empty() {
                 return Err(DataError::invalid(
                     at(line),
-                    format!("column {} ('{}'): the label is empty; give every row its class, or drop the column to predict without labels", j + 1, headers[j]),
+                    format!("{}: the label is empty; give every row its class, or drop the column to predict without labels", column()),
                 ));
             }
             raw.push(label_of(cell));
@@ -368,42 +467,110 @@ pub(super) fn read_named(
             "the table has a header but no rows",
         ));
     }
+    let labelled = !labels.is_empty();
     Ok(Raw {
         values: Values::Floats(values.into()),
-        item_shape: vec![features.len()],
-        labels: label_col.map(|_| raw),
+        item_shape: vec![positions.len()],
+        labels: (labelled && !regression).then_some(raw),
+        targets: (labelled && regression).then_some(targets),
         files: vec![file],
-        notes,
+        notes: Vec::new(),
     })
 }
 
-/// Refuses a label column of numbers with fractions (a price, a dose, a duration): lrsweep
-/// trains classifiers, and such a column would make a class of every value.
-fn continuous(path: &Path, name: &str, raw: &[RawLabel]) -> Result<()> {
-    let numbers: Option<Vec<f64>> = raw
+/// Whether a label column holds numbers only, some with fractions (a price, a dose, a
+/// duration): a regression's target, not classes.
+fn continuous(raw: &[RawLabel]) -> bool {
+    let number = |l: &RawLabel| match l {
+        RawLabel::Int(i) => Some(*i as f64),
+        RawLabel::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+    };
+    raw.iter().all(|l| number(l).is_some())
+        && raw.iter().any(|l| number(l).is_some_and(|x| x.fract() != 0.0))
+}
+
+/// Refuses a class column of numbers with fractions (`--task classification` given): such a
+/// column would make a class of every value.
+fn refuse_continuous(path: &Path, name: &str, raw: &[RawLabel]) -> Result<()> {
+    if !continuous(raw) {
+        return Ok(());
+    }
+    let numbers: Vec<f64> = raw
         .iter()
-        .map(|l| match l {
+        .filter_map(|l| match l {
             RawLabel::Int(i) => Some(*i as f64),
-            RawLabel::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+            RawLabel::Text(t) => t.parse::<f64>().ok(),
         })
         .collect();
-    let Some(numbers) = numbers else {
-        return Ok(());
-    };
-    let Some(fraction) = numbers.iter().find(|x| x.fract() != 0.0) else {
-        return Ok(());
-    };
+    let fraction = numbers.iter().find(|x| x.fract() != 0.0).copied().unwrap_or(0.0);
     let mut distinct: Vec<u64> = numbers.iter().map(|x| x.to_bits()).collect();
     distinct.sort_unstable();
     distinct.dedup();
     Err(DataError::invalid(
         path.display(),
         format!(
-            "column '{name}' looks continuous ({} distinct values in {} rows, with fractions such as {fraction}): lrsweep trains classifiers of a label column; name the class column with --label, or bin the target into classes",
+            "column '{name}' looks continuous ({} distinct values in {} rows, with fractions such as {fraction}): a classification needs classes; leave out --task classification (or give --task regression) to predict the number, name the class column with --label, or bin the target into classes",
             distinct.len(),
             numbers.len()
         ),
     ))
+}
+
+/// A regression's targets as numbers (row-major, one per target column); a cell that is not a
+/// finite number is refused, naming its line (`at(row)`) and column.
+fn targets_of(raw: &[RawLabel], names: &[String], at: impl Fn(usize) -> String) -> Result<Vec<f64>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (row, k) = (i / names.len(), i % names.len());
+            let value = match l {
+                RawLabel::Int(v) => Some(*v as f64),
+                RawLabel::Text(t) => t.parse::<f64>().ok(),
+            };
+            match value {
+                Some(v) if v.is_finite() => Ok(v),
+                _ => Err(DataError::invalid(
+                    at(row),
+                    format!(
+                        "target '{}': '{}' is not a finite number; a regression's target must be a number in every row (replace missing values, or drop those rows)",
+                        names[k],
+                        shorten(&l.name())
+                    ),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Refuses a target that is also among the features (the same value in every row as a feature
+/// column: a copy of the answer), naming both.
+fn leaks(
+    path: &Path,
+    targets: &[f64],
+    names: &[String],
+    values: &[f32],
+    width: usize,
+    feature: impl Fn(usize) -> String,
+) -> Result<()> {
+    let m = names.len();
+    let rows = targets.len() / m.max(1);
+    for k in 0..m {
+        for f in 0..width {
+            let same = (0..rows).all(|r| values[r * width + f] == targets[r * m + k] as f32);
+            if same {
+                return Err(DataError::invalid(
+                    path.display(),
+                    format!(
+                        "target '{}' is also a feature: column '{}' holds the same value in every row, so the network would copy the answer; leave it out with --drop {}",
+                        names[k],
+                        feature(f),
+                        feature(f)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A label cell: a whole number (`1`, and also `1.0` as pandas writes an integer column that
@@ -445,6 +612,37 @@ fn sniff_delimiter(first_line: &[u8]) -> u8 {
         .into_iter()
         .max_by_key(|&d| (count(d), d == b','))
         .unwrap_or(b',')
+}
+
+/// The label columns: `--label` as one column (see [`label_column`]), or as several, comma
+/// separated (a regression's targets), each named once.
+fn label_columns(
+    path: &Path,
+    headers: &[String],
+    label: Option<&str>,
+) -> Result<(Vec<usize>, &'static str)> {
+    let several = label.filter(|l| l.contains(',') && !headers.iter().any(|h| h == l));
+    let Some(list) = several else {
+        return label_column(path, headers, label).map(|(j, how)| (vec![j], how));
+    };
+    let mut cols = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        let (j, _) = label_column(path, headers, Some(name))?;
+        if cols.contains(&j) {
+            return Err(DataError::invalid(
+                format!("{} line 1", path.display()),
+                format!("--label names column '{}' twice; name each target once", headers[j]),
+            ));
+        }
+        cols.push(j);
+    }
+    if cols.len() == headers.len() {
+        return Err(DataError::invalid(
+            format!("{} line 1", path.display()),
+            "--label names every column: no feature is left; leave at least one column as a feature",
+        ));
+    }
+    Ok((cols, "--label"))
 }
 
 /// The label column: `--label` by name, else by number from 1; else a column called `label`,
@@ -550,7 +748,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
-        read(&path, None, &Default::default(), 1 << 30).map_err(|e| {
+        read(&path, None, &Default::default(), None, 1 << 30).map_err(|e| {
             // Messages name the file by its full path; keep the tests' checks short.
             DataError::invalid("t.csv", e.to_string())
         })
@@ -574,8 +772,16 @@ mod tests {
             2,
             "numbered columns and a named label are a header"
         );
-        // Issue 38: a continuous label column is said as such.
-        let e = table("a,y\n1,0.5\n2,1.25\n3,0.5\n")
+        // Issue 36: a label column of numbers with fractions is a regression's target; with
+        // --task classification it is refused as continuous (issue 38).
+        let d = table("a,y\n1,0.5\n2,1.25\n3,0.5\n").unwrap();
+        assert_eq!(d.task(), Task::Regression);
+        assert_eq!(d.targets(), Some(&[0.5, 1.25, 0.5][..]));
+        assert!(d.notes.iter().any(|n| n.contains("a regression")), "{:?}", d.notes);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,y\n1,0.5\n2,1.25\n3,0.5\n").unwrap();
+        let e = read(&path, None, &Default::default(), Some(Task::Classification), 1 << 30)
             .unwrap_err()
             .to_string();
         assert!(
@@ -592,6 +798,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("looks like data, not a header row"), "{e}");
+    }
+
+    #[test]
+    fn regression_targets_one_or_several_and_their_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let read_as = |text: &str, label: Option<&str>, task: Option<Task>| {
+            std::fs::write(&path, text).unwrap();
+            read(&path, label, &Default::default(), task, 1 << 30).map_err(|e| e.to_string())
+        };
+        // Whole numbers are a regression's only when asked.
+        let d = read_as("a,b,y\n1,2,10\n2,3,20\n4,1,15\n", None, Some(Task::Regression)).unwrap();
+        assert_eq!((d.task(), d.width()), (Task::Regression, 2));
+        assert_eq!(d.class_names, ["y"]);
+        // Several targets: a regression by itself.
+        let d = read_as("a,b,y,z\n1,2,10,0.5\n2,3,20,1\n4,1,15,2\n", Some("y,z"), None).unwrap();
+        assert_eq!(d.class_names, ["y", "z"]);
+        assert_eq!(d.targets(), Some(&[10.0, 0.5, 20.0, 1.0, 15.0, 2.0][..]));
+        assert_eq!(d.width(), 2);
+        // The refusals, each naming the file, the column and the fix.
+        let e = read_as("a,y\n1,2.5\n2,x\n", None, Some(Task::Regression)).unwrap_err();
+        assert!(e.contains("line 3") && e.contains("'x' is not a finite number"), "{e}");
+        let e = read_as("a,y\n1,2.5\n2,nan\n", None, Some(Task::Regression)).unwrap_err();
+        assert!(e.contains("'nan' is not a finite number"), "{e}");
+        let e = read_as("a,y\n1,2.5\n2,2.5\n", None, Some(Task::Regression)).unwrap_err();
+        assert!(e.contains("target 'y' is 2.5 for every item"), "{e}");
+        let e = read_as("a,b,y\n1,2.5,2.5\n2,3.5,3.5\n", None, None).unwrap_err();
+        assert!(e.contains("target 'y' is also a feature: column 'b'"), "{e}");
+        let e = read_as("a,y,z\n1,2.5,1\n2,3.5,2\n", Some("y,y"), None).unwrap_err();
+        assert!(e.contains("names column 'y' twice"), "{e}");
+        let e = read_as("a,y,z\n1,2,1\n2,3,2\n", Some("y,z"), Some(Task::Classification)).unwrap_err();
+        assert!(e.contains("several targets make a regression"), "{e}");
     }
 
     #[test]
@@ -628,12 +866,12 @@ mod tests {
             keep: true,
             drop: Vec::new(),
         };
-        assert_eq!(read(&path, None, &keep, 1 << 30).unwrap().width(), 4);
+        assert_eq!(read(&path, None, &keep, None, 1 << 30).unwrap().width(), 4);
         let drop = super::super::Columns {
             keep: false,
             drop: vec!["b".into()],
         };
-        let d = read(&path, None, &drop, 1 << 30).unwrap();
+        let d = read(&path, None, &drop, None, 1 << 30).unwrap();
         assert_eq!(d.columns.as_deref(), Some(&["a".to_string()][..]));
         match d.values() {
             crate::values::Values::Floats(v) => assert_eq!(&v[..], &[1.0, 3.0]),
@@ -647,7 +885,7 @@ mod tests {
                 keep: false,
                 drop: vec![bad.into()],
             };
-            let e = read(&path, None, &c, 1 << 30).unwrap_err().to_string();
+            let e = read(&path, None, &c, None, 1 << 30).unwrap_err().to_string();
             assert!(e.contains(says), "{e}");
         }
     }
@@ -664,14 +902,14 @@ mod tests {
         }
         std::fs::write(&path, &text).unwrap();
         // The text fits a third of 1.5 MB; its rows do not fit in it.
-        let err = read(&path, None, &Default::default(), 1_500_000)
+        let err = read(&path, None, &Default::default(), None, 1_500_000)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("a table of about 20002 rows and 3 columns"),
             "{err}"
         );
-        assert!(read(&path, None, &Default::default(), 1 << 30).is_ok());
+        assert!(read(&path, None, &Default::default(), None, 1 << 30).is_ok());
     }
 
     #[test]
@@ -727,18 +965,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "a,kind,b\n1,x,2\n3,y,4\n").unwrap();
-        let d = read(&path, Some("kind"), &Default::default(), 1 << 30).unwrap();
+        let d = read(&path, Some("kind"), &Default::default(), None, 1 << 30).unwrap();
         assert_eq!(d.class_names, vec!["x", "y"]);
-        let d = read(&path, Some("2"), &Default::default(), 1 << 30).unwrap();
+        let d = read(&path, Some("2"), &Default::default(), None, 1 << 30).unwrap();
         assert_eq!(d.class_names, vec!["x", "y"]);
-        let err = read(&path, Some("nope"), &Default::default(), 1 << 30)
+        let err = read(&path, Some("nope"), &Default::default(), None, 1 << 30)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("no column named 'nope'") && err.contains("'kind'"),
             "{err}"
         );
-        let err = read(&path, Some("9"), &Default::default(), 1 << 30)
+        let err = read(&path, Some("9"), &Default::default(), None, 1 << 30)
             .unwrap_err()
             .to_string();
         assert!(err.contains("columns 1 to 3"), "{err}");

@@ -10,8 +10,8 @@ use super::{folder, idx_files, numpy, table, UserData};
 use crate::catalogue::VerifiedFile;
 use crate::error::{DataError, Result};
 use crate::part::Part;
-use crate::scale::Scaling;
-use crate::values::{Label, Values};
+use crate::scale::{Scaling, TargetScaling};
+use crate::values::{Label, Task, Values};
 
 /// What a trained network takes, as its model file records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,9 @@ pub struct Expected {
     /// A table's feature columns, in the network's input order (none for images and arrays,
     /// and in model files of older versions).
     pub columns: Option<Vec<String>>,
+    /// A regression's standardisation of its targets (`class_names` then name the targets);
+    /// none for a classification.
+    pub targets: Option<TargetScaling>,
 }
 
 /// A file read for a trained network: its items in file order, scaled as the network's
@@ -31,7 +34,7 @@ pub struct Expected {
 pub struct Unseen {
     /// The items (labels all 0 where `labelled` is false).
     pub part: Part,
-    /// Whether the file gave every item its class.
+    /// Whether the file gave every item its class (or a regression's targets).
     pub labelled: bool,
     /// The files read, with their checksums.
     pub files: Vec<VerifiedFile>,
@@ -51,18 +54,26 @@ impl UserData {
         memory: u64,
     ) -> Result<Unseen> {
         let path = &self.path;
+        let task = match expected.targets {
+            Some(_) => Task::Regression,
+            None => Task::Classification,
+        };
+        let target_names = expected.targets.as_ref().map(|_| &expected.class_names[..]);
         let raw = match (Format::of(path)?, &expected.columns) {
             (Format::Table, Some(columns)) => {
-                table::read_named(path, columns, self.label.as_deref(), memory)?
+                table::read_named(path, columns, self.label.as_deref(), target_names, memory)?
             }
             (Format::Table, None) => Raw::from(table::read(
                 path,
                 self.label.as_deref(),
                 &self.columns,
+                Some(task),
                 memory,
             )?),
-            (Format::Npz, _) => numpy::read_npz_unseen(path, memory)?,
-            (Format::Npy, _) => numpy::read_npy_unseen(path, self.labels.as_deref(), memory)?,
+            (Format::Npz, _) => numpy::read_npz_unseen(path, task, memory)?,
+            (Format::Npy, _) => {
+                numpy::read_npy_unseen(path, self.labels.as_deref(), task, memory)?
+            }
             (Format::IdxImages, _) => idx_files::read_unseen(path, self.labels.as_deref(), memory)?,
             (Format::IdxDir, _) => Raw::from(idx_files::read_dir(path, memory)?),
             (Format::ImageFolder, _) => Raw::from(folder::read(path, self.image_size, memory)?),
@@ -98,9 +109,9 @@ impl Raw {
             }
         }
         let n = self.values.len() / width.max(1);
-        let labels = match &self.labels {
-            Some(raw) => relabel(raw, &expected.class_names, path)?,
-            None => vec![0; n],
+        let labels = match (&self.labels, &expected.targets) {
+            (Some(raw), None) => relabel(raw, &expected.class_names, path)?,
+            _ => vec![0; n],
         };
         let order: Vec<usize> = (0..n).collect();
         let part = Part::gather(
@@ -111,9 +122,27 @@ impl Raw {
             &order,
             scaling,
         );
+        let (part, labelled) = match (&expected.targets, self.targets) {
+            (Some(ts), Some(t)) => {
+                if t.len() != n * ts.sd.len() {
+                    return Err(DataError::invalid(
+                        path.display(),
+                        format!(
+                            "holds {} targets per item; the model predicts {} ({})",
+                            t.len() / n.max(1),
+                            ts.sd.len(),
+                            crate::dataset::list(&expected.class_names)
+                        ),
+                    ));
+                }
+                (part.with_targets(&t, &order, ts), true)
+            }
+            (Some(_), None) => (part, false),
+            (None, _) => (part, self.labels.is_some()),
+        };
         Ok(Unseen {
             part,
-            labelled: self.labels.is_some(),
+            labelled,
             files: self.files,
             notes: self.notes,
         })
@@ -157,6 +186,7 @@ mod tests {
             class_names: vec!["a".into(), "b".into(), "c".into()],
             inputs: 2,
             columns: Some(vec!["x".into(), "y".into()]),
+            targets: None,
         }
     }
 
@@ -170,6 +200,7 @@ mod tests {
             label: None,
             image_size: None,
             columns: Default::default(),
+            task: None,
         };
         let scaling = Scaling::Affine {
             shift: vec![1.0, 10.0],

@@ -4,7 +4,9 @@
 use lrsweep_data::{Label, Part};
 
 use super::layout::Csr;
+use super::loss::Truth;
 use crate::config::CpuLayout;
+use crate::record::Regression;
 
 /// Images of a part in the order given, grouped into batches.
 #[derive(Debug, Clone)]
@@ -14,6 +16,12 @@ pub struct HostData {
     /// Every feature, `[len, width]` (dense path).
     dense: Vec<f32>,
     labels: Vec<Label>,
+    /// A regression's standardised targets, in the order, `sd.len()` per item.
+    targets: Vec<f32>,
+    /// A regression's targets' standard deviations (empty for a classification).
+    sd: Vec<f32>,
+    /// What a regression's scores are read against.
+    regression: Option<Regression>,
     width: usize,
     batch_size: usize,
     layout: CpuLayout,
@@ -28,12 +36,20 @@ pub(super) enum HostBatch<'a> {
 }
 
 impl HostData {
-    /// `part` in the order `order` (or its own), laid out for `layout`.
+    /// `part` in the order `order` (or its own), laid out for `layout`; a regression's targets
+    /// with their standard deviations `sd`.
     pub fn new(part: &Part, batch_size: usize, order: Option<&[usize]>, layout: CpuLayout) -> Self {
         let len = part.len();
         let index = |r: usize| order.map_or(r, |o| o[r]);
         let width = part.width();
         let labels = (0..len).map(|r| part.labels()[index(r)]).collect();
+        let m = part.classes();
+        let targets = part.targets().map_or_else(Vec::new, |t| {
+            (0..len)
+                .flat_map(|r| t[index(r) * m..(index(r) + 1) * m].iter().copied())
+                .collect()
+        });
+        let regression = part.target_sum_of_squares().map(|sst| Regression { sst, outputs: m });
         let mut sparse = Csr::default();
         let mut dense = Vec::new();
         if layout == CpuLayout::Dense {
@@ -64,6 +80,12 @@ impl HostData {
             sparse,
             dense,
             labels,
+            sd: match regression {
+                Some(_) => part.target_sd().iter().map(|&s| s as f32).collect(),
+                None => Vec::new(),
+            },
+            targets,
+            regression,
             width,
             batch_size: batch_size.max(1),
             layout,
@@ -85,8 +107,13 @@ impl HostData {
         self.layout
     }
 
-    /// Batches in order (the last one smaller): the images and their classes.
-    pub(super) fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, &[Label])> + '_ {
+    /// What a regression's scores are read against; none for a classification.
+    pub fn regression(&self) -> Option<Regression> {
+        self.regression
+    }
+
+    /// Batches in order (the last one smaller): the images and what they are scored against.
+    pub(super) fn batches(&self) -> impl Iterator<Item = (HostBatch<'_>, Truth<'_>)> + '_ {
         (0..self.len()).step_by(self.batch_size).map(move |start| {
             let end = (start + self.batch_size).min(self.len());
             let x = match self.layout {
@@ -95,7 +122,17 @@ impl HostData {
                 }
                 CpuLayout::Sparse => HostBatch::Sparse(&self.sparse, start..end),
             };
-            (x, &self.labels[start..end])
+            let truth = match self.regression {
+                Some(_) => {
+                    let m = self.sd.len();
+                    Truth::Targets {
+                        values: &self.targets[start * m..end * m],
+                        sd: &self.sd,
+                    }
+                }
+                None => Truth::Classes(&self.labels[start..end]),
+            };
+            (x, truth)
         })
     }
 }

@@ -41,7 +41,7 @@ use burn::tensor::Device;
 use crate::config::{CpuLayout, TrainConfig};
 use crate::network::Mlp;
 use crate::optim::{OptimizerConfig, Slot};
-use crate::record::{Score, TrainError};
+use crate::record::{ErrorSums, Regression, Score, TrainError};
 use crate::shape::ModelConfig;
 use crate::state::{Member, Starts, TrainerState, PER_PARAMETER};
 use layout::{from_blocked, to_blocked, transpose};
@@ -214,18 +214,19 @@ impl HostStack {
                 // in the cache for them; its steps are in the epoch's order, as alone.
                 for ((member, total), &j) in members.iter_mut().zip(&mut totals).zip(assign) {
                     for (k, batches) in block.iter().enumerate() {
-                        let (x, labels) = &batches[j];
+                        let (x, truth) = &batches[j];
                         let rate = member.rate_of_step(b + k);
                         let at = k * orders + j;
                         let sums =
-                            step::step(*isa, member, rate, config, model, x, labels, at, scratch);
+                            step::step(*isa, member, rate, config, model, x, *truth, at, scratch);
                         total.add(sums);
                     }
                 }
                 b += block.len();
             }
         });
-        Ok(finished.then(|| scores(&totals, n)))
+        let regression = data.first().and_then(|d| d.regression());
+        Ok(finished.then(|| scores(&totals, n, regression)))
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
@@ -238,7 +239,7 @@ impl HostStack {
         );
         let mut totals = vec![Totals::default(); self.len()];
         on_pool(|| {
-            for (x, labels) in data.batches() {
+            for (x, truth) in data.batches() {
                 scratch.prepare(0, &x, self.model.inputs, false);
                 for (member, total) in self.members.iter().zip(&mut totals) {
                     let sums = step::score(
@@ -247,14 +248,14 @@ impl HostStack {
                         self.config.loss,
                         &self.model,
                         &x,
-                        labels,
+                        truth,
                         &mut scratch,
                     );
                     total.add(sums);
                 }
             }
         });
-        Ok(scores(&totals, data.len()))
+        Ok(scores(&totals, data.len(), data.regression()))
     }
 
     fn check_data(&self, data: &HostData) -> Result<(), TrainError> {
@@ -341,6 +342,7 @@ struct Totals {
     loss: f64,
     squares: f64,
     correct: u64,
+    errors: ErrorSums,
 }
 
 impl Totals {
@@ -348,13 +350,20 @@ impl Totals {
         self.loss += s.loss;
         self.squares += s.squares;
         self.correct += u64::from(s.correct);
+        self.errors.squared += s.errors.squared;
+        self.errors.squared_units += s.errors.squared_units;
+        self.errors.absolute_units += s.errors.absolute_units;
     }
 }
 
-fn scores(totals: &[Totals], n: usize) -> Vec<Score> {
+/// Each member's score of `n` items from its totals (a regression's against `regression`).
+fn scores(totals: &[Totals], n: usize, regression: Option<Regression>) -> Vec<Score> {
     totals
         .iter()
-        .map(|t| Score::of(n, t.loss, t.squares, t.correct as f64))
+        .map(|t| match regression {
+            Some(r) => Score::of_regression(n, t.loss, t.squares, t.errors, r),
+            None => Score::of(n, t.loss, t.squares, t.correct as f64),
+        })
         .collect()
 }
 

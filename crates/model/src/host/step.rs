@@ -246,10 +246,10 @@ pub(super) fn score(
     loss_kind: LossKind,
     model: &ModelConfig,
     x: &HostBatch,
-    labels: &[lrsweep_data::Label],
+    truth: loss::Truth<'_>,
     s: &mut Scratch,
 ) -> loss::Sums {
-    let rows = labels.len();
+    let rows = truth.rows();
     let logits = &mut s.logits[..rows * model.classes];
     forward(
         isa,
@@ -262,7 +262,7 @@ pub(super) fn score(
         &mut s.layers,
         logits,
     );
-    loss::loss_and_grad(loss_kind, logits, labels, None)
+    loss::loss_and_grad(loss_kind, logits, truth, None)
 }
 
 /// One Adam step of one member at learning rate `rate` on its order's batch (`j`), prepared in
@@ -275,11 +275,11 @@ pub(super) fn step(
     config: &TrainConfig,
     model: &ModelConfig,
     x: &HostBatch,
-    labels: &[lrsweep_data::Label],
+    truth: loss::Truth<'_>,
     j: usize,
     s: &mut Scratch,
 ) -> loss::Sums {
-    let rows = labels.len();
+    let rows = truth.rows();
     let classes = model.classes;
     let act = model.activation;
     let dropout = model.dropout > 0.0;
@@ -303,7 +303,7 @@ pub(super) fn step(
         &mut s.layers,
         logits,
     );
-    let sums = loss::loss_and_grad(config.loss, logits, labels, Some(dz2));
+    let sums = loss::loss_and_grad(config.loss, logits, truth, Some(dz2));
     // The output layer: the gradient at its input, through the last hidden layer.
     let last = depth - 1;
     let h_last = rows * model.hidden.last();

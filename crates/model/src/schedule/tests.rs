@@ -14,6 +14,8 @@ fn history(losses: &[f64]) -> Vec<EpochRecord> {
             seconds: 1.0,
             lr: f64::NAN,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         })
         .collect()
 }

@@ -3,6 +3,8 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lrsweep_data::Part;
 
+use crate::record::Regression;
+
 /// Largest chunk in bytes: below the 128 MiB storage-buffer cap of the CPU Vulkan driver and of
 /// many GPUs, with room to spare.
 const MAX_CHUNK_BYTES: usize = 64 << 20;
@@ -25,16 +27,22 @@ pub struct DeviceData {
     chunk_rows: usize,
     batch_size: usize,
     len: usize,
+    /// A regression's targets' standard deviations `[1, targets]`, and what its scores are
+    /// read against; none for a classification.
+    regression: Option<(Tensor<2>, Regression)>,
 }
 
-/// One batch: images, one-hot targets and class indices.
+/// One batch: images, one-hot targets (or a regression's standardised targets) and class
+/// indices.
 pub struct Batch {
     /// `[rows, width]`.
     pub x: Tensor<2>,
-    /// `[rows, classes]`.
+    /// `[rows, classes]`: one-hot, or a regression's targets.
     pub y: Tensor<2>,
     /// `[rows, 1]`.
     pub labels: Tensor<2, Int>,
+    /// A regression's targets' standard deviations `[1, targets]`.
+    pub sd: Option<Tensor<2>>,
 }
 
 impl DeviceData {
@@ -57,13 +65,12 @@ impl DeviceData {
                 None => range.collect(),
             };
             let mut x = Vec::with_capacity(idx.len() * width);
-            let mut y = vec![0f32; idx.len() * classes];
+            let mut y = Vec::with_capacity(idx.len() * classes);
             let mut l = Vec::with_capacity(idx.len());
-            for (row, &i) in idx.iter().enumerate() {
+            for &i in &idx {
                 part.extend_row(i, &mut x);
-                let c = part.labels()[i] as usize;
-                y[row * classes + c] = 1.0;
-                l.push(c as i32);
+                y.extend(part.one_hot(i..i + 1));
+                l.push(part.labels()[i] as i32);
             }
             (x, y, l)
         };
@@ -80,12 +87,28 @@ impl DeviceData {
                 }
             })
             .collect();
+        let regression = part.target_sum_of_squares().map(|sst| {
+            let sd: Vec<f32> = part.target_sd().iter().map(|&s| s as f32).collect();
+            (
+                Tensor::from_data(TensorData::new(sd, [1, classes]), device),
+                Regression {
+                    sst,
+                    outputs: classes,
+                },
+            )
+        });
         Self {
             chunks,
             chunk_rows,
             batch_size,
             len,
+            regression,
         }
+    }
+
+    /// What a regression's scores are read against; none for a classification.
+    pub fn regression(&self) -> Option<Regression> {
+        self.regression.as_ref().map(|(_, r)| *r)
     }
 
     /// Number of images.
@@ -108,6 +131,7 @@ impl DeviceData {
                 x: chunk.x.clone().narrow(0, offset, rows),
                 y: chunk.y.clone().narrow(0, offset, rows),
                 labels: chunk.labels.clone().narrow(0, offset, rows),
+                sd: self.regression.as_ref().map(|(sd, _)| sd.clone()),
             }
         })
     }

@@ -8,9 +8,9 @@ use burn::tensor::Tensor;
 use super::data::{Batch, DeviceData};
 use super::loss;
 use super::stack::TensorStack;
-use super::step::{correct_counts, forward};
+use super::step::{correct_counts, error_sums, forward};
 use crate::network::read_tensor;
-use crate::record::{Score, TrainError};
+use crate::record::{ErrorSums, Regression, Score, TrainError};
 
 impl TensorStack {
     /// Trains one epoch over `data` in its order; reads the device back once, at the end.
@@ -20,7 +20,7 @@ impl TensorStack {
         for batch in data.batches() {
             totals = Some(add(totals, self.train_step(batch)));
         }
-        read_scores(totals, data.len(), self.len(), false)
+        read_scores(totals, data.len(), self.len(), false, data.regression())
     }
 
     /// Like [`TensorStack::train_epoch`], but checks `interrupt` before every batch and gives
@@ -38,7 +38,7 @@ impl TensorStack {
             }
             totals = Some(add(totals, self.train_step(batch)));
         }
-        read_scores(totals, data.len(), self.len(), false).map(Some)
+        read_scores(totals, data.len(), self.len(), false, data.regression()).map(Some)
     }
 
     /// Like [`TensorStack::train_epoch_unless`] with each member on its own data,
@@ -68,13 +68,14 @@ impl TensorStack {
             totals = Some(add(totals, self.train_step_each(batches, assign)));
         }
         let n = data.first().map_or(0, |d| d.len());
-        read_scores(totals, n, self.len(), false).map(Some)
+        let regression = data.first().and_then(|d| d.regression());
+        read_scores(totals, n, self.len(), false, regression).map(Some)
     }
 
     /// Each member's loss and accuracy on `data`, without gradients.
     pub fn evaluate(&self, data: &DeviceData) -> Result<Vec<Score>, TrainError> {
         let mut totals = None;
-        for Batch { x, y, labels } in data.batches() {
+        for Batch { x, y, labels, sd } in data.batches() {
             let [rows, _] = x.dims();
             let (_, logits) = forward(
                 x.unsqueeze_dim::<3>(0),
@@ -83,9 +84,14 @@ impl TensorStack {
                 None,
             );
             let [k, _, classes] = logits.dims();
-            let correct =
-                correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]));
             let target = y.unsqueeze_dim::<3>(0).expand([k, rows, classes]);
+            // A classification counts its correct guesses; a regression sums its errors.
+            let scored = match sd {
+                Some(sd) => error_sums(&logits, target.clone(), sd),
+                None => {
+                    correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]))
+                }
+            };
             let losses = loss::loss(
                 self.config.loss,
                 logits.reshape([k * rows, classes]),
@@ -93,10 +99,10 @@ impl TensorStack {
             );
             let losses = losses.reshape([k, rows]);
             let squares = losses.clone().powi_scalar(2).sum_dim(1);
-            let t = Tensor::cat(vec![losses.sum_dim(1), correct, squares], 1);
+            let t = Tensor::cat(vec![losses.sum_dim(1), scored, squares], 1);
             totals = Some(add(totals, t));
         }
-        read_scores(totals, data.len(), self.len(), true)
+        read_scores(totals, data.len(), self.len(), true, data.regression())
     }
 }
 
@@ -108,14 +114,15 @@ fn add(acc: Option<Tensor<2>>, t: Tensor<2>) -> Tensor<2> {
     }
 }
 
-/// Each member's mean loss and accuracy over `n` images from the summed totals: `[K, 2]`
-/// (loss, correct), or with `squares` `[K, 3]` (the squared losses' sum third: the standard
-/// error of the mean loss).
+/// Each member's score over `n` items from the summed totals: `[K, 2]` (loss, correct) for a
+/// classification, `[K, 4]` (loss, Σe², Σ(e·σ)², Σ|e·σ|) for a `regression`, each with the
+/// squared losses' sum after them with `squares` (the standard error of the mean loss).
 fn read_scores(
     totals: Option<Tensor<2>>,
     n: usize,
     k: usize,
     squares: bool,
+    regression: Option<Regression>,
 ) -> Result<Vec<Score>, TrainError> {
     let Some(totals) = totals else {
         return Err(TrainError::NoData(
@@ -123,12 +130,23 @@ fn read_scores(
         ));
     };
     let (_, values) = read_tensor(&totals)?;
-    let cols = if squares { 3 } else { 2 };
+    let scored = if regression.is_some() { 3 } else { 1 };
+    let cols = 1 + scored + usize::from(squares);
     Ok((0..k)
         .map(|i| {
             let at = |j: usize| values[cols * i + j] as f64;
-            let sq = if squares { at(2) } else { f64::NAN };
-            Score::of(n, at(0), sq, at(1))
+            let sq = if squares { at(1 + scored) } else { f64::NAN };
+            match regression {
+                Some(r) => {
+                    let errors = ErrorSums {
+                        squared: at(1),
+                        squared_units: at(2),
+                        absolute_units: at(3),
+                    };
+                    Score::of_regression(n, at(0), sq, errors, r)
+                }
+                None => Score::of(n, at(0), sq, at(1)),
+            }
         })
         .collect())
 }

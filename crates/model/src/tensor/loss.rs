@@ -1,9 +1,9 @@
-//! The cross-entropy of [`LossKind`] as tensor operations: per-image losses and the gradient
-//! with respect to the logits, for several models' batches stacked row-wise.
+//! The loss of [`LossKind`] as tensor operations: per-item losses and the gradient with respect
+//! to the outputs, for several models' batches stacked row-wise.
 
 use burn::tensor::Tensor;
 
-use crate::loss::{LossKind, KERAS_EPSILON};
+use crate::loss::{LossKind, HUBER_DELTA, KERAS_EPSILON};
 
 /// Per-image losses `[rows, 1]` and the gradient of each model's mean loss over its own `batch`
 /// rows with respect to the logits `[rows, classes]`, from logits and one-hot targets.
@@ -33,6 +33,29 @@ fn compute(
 ) -> (Tensor<2>, Option<Tensor<2>>) {
     let with_grad = grad_scale.is_some();
     let scale = grad_scale.unwrap_or(1.0);
+    if kind.is_regression() {
+        // The mean over the targets of each item's loss; the gradient of the batch's mean of
+        // them, loss′(e) / (batch · targets).
+        let m = logits.dims()[1] as f64;
+        let e = logits - target;
+        let (loss, slope) = match kind {
+            LossKind::Huber => {
+                let d = HUBER_DELTA as f64;
+                let abs = e.clone().abs();
+                let inside = abs.clone().lower_equal_elem(d).float();
+                let quadratic = e.clone().powi_scalar(2).mul_scalar(0.5);
+                let linear = abs.sub_scalar(0.5 * d).mul_scalar(d);
+                let loss = quadratic.clone() * inside.clone() + linear * inside.neg().add_scalar(1.0);
+                (loss, with_grad.then(|| e.clamp(-d, d)))
+            }
+            _ => (
+                e.clone().powi_scalar(2),
+                with_grad.then(|| e.mul_scalar(2.0)),
+            ),
+        };
+        let grad = slope.map(|g| g.mul_scalar(scale / m));
+        return (loss.sum_dim(1).div_scalar(m), grad);
+    }
     let max = logits.clone().max_dim(1);
     let shifted = logits - max;
     let exp = shifted.clone().exp();
@@ -52,7 +75,7 @@ fn compute(
             let loss = p_true.clamp(KERAS_EPSILON, 1.0 - KERAS_EPSILON).log().neg();
             (loss, grad)
         }
-        LossKind::Exact => {
+        _ => {
             let grad = with_grad.then(|| (exp / sum.clone() - target.clone()).mul_scalar(scale));
             let loss = sum.log() - (shifted * target).sum_dim(1);
             (loss, grad)

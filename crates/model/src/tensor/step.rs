@@ -20,6 +20,7 @@ enum Input {
         x: Tensor<3>,
         y: Tensor<3>,
         labels: Tensor<3, Int>,
+        sd: Option<Tensor<2>>,
     },
 }
 
@@ -44,6 +45,7 @@ impl Input {
             x: stack(batches.iter().map(|b| b.x.clone()).collect()),
             y: stack(batches.iter().map(|b| b.y.clone()).collect()),
             labels,
+            sd: batches[0].sd.clone(),
         }
     }
 
@@ -236,14 +238,19 @@ impl TensorStack {
         rows: usize,
     ) -> (Tensor<2>, Tensor<3>) {
         let [k, _, classes] = logits.dims();
-        let (target, labels) = match input {
+        let (target, labels, sd) = match input {
             Input::Shared(b) => (
                 b.y.clone().unsqueeze_dim::<3>(0).expand([k, rows, classes]),
                 b.labels.clone().unsqueeze_dim::<3>(0).expand([k, rows, 1]),
+                b.sd.clone(),
             ),
-            Input::Each { y, labels, .. } => (y.clone(), labels.clone()),
+            Input::Each { y, labels, sd, .. } => (y.clone(), labels.clone(), sd.clone()),
         };
-        let correct = correct_counts(&logits, labels);
+        // A classification counts its correct guesses; a regression sums its errors.
+        let scored = match sd {
+            Some(sd) => error_sums(&logits, target.clone(), sd),
+            None => correct_counts(&logits, labels),
+        };
         let (losses, dz2) = loss::loss_and_grad(
             self.config.loss,
             logits.reshape([k * rows, classes]),
@@ -252,10 +259,27 @@ impl TensorStack {
         );
         let sums = losses.reshape([k, rows]).sum_dim(1);
         (
-            Tensor::cat(vec![sums, correct], 1),
+            Tensor::cat(vec![sums, scored], 1),
             dz2.reshape([k, rows, classes]),
         )
     }
+}
+
+/// A regression's error sums per member `[K, 3]` from outputs and targets `[K, rows, m]` and the
+/// targets' standard deviations `[1, m]`: Σe², Σ(e·σ)² and Σ|e·σ| over the rows and targets.
+pub(super) fn error_sums(outputs: &Tensor<3>, target: Tensor<3>, sd: Tensor<2>) -> Tensor<2> {
+    let [k, rows, m] = outputs.dims();
+    let e = outputs.clone() - target;
+    let units = e.clone() * sd.unsqueeze_dim::<3>(0).expand([k, rows, m]);
+    let total = |t: Tensor<3>| t.sum_dim(2).sum_dim(1).reshape([k, 1]);
+    Tensor::cat(
+        vec![
+            total(e.powi_scalar(2)),
+            total(units.clone().powi_scalar(2)),
+            total(units.abs()),
+        ],
+        1,
+    )
 }
 
 /// Correct predictions per member `[K, 1]` from logits `[K, rows, C]` and labels `[K, rows, 1]`.

@@ -62,9 +62,18 @@ pub struct DataArgs {
     pub labels: Option<PathBuf>,
 
     /// The CSV's label column, by name or by number from 1 [default: a column named label,
-    /// target, class or y, else the last].
-    #[arg(long, value_name = "NAME|INDEX", requires = "user")]
+    /// target, class or y, else the last]; a regression's several targets comma-separated
+    /// (`--label price,volume`).
+    #[arg(long, value_name = "NAME|INDEX[,...]", requires = "user")]
     pub label: Option<String>,
+
+    /// What the labels are for: classification (a class per item) or regression (numbers:
+    /// a linear output per target, mean squared error on targets standardised by the training
+    /// part; RMSE, MAE and R²) [default: regression when the label column holds numbers with
+    /// fractions, or --label names several columns, said in one line; classification
+    /// otherwise].
+    #[arg(long, value_name = "classification|regression", requires = "user")]
+    pub task: Option<lrsweep_data::Task>,
 
     /// Keep a CSV's index and ID columns as features (by default an unnamed first column
     /// holding 0, 1, 2, …, as pandas' to_csv writes it, and a column named id, ID or Id are
@@ -118,6 +127,7 @@ impl DataArgs {
                     keep: self.keep_columns,
                     drop: self.drop.clone(),
                 },
+                task: self.task,
             }),
             None => None,
         };

@@ -312,10 +312,15 @@ pub struct SlurmArgs {
 /// `--loss`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LossArg {
-    /// Keras 2's clipped cross-entropy.
+    /// Keras 2's clipped cross-entropy (a classification's; a regression's default becomes
+    /// mse).
     Keras,
-    /// Exact log-softmax cross-entropy.
+    /// Exact log-softmax cross-entropy (a classification's).
     Exact,
+    /// Mean squared error on the standardised targets (a regression's).
+    Mse,
+    /// Huber loss, δ = 1 on the standardised targets, as PyTorch's HuberLoss (a regression's).
+    Huber,
 }
 
 impl From<LossKind> for LossArg {
@@ -323,6 +328,8 @@ impl From<LossKind> for LossArg {
         match k {
             LossKind::Keras => Self::Keras,
             LossKind::Exact => Self::Exact,
+            LossKind::Mse => Self::Mse,
+            LossKind::Huber => Self::Huber,
         }
     }
 }
@@ -332,6 +339,8 @@ impl From<LossArg> for LossKind {
         match a {
             LossArg::Keras => Self::Keras,
             LossArg::Exact => Self::Exact,
+            LossArg::Mse => Self::Mse,
+            LossArg::Huber => Self::Huber,
         }
     }
 }

@@ -227,7 +227,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ));
         }
     }
-    let config = SweepConfig {
+    let mut config = SweepConfig {
         rates: args.rates.clone(),
         refine: 0,
         epochs: args.epochs as usize,
@@ -247,7 +247,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     .training(args.network.network());
     let out = store::fresh_out(args.out.clone(), Some("bench"))?;
-    let (_, split) = super::load_data(&config)?;
+    let (_, split) = super::load_data(&mut config)?;
     let model = config.model(split.shape());
     let work = Workload {
         config: &config,

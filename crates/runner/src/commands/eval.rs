@@ -59,6 +59,20 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         selected.backend,
     );
     let errors = standard_errors(&score, part.len());
+    if meta.targets.is_some() {
+        let recorded = match args.data {
+            Some(_) => String::new(),
+            None => format!(" (recorded R² {:.4}, loss {:.6})", meta.val_acc, meta.val_loss),
+        };
+        return say(&format!(
+            "{head}\nR² {:.4}, RMSE {}, MAE {} (the targets' units), loss {:.6} ± {:.6}{recorded}",
+            score.accuracy,
+            format!("{:.6}", score.rmse),
+            format!("{:.6}", score.mae),
+            score.loss,
+            score.loss_se
+        ));
+    }
     match args.data {
         Some(_) => say(&format!(
             "{head}\naccuracy {:.4}, loss {:.6}\n{errors}",

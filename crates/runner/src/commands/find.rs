@@ -108,7 +108,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     let convention = args.convention.into();
     let mut data = args.data.to_config(args.limit)?;
     data.val_fraction = args.val_fraction;
-    let config = SweepConfig {
+    let mut config = SweepConfig {
         batch_size: args.batch_size as usize,
         seed: args.seed,
         loss: args.loss.into(),
@@ -121,7 +121,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     }
     .training(args.network.network());
     let out = store::fresh_out(args.out.clone(), Some("find"))?;
-    let (_, split) = super::load_data(&config)?;
+    let (_, split) = super::load_data(&mut config)?;
     let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
     let schedule = RangeConfig {
         steps: args.steps as usize,

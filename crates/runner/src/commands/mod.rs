@@ -25,10 +25,34 @@ use crate::store::run::DataRecord;
 /// Loads and splits the data (the catalogue's set, or the user's with its `--val` file),
 /// mapping every problem to a usage error that says how to fix it, and refuses a batch larger
 /// than the training part. Returns what a run records of it, and the split.
-fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
+fn load_data(config: &mut SweepConfig) -> Result<(DataRecord, Split)> {
     let (record, split) = load_split(&config.data, config.seed)?;
+    fit_loss(config, record.task)?;
     check_batches(config, &split)?;
     Ok((record, split))
+}
+
+/// The loss for the data's `task`: a regression's default (the reference's Keras
+/// cross-entropy, which a regression cannot take) becomes mean squared error; a loss of the other
+/// task is refused, naming the ones that fit.
+fn fit_loss(config: &mut SweepConfig, task: lrsweep_data::Task) -> Result<()> {
+    use lrsweep_model::LossKind;
+    match (task, config.loss) {
+        (lrsweep_data::Task::Regression, LossKind::Keras) => config.loss = LossKind::Mse,
+        (lrsweep_data::Task::Regression, LossKind::Exact) => {
+            return Err(usage(anyhow!(
+                "--loss exact is a classification's cross-entropy; this data is a regression's: choose --loss mse or huber (or --task classification if its labels are classes)"
+            )))
+        }
+        (lrsweep_data::Task::Classification, kind) if kind.is_regression() => {
+            return Err(usage(anyhow!(
+                "--loss {} is a regression's; this data is a classification's: choose --loss keras or exact (or --task regression for a numeric target)",
+                kind.name()
+            )))
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// [`load_data`] for a new run whose batch size the user did not choose (`batch_given`
@@ -36,6 +60,7 @@ fn load_data(config: &SweepConfig) -> Result<(DataRecord, Split)> {
 /// part, said once (as Keras does), rather than being refused for a batch nobody asked for.
 fn load_data_fitting(config: &mut SweepConfig, batch_given: bool) -> Result<(DataRecord, Split)> {
     let (record, split) = load_split(&config.data, config.seed)?;
+    fit_loss(config, record.task)?;
     let train = split.train.len();
     if !batch_given && config.batch_sizes.is_empty() && config.batch_size > train && train > 0 {
         crate::exit::note(&format!(

@@ -36,8 +36,12 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let read = unseen::read(&meta, &args.data, args.labels.as_deref(), &scaling)?;
     let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
     let model = file.load(&selected.device)?;
-    let probabilities = unseen::probabilities(&model, &read.part, &selected.device)?;
+    let probabilities =
+        unseen::probabilities(&model, &read.part, meta.targets.as_ref(), &selected.device)?;
     let classes = &meta.class_names;
+    if let Some(targets) = &meta.targets {
+        return write_values(args, &meta, &read, targets, &probabilities, selected.backend);
+    }
     let mut text = String::from("item,class");
     if read.labelled {
         text.push_str(",label");
@@ -80,6 +84,64 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         crate::config::rate_label(meta.rate),
         meta.epoch,
         selected.backend
+    ))
+}
+
+/// Writes a regression's predictions: each item's predicted targets in their units (and the
+/// file's own targets where it has them), and says their RMSE where it can.
+fn write_values(
+    args: &PredictArgs,
+    meta: &crate::store::model_file::ModelMeta,
+    read: &lrsweep_data::Unseen,
+    targets: &lrsweep_data::TargetScaling,
+    predicted: &[f64],
+    backend: &str,
+) -> Result<()> {
+    let names = &meta.class_names;
+    let m = names.len().max(1);
+    let mut text = String::from("item");
+    for name in names {
+        text.push(',');
+        text.push_str(&field(name));
+    }
+    if read.labelled {
+        for name in names {
+            text.push(',');
+            text.push_str(&field(&format!("true_{name}")));
+        }
+    }
+    text.push('\n');
+    let truth = read.part.targets().unwrap_or(&[]);
+    let mut squares = 0.0;
+    for (i, row) in predicted.chunks_exact(m).enumerate() {
+        text.push_str(&(i + 1).to_string());
+        for v in row {
+            text.push_str(&format!(",{v}"));
+        }
+        if read.labelled {
+            for (k, &t) in truth[i * m..(i + 1) * m].iter().enumerate() {
+                let t = targets.restore(k, t as f64);
+                squares += (row[k] - t).powi(2);
+                text.push_str(&format!(",{}", t as f32));
+            }
+        }
+        text.push('\n');
+    }
+    write_atomic(&args.out, text.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let n = read.part.len();
+    let rmse = match read.labelled {
+        true => format!("; RMSE {:.6} against its targets", (squares / (n * m).max(1) as f64).sqrt()),
+        false => String::new(),
+    };
+    say(&format!(
+        "{}: {} predicted for {n} items of {} by {} (learning rate {}, epoch {}) on {backend}{rmse}",
+        args.out.display(),
+        names.join(", "),
+        args.data.display(),
+        args.model.display(),
+        crate::config::rate_label(meta.rate),
+        meta.epoch,
     ))
 }
 

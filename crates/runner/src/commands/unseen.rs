@@ -54,6 +54,7 @@ pub fn read(
         label: None,
         image_size: None,
         columns: Default::default(),
+        task: None,
     });
     let user = UserData {
         path: absolute(path),
@@ -64,6 +65,7 @@ pub fn read(
         class_names: meta.class_names.clone(),
         inputs: meta.model.inputs,
         columns: meta.columns.clone(),
+        targets: meta.targets.clone(),
     };
     let memory = crate::backend::available_memory().map_or(u64::MAX, |m| m.bytes);
     let unseen = user
@@ -98,8 +100,14 @@ fn trained_on(meta: &ModelMeta, unseen: &Unseen) -> Option<String> {
 }
 
 /// Each item's class probabilities (`part.len()` rows of `classes`, row-major): the network's
-/// softmax, computed in f64 from its logits.
-pub fn probabilities(model: &Mlp, part: &Part, device: &Device) -> Result<Vec<f64>> {
+/// softmax, computed in f64 from its logits; for a regression (`targets`), its outputs in the
+/// targets' units.
+pub fn probabilities(
+    model: &Mlp,
+    part: &Part,
+    targets: Option<&lrsweep_data::TargetScaling>,
+    device: &Device,
+) -> Result<Vec<f64>> {
     let width = part.width();
     let mut out = Vec::with_capacity(part.len() * part.classes());
     let mut rows = Vec::with_capacity(CHUNK * width);
@@ -116,6 +124,10 @@ pub fn probabilities(model: &Mlp, part: &Part, device: &Device) -> Result<Vec<f6
             .try_to_vec::<f32>()
             .map_err(|e| anyhow!("reading the network's outputs back: {e:?}"))?;
         for row in logits.chunks_exact(part.classes()) {
+            if let Some(t) = targets {
+                out.extend(row.iter().enumerate().map(|(k, &y)| t.restore(k, y as f64)));
+                continue;
+            }
             let top = row.iter().fold(f64::NEG_INFINITY, |m, &z| m.max(z as f64));
             let exps: Vec<f64> = row.iter().map(|&z| (z as f64 - top).exp()).collect();
             let sum: f64 = exps.iter().sum();

@@ -199,8 +199,8 @@ fn train_claimed(
     held: &mut Option<Claim>,
     tracker: Option<&Tracker>,
 ) -> Result<()> {
-    let config = record.config.clone();
-    let (here, split) = load_data(&config)?;
+    let mut config = record.config.clone();
+    let (here, split) = load_data(&mut config)?;
     // A task trains one rate under each of the run's seeds: refused, as a sweep is, when that
     // does not fit this node's memory.
     check_fits(&config, split.shape(), config.seeds.max(1))?;
@@ -342,7 +342,7 @@ fn finish(dir: &Path) -> Result<()> {
         find_files::read_all(dir, config).unwrap_or_default()
     } else {
         let run_it = || -> Result<_> {
-            let (_, split) = load_data(config)?;
+            let (_, split) = load_data(&mut config.clone())?;
             let selected = backend::select(config.backend, config.exec.cpu_path)?;
             find::for_sweep_each(dir, config, &split, &selected, true, |_| {})
         };

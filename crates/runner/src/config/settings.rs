@@ -376,11 +376,10 @@ impl SweepConfig {
             .unwrap_or_else(|| self.model(shape))
     }
 
-    /// When a rate stops (the rule its training loop follows), with `classes` classes scored
-    /// on `valid_len` validation items: after `epochs`, at divergence, by `patience`.
-    pub fn stop_rule(&self, classes: usize, valid_len: usize) -> StopRule {
-        self.settings(0.0, Compute::default())
-            .stop_rule(classes, valid_len)
+    /// When a rate stops (the rule its training loop follows), its curves read against
+    /// `hopeless`: after `epochs`, at divergence, by `patience`.
+    pub fn stop_rule(&self, hopeless: lrsweep_model::Hopeless) -> StopRule {
+        self.settings(0.0, Compute::default()).stop_rule(hopeless)
     }
 
     /// The training of a stack of `group`, computed the way the selected backend wants it

@@ -177,6 +177,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: 0.01,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 

@@ -5,12 +5,18 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use lrsweep_data::Task;
 use lrsweep_model::EpochRecord;
 
 /// Header of every `metrics.csv`: the figures of an epoch, its seconds, the learning rate of
 /// its last step, and the standard error of its validation loss.
 pub const METRICS_HEADER: &str =
     "epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr,val_loss_se";
+
+/// Header of a regression's `metrics.csv`: R² where a classification has its accuracy, and
+/// after the standard error the validation RMSE and MAE, in the targets' units.
+pub const REGRESSION_HEADER: &str =
+    "epoch,train_loss,train_r2,val_loss,val_r2,seconds,lr,val_loss_se,val_rmse,val_mae";
 
 /// The headers of older versions' files, still read: without `val_loss_se` (its noise then
 /// estimated from the curve), and without `lr` either (the rate unknown).
@@ -23,17 +29,23 @@ const OLDER_HEADERS: [&str; 2] = [
 pub struct MetricsWriter {
     out: BufWriter<File>,
     path: PathBuf,
+    regression: bool,
 }
 
 impl MetricsWriter {
-    /// Creates `path` with its header.
-    pub fn create(path: &Path) -> Result<Self> {
+    /// Creates `path` with its header (a regression's when `task` is one).
+    pub fn create(path: &Path, task: Task) -> Result<Self> {
         let file = super::fs::create(path)?;
+        let regression = task == Task::Regression;
         let mut w = Self {
             out: BufWriter::new(file),
             path: path.to_path_buf(),
+            regression,
         };
-        w.line(METRICS_HEADER)?;
+        w.line(match regression {
+            true => REGRESSION_HEADER,
+            false => METRICS_HEADER,
+        })?;
         Ok(w)
     }
 
@@ -45,23 +57,33 @@ impl MetricsWriter {
 
     /// Appends one epoch and flushes it to the file.
     pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
-        self.line(&format_record(r))
+        self.line(&format_fields(r, self.regression))
     }
 }
 
-/// One CSV line: shortest exact decimal for the metrics, the rate and the standard error,
-/// milliseconds for the time.
+/// One CSV line (a checkpoint's record): a regression's when it has an RMSE or MAE.
 pub fn format_record(r: &EpochRecord) -> String {
-    format!(
+    format_fields(r, !(r.val_rmse.is_nan() && r.val_mae.is_nan()))
+}
+
+/// One CSV line: shortest exact decimal for the metrics, the rate and the standard error,
+/// milliseconds for the time; a `regression`'s RMSE and MAE after them.
+fn format_fields(r: &EpochRecord, regression: bool) -> String {
+    let mut line = format!(
         "{},{},{},{},{},{:.3},{},{}",
         r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds, r.lr, r.val_loss_se
-    )
+    );
+    if regression {
+        line.push_str(&format!(",{},{}", r.val_rmse, r.val_mae));
+    }
+    line
 }
 
 /// Parses one metrics line written by [`format_record`] (or by an older version, without the
 /// standard error or the rate: NaN then).
 pub fn parse_record(line: &str) -> Result<EpochRecord> {
-    parse_fields(line, 8)
+    let fields = line.trim_end().split(',').count();
+    parse_fields(line, if fields == 10 { 10 } else { 8 })
 }
 
 /// The header of a file whose lines have `fields` fields.
@@ -69,6 +91,7 @@ fn header_of(fields: usize) -> &'static str {
     match fields {
         6 => OLDER_HEADERS[1],
         7 => OLDER_HEADERS[0],
+        10 => REGRESSION_HEADER,
         _ => METRICS_HEADER,
     }
 }
@@ -103,6 +126,8 @@ fn parse_fields(line: &str, want: usize) -> Result<EpochRecord> {
         seconds: num(5)?,
         lr: if fields.len() > 6 { num(6)? } else { f64::NAN },
         val_loss_se: if fields.len() > 7 { num(7)? } else { f64::NAN },
+        val_rmse: if fields.len() > 9 { num(8)? } else { f64::NAN },
+        val_mae: if fields.len() > 9 { num(9)? } else { f64::NAN },
     })
 }
 
@@ -115,6 +140,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
     let mut lines = text.lines();
     let want = match lines.next() {
         Some(METRICS_HEADER) => 8,
+        Some(REGRESSION_HEADER) => 10,
         Some(h) if h == OLDER_HEADERS[0] => 7,
         Some(h) if h == OLDER_HEADERS[1] => 6,
         _ => bail!(
@@ -142,9 +168,21 @@ fn check_record(r: &EpochRecord, nth: usize) -> Result<()> {
             r.epoch
         );
     }
+    // A regression's R² (in the accuracy's place) is at most 1, and below 0 when it predicts
+    // worse than the mean.
+    let regression = !(r.val_rmse.is_nan() && r.val_mae.is_nan());
     for (name, acc) in [("train_acc", r.train_acc), ("val_acc", r.val_acc)] {
-        if !(acc.is_nan() || (0.0..=1.0).contains(&acc)) {
-            bail!("{name} {acc} is not an accuracy between 0 and 1");
+        let fits = match regression {
+            true => acc <= 1.0 + 1e-9,
+            false => (0.0..=1.0).contains(&acc),
+        };
+        if !(acc.is_nan() || fits) {
+            bail!("{name} {acc} is not an accuracy between 0 and 1 (or an R² at most 1)");
+        }
+    }
+    for (name, err) in [("val_rmse", r.val_rmse), ("val_mae", r.val_mae)] {
+        if err < 0.0 {
+            bail!("{name} {err} is negative");
         }
     }
     for (name, loss) in [("train_loss", r.train_loss), ("val_loss", r.val_loss)] {

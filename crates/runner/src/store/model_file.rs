@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use lrsweep_data::sha256_hex;
-use lrsweep_data::{DatasetKind, Scaling, SplitConfig, UserData};
+use lrsweep_data::{DatasetKind, Scaling, SplitConfig, TargetScaling, UserData};
 use lrsweep_model::{EpochRecord, LossKind, Mlp, ModelConfig};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +64,10 @@ pub struct ModelMeta {
     /// scaled the same (absent in files of older versions: the training data is read again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<Scaling>,
+    /// A regression's standardisation of its targets (`class_names` then name the targets):
+    /// what its outputs are in the targets' units. None for a classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<TargetScaling>,
     /// SHA-256 of the `.bpk` file (absent in files of older versions).
     #[serde(default)]
     pub sha256: Option<String>,
@@ -91,6 +95,7 @@ impl ModelMeta {
             class_names: run.data.class_names.clone(),
             columns: run.data.columns.clone(),
             scaling: run.data.scaling.clone(),
+            targets: run.data.targets.clone(),
             sha256: None,
         }
     }
@@ -164,9 +169,10 @@ pub fn verify(bpk: &Path) -> Result<Verified> {
     // The description is checked against the weights before a network is built from it: a
     // crafted or damaged sidecar (hidden 1e9, a product beyond u64) would allocate without end.
     let m = &meta.model;
+    let outputs = if meta.targets.is_some() { 1 } else { 2 };
     let params = m
         .parameters()
-        .filter(|_| m.inputs > 0 && m.classes > 1 && (0.0..1.0).contains(&m.dropout));
+        .filter(|_| m.inputs > 0 && m.classes >= outputs && (0.0..1.0).contains(&m.dropout));
     let fits = params.is_some_and(|p| {
         let weights = (p as u64).saturating_mul(4);
         weights <= bytes.len() as u64 && bytes.len() as u64 <= weights.saturating_add(16 << 20)

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use lrsweep_data::{Dataset, Origin, Scale, Scaling, Shape, Split, VerifiedFile};
+use lrsweep_data::{
+    Dataset, Origin, Scale, Scaling, Shape, Split, TargetScaling, Task, VerifiedFile,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Arm, SweepConfig, Unit};
@@ -74,6 +76,49 @@ pub struct DataRecord {
     /// what it scores later (absent in runs of older versions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling: Option<Scaling>,
+    /// Classification or regression.
+    pub task: Task,
+    /// A regression's targets' standardisation (the training part's mean and standard
+    /// deviation of each): how losses and predictions speak in the targets' units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<TargetScaling>,
+    /// A regression's guess: the validation loss of predicting the training part's mean, under
+    /// each regression loss (what the verdicts read a curve against in place of `ln C`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guess: Option<Guess>,
+}
+
+/// The validation loss of predicting the training part's mean of every target (the
+/// standardised targets' mean loss at 0), under each regression loss.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Guess {
+    /// Mean squared error.
+    pub mse: f64,
+    /// Huber (δ = 1).
+    pub huber: f64,
+}
+
+impl Guess {
+    /// The guess of `part`, a regression's (none for a classification's).
+    fn of(part: &lrsweep_data::Part) -> Option<Self> {
+        let t = part.targets()?;
+        let n = t.len().max(1) as f64;
+        let of = |kind: lrsweep_model::LossKind| {
+            t.iter().map(|&y| kind.loss_of_error(-y) as f64).sum::<f64>() / n
+        };
+        Some(Guess {
+            mse: of(lrsweep_model::LossKind::Mse),
+            huber: of(lrsweep_model::LossKind::Huber),
+        })
+    }
+
+    /// The guess's loss under `loss`.
+    pub fn loss(&self, loss: lrsweep_model::LossKind) -> f64 {
+        match loss {
+            lrsweep_model::LossKind::Huber => self.huber,
+            _ => self.mse,
+        }
+    }
 }
 
 /// What a run of an older version (MNIST only) recorded without saying.
@@ -93,6 +138,9 @@ impl Default for DataRecord {
             label_column: None,
             columns: None,
             scaling: None,
+            task: Task::Classification,
+            targets: None,
+            guess: None,
         }
     }
 }
@@ -120,6 +168,9 @@ impl DataRecord {
             label_column: data.label_column.clone(),
             columns: data.columns.clone(),
             scaling: Some(split.scaling.clone()),
+            task: data.task(),
+            targets: split.targets.clone(),
+            guess: Guess::of(&split.valid),
         }
     }
 
@@ -192,8 +243,7 @@ impl RunRecord {
 
     /// When a rate of this run stops: the rule its training loop follows.
     pub fn stop_rule(&self) -> lrsweep_model::StopRule {
-        self.config
-            .stop_rule(self.data.shape().classes, self.data.valid_size)
+        self.config.stop_rule(self.hopeless())
     }
 
     /// The network `arm` trains, on the run's data's shape.
@@ -207,6 +257,7 @@ impl RunRecord {
         lrsweep_model::Hopeless {
             classes: self.data.shape().classes,
             valid_len: self.data.valid_size,
+            guess: self.data.guess.map(|g| g.loss(self.config.loss)),
         }
     }
 

@@ -57,7 +57,7 @@ impl<'a> EpochSink<'a> {
         let config = &record.config;
         let dir = files.path();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut metrics = MetricsWriter::create(&files.metrics())?;
+        let mut metrics = MetricsWriter::create(&files.metrics(), record.data.task)?;
         let records: Vec<EpochRecord> = resume.map_or_else(Vec::new, |c| c.records.clone());
         for r in &records {
             metrics.append(r)?;

@@ -2,6 +2,7 @@
 //! finished member to keep, or a checkpoint to continue from). Whether a member has finished
 //! is the run's stop rule's say.
 
+use lrsweep_data::Task;
 use std::path::Path;
 
 use anyhow::Result;
@@ -46,8 +47,8 @@ fn model_files_intact(dir: &Path, records: &[EpochRecord]) -> Result<()> {
 }
 
 /// Writes the member's `metrics.csv` anew with `records`.
-fn rewrite_metrics(files: &MemberDir, records: &[EpochRecord]) -> Result<()> {
-    let mut writer = metrics::MetricsWriter::create(&files.metrics())?;
+fn rewrite_metrics(files: &MemberDir, records: &[EpochRecord], task: Task) -> Result<()> {
+    let mut writer = metrics::MetricsWriter::create(&files.metrics(), task)?;
     records.iter().try_for_each(|r| writer.append(r))
 }
 
@@ -91,7 +92,7 @@ pub(super) fn find(
             if record.stop_rule().check(&c.records).is_some()
                 && model_files_intact(dir, &c.records).is_ok()
             {
-                match rewrite_metrics(files, &c.records) {
+                match rewrite_metrics(files, &c.records, record.data.task) {
                     Ok(()) => {
                         say(&format!(
                             "learning rate {label}: finished before (by its checkpoint), kept as it is"

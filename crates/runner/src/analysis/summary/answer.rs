@@ -284,6 +284,7 @@ pub fn summarize(mut rates: Vec<RateSummary>, range_test: Option<Suggestions>) -
 pub const TEST_DATA: Hopeless = Hopeless {
     classes: 10,
     valid_len: 10_500,
+    guess: None,
 };
 
 #[cfg(test)]
@@ -316,6 +317,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 
@@ -441,6 +444,7 @@ mod tests {
         let fashion = Hopeless {
             classes: 10,
             valid_len: 600,
+            guess: None,
         };
         // A curve falling to `min` at epoch `at`, then rising slowly, with a standard error of
         // 0.03 at every epoch (600 items).
@@ -461,6 +465,8 @@ mod tests {
                         seconds: 1.0,
                         lr: 1e-3,
                         val_loss_se: 0.03,
+                        val_rmse: f64::NAN,
+                        val_mae: f64::NAN,
                     }
                 })
                 .collect()

@@ -242,6 +242,8 @@ impl RateSummary {
             seconds: 0.0,
             lr: f64::NAN,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         });
         let best_acc = first_best(records, |r| r.val_acc, false);
         let min_loss = first_best(records, |r| r.val_loss, true);

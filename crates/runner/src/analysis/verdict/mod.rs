@@ -312,7 +312,7 @@ fn unstable(records: &[EpochRecord], hopeless: &Hopeless) -> Option<String> {
     let n = records.len();
     let window = SETTLE_EPOCHS.min(n);
     let recent = &records[n - window..];
-    let uniform = (hopeless.classes.max(2) as f64).ln();
+    let uniform = hopeless.uniform();
     let bad = recent.iter().all(|r| {
         r.val_loss > WORSE_THAN_GUESSING * uniform && hopeless.far_above_chance(r.val_acc)
     });
@@ -345,7 +345,7 @@ fn not_moving(
     {
         return None;
     }
-    let uniform = (hopeless.classes.max(2) as f64).ln();
+    let uniform = hopeless.uniform();
     let (first, last) = (records.first()?, records.last()?);
     let moved = records
         .iter()
@@ -415,6 +415,7 @@ mod tests {
     const MNIST: Hopeless = Hopeless {
         classes: 10,
         valid_len: 10_500,
+        guess: None,
     };
 
     /// A curve of an older version's records (no standard errors), learned (accuracy 0.9).
@@ -443,6 +444,8 @@ mod tests {
                 seconds: 1.0,
                 lr: 1e-3,
                 val_loss_se: f64::NAN,
+                val_rmse: f64::NAN,
+                val_mae: f64::NAN,
             })
             .collect()
     }
@@ -595,6 +598,8 @@ mod tests {
                 seconds: 1.0,
                 lr: 1e-3,
                 val_loss_se: se,
+                val_rmse: f64::NAN,
+                val_mae: f64::NAN,
             })
             .collect()
     }
@@ -612,6 +617,7 @@ mod tests {
                 &Hopeless {
                     classes: 10,
                     valid_len: 1500,
+                    guess: None,
                 },
                 None,
             );
@@ -633,6 +639,7 @@ mod tests {
             &Hopeless {
                 classes: 10,
                 valid_len: 1500,
+                guess: None,
             },
             None,
         );
@@ -668,6 +675,7 @@ mod tests {
             &Hopeless {
                 classes: 10,
                 valid_len: 600,
+                guess: None,
             },
             None,
         );
@@ -692,6 +700,7 @@ mod tests {
         let wine = Hopeless {
             classes: 3,
             valid_len: 27,
+            guess: None,
         };
         let r = read(&with_se(&train, &val, 0.015, 1.0), &wine, None);
         assert_ne!(r.verdict, Verdict::Overfitting, "{r:?}");
@@ -709,6 +718,7 @@ mod tests {
         let bc = Hopeless {
             classes: 2,
             valid_len: 86,
+            guess: None,
         };
         let val = [0.45, 0.9, 1.2, 1.05, 1.3, 1.12];
         let train: Vec<(f64, f64)> = (0..6).map(|i| (0.3 - 0.02 * i as f64, 0.96)).collect();

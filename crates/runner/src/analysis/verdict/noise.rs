@@ -210,6 +210,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: se,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         };
         let curve: Vec<EpochRecord> = [0.9, 0.5, 0.452, 0.44, 0.445, 0.437]
             .iter()

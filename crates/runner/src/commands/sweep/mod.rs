@@ -44,7 +44,7 @@ pub fn run(args: &SweepArgs, explicit: &[String]) -> Result<()> {
         saved_data,
     } = Resolved::from_args(args, explicit)?;
     let (data, split) = match target.resuming() {
-        true => load_data(&config)?,
+        true => load_data(&mut config)?,
         false => load_data_fitting(&mut config, explicit.iter().any(|e| e == "batch_size"))?,
     };
     if let (Some(saved), Target::Resume(dir)) = (&saved_data, &target) {

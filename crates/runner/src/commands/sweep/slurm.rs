@@ -57,7 +57,7 @@ pub fn submit(args: &SweepArgs, explicit: &[String]) -> Result<()> {
     // Read and split here so that bad data is refused before anything is submitted; the nodes
     // check that they read the same files (their SHA-256 are in config.json).
     let (data, split) = match target.resuming() {
-        true => load_data(&config)?,
+        true => load_data(&mut config)?,
         false => load_data_fitting(&mut config, explicit.iter().any(|e| e == "batch_size"))?,
     };
     if let (Some(saved), super::Target::Resume(dir)) = (&saved_data, &target) {

@@ -13,6 +13,38 @@ use super::draw::{axes, frame, segments, Axes, DrawResult, AXIS_LIMIT, TAB10};
 /// chance (0.1) reads as flat and low, not as a zig-zag across an autoscaled axis.
 pub(super) const ACCURACY_AXIS: std::ops::Range<f64> = 0.0..1.0;
 
+/// The lowest R² a regression's chart draws: below it a curve is drawn at it (an R² of −5 says
+/// no more than one of −1: worse than predicting the mean).
+pub(super) const LOWEST_R2: f64 = -1.0;
+
+/// Whether records are a regression's (they have an RMSE or an MAE): their accuracy is R².
+pub(super) fn is_regression<'a>(records: impl IntoIterator<Item = &'a EpochRecord>) -> bool {
+    records
+        .into_iter()
+        .any(|r| !(r.val_rmse.is_nan() && r.val_mae.is_nan()))
+}
+
+/// The left axis of a chart of `values`: accuracy from 0 to 1, or a `regression`'s R² from 0 (or
+/// the lowest value, down to [`LOWEST_R2`]) to 1.
+pub(super) fn accuracy_axis(
+    values: impl Iterator<Item = f64>,
+    regression: bool,
+) -> std::ops::Range<f64> {
+    if !regression {
+        return ACCURACY_AXIS;
+    }
+    let low = values.filter(|v| v.is_finite()).fold(0.0f64, f64::min);
+    low.max(LOWEST_R2)..1.0
+}
+
+/// What a chart says for its left axis: `Accuracy`, or `R²` for a regression.
+pub(super) fn accuracy_word(regression: bool) -> &'static str {
+    match regression {
+        true => "R²",
+        false => "Accuracy",
+    }
+}
+
 /// One rate's curve in the overview: its label, records, and how to draw it.
 #[derive(Debug, Clone)]
 pub struct Line {

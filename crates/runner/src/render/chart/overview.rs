@@ -11,7 +11,8 @@ use plotters::prelude::*;
 use super::draw::svg;
 use super::draw::{axes, frame, legend, png, segments, stroke, Axes, DrawResult};
 use super::epochs::{
-    draw_runs, epoch_axes, last_epoch, loss_axis, loss_panel, styles, tidy, Line, ACCURACY_AXIS,
+    accuracy_axis, accuracy_word, draw_runs, epoch_axes, is_regression, last_epoch, loss_axis,
+    loss_panel, styles, tidy, Line, LOWEST_R2,
 };
 
 const OVERVIEW_SIZE: (u32, u32) = (2400, 1200);
@@ -28,11 +29,21 @@ fn draw_overview<DB: DrawingBackend>(
         };
         format!("lr {}{note}", l.label)
     };
+    let regression = is_regression(lines.iter().flat_map(|l| l.records.iter()));
     beside_the_loss(root, lines, label, |right, n, u, styles| {
-        let mut chart =
-            frame(right, "Validation accuracy", u, 45.0).build_cartesian_2d(1..n, ACCURACY_AXIS)?;
-        epoch_axes(&mut chart, u, n, "Accuracy", None)?;
-        draw_runs(&mut chart, lines, styles, |r| r.val_acc)
+        let word = accuracy_word(regression);
+        let axis = accuracy_axis(
+            lines.iter().flat_map(|l| l.records.iter().map(|r| r.val_acc)),
+            regression,
+        );
+        let title = match regression {
+            true => "Validation R²",
+            false => "Validation accuracy",
+        };
+        let mut chart = frame(right, title, u, 45.0)
+            .build_cartesian_2d(1..n, axis)?;
+        epoch_axes(&mut chart, u, n, word, None)?;
+        draw_runs(&mut chart, lines, styles, |r| r.val_acc.max(LOWEST_R2))
     })
 }
 
@@ -169,6 +180,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 

@@ -10,7 +10,10 @@ use plotters::prelude::*;
 
 use super::draw::RATE_CHART_SIZE;
 use super::draw::{frame, legend, png, segments, stroke, svg, DrawResult, AXIS_LIMIT, FAMILY};
-use super::epochs::{epoch_axes, epoch_labels, last_epoch, log_ticks, ACCURACY_AXIS};
+use super::epochs::{
+    accuracy_axis, accuracy_word, epoch_axes, epoch_labels, is_regression, last_epoch, log_ticks,
+    LOWEST_R2,
+};
 
 /// The reference chart's colours (matplotlib's `b`, `g`, `r`, `c`): training accuracy blue,
 /// validation accuracy green, training loss red, validation loss cyan.
@@ -52,6 +55,14 @@ type Curve = (&'static str, fn(&EpochRecord) -> f64, RGBColor, bool);
 const RATE_CURVES: [Curve; 4] = [
     ("Training accuracy", |r| r.train_acc, BLUE, false),
     ("Validation accuracy", |r| r.val_acc, GREEN, false),
+    ("Training loss", |r| r.train_loss, RED, true),
+    ("Validation loss", |r| r.val_loss, CYAN, true),
+];
+
+/// A regression's four curves: R² (drawn from [`LOWEST_R2`] up) where accuracy was.
+const REGRESSION_CURVES: [Curve; 4] = [
+    ("Training R²", |r| r.train_acc.max(LOWEST_R2), BLUE, false),
+    ("Validation R²", |r| r.val_acc.max(LOWEST_R2), GREEN, false),
     ("Training loss", |r| r.train_loss, RED, true),
     ("Validation loss", |r| r.val_loss, CYAN, true),
 ];
@@ -103,11 +114,23 @@ fn draw_rate<DB: DrawingBackend>(
         .fold(0.0f64, f64::max)
         .min(AXIS_LIMIT);
     let loss = 0.0..if top > 0.0 { top * 1.05 } else { 1.0 };
+    let regression = is_regression(records);
+    let curves = match regression {
+        true => REGRESSION_CURVES,
+        false => RATE_CURVES,
+    };
+    let left = accuracy_axis(
+        records
+            .iter()
+            .chain(band.iter().flat_map(|b| b.iter()))
+            .flat_map(|r| [r.train_acc, r.val_acc]),
+        regression,
+    );
     let mut chart = frame(&plot, "", u, 45.0)
         .right_y_label_area_size((45.0 * u) as u32)
-        .build_cartesian_2d(1..n, ACCURACY_AXIS)?
+        .build_cartesian_2d(1..n, left)?
         .set_secondary_coord(1..n, loss);
-    epoch_axes(&mut chart, u, n, "Accuracy", None)?;
+    epoch_axes(&mut chart, u, n, accuracy_word(regression), None)?;
     let label_font = (FAMILY, 10.0 * u);
     chart
         .configure_secondary_axes()
@@ -118,8 +141,8 @@ fn draw_rate<DB: DrawingBackend>(
     let stroke = stroke(u);
     // The seeds' band (min to max at each epoch) behind the validation curves.
     for (get, color, secondary) in [
-        (RATE_CURVES[1].1, RATE_CURVES[1].2, false),
-        (RATE_CURVES[3].1, RATE_CURVES[3].2, true),
+        (curves[1].1, curves[1].2, false),
+        (curves[3].1, curves[3].2, true),
     ] {
         let Some(shape) = band_polygon(band, get) else {
             continue;
@@ -131,7 +154,7 @@ fn draw_rate<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(area))?;
         }
     }
-    for (_, get, color, secondary) in RATE_CURVES {
+    for (_, get, color, secondary) in curves {
         for seg in segments(records.iter().map(|r| (r.epoch as f64, get(r)))) {
             let seg: Vec<(u32, f64)> = seg.into_iter().map(|(x, y)| (x as u32, y)).collect();
             // A lone point (the epoch before a NaN) as a dot, so that it still shows.
@@ -146,7 +169,7 @@ fn draw_rate<DB: DrawingBackend>(
             }
         }
     }
-    let entries: Vec<(String, RGBColor)> = RATE_CURVES
+    let entries: Vec<(String, RGBColor)> = curves
         .iter()
         .map(|(name, _, color, secondary)| {
             let axis = if *secondary {
@@ -297,6 +320,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 

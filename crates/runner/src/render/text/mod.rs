@@ -188,6 +188,8 @@ mod tests {
             seconds: 1.0,
             lr: 1e-3,
             val_loss_se: f64::NAN,
+            val_rmse: f64::NAN,
+            val_mae: f64::NAN,
         }
     }
 
