@@ -228,12 +228,8 @@ impl Dataset {
     pub fn split(&self, config: &SplitConfig) -> Result<Split> {
         let subset = self.subset(config)?;
         let labels: Vec<Label> = subset.iter().map(|&i| self.labels[i]).collect();
-        let (train, valid) = split::stratified_split(
-            &labels,
-            self.strata(),
-            config.val_fraction,
-            config.seed,
-        )?;
+        let (train, valid) =
+            split::stratified_split(&labels, self.strata(), config.val_fraction, config.seed)?;
         let map = |v: Vec<usize>| v.into_iter().map(|i| subset[i]).collect::<Vec<_>>();
         let (train, valid) = (map(train), map(valid));
         let scale = config.scale.unwrap_or(self.default_scale());

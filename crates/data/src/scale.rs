@@ -91,7 +91,10 @@ impl TargetScaling {
         let n = train.len().max(1) as f64;
         let mut mean = vec![0f64; outputs];
         for &i in train {
-            for (m, t) in mean.iter_mut().zip(&targets[i * outputs..(i + 1) * outputs]) {
+            for (m, t) in mean
+                .iter_mut()
+                .zip(&targets[i * outputs..(i + 1) * outputs])
+            {
                 *m += t;
             }
         }

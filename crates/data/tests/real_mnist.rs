@@ -170,6 +170,7 @@ fn the_mnist_directory_through_user_data_equals_the_catalogue() {
         label: None,
         image_size: None,
         columns: Default::default(),
+        task: None,
     }
     .load(u64::MAX)
     .expect("the IDX directory reads as user data");

@@ -106,7 +106,10 @@ impl Hopeless {
     pub fn of(classes: usize, valid: &lrsweep_data::Part, loss: crate::loss::LossKind) -> Self {
         let guess = valid.targets().map(|t| {
             let n = t.len().max(1) as f64;
-            t.iter().map(|&y| loss.loss_of_error(-y) as f64).sum::<f64>() / n
+            t.iter()
+                .map(|&y| loss.loss_of_error(-y) as f64)
+                .sum::<f64>()
+                / n
         });
         Hopeless {
             classes,

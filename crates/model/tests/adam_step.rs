@@ -110,6 +110,7 @@ fn batch(x: &[[f64; IN]], y: &[usize], device: &Device) -> Batch {
             TensorData::new(y.iter().map(|&c| c as i32).collect::<Vec<_>>(), [n, 1]),
             device,
         ),
+        sd: None,
     }
 }
 

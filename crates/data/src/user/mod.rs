@@ -108,9 +108,13 @@ impl UserData {
         let mut data = match format {
             Format::IdxDir => idx_files::read_dir(path, memory)?,
             Format::ImageFolder => folder::read(path, self.image_size, memory)?,
-            Format::Table => {
-                table::read(path, self.label.as_deref(), &self.columns, self.task, memory)?
-            }
+            Format::Table => table::read(
+                path,
+                self.label.as_deref(),
+                &self.columns,
+                self.task,
+                memory,
+            )?,
             Format::Npz => numpy::read_npz(path, self.task, memory)?,
             Format::Npy => {
                 let labels = self.labels.as_deref().unwrap_or(path);

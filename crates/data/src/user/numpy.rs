@@ -469,7 +469,10 @@ fn features(bytes: &[u8], at: &str, memory: u64) -> Result<Features> {
 /// A regression's targets, `[n]` or `[n, m]`, every one a finite number.
 fn targets(npy: &Npy<'_>, at: &str) -> Result<Labels> {
     if npy.dtype.kind == 'U' {
-        return Err(bad(at, "holds strings; a regression's targets must be numbers"));
+        return Err(bad(
+            at,
+            "holds strings; a regression's targets must be numbers",
+        ));
     }
     let m = match npy.shape[..] {
         [_] => 1,
@@ -477,7 +480,10 @@ fn targets(npy: &Npy<'_>, at: &str) -> Result<Labels> {
         _ => {
             return Err(bad(
                 at,
-                format!("has shape {:?}; a regression's targets need shape [n] or [n, targets]", npy.shape),
+                format!(
+                    "has shape {:?}; a regression's targets need shape [n] or [n, targets]",
+                    npy.shape
+                ),
             ))
         }
     };
@@ -485,7 +491,11 @@ fn targets(npy: &Npy<'_>, at: &str) -> Result<Labels> {
     if let Some(i) = v.iter().position(|x| !x.is_finite()) {
         return Err(bad(
             at,
-            format!("item {}'s target is {}; replace missing or infinite targets, or drop those items", i / m, v[i]),
+            format!(
+                "item {}'s target is {}; replace missing or infinite targets, or drop those items",
+                i / m,
+                v[i]
+            ),
         ));
     }
     Ok(Labels {
@@ -502,7 +512,8 @@ fn labels(bytes: &[u8], at: &str, task: Option<Task>) -> Result<Labels> {
     let guessed = task.is_none()
         && npy.dtype.kind == 'f'
         && (shape.len() == 2 && shape[1] > 1
-            || numbers(&npy, at).is_ok_and(|v| v.iter().any(|x| x.is_finite() && x.fract() != 0.0)));
+            || numbers(&npy, at)
+                .is_ok_and(|v| v.iter().any(|x| x.is_finite() && x.fract() != 0.0)));
     if task == Some(Task::Regression) || guessed {
         return targets(&npy, at);
     }
@@ -687,7 +698,7 @@ mod tests {
         ] {
             let data: Vec<u8> = chars.iter().flat_map(|u| u.to_le_bytes()).collect();
             let bytes = npy_bytes("<U1", &[1], &data);
-            let e = labels(&bytes, "y.npy").err().expect(says).to_string();
+            let e = labels(&bytes, "y.npy", None).err().expect(says).to_string();
             assert!(e.contains(says), "{e}");
         }
         let structured = npy_with("[('a', '<f4'), ('b', '<f4')]", &[0], &[]);
@@ -706,7 +717,10 @@ mod tests {
         // Issue 37, class 12: '<U4611686018427387904' once made the element 0 bytes wide.
         for descr in ["<U4611686018427387904", "<U0", "<U99999999"] {
             let bytes = npy_bytes(descr, &[0], &[]);
-            let e = labels(&bytes, "y.npy").err().expect(descr).to_string();
+            let e = labels(&bytes, "y.npy", None)
+                .err()
+                .expect(descr)
+                .to_string();
             assert!(e.contains("a label takes 1 to"), "{descr}: {e}");
         }
     }
@@ -729,17 +743,17 @@ mod tests {
             })
             .collect();
         std::fs::write(&y, npy_bytes("<U5", &[2], &text)).unwrap();
-        let d = read_pair(&x, &y, 1 << 30).unwrap();
+        let d = read_pair(&x, &y, None, 1 << 30).unwrap();
         assert_eq!(d.class_names, vec!["cat", "dog"]);
         match d.values() {
             Values::Floats(v) => assert_eq!(&v[..], &[1.5, -2.0, 3.0, 4.0]),
             Values::Pixels(_) => panic!("floats expected"),
         }
         std::fs::write(&x, &npy_bytes("<f8", &[2, 2], &be)[..40]).unwrap();
-        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        let err = read_pair(&x, &y, None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
         std::fs::write(&x, npy_bytes("<c16", &[1, 1], &[0; 16])).unwrap();
-        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        let err = read_pair(&x, &y, None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("dtype 'c16' is not supported"), "{err}");
     }
 
@@ -753,25 +767,40 @@ mod tests {
             &(0..24).map(|i| i as u8).collect::<Vec<_>>(),
         );
         write_npy(&y, &[4], &[3i64, 7, 3, 7]);
-        let d = read_pair(&x, &y, 1 << 30).unwrap();
+        let d = read_pair(&x, &y, None, 1 << 30).unwrap();
         assert_eq!(d.item_shape, vec![2, 3]);
         assert_eq!(d.class_names, vec!["3", "7"]);
         assert_eq!(d.labels(), &[0, 1, 0, 1]);
         write_npy(&y, &[3], &[1i32, 2, 1]);
-        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        let err = read_pair(&x, &y, None, 1 << 30).unwrap_err().to_string();
         assert!(
             err.contains("holds 3 labels but") && err.contains("holds 4 items"),
             "{err}"
         );
+        // Numbers with fractions: a regression's targets (issue 36), or refused as classes.
         write_npy(&y, &[4], &[0.5f64, 1.0, 0.0, 1.0]);
-        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        let d = read_pair(&x, &y, None, 1 << 30).unwrap();
+        assert_eq!(d.task(), Task::Regression);
+        assert_eq!(d.targets(), Some(&[0.5, 1.0, 0.0, 1.0][..]));
+        let err = read_pair(&x, &y, Some(Task::Classification), 1 << 30)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("item 0's label is 0.5"), "{err}");
+        // Several targets per item, and a target that is not a number.
+        write_npy(&y, &[4, 2], &[0.5f64, 1.0, 0.0, 1.0, 2.0, 3.0, 1.0, 0.0]);
+        let d = read_pair(&x, &y, None, 1 << 30).unwrap();
+        assert_eq!(d.class_names, ["y0", "y1"]);
+        write_npy(&y, &[4], &[0.5f64, f64::NAN, 0.0, 1.0]);
+        let err = read_pair(&x, &y, Some(Task::Regression), 1 << 30)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("item 1's target is NaN"), "{err}");
         write_npy(&x, &[2, 2], &[1.0f32, f32::NAN, 0.0, 1.0]);
         write_npy(&y, &[2], &[0u8, 1]);
-        let err = read_pair(&x, &y, 1 << 30).unwrap_err().to_string();
+        let err = read_pair(&x, &y, None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("item 0, feature 1 is NaN"), "{err}");
         write_npy(&x, &[2, 2], &[1.0f32, 2.0, 0.0, 1.0]);
-        let err = read_pair(&x, &y, 20).unwrap_err().to_string();
+        let err = read_pair(&x, &y, None, 20).unwrap_err().to_string();
         assert!(err.contains("MiB available"), "{err}");
     }
 
@@ -797,7 +826,7 @@ mod tests {
                 std::io::Write::write_all(&mut w, &std::fs::read(file).unwrap()).unwrap();
             }
             w.finish().unwrap();
-            let d = read_npz(&npz, 1 << 30).unwrap();
+            let d = read_npz(&npz, None, 1 << 30).unwrap();
             assert_eq!(
                 (d.item_shape.clone(), d.labels().to_vec()),
                 (vec![13], vec![1, 0, 1])
@@ -810,7 +839,7 @@ mod tests {
             .unwrap();
         std::io::Write::write_all(&mut w, &std::fs::read(&x).unwrap()).unwrap();
         w.finish().unwrap();
-        let err = read_npz(&npz, 1 << 30).unwrap_err().to_string();
+        let err = read_npz(&npz, None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("no array 'x' (it holds features)"), "{err}");
     }
 
@@ -830,7 +859,7 @@ mod tests {
         w.start_file("y.npy", options).unwrap();
         std::io::Write::write_all(&mut w, &npy_bytes("<i4", &[1], &[0; 4])).unwrap();
         w.finish().unwrap();
-        let err = read_npz(&npz, 1 << 30).unwrap_err().to_string();
+        let err = read_npz(&npz, None, 1 << 30).unwrap_err().to_string();
         assert!(
             err.contains("the array its header declares needs about 3815 MiB"),
             "{err}"

@@ -357,7 +357,9 @@ pub(super) fn read_named(
                 ),
             ));
         }
-        return read_rows(path, &text, file, &headers, &positions, &found, true, memory);
+        return read_rows(
+            path, &text, file, &headers, &positions, &found, true, memory,
+        );
     }
     let by_name: Vec<usize> = candidates.iter().copied().filter(labelled).collect();
     let label_col = match (candidates.iter().find(|j| named(j)), &candidates[..], &by_name[..]) {
@@ -374,12 +376,24 @@ pub(super) fn read_named(
         }
     };
     let label_cols: Vec<usize> = label_col.into_iter().collect();
-    let mut raw = read_rows(path, &text, file, &headers, &positions, &label_cols, false, memory)?;
+    let mut raw = read_rows(
+        path,
+        &text,
+        file,
+        &headers,
+        &positions,
+        &label_cols,
+        false,
+        memory,
+    )?;
     let mut notes: Vec<String> = others
         .iter()
         .filter(|&&j| Some(j) != label_col)
         .map(|&j| match headers[j].as_str() {
-            "" => format!("column {} (unnamed) is not a feature of the model: left out", j + 1),
+            "" => format!(
+                "column {} (unnamed) is not a feature of the model: left out",
+                j + 1
+            ),
             h => format!("column '{h}' is not a feature of the model: left out"),
         })
         .collect();
@@ -407,7 +421,11 @@ fn read_rows(
     let (mut reader, _) = header_row(path, text)?;
     let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let need = rows
-        .saturating_mul((positions.len() as u64).saturating_mul(4 * 2).saturating_add(48))
+        .saturating_mul(
+            (positions.len() as u64)
+                .saturating_mul(4 * 2)
+                .saturating_add(48),
+        )
         .saturating_add(text.len() as u64);
     if need > memory {
         return Err(DataError::too_large(
@@ -435,9 +453,11 @@ fn read_rows(
         items += 1;
         for &j in positions {
             let cell = record.get(j).unwrap_or("").trim();
-            values.push(number(cell, || at(line), || {
-                format!("column {} ('{}')", j + 1, headers[j])
-            })?);
+            values.push(number(
+                cell,
+                || at(line),
+                || format!("column {} ('{}')", j + 1, headers[j]),
+            )?);
         }
         for &j in labels {
             let cell = record.get(j).unwrap_or("").trim();
@@ -486,7 +506,9 @@ fn continuous(raw: &[RawLabel]) -> bool {
         RawLabel::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
     };
     raw.iter().all(|l| number(l).is_some())
-        && raw.iter().any(|l| number(l).is_some_and(|x| x.fract() != 0.0))
+        && raw
+            .iter()
+            .any(|l| number(l).is_some_and(|x| x.fract() != 0.0))
 }
 
 /// Refuses a class column of numbers with fractions (`--task classification` given): such a
@@ -502,7 +524,11 @@ fn refuse_continuous(path: &Path, name: &str, raw: &[RawLabel]) -> Result<()> {
             RawLabel::Text(t) => t.parse::<f64>().ok(),
         })
         .collect();
-    let fraction = numbers.iter().find(|x| x.fract() != 0.0).copied().unwrap_or(0.0);
+    let fraction = numbers
+        .iter()
+        .find(|x| x.fract() != 0.0)
+        .copied()
+        .unwrap_or(0.0);
     let mut distinct: Vec<u64> = numbers.iter().map(|x| x.to_bits()).collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -518,7 +544,11 @@ fn refuse_continuous(path: &Path, name: &str, raw: &[RawLabel]) -> Result<()> {
 
 /// A regression's targets as numbers (row-major, one per target column); a cell that is not a
 /// finite number is refused, naming its line (`at(row)`) and column.
-fn targets_of(raw: &[RawLabel], names: &[String], at: impl Fn(usize) -> String) -> Result<Vec<f64>> {
+fn targets_of(
+    raw: &[RawLabel],
+    names: &[String],
+    at: impl Fn(usize) -> String,
+) -> Result<Vec<f64>> {
     raw.iter()
         .enumerate()
         .map(|(i, l)| {
@@ -631,7 +661,10 @@ fn label_columns(
         if cols.contains(&j) {
             return Err(DataError::invalid(
                 format!("{} line 1", path.display()),
-                format!("--label names column '{}' twice; name each target once", headers[j]),
+                format!(
+                    "--label names column '{}' twice; name each target once",
+                    headers[j]
+                ),
             ));
         }
         cols.push(j);
@@ -777,13 +810,23 @@ mod tests {
         let d = table("a,y\n1,0.5\n2,1.25\n3,0.5\n").unwrap();
         assert_eq!(d.task(), Task::Regression);
         assert_eq!(d.targets(), Some(&[0.5, 1.25, 0.5][..]));
-        assert!(d.notes.iter().any(|n| n.contains("a regression")), "{:?}", d.notes);
+        assert!(
+            d.notes.iter().any(|n| n.contains("a regression")),
+            "{:?}",
+            d.notes
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "a,y\n1,0.5\n2,1.25\n3,0.5\n").unwrap();
-        let e = read(&path, None, &Default::default(), Some(Task::Classification), 1 << 30)
-            .unwrap_err()
-            .to_string();
+        let e = read(
+            &path,
+            None,
+            &Default::default(),
+            Some(Task::Classification),
+            1 << 30,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("column 'y' looks continuous (2 distinct values in 3 rows"),
             "{e}"
@@ -809,26 +852,47 @@ mod tests {
             read(&path, label, &Default::default(), task, 1 << 30).map_err(|e| e.to_string())
         };
         // Whole numbers are a regression's only when asked.
-        let d = read_as("a,b,y\n1,2,10\n2,3,20\n4,1,15\n", None, Some(Task::Regression)).unwrap();
+        let d = read_as(
+            "a,b,y\n1,2,10\n2,3,20\n4,1,15\n",
+            None,
+            Some(Task::Regression),
+        )
+        .unwrap();
         assert_eq!((d.task(), d.width()), (Task::Regression, 2));
         assert_eq!(d.class_names, ["y"]);
         // Several targets: a regression by itself.
-        let d = read_as("a,b,y,z\n1,2,10,0.5\n2,3,20,1\n4,1,15,2\n", Some("y,z"), None).unwrap();
+        let d = read_as(
+            "a,b,y,z\n1,2,10,0.5\n2,3,20,1\n4,1,15,2\n",
+            Some("y,z"),
+            None,
+        )
+        .unwrap();
         assert_eq!(d.class_names, ["y", "z"]);
         assert_eq!(d.targets(), Some(&[10.0, 0.5, 20.0, 1.0, 15.0, 2.0][..]));
         assert_eq!(d.width(), 2);
         // The refusals, each naming the file, the column and the fix.
         let e = read_as("a,y\n1,2.5\n2,x\n", None, Some(Task::Regression)).unwrap_err();
-        assert!(e.contains("line 3") && e.contains("'x' is not a finite number"), "{e}");
+        assert!(
+            e.contains("line 3") && e.contains("'x' is not a finite number"),
+            "{e}"
+        );
         let e = read_as("a,y\n1,2.5\n2,nan\n", None, Some(Task::Regression)).unwrap_err();
         assert!(e.contains("'nan' is not a finite number"), "{e}");
         let e = read_as("a,y\n1,2.5\n2,2.5\n", None, Some(Task::Regression)).unwrap_err();
         assert!(e.contains("target 'y' is 2.5 for every item"), "{e}");
         let e = read_as("a,b,y\n1,2.5,2.5\n2,3.5,3.5\n", None, None).unwrap_err();
-        assert!(e.contains("target 'y' is also a feature: column 'b'"), "{e}");
+        assert!(
+            e.contains("target 'y' is also a feature: column 'b'"),
+            "{e}"
+        );
         let e = read_as("a,y,z\n1,2.5,1\n2,3.5,2\n", Some("y,y"), None).unwrap_err();
         assert!(e.contains("names column 'y' twice"), "{e}");
-        let e = read_as("a,y,z\n1,2,1\n2,3,2\n", Some("y,z"), Some(Task::Classification)).unwrap_err();
+        let e = read_as(
+            "a,y,z\n1,2,1\n2,3,2\n",
+            Some("y,z"),
+            Some(Task::Classification),
+        )
+        .unwrap_err();
         assert!(e.contains("several targets make a regression"), "{e}");
     }
 
@@ -885,7 +949,9 @@ mod tests {
                 keep: false,
                 drop: vec![bad.into()],
             };
-            let e = read(&path, None, &c, None, 1 << 30).unwrap_err().to_string();
+            let e = read(&path, None, &c, None, 1 << 30)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(says), "{e}");
         }
     }

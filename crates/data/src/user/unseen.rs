@@ -71,9 +71,7 @@ impl UserData {
                 memory,
             )?),
             (Format::Npz, _) => numpy::read_npz_unseen(path, task, memory)?,
-            (Format::Npy, _) => {
-                numpy::read_npy_unseen(path, self.labels.as_deref(), task, memory)?
-            }
+            (Format::Npy, _) => numpy::read_npy_unseen(path, self.labels.as_deref(), task, memory)?,
             (Format::IdxImages, _) => idx_files::read_unseen(path, self.labels.as_deref(), memory)?,
             (Format::IdxDir, _) => Raw::from(idx_files::read_dir(path, memory)?),
             (Format::ImageFolder, _) => Raw::from(folder::read(path, self.image_size, memory)?),

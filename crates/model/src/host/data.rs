@@ -49,7 +49,9 @@ impl HostData {
                 .flat_map(|r| t[index(r) * m..(index(r) + 1) * m].iter().copied())
                 .collect()
         });
-        let regression = part.target_sum_of_squares().map(|sst| Regression { sst, outputs: m });
+        let regression = part
+            .target_sum_of_squares()
+            .map(|sst| Regression { sst, outputs: m });
         let mut sparse = Csr::default();
         let mut dense = Vec::new();
         if layout == CpuLayout::Dense {

@@ -174,7 +174,13 @@ mod tests {
         }
         // Confidently wrong in the Keras form: clipped loss −ln(1e-7), no gradient.
         let mut g = vec![1f32; 2];
-        let l = loss_and_grad(LossKind::Keras, &[40.0, 0.0], Truth::Classes(&[1]), Some(&mut g)).loss;
+        let l = loss_and_grad(
+            LossKind::Keras,
+            &[40.0, 0.0],
+            Truth::Classes(&[1]),
+            Some(&mut g),
+        )
+        .loss;
         assert!(
             (l - 16.118_095).abs() < 1e-4 && g == [0.0, 0.0],
             "{l} {g:?}"
@@ -194,7 +200,10 @@ mod tests {
         let targets = [1.0, 2.0, 0.0, -1.0];
         let outputs = [1.5, 0.0, 0.0, 2.0];
         let sd = [2.0, 10.0];
-        let truth = Truth::Targets { values: &targets, sd: &sd };
+        let truth = Truth::Targets {
+            values: &targets,
+            sd: &sd,
+        };
         let mut g = vec![0f32; 4];
         let s = loss_and_grad(LossKind::Mse, &outputs, truth, Some(&mut g));
         // Items' losses: (0.25 + 4)/2 and (0 + 9)/2; PyTorch's MSELoss: the mean of all four.
@@ -206,7 +215,10 @@ mod tests {
         assert!((s.errors.absolute_units - 51.0).abs() < 1e-6);
         let s = loss_and_grad(LossKind::Huber, &outputs, truth, Some(&mut g));
         // ½·0.25, 2 − ½, 0, 3 − ½.
-        assert!((s.loss - ((0.125 + 1.5) / 2.0 + 2.5 / 2.0)).abs() < 1e-6, "{s:?}");
+        assert!(
+            (s.loss - ((0.125 + 1.5) / 2.0 + 2.5 / 2.0)).abs() < 1e-6,
+            "{s:?}"
+        );
         assert_eq!(g, [0.5 / 4.0, -1.0 / 4.0, 0.0, 1.0 / 4.0]);
     }
 }

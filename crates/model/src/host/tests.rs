@@ -285,7 +285,12 @@ fn the_row_passes_equal_the_formulas() {
         close(&dw2t, &dw2t_want, &what("output weight gradient"));
         close(&db2, &db2_want, &what("output bias gradient"));
     }
-    let sums = loss::loss_and_grad(LossKind::Exact, &logits_want, &[0; ROWS], None);
+    let sums = loss::loss_and_grad(
+        LossKind::Exact,
+        &logits_want,
+        loss::Truth::Classes(&[0; ROWS]),
+        None,
+    );
     assert!(sums.loss.is_finite() && sums.squares >= 0.0 && sums.correct as usize <= ROWS);
 }
 

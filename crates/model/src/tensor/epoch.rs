@@ -88,9 +88,7 @@ impl TensorStack {
             // A classification counts its correct guesses; a regression sums its errors.
             let scored = match sd {
                 Some(sd) => error_sums(&logits, target.clone(), sd),
-                None => {
-                    correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1]))
-                }
+                None => correct_counts(&logits, labels.unsqueeze_dim::<3>(0).expand([k, rows, 1])),
             };
             let losses = loss::loss(
                 self.config.loss,

@@ -45,7 +45,8 @@ fn compute(
                 let inside = abs.clone().lower_equal_elem(d).float();
                 let quadratic = e.clone().powi_scalar(2).mul_scalar(0.5);
                 let linear = abs.sub_scalar(0.5 * d).mul_scalar(d);
-                let loss = quadratic.clone() * inside.clone() + linear * inside.neg().add_scalar(1.0);
+                let loss =
+                    quadratic.clone() * inside.clone() + linear * inside.neg().add_scalar(1.0);
                 (loss, with_grad.then(|| e.clamp(-d, d)))
             }
             _ => (

@@ -62,7 +62,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if meta.targets.is_some() {
         let recorded = match args.data {
             Some(_) => String::new(),
-            None => format!(" (recorded R² {:.4}, loss {:.6})", meta.val_acc, meta.val_loss),
+            None => format!(
+                " (recorded R² {:.4}, loss {:.6})",
+                meta.val_acc, meta.val_loss
+            ),
         };
         return say(&format!(
             "{head}\nR² {:.4}, RMSE {}, MAE {} (the targets' units), loss {:.6} ± {:.6}{recorded}",

@@ -40,7 +40,14 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         unseen::probabilities(&model, &read.part, meta.targets.as_ref(), &selected.device)?;
     let classes = &meta.class_names;
     if let Some(targets) = &meta.targets {
-        return write_values(args, &meta, &read, targets, &probabilities, selected.backend);
+        return write_values(
+            args,
+            &meta,
+            &read,
+            targets,
+            &probabilities,
+            selected.backend,
+        );
     }
     let mut text = String::from("item,class");
     if read.labelled {
@@ -131,7 +138,10 @@ fn write_values(
         .with_context(|| format!("writing {}", args.out.display()))?;
     let n = read.part.len();
     let rmse = match read.labelled {
-        true => format!("; RMSE {:.6} against its targets", (squares / (n * m).max(1) as f64).sqrt()),
+        true => format!(
+            "; RMSE {:.6} against its targets",
+            (squares / (n * m).max(1) as f64).sqrt()
+        ),
         false => String::new(),
     };
     say(&format!(

@@ -104,7 +104,10 @@ impl Guess {
         let t = part.targets()?;
         let n = t.len().max(1) as f64;
         let of = |kind: lrsweep_model::LossKind| {
-            t.iter().map(|&y| kind.loss_of_error(-y) as f64).sum::<f64>() / n
+            t.iter()
+                .map(|&y| kind.loss_of_error(-y) as f64)
+                .sum::<f64>()
+                / n
         };
         Some(Guess {
             mse: of(lrsweep_model::LossKind::Mse),

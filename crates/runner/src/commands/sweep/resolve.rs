@@ -120,10 +120,11 @@ pub fn check_recordable(config: &SweepConfig) -> Result<()> {
 /// The options (clap ids) that set parts of the defining settings, with the paths of the
 /// `config.json` values they set ("data.limit", "prune"); an option not listed sets the field
 /// of its own name. `--quick` sets the pruning and the patience.
-const SETS: [(&str, &[&str]); 15] = [
+const SETS: [(&str, &[&str]); 16] = [
     ("user", &["data.user"]),
     ("labels", &["data.user"]),
     ("label", &["data.user"]),
+    ("task", &["data.user"]),
     ("keep_columns", &["data.user"]),
     ("drop", &["data.user"]),
     ("image_size", &["data.user"]),

@@ -33,15 +33,16 @@ fn draw_overview<DB: DrawingBackend>(
     beside_the_loss(root, lines, label, |right, n, u, styles| {
         let word = accuracy_word(regression);
         let axis = accuracy_axis(
-            lines.iter().flat_map(|l| l.records.iter().map(|r| r.val_acc)),
+            lines
+                .iter()
+                .flat_map(|l| l.records.iter().map(|r| r.val_acc)),
             regression,
         );
         let title = match regression {
             true => "Validation R²",
             false => "Validation accuracy",
         };
-        let mut chart = frame(right, title, u, 45.0)
-            .build_cartesian_2d(1..n, axis)?;
+        let mut chart = frame(right, title, u, 45.0).build_cartesian_2d(1..n, axis)?;
         epoch_axes(&mut chart, u, n, word, None)?;
         draw_runs(&mut chart, lines, styles, |r| r.val_acc.max(LOWEST_R2))
     })
