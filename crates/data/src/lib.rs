@@ -1,11 +1,14 @@
 //! The data of lrsweep: the catalogue's MNIST-format sets (found or downloaded, verified by
-//! SHA-256, train and test concatenated) or the user's own classification data (CSV, NumPy, IDX
-//! of any size, image folders), split stratified with a portable seed and scaled.
+//! SHA-256, train and test concatenated) or the user's own data (CSV, NumPy, IDX of any size,
+//! image folders) for a classification or a regression, split (stratified by class for a
+//! classification) with a portable seed and scaled.
 //!
 //! # Glossary
 //! An *item* is one example (an image, a table row); its *features* are its values
 //! (the network's input width is their number); a *class* is one of the labels' distinct values,
-//! numbered in sorted order; a *part* is the training or validation share of a split.
+//! numbered in sorted order; a *target* is one of a regression's numbers per item (standardised
+//! by the training part's mean and standard deviation: [`TargetScaling`]); a *part* is the
+//! training or validation share of a split.
 //!
 //! ```no_run
 //! use lrsweep_data::{DatasetKind, Locator, SplitConfig};

@@ -109,7 +109,7 @@ impl TargetScaling {
         match sd
             .iter()
             .zip(&mean)
-            .position(|(s, m)| !(*s > 1e-12 * (1.0 + m.abs())))
+            .position(|(s, m)| s.is_nan() || *s <= 1e-12 * (1.0 + m.abs()))
         {
             Some(k) => Err(k),
             None => Ok(Self { mean, sd }),

@@ -69,6 +69,15 @@ impl Cause {
             Cause::AboveUniform { loss, uniform } => format!(
                 "training loss {loss:.4} above a uniform guess's {uniform:.3} and not falling"
             ),
+            // A regression's chance is an R² of 0 (a classification's is 1/C, above 0).
+            Cause::AtChance {
+                accuracy,
+                chance: 0.0,
+                sd,
+            } => format!(
+                "validation R² {accuracy:.3} at that of predicting the mean (0 ± {:.3}) and the training loss not falling",
+                CHANCE_SIGMAS * sd
+            ),
             Cause::AtChance {
                 accuracy,
                 chance,

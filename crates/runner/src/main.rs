@@ -35,7 +35,10 @@
 //!   all rates at the same epoch).
 //! - **claim**: a member's `claim.lock`, held by the one process training it.
 //! - **task**: one step of a prepared run as a scheduler runs it (`lrsweep work --index N`
-//!   trains planned arm N; `--refine`, `--finish`).
+//!   trains planned arm N; `--refine`, `--finish`). Not to be confused with the data's task
+//!   (`--task`, [`lrsweep_data::Task`]): a **classification** (classes, softmax, accuracy) or a
+//!   **regression** (**targets**: numbers standardised by the training part, linear outputs,
+//!   MSE or Huber, R² where accuracy is, RMSE and MAE in the targets' units).
 //! - **live report**: the `report.html` a sweep rewrites after every epoch of a stack while it
 //!   trains (curves so far, a banner, a reload), until the final report replaces it.
 //! - **tracker**: where a run is found beyond its directory: TensorBoard's event files (always

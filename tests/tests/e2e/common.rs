@@ -92,13 +92,17 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// The rows of a metrics.csv, header checked.
+/// The rows of a metrics.csv, header checked (a classification's or a regression's).
 pub fn metrics(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr,val_loss_se")
+    let header = lines.next();
+    assert!(
+        header == Some("epoch,train_loss,train_acc,val_loss,val_acc,seconds,lr,val_loss_se")
+            || header
+                == Some("epoch,train_loss,train_r2,val_loss,val_r2,seconds,lr,val_loss_se,val_rmse,val_mae"),
+        "{}: header {header:?}",
+        path.display()
     );
     lines
         .map(|l| l.split(',').map(str::to_string).collect())

@@ -21,6 +21,7 @@ mod optimizer;
 mod own_data;
 mod prune;
 mod readme;
+mod regression;
 mod resume;
 mod schedules;
 mod second_day;

@@ -567,7 +567,7 @@ fn bad_data_is_refused_naming_the_file_and_where_and_nothing_is_written() {
 
 /// scikit-learn's tables, from the directory in `LRSWEEP_SKLEARN_DATA` (`.ci/run` extracts them
 /// from the scikit-learn wheel); skipped without it unless `LRSWEEP_REQUIRE_USER_DATA` is set.
-fn sklearn_data() -> Option<PathBuf> {
+pub(crate) fn sklearn_data() -> Option<PathBuf> {
     let dir = std::env::var_os("LRSWEEP_SKLEARN_DATA").map(PathBuf::from);
     match dir {
         Some(d) if d.join("iris.csv").is_file() => Some(d),
@@ -584,7 +584,7 @@ fn sklearn_data() -> Option<PathBuf> {
     }
 }
 
-fn best_accuracy(out: &Path) -> f64 {
+pub(crate) fn best_accuracy(out: &Path) -> f64 {
     json(&out.join("summary.json"))["rates"]
         .as_array()
         .unwrap()

@@ -84,6 +84,14 @@ impl UserData {
                 "--keep-columns and --drop choose a CSV table's columns; this is not a CSV file",
             ));
         }
+        if self.task == Some(crate::values::Task::Regression)
+            && !matches!(format, Format::Table | Format::Npz | Format::Npy)
+        {
+            return Err(DataError::invalid(
+                path.display(),
+                "--task regression takes numeric targets from a CSV table or a NumPy file (array y); images and IDX files hold classes",
+            ));
+        }
         if self.image_size.is_some() && format != Format::ImageFolder {
             return Err(DataError::invalid(
                 path.display(),

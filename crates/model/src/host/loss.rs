@@ -69,7 +69,7 @@ fn regression(
     let mut sums = Sums::default();
     for r in 0..rows {
         let mut item = 0f32;
-        for k in 0..m {
+        for (k, &sd_k) in sd.iter().enumerate() {
             let at = r * m + k;
             let e = outputs[at] - targets[at];
             let (l, d) = kind.of_error(e);
@@ -77,7 +77,7 @@ fn regression(
             if let Some(g) = dz2.as_deref_mut() {
                 g[at] = d * scale;
             }
-            let units = (e * sd[k]) as f64;
+            let units = (e * sd_k) as f64;
             sums.errors.squared += (e as f64).powi(2);
             sums.errors.squared_units += units * units;
             sums.errors.absolute_units += units.abs();

@@ -45,7 +45,8 @@ pub struct DataArgs {
     #[command(flatten)]
     pub catalogue: CatalogueArgs,
 
-    /// Your own classification data instead of a catalogue set: a CSV file with a header row
+    /// Your own data (classification, or regression: see --task) instead of a catalogue set: a
+    /// CSV file with a header row
     /// (.csv or .csv.gz), a NumPy .npz (arrays x and y) or .npy (with --labels), an IDX images
     /// file or a directory of IDX files (any image size), or a folder with one subfolder of PNG or
     /// JPEG images per class. The network's input width and class count come from the data.

@@ -164,7 +164,9 @@ pub struct SweepArgs {
     #[arg(long = "init", id = "inits", value_name = "normal|glorot-uniform|he-normal|torch", value_delimiter = ',', default_value = "normal", value_parser = init, help_heading = "Network")]
     pub inits: Vec<Init>,
 
-    /// Loss: keras (probabilities clipped to [1e-7, 1-1e-7], the reference) or exact (log-softmax).
+    /// Loss: keras (probabilities clipped to [1e-7, 1-1e-7], the reference) or exact
+    /// (log-softmax) for a classification; mse (its default) or huber (δ = 1 on the
+    /// standardised targets) for a regression.
     #[arg(long, value_enum, default_value_t = d().loss.into(), help_heading = "Training")]
     pub loss: LossArg,
 

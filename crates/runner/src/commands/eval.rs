@@ -68,10 +68,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             ),
         };
         return say(&format!(
-            "{head}\nR² {:.4}, RMSE {}, MAE {} (the targets' units), loss {:.6} ± {:.6}{recorded}",
+            "{head}\nR² {:.4}, RMSE {:.6}, MAE {:.6} (the targets' units), loss {:.6} ± {:.6}{recorded}",
             score.accuracy,
-            format!("{:.6}", score.rmse),
-            format!("{:.6}", score.mae),
+            score.rmse,
+            score.mae,
             score.loss,
             score.loss_se
         ));

@@ -79,6 +79,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     if let Some(columns) = &meta.columns {
         metadata.insert("lrsweep.columns".into(), serde_json::to_string(columns)?);
     }
+    if let Some(targets) = &meta.targets {
+        metadata.insert("lrsweep.targets".into(), serde_json::to_string(targets)?);
+    }
     write_atomic(&out, &encode(&tensors, &metadata))
         .with_context(|| format!("writing {}", out.display()))?;
     say(&format!(
@@ -86,7 +89,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         out.display(),
         tensors.len(),
         modules.join(", "),
-        snippet(&out, &modules, scaling.as_ref())
+        snippet(&out, &modules, scaling.as_ref(), meta.targets.is_some())
     ))
 }
 
@@ -112,8 +115,14 @@ fn sequential(model: &ModelConfig) -> (Vec<usize>, Vec<String>) {
     (indices, modules)
 }
 
-/// The Python that loads the file into PyTorch and scales inputs as the training part was.
-fn snippet(out: &std::path::Path, modules: &[String], scaling: Option<&Scaling>) -> String {
+/// The Python that loads the file into PyTorch and scales inputs as the training part was; a
+/// `regression`'s outputs turned back into the targets' units.
+fn snippet(
+    out: &std::path::Path,
+    modules: &[String],
+    scaling: Option<&Scaling>,
+    regression: bool,
+) -> String {
     let path = out
         .display()
         .to_string()
@@ -127,8 +136,12 @@ fn snippet(out: &std::path::Path, modules: &[String], scaling: Option<&Scaling>)
         None => "# scale x as the sweep did (this model file does not record how)",
     }
     .replace("PATH", &path);
+    let predict = match regression {
+        true => format!("t = json.loads(safe_open(\"{path}\", \"pt\").metadata()[\"lrsweep.targets\"])\npredictions = model(x.float()) * torch.tensor(t[\"sd\"]) + torch.tensor(t[\"mean\"])  # the targets' units"),
+        false => "probabilities = model(x.float()).softmax(dim=1)".to_string(),
+    };
     format!(
-        "import json, torch\nfrom torch import nn\nfrom safetensors import safe_open\nfrom safetensors.torch import load_file\nmodel = nn.Sequential({})\nmodel.load_state_dict(load_file(\"{path}\"))\nmodel.eval()\n{scale}\nprobabilities = model(x.float()).softmax(dim=1)",
+        "import json, torch\nfrom torch import nn\nfrom safetensors import safe_open\nfrom safetensors.torch import load_file\nmodel = nn.Sequential({})\nmodel.load_state_dict(load_file(\"{path}\"))\nmodel.eval()\n{scale}\n{predict}",
         modules.join(", ")
     )
 }

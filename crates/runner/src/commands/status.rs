@@ -61,6 +61,8 @@ struct Row {
 #[derive(Debug, Serialize)]
 struct Report {
     run: String,
+    /// Classification or regression (its accuracy is then R²).
+    task: lrsweep_data::Task,
     epochs: usize,
     rates: Vec<Row>,
     /// Counts by state: waiting, running, done, failed.
@@ -228,6 +230,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     }
     let report = Report {
         run: dir.display().to_string(),
+        task: record.data.task,
         epochs: config.epochs,
         rates: rows,
         counts,
@@ -294,7 +297,11 @@ fn table(report: &Report) -> String {
         .collect();
         text += &format!("Slurm jobs: {}\n", ids.join(", "));
     }
-    text += "\n| index | rate | state | epoch | val loss (latest / best) | val acc (latest / best) | verdict | where | note |\n|---|---|---|---|---|---|---|---|---|\n";
+    let acc = match report.task {
+        lrsweep_data::Task::Regression => "val R²",
+        lrsweep_data::Task::Classification => "val acc",
+    };
+    text += &format!("\n| index | rate | state | epoch | val loss (latest / best) | {acc} (latest / best) | verdict | where | note |\n|---|---|---|---|---|---|---|---|---|\n");
     for r in &report.rates {
         let (epoch, place, note) = match &r.state {
             RateState::Waiting if r.rate.is_none() => (

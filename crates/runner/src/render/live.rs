@@ -140,8 +140,9 @@ pub fn page(
             ],
             true,
         );
+        let regression = m.records.iter().any(|r| !r.val_rmse.is_nan());
         let acc = panel(
-            "accuracy",
+            if regression { "R²" } else { "accuracy" },
             epochs,
             &[
                 (TRAIN, column(|r| r.train_acc)),
@@ -149,9 +150,13 @@ pub fn page(
             ],
             false,
         );
-        let latest = m.records.last().map_or(String::new(), |r| {
-            format!(": val_loss {:.4}, val_acc {:.4}", r.val_loss, r.val_acc)
-        });
+        let latest = m
+            .records
+            .last()
+            .map_or(String::new(), |r| match regression {
+                true => format!(": val_loss {:.4}, val_r2 {:.4}", r.val_loss, r.val_acc),
+                false => format!(": val_loss {:.4}, val_acc {:.4}", r.val_loss, r.val_acc),
+            });
         h += &format!(
             "<div class=\"member\" data-epochs=\"{}\"><h3>Learning rate {} ({}{})</h3>{loss}{acc}</div>\n",
             m.records.len(),

@@ -84,6 +84,13 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 fn figures(r: &EpochRecord) -> String {
+    if !r.val_rmse.is_nan() {
+        // A regression's: R² where accuracy is, and the RMSE in the targets' units.
+        return format!(
+            "loss {:.4} r2 {:.4} val_loss {:.4} val_r2 {:.4} val_rmse {:.4} ({:.2} s)",
+            r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.val_rmse, r.seconds
+        );
+    }
     format!(
         "loss {:.4} acc {:.4} val_loss {:.4} val_acc {:.4} ({:.2} s)",
         r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.seconds

@@ -220,6 +220,7 @@ pub fn summarize(
         let d = &record.data;
         summary::DataSummary {
             name: user.path.display().to_string(),
+            task: d.task,
             label_column: d.label_column.clone(),
             items: d.train_size + d.valid_size,
             item_shape: d.item_shape.clone(),

@@ -429,11 +429,19 @@ impl RunRecord {
         }
         let checks = [
             (
-                self.data.inputs >= 1 && self.data.class_names.len() >= 2,
+                self.data.inputs >= 1
+                    && self.data.class_names.len()
+                        >= match self.data.task {
+                            Task::Regression => 1,
+                            Task::Classification => 2,
+                        }
+                    && (self.data.task == Task::Regression) == self.config.loss.is_regression(),
                 format!(
-                    "data of {} inputs and {} classes",
+                    "data of {} inputs and {} classes (a {}) with the loss {}",
                     self.data.inputs,
-                    self.data.class_names.len()
+                    self.data.class_names.len(),
+                    self.data.task,
+                    self.config.loss.name()
                 ),
             ),
             (

@@ -94,6 +94,15 @@ pub struct Summary {
     pub optimizers: Vec<BestFigures>,
 }
 
+impl Summary {
+    /// Whether the run is a regression's: its accuracy is R².
+    pub fn is_regression(&self) -> bool {
+        self.data
+            .as_ref()
+            .is_some_and(|d| d.task == lrsweep_data::Task::Regression)
+    }
+}
+
 /// A curve that stayed where an untrained network starts reads as not moving (too small a
 /// rate) alone; in a sweep where a smaller rate learned, it is the larger rate's collapse
 /// (all units dead, the output the class prior), so it is called diverged, with that evidence.

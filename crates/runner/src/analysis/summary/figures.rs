@@ -229,6 +229,9 @@ pub struct Overview {
 pub struct DataSummary {
     /// The path given to `--data`.
     pub name: String,
+    /// Classification or regression (the classes are then the targets).
+    #[serde(default)]
+    pub task: lrsweep_data::Task,
     /// A table's label column and how it was chosen: `'species' (by its name)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,

@@ -317,13 +317,17 @@ fn unstable(records: &[EpochRecord], hopeless: &Hopeless) -> Option<String> {
         r.val_loss > WORSE_THAN_GUESSING * uniform && hopeless.far_above_chance(r.val_acc)
     });
     let last = recent.last()?;
-    bad.then(|| {
-        format!(
+    bad.then(|| match hopeless.guess {
+        Some(_) => format!(
+            "validation loss {:.4} above {WORSE_THAN_GUESSING} × predicting the mean's {uniform:.3} while its R² {:.3} is far above 0: it learned, but its predictions swing and its loss spikes; a smaller rate would be steadier",
+            last.val_loss, last.val_acc
+        ),
+        None => format!(
             "validation loss {:.4} above {WORSE_THAN_GUESSING} × a uniform guess's {uniform:.3} while its accuracy {:.3} is far above chance ({:.3}): it learned, but its predictions are overconfident and its loss spikes; a smaller rate would be steadier",
             last.val_loss,
             last.val_acc,
-            1.0 / hopeless.classes.max(2) as f64
-        )
+            hopeless.chance()
+        ),
     })
 }
 
@@ -357,7 +361,7 @@ fn not_moving(
             .all(|r| r.train_loss <= WORSE_THAN_GUESSING * uniform);
     flat.then(|| {
         format!(
-            "training loss {:.4} at epoch {} {} of epoch 1's {:.4}, near a uniform guess's {uniform:.3} (validation accuracy {:.3}): the weights barely move; the rate is too small (or the network too narrow to learn): try larger rates",
+            "training loss {:.4} at epoch {} {} of epoch 1's {:.4}, near {} {uniform:.3} (validation {} {:.3}): the weights barely move; the rate is too small (or the network too narrow to learn): try larger rates",
             last.train_loss,
             last.epoch,
             match 100.0 * moved / first.train_loss {
@@ -365,6 +369,14 @@ fn not_moving(
                 pct => format!("within {pct:.2}%"),
             },
             first.train_loss,
+            match hopeless.guess {
+                Some(_) => "predicting the mean's",
+                None => "a uniform guess's",
+            },
+            match hopeless.guess {
+                Some(_) => "R²",
+                None => "accuracy",
+            },
             last.val_acc
         )
     })

@@ -13,8 +13,8 @@ pub use sentences::{describe_range, run_header};
 
 use format::{html_table, md_table};
 use rows::{
-    batch_rows, best_columns, best_rows, cells, grid, rates_html, row, seed_rows, BATCH_COLUMNS,
-    BATCH_TITLE, COLUMNS, GRID_TITLE, NETWORK_TITLE, OPTIMIZER_TITLE, SEED_COLUMNS,
+    batch_rows, best_columns, best_rows, cells, columns, grid, rates_html, row, seed_rows,
+    BATCH_COLUMNS, BATCH_TITLE, GRID_TITLE, NETWORK_TITLE, OPTIMIZER_TITLE, SEED_COLUMNS,
 };
 use sentences::{
     data_line, incomplete, lead_line, moves_line, pruning_line, range_lines, recommendation,
@@ -27,7 +27,7 @@ use crate::analysis::summary::Summary;
 pub fn summary_markdown(summary: &Summary) -> String {
     let mut s = data_line(summary).map_or(String::new(), |l| format!("{l}\n\n"));
     s += &md_table(
-        &COLUMNS,
+        &columns(summary),
         summary.rates.iter().map(row).map(|r| cells(r).to_vec()),
     );
     let seeds = seed_rows(summary);

@@ -51,6 +51,28 @@ pub(super) fn row(r: &RateSummary) -> Row {
     }
 }
 
+/// The summary table's columns for `summary`: a regression's say R² where accuracy is.
+pub(super) fn columns(summary: &Summary) -> [&'static str; 10] {
+    match summary.is_regression() {
+        true => REGRESSION_COLUMNS,
+        false => COLUMNS,
+    }
+}
+
+/// A regression's summary table's columns.
+const REGRESSION_COLUMNS: [&str; 10] = [
+    "rate",
+    "epochs",
+    "best val R² (epoch)",
+    "min val loss (epoch)",
+    "final train loss / R²",
+    "final val loss / R²",
+    "val loss rise",
+    "stopped",
+    "would stop early (patience 5 / 10)",
+    "verdict",
+];
+
 /// The summary table's columns, in Markdown and HTML alike.
 pub(super) const COLUMNS: [&str; 10] = [
     "rate",
@@ -111,7 +133,7 @@ pub(super) fn rates_html(summary: &Summary) -> String {
         h += &format!(
             "<th class=\"{}\">{}</th>",
             if numeric[k] { "num" } else { "text" },
-            escape(COLUMNS[k])
+            escape(columns(summary)[k])
         );
     }
     h += "</tr>\n";

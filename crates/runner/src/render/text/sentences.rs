@@ -415,6 +415,19 @@ pub(super) fn data_line(summary: &Summary) -> Option<String> {
         .label_column
         .as_ref()
         .map_or(String::new(), |l| format!(", label column {l}"));
+    if d.task == lrsweep_data::Task::Regression {
+        let (train, valid) = d.classes.first().map_or((0, 0), |c| (c.train, c.valid));
+        let names: Vec<&str> = d.classes.iter().map(|c| c.name.as_str()).collect();
+        return Some(format!(
+            "Data: {} — {} items of {shape} features{label}, scale {}; a regression of {} target{} ({}), standardised by the training part; {train} training and {valid} validation items",
+            d.name,
+            d.items,
+            d.scale,
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
     Some(format!(
         "Data: {} — {} items of {shape} features{label}, scale {}; {} classes (training/validation items): {classes}",
         d.name,

@@ -47,6 +47,17 @@ pub const TAGS: [(&str, Figure); 5] = [
     ("learning_rate", |r| r.lr),
 ];
 
+/// A regression's scalars of an epoch: R² where accuracy is, RMSE and MAE in the targets' units.
+pub const REGRESSION_TAGS: [(&str, Figure); 7] = [
+    ("loss/train", |r| r.train_loss),
+    ("loss/validation", |r| r.val_loss),
+    ("r2/train", |r| r.train_acc),
+    ("r2/validation", |r| r.val_acc),
+    ("rmse/validation", |r| r.val_rmse),
+    ("mae/validation", |r| r.val_mae),
+    ("learning_rate", |r| r.lr),
+];
+
 /// The HParams metrics of a session, lowest validation loss and best validation accuracy.
 pub const METRIC_TAGS: [&str; 2] = ["hparams/lowest_val_loss", "hparams/best_val_accuracy"];
 
@@ -102,7 +113,11 @@ fn scalar(tag: &str, v: f64) -> Message {
 
 /// The frame of an epoch's event.
 fn epoch_frame(r: &EpochRecord) -> Vec<u8> {
-    let values: Vec<Message> = TAGS.iter().map(|(tag, f)| scalar(tag, f(r))).collect();
+    let tags: &[(&str, Figure)] = match r.val_rmse.is_nan() && r.val_mae.is_nan() {
+        true => &TAGS,
+        false => &REGRESSION_TAGS,
+    };
+    let values: Vec<Message> = tags.iter().map(|(tag, f)| scalar(tag, f(r))).collect();
     proto::frame(event(now(), r.epoch as u64, &values).encoded())
 }
 

@@ -9,7 +9,7 @@
 //! |-------------------|-----------------------------------------------------------------------|
 //! | parent params     | every defining setting of `config.json` (`rates`, `epochs`, …), the data, backend, versions |
 //! | member params     | its rate, effective rate, schedule, batch size, network, optimizer, seed, directory |
-//! | member metrics    | `loss`, `val_loss`, `accuracy`, `val_accuracy`, `lr` per epoch (step = epoch) |
+//! | member metrics    | `loss`, `val_loss`, `accuracy`, `val_accuracy`, `lr` per epoch (step = epoch); a regression's `r2`, `val_r2`, `val_rmse`, `val_mae` in the accuracy's place |
 //! | member tags       | `verdict`, `verdict_reason`, `stopped`, `recommended`                 |
 //! | artifacts         | a member's chart and `metrics.csv`; the sweep's `report.html`, summaries and overview |
 //! | status            | FINISHED once done, RUNNING while trained, KILLED when stopped short   |
@@ -39,8 +39,19 @@ const METRICS: [(&str, Figure); 5] = [
     ("lr", |r| r.lr),
 ];
 
+/// A regression's metrics of an epoch: R² where accuracy is, RMSE and MAE in the targets' units.
+const REGRESSION_METRICS: [(&str, Figure); 7] = [
+    ("loss", |r| r.train_loss),
+    ("val_loss", |r| r.val_loss),
+    ("r2", |r| r.train_acc),
+    ("val_r2", |r| r.val_acc),
+    ("val_rmse", |r| r.val_rmse),
+    ("val_mae", |r| r.val_mae),
+    ("lr", |r| r.lr),
+];
+
 /// Epochs per `log-batch` call: MLflow takes at most 1000 metrics a call.
-const EPOCHS_PER_CALL: usize = 1000 / METRICS.len();
+const EPOCHS_PER_CALL: usize = 1000 / REGRESSION_METRICS.len();
 /// Parameters per call (MLflow's limit).
 const PARAMS_PER_CALL: usize = 100;
 /// The longest parameter value MLflow keeps.
@@ -465,10 +476,14 @@ impl Sync {
             .collect();
         let at = now_ms();
         for chunk in new.chunks(EPOCHS_PER_CALL) {
+            let names: &[(&str, Figure)] = match record.data.task {
+                lrsweep_data::Task::Regression => &REGRESSION_METRICS,
+                lrsweep_data::Task::Classification => &METRICS,
+            };
             let metrics: Vec<Value> = chunk
                 .iter()
                 .flat_map(|r| {
-                    METRICS.iter().map(move |(key, f)| {
+                    names.iter().map(move |(key, f)| {
                         json!({"key": key, "value": number(f(r)), "timestamp": at, "step": r.epoch})
                     })
                 })
