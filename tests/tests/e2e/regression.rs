@@ -122,6 +122,82 @@ fn a_linear_target_reaches_its_noise_ceiling_and_the_run_speaks_of_r2() {
     // status speaks of R² too.
     let o = lrsweep(&["status", out.to_str().unwrap()]);
     assert!(text(&o).contains("R²"), "{}", text(&o));
+    // TensorBoard's scalars: R², RMSE and MAE in the accuracy's place.
+    let events = std::fs::read_dir(out.join("lr-0.01"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("events.out.tfevents")
+        })
+        .expect("an event file");
+    let bytes = std::fs::read(events).unwrap();
+    let holds = |tag: &[u8]| bytes.windows(tag.len()).any(|w| w == tag);
+    assert!(holds(b"r2/validation") && holds(b"rmse/validation") && holds(b"mae/validation"));
+    assert!(!holds(b"accuracy/validation"));
+}
+
+#[test]
+fn the_range_test_pruning_and_a_validation_file_work_for_a_regression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = |x: &[f64], noise: &mut dyn FnMut() -> f64| vec![x[0] * 2.0 - x[1] + 0.3 * noise()];
+    let train = tmp.path().join("train.csv");
+    write_table(&train, 600, 2, &["y"], f);
+    let val = tmp.path().join("val.csv");
+    write_table(&val, 150, 2, &["y"], |x, n| f(x, n));
+    let t = train.to_str().unwrap();
+    // The range test: suggestions from the regression's loss.
+    let o = lrsweep(&[
+        "find",
+        "--data",
+        t,
+        "--hidden",
+        "16",
+        "--batch-size",
+        "32",
+        "--steps",
+        "60",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("valley"), "{}", text(&o));
+    // Pruning, and a separate validation file: the run trains and reads its R² on that file.
+    let out = tmp.path().join("run");
+    let o = sweep(
+        &train,
+        &out,
+        &[
+            "--val",
+            val.to_str().unwrap(),
+            "--rates",
+            "1e-4,1e-3,1e-2",
+            "--epochs",
+            "12",
+            "--prune",
+            "halving:3:3",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let config = json(&out.join("config.json"));
+    assert_eq!(config["data"]["valid_size"], 150);
+    assert!(best_r2(&out) > 0.9, "R² {}", best_r2(&out));
+    // A task of images is refused.
+    let mnist = crate::common::mnist_dir();
+    usage_error(
+        &[
+            "sweep",
+            "--data",
+            mnist.to_str().unwrap(),
+            "--task",
+            "regression",
+            "--out",
+            tmp.path().join("no").to_str().unwrap(),
+        ],
+        "--task regression takes numeric targets",
+    );
 }
 
 #[test]
@@ -348,6 +424,35 @@ fn eval_and_predict_speak_in_the_targets_units() {
         t += &format!("{},{},{}\n", x[0], x[1], x[2]);
     }
     std::fs::write(&bare, t).unwrap();
+    // PyTorch loads the export and predicts what predict predicts, in the targets' units.
+    let o = lrsweep(&["export", "--model", m]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lrsweep(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        test.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    if let Some(python) = crate::using::torch_python() {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/torch_load.py");
+        let o = std::process::Command::new(python)
+            .arg(script)
+            .args([
+                model.with_extension("safetensors"),
+                test.clone(),
+                csv.clone(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let seen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(seen["max_difference"].as_f64().unwrap() < 1e-5, "{seen}");
+        assert_eq!(seen["items"], 200);
+    }
     let o = lrsweep(&[
         "predict",
         "--model",

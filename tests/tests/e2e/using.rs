@@ -362,7 +362,7 @@ fn an_mnist_model_scores_and_predicts_idx_files() {
 
 /// The Python with PyTorch and safetensors (`LRSWEEP_TORCH_PYTHON`, which `.ci/run` sets);
 /// without it the PyTorch half of a test skips, unless `LRSWEEP_REQUIRE_TORCH` says it must run.
-fn torch_python() -> Option<PathBuf> {
+pub(crate) fn torch_python() -> Option<PathBuf> {
     let python = std::env::var_os("LRSWEEP_TORCH_PYTHON").map(PathBuf::from);
     let ok = python.as_ref().is_some_and(|p| {
         Command::new(p)

@@ -47,10 +47,13 @@ impl Trainer {
         self.stack.steps()[0]
     }
 
-    /// One Adam step on a batch; returns the batch's summed loss and number of correct
-    /// predictions as a two-element tensor left on the device.
+    /// One Adam step on a batch; returns the batch's summed loss first, then its number of
+    /// correct predictions (a regression's error sums: Σe², Σ(e·σ)², Σ|e·σ|), left on the
+    /// device.
     pub fn train_step(&mut self, batch: Batch) -> Tensor<1> {
-        self.stack.train_step(batch).reshape([2])
+        let totals = self.stack.train_step(batch);
+        let [_, n] = totals.dims();
+        totals.reshape([n])
     }
 
     /// Trains one epoch over `data` in its order; reads the device back once, at the end.
