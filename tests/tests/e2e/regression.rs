@@ -122,18 +122,19 @@ fn a_linear_target_reaches_its_noise_ceiling_and_the_run_speaks_of_r2() {
     // status speaks of R² too.
     let o = lrsweep(&["status", out.to_str().unwrap()]);
     assert!(text(&o).contains("R²"), "{}", text(&o));
-    // TensorBoard's scalars: R², RMSE and MAE in the accuracy's place.
-    let events = std::fs::read_dir(out.join("lr-0.01"))
+    // TensorBoard's scalars: R², RMSE and MAE in the accuracy's place (the member's event
+    // files: its scalars' and its HParams session's).
+    let bytes: Vec<u8> = std::fs::read_dir(out.join("lr-0.01"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
+        .filter(|p| {
             p.file_name()
                 .unwrap()
                 .to_string_lossy()
                 .starts_with("events.out.tfevents")
         })
-        .expect("an event file");
-    let bytes = std::fs::read(events).unwrap();
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
     let holds = |tag: &[u8]| bytes.windows(tag.len()).any(|w| w == tag);
     assert!(holds(b"r2/validation") && holds(b"rmse/validation") && holds(b"mae/validation"));
     assert!(!holds(b"accuracy/validation"));
