@@ -39,8 +39,11 @@ pub enum Cause {
     AboveUniform {
         /// The last training loss.
         loss: f64,
-        /// `ln C`.
+        /// `ln C` (a regression's: the loss of predicting the training mean).
         uniform: f64,
+        /// Whether the guess is a regression's (predicting the mean).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        regression: bool,
     },
     /// The validation accuracy stayed at chance while the training loss did not fall.
     AtChance {
@@ -55,8 +58,11 @@ pub enum Cause {
     WorseThanGuessing {
         /// The last validation loss.
         loss: f64,
-        /// `ln C`.
+        /// `ln C` (a regression's: the loss of predicting the training mean).
         uniform: f64,
+        /// Whether the guess is a regression's (predicting the mean).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        regression: bool,
     },
 }
 
@@ -66,8 +72,13 @@ impl Cause {
     pub fn describe(&self) -> String {
         match *self {
             Cause::NotFinite => "loss NaN or infinite".to_string(),
-            Cause::AboveUniform { loss, uniform } => format!(
-                "training loss {loss:.4} above a uniform guess's {uniform:.3} and not falling"
+            Cause::AboveUniform {
+                loss,
+                uniform,
+                regression,
+            } => format!(
+                "training loss {loss:.4} above {} {uniform:.3} and not falling",
+                guess_word(regression)
             ),
             // A regression's chance is an R² of 0 (a classification's is 1/C, above 0).
             Cause::AtChance {
@@ -86,10 +97,23 @@ impl Cause {
                 "validation accuracy {accuracy:.3} at chance ({chance:.3} ± {:.3}) and the training loss not falling",
                 CHANCE_SIGMAS * sd
             ),
-            Cause::WorseThanGuessing { loss, uniform } => format!(
-                "validation loss {loss:.4} above {WORSE_THAN_GUESSING} × a uniform guess's {uniform:.3}"
+            Cause::WorseThanGuessing {
+                loss,
+                uniform,
+                regression,
+            } => format!(
+                "validation loss {loss:.4} above {WORSE_THAN_GUESSING} × {} {uniform:.3}",
+                guess_word(regression)
             ),
         }
+    }
+}
+
+/// What a guess is called: a uniform guess's loss, or a regression's prediction of the mean.
+fn guess_word(regression: bool) -> &'static str {
+    match regression {
+        true => "predicting the mean's",
+        false => "a uniform guess's",
     }
 }
 
@@ -188,6 +212,7 @@ impl Hopeless {
             return Some(Cause::WorseThanGuessing {
                 loss: last.val_loss,
                 uniform,
+                regression: self.guess.is_some(),
             });
         }
         // The loss conditions need an epoch before the window, and no first epoch in it.
@@ -200,6 +225,7 @@ impl Hopeless {
             return Some(Cause::AboveUniform {
                 loss: last.train_loss,
                 uniform,
+                regression: self.guess.is_some(),
             });
         }
         let (chance, sd) = (self.chance(), self.chance_sd());
@@ -564,6 +590,33 @@ mod tests {
             mnist.judge(&flat, 3),
             Some(Cause::AboveUniform { .. })
         ));
+        // A regression's guess is predicting the mean (a standardised MSE of 1 here, R² 0):
+        // flat above it, then flat at R² 0 below it, each said in a regression's words.
+        let regression = Hopeless {
+            classes: 1,
+            valid_len: 200,
+            guess: Some(1.0),
+        };
+        let above = curve(&[
+            (1.2, 1.2, -0.2),
+            (1.21, 1.2, -0.2),
+            (1.2, 1.2, -0.2),
+            (1.205, 1.2, -0.2),
+        ]);
+        let said = regression.judge(&above, 3).expect("hopeless").describe();
+        assert!(said.contains("above predicting the mean's 1.000"), "{said}");
+        let at_zero = curve(&[
+            (0.985, 1.0, 0.0),
+            (0.98, 1.0, 0.001),
+            (0.985, 1.0, -0.001),
+            (0.98, 1.0, 0.0),
+        ]);
+        let said = regression.judge(&at_zero, 3).expect("hopeless").describe();
+        assert!(
+            said.contains("validation R² 0.000 at that of predicting the mean"),
+            "{said}"
+        );
+        assert!(regression.far_above_chance(0.6) && !regression.far_above_chance(0.4));
         // At chance while the loss wobbles just below ln 10 without falling.
         let chance = curve(&[
             (2.31, 2.30, 0.1),
