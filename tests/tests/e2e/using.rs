@@ -462,3 +462,93 @@ fn export_writes_what_pytorch_loads_and_it_predicts_as_predict_does() {
         "is the model file itself",
     );
 }
+
+/// `count` 6x4 colour pictures of `class` (0 reddish, 1 bluish, each with its own noise) into
+/// `dir`.
+fn pictures(dir: &Path, class: usize, count: usize, seed: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut state = seed;
+    for i in 0..count {
+        let img = image::RgbImage::from_fn(6, 4, |_, _| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = (state >> 26) as u8;
+            match class {
+                0 => image::Rgb([180 + noise, 40, 40]),
+                _ => image::Rgb([40, 40, 180 + noise]),
+            }
+        });
+        img.save(dir.join(format!("{class}-{i}.png"))).unwrap();
+    }
+}
+
+/// A model of an image folder predicts a folder of images without class folders, and scores a
+/// folder holding one class only.
+#[test]
+fn images_are_predicted_alone_and_scored_by_one_class_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = tmp.path().join("train");
+    pictures(&train.join("red"), 0, 40, 1);
+    pictures(&train.join("blue"), 1, 40, 2);
+    let out = tmp.path().join("run");
+    let o = lrsweep(&[
+        "sweep",
+        "--data",
+        train.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-find",
+        "--rates",
+        "1e-2",
+        "--refine",
+        "0",
+        "--epochs",
+        "5",
+        "--batch-size",
+        "16",
+        "--hidden",
+        "16",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let model = out.join("lr-0.01").join("best.bpk");
+    let m = model.to_str().unwrap();
+    // New pictures, all in one folder: predicted without labels, the reds as red.
+    let loose = tmp.path().join("loose");
+    pictures(&loose, 0, 5, 7);
+    pictures(&loose, 1, 5, 8);
+    let csv = tmp.path().join("p.csv");
+    let o = lrsweep(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        loose.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (head, items) = predictions(&csv);
+    assert_eq!(head, ["item", "class", "p_blue", "p_red"]);
+    let classes: Vec<&str> = items.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        classes,
+        [["red"; 5], ["blue"; 5]].concat(),
+        "file order: 0-… then 1-…"
+    );
+    // One class folder only: scored against its class by name.
+    let reds = tmp.path().join("reds");
+    pictures(&reds.join("red"), 0, 6, 9);
+    let o = lrsweep(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        reds.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(numbers(&said, "accuracy")[0], 1.0, "{said}");
+}

@@ -34,6 +34,7 @@ pub(super) fn user_file(path: &Path, bytes: &[u8]) -> VerifiedFile {
 
 /// A file read for a trained network to score, before its labels are matched to the
 /// network's classes: its values as read, one item's shape, its labels where it has them.
+#[derive(Debug)]
 pub(super) struct Raw {
     pub(super) values: crate::values::Values,
     pub(super) item_shape: Vec<usize>,

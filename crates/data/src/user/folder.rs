@@ -85,9 +85,108 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
             ));
         }
     }
+    let names: Vec<String> = classes
+        .iter()
+        .map(|d| {
+            d.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        })
+        .collect();
+    let images = decode(root, &files, size, None, memory)?;
+    let labels = files.iter().map(|&(_, c, _)| c).collect();
+    let mut data = Dataset::new(
+        Values::Pixels(images.pixels.into()),
+        labels,
+        images.item_shape,
+        names,
+        root.display().to_string(),
+    )?;
+    data.files = vec![images.file];
+    Ok(data)
+}
+
+/// A folder's images decoded: their pixels, one image's shape, the folder's one file record.
+struct Decoded {
+    pixels: Vec<u8>,
+    item_shape: Vec<usize>,
+    file: crate::catalogue::VerifiedFile,
+}
+
+/// Reads a folder of images to score (`root`): images of one class folder each (labelled by
+/// the folder's name), or images right in `root` (no labels); resized to `size`, in as many
+/// channels as a network of `inputs` takes (gray or colour).
+pub(super) fn read_unseen(
+    root: &Path,
+    size: Option<(u32, u32)>,
+    inputs: usize,
+    memory: u64,
+) -> Result<super::common::Raw> {
+    use super::common::{Raw, RawLabel};
+    let entries = entries(root)?;
+    let flat = entries.iter().all(|p| !p.is_dir());
+    let mut files: Vec<(PathBuf, Label, u64)> = Vec::new();
+    let mut names = Vec::new();
+    let place = |path: &Path, label: Label, files: &mut Vec<(PathBuf, Label, u64)>| -> Result<()> {
+        if path.is_dir() || !is_image(path) {
+            return Err(DataError::invalid(
+                path.display(),
+                "is not a PNG or JPEG image; give a folder of images, or of class folders of images",
+            ));
+        }
+        let stored = crate::bounded::regular_size(path)?;
+        files.push((path.to_path_buf(), label, stored));
+        Ok(())
+    };
+    for path in &entries {
+        match flat {
+            true => place(path, 0, &mut files)?,
+            false if path.is_dir() => {
+                for image in self::entries(path)? {
+                    place(&image, names.len() as Label, &mut files)?;
+                }
+                names.push(path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
+            }
+            false => {
+                return Err(DataError::invalid(
+                    path.display(),
+                    "stands beside class folders; a folder holds either images or class folders of images",
+                ))
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(DataError::invalid(root.display(), "holds no images"));
+    }
+    let images = decode(root, &files, size, Some(inputs), memory)?;
+    let labels = (!flat).then(|| {
+        files
+            .iter()
+            .map(|&(_, c, _)| RawLabel::Text(names[c as usize].clone()))
+            .collect()
+    });
+    Ok(Raw {
+        values: Values::Pixels(images.pixels.into()),
+        item_shape: images.item_shape,
+        labels,
+        targets: None,
+        files: vec![images.file],
+        notes: Vec::new(),
+    })
+}
+
+/// Decodes `files` (each with its size on disk) of the folder `root`: all of one size, or each
+/// resized to `size`; gray (one channel) unless an image has colour, or as many channels as a
+/// network of `inputs` takes.
+fn decode(
+    root: &Path,
+    files: &[(PathBuf, Label, u64)],
+    size: Option<(u32, u32)>,
+    inputs: Option<usize>,
+    memory: u64,
+) -> Result<Decoded> {
     // Sizes from the headers first: a mismatch or a memory need is found before decoding.
     let mut dims = Vec::with_capacity(files.len());
-    for (path, ..) in &files {
+    for (path, ..) in files {
         let d = image::image_dimensions(path).map_err(|e| {
             DataError::invalid(path.display(), format!("not a readable image ({e})"))
         })?;
@@ -167,34 +266,38 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
         }
         rgb.extend_from_slice(img.as_raw());
     }
+    // A network's input width says its channels: three for colour, one for gray.
+    if let Some(inputs) = inputs {
+        colour = inputs == (w * h * 3) as usize;
+    }
     let (pixels, item_shape) = if colour {
         (rgb, vec![h as usize, w as usize, 3])
     } else {
         (
-            rgb.chunks_exact(3).map(|p| p[0]).collect(),
+            rgb.chunks_exact(3)
+                .map(|p| match inputs {
+                    // Gray for a gray network: the luma of a colour image (as `image` does).
+                    Some(_) => {
+                        ((u32::from(p[0]) * 2126
+                            + u32::from(p[1]) * 7152
+                            + u32::from(p[2]) * 722
+                            + 5000)
+                            / 10000) as u8
+                    }
+                    None => p[0],
+                })
+                .collect(),
             vec![h as usize, w as usize],
         )
     };
-    let labels = files.iter().map(|&(_, c, _)| c).collect();
-    let names = classes
-        .iter()
-        .map(|d| {
-            d.file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        })
-        .collect();
-    let mut data = Dataset::new(
-        Values::Pixels(pixels.into()),
-        labels,
-        item_shape,
-        names,
-        root.display().to_string(),
-    )?;
     // One record for the folder: the SHA-256 over every image's relative path and checksum.
     let mut file = user_file(root, &digest);
     file.name = format!("{} ({} images)", file.name, files.len());
-    data.files = vec![file];
-    Ok(data)
+    Ok(Decoded {
+        pixels,
+        item_shape,
+        file,
+    })
 }
 
 #[cfg(test)]
@@ -255,6 +358,40 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let err = read(empty.path(), None, 1 << 30).unwrap_err().to_string();
         assert!(err.contains("empty folder"), "{err}");
+    }
+
+    #[test]
+    fn images_to_score_alone_or_in_one_class_folder_in_the_networks_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        // A flat folder: no labels; a colour image for a gray network of 4x3 inputs as its luma.
+        let flat = dir.path().join("flat");
+        std::fs::create_dir(&flat).unwrap();
+        png(&flat.join("a.png"), 4, 3, 200, false);
+        png(&flat.join("b.png"), 4, 3, 100, true);
+        let raw = read_unseen(&flat, None, 12, 1 << 30).unwrap();
+        assert!(raw.labels.is_none());
+        assert_eq!(raw.item_shape, vec![3, 4]);
+        let crate::values::Values::Pixels(p) = &raw.values else {
+            panic!("pixels")
+        };
+        assert_eq!(p[0], 200);
+        // Rgb(100, 0, 155): 0.2126·100 + 0.0722·155 = 32.45.
+        assert_eq!(p[12], 32);
+        // The same images for a colour network: three channels each.
+        let raw = read_unseen(&flat, None, 36, 1 << 30).unwrap();
+        assert_eq!(raw.item_shape, vec![3, 4, 3]);
+        // One class folder: labelled by its name (a data set would want two classes).
+        let one = dir.path().join("one");
+        std::fs::create_dir_all(one.join("cat")).unwrap();
+        png(&one.join("cat").join("x.png"), 4, 3, 10, false);
+        let raw = read_unseen(&one, None, 12, 1 << 30).unwrap();
+        assert_eq!(raw.labels.unwrap()[0].name(), "cat");
+        // A stray file beside class folders is refused.
+        std::fs::write(one.join("notes.txt"), "x").unwrap();
+        let e = read_unseen(&one, None, 12, 1 << 30)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stands beside class folders"), "{e}");
     }
 
     #[test]

@@ -105,14 +105,12 @@ pub(super) fn read_unseen(images: &Path, labels: Option<&Path>, memory: u64) -> 
         .map(Path::to_path_buf)
         .or_else(|| labels_beside(images));
     if let Some(labels) = labels {
-        let data = read_pairs(
+        // Labels as read (a test file may hold one class only), matched to the model's by name.
+        return read_pairs_raw(
             &[(images.to_path_buf(), labels)],
             memory,
             &images.display().to_string(),
         );
-        // Read through the pair reader, a labelled file is a data set; its classes are renamed
-        // back into labels to be matched by name.
-        return data.map(Raw::from);
     }
     let bytes = read(images, memory, "the images")?;
     let (dims, payload) = images_of(&bytes, images)?;
@@ -139,6 +137,15 @@ fn images_of<'b>(bytes: &'b [u8], img: &Path) -> Result<(Vec<usize>, &'b [u8])> 
 }
 
 fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<Dataset> {
+    let raw = read_pairs_raw(pairs, memory, name)?;
+    let (labels, names) = classes_of(raw.labels.unwrap_or_default());
+    let mut data = Dataset::new(raw.values, labels, raw.item_shape, names, name)?;
+    data.files = raw.files;
+    Ok(data)
+}
+
+/// The pairs' images and labels as read, before classes are numbered.
+fn read_pairs_raw(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<Raw> {
     let mut pixels = Vec::new();
     let mut raw = Vec::new();
     let mut files = Vec::new();
@@ -185,16 +192,14 @@ fn read_pairs(pairs: &[(PathBuf, PathBuf)], memory: u64, name: &str) -> Result<D
     let Some((item_shape, _)) = shape else {
         return Err(DataError::invalid(name, "holds no IDX images files"));
     };
-    let (labels, names) = classes_of(raw);
-    let mut data = Dataset::new(
-        Values::Pixels(pixels.into()),
-        labels,
+    Ok(Raw {
+        values: Values::Pixels(pixels.into()),
         item_shape,
-        names,
-        name,
-    )?;
-    data.files = files;
-    Ok(data)
+        labels: Some(raw),
+        targets: None,
+        files,
+        notes: Vec::new(),
+    })
 }
 /// Whether the file's name says it is an IDX images file (`…idx3-ubyte`, `…idx4-ubyte`).
 pub(super) fn is_idx_images(path: &Path) -> bool {

@@ -46,7 +46,8 @@ impl UserData {
     /// Reads `self.path` for a network that takes `expected`, scaled by `scaling`, refusing
     /// anything that would take more than `memory` bytes. A table is read by its columns' names
     /// (`self.label` names its label column, as `--label` did for the sweep); `.npz`, `.npy`
-    /// and IDX files may come without labels; a folder of class folders is labelled.
+    /// and IDX files may come without labels; a folder of class folders is labelled (one class
+    /// folder will do), a folder of images is not.
     pub fn load_unseen(
         &self,
         expected: &Expected,
@@ -74,7 +75,9 @@ impl UserData {
             (Format::Npy, _) => numpy::read_npy_unseen(path, self.labels.as_deref(), task, memory)?,
             (Format::IdxImages, _) => idx_files::read_unseen(path, self.labels.as_deref(), memory)?,
             (Format::IdxDir, _) => Raw::from(idx_files::read_dir(path, memory)?),
-            (Format::ImageFolder, _) => Raw::from(folder::read(path, self.image_size, memory)?),
+            (Format::ImageFolder, _) => {
+                folder::read_unseen(path, self.image_size, expected.inputs, memory)?
+            }
         };
         raw.fit(path, expected, scaling)
     }

@@ -230,8 +230,8 @@ pub struct PredictArgs {
 
     /// The items to predict: a file of the kind the model was trained on (a CSV with its
     /// feature columns, found by name, with or without the label column; a .npz with `x` and
-    /// perhaps `y`; a .npy; an IDX images file; an image folder of class folders), scaled as
-    /// its training part was.
+    /// perhaps `y`; a .npy; an IDX images file; a folder of images, or of class folders),
+    /// scaled as its training part was.
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
 
