@@ -37,6 +37,20 @@ fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// An image of class `label` with its size on disk; anything but a PNG or JPEG is refused
+/// (`fix` says what the folder should hold), and a FIFO or a device named *.png is refused
+/// here, never opened (opening a FIFO waits for a writer).
+fn image_file(path: PathBuf, label: Label, fix: &str) -> Result<(PathBuf, Label, u64)> {
+    if path.is_dir() || !is_image(&path) {
+        return Err(DataError::invalid(
+            path.display(),
+            format!("is not a PNG or JPEG image; {fix}"),
+        ));
+    }
+    let stored = crate::bounded::regular_size(&path)?;
+    Ok((path, label, stored))
+}
+
 /// The most bytes an image file of `w` × `h` pixels may hold: 8 bytes a pixel (16-bit RGBA,
 /// uncompressed) and 1 MiB of metadata.
 fn image_file_bound(w: u32, h: u32) -> u64 {
@@ -67,16 +81,11 @@ pub(super) fn read(root: &Path, size: Option<(u32, u32)>, memory: u64) -> Result
     for (c, dir) in classes.iter().enumerate() {
         let before = files.len();
         for path in entries(dir)? {
-            if path.is_dir() || !is_image(&path) {
-                return Err(DataError::invalid(
-                    path.display(),
-                    "is not a PNG or JPEG image; a class folder holds only its images",
-                ));
-            }
-            // A FIFO or a device named *.png is refused here, never opened (opening a FIFO
-            // waits for a writer).
-            let stored = crate::bounded::regular_size(&path)?;
-            files.push((path, c as Label, stored));
+            files.push(image_file(
+                path,
+                c as Label,
+                "a class folder holds only its images",
+            )?);
         }
         if files.len() == before {
             return Err(DataError::invalid(
@@ -126,25 +135,18 @@ pub(super) fn read_unseen(
     let flat = entries.iter().all(|p| !p.is_dir());
     let mut files: Vec<(PathBuf, Label, u64)> = Vec::new();
     let mut names = Vec::new();
-    let place = |path: &Path, label: Label, files: &mut Vec<(PathBuf, Label, u64)>| -> Result<()> {
-        if path.is_dir() || !is_image(path) {
-            return Err(DataError::invalid(
-                path.display(),
-                "is not a PNG or JPEG image; give a folder of images, or of class folders of images",
-            ));
-        }
-        let stored = crate::bounded::regular_size(path)?;
-        files.push((path.to_path_buf(), label, stored));
-        Ok(())
-    };
-    for path in &entries {
+    let fix = "give a folder of images, or of class folders of images";
+    for path in entries {
         match flat {
-            true => place(path, 0, &mut files)?,
+            true => files.push(image_file(path, 0, fix)?),
             false if path.is_dir() => {
-                for image in self::entries(path)? {
-                    place(&image, names.len() as Label, &mut files)?;
+                for image in self::entries(&path)? {
+                    files.push(image_file(image, names.len() as Label, fix)?);
                 }
-                names.push(path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
+                names.push(
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                );
             }
             false => {
                 return Err(DataError::invalid(

@@ -69,35 +69,14 @@ pub(super) fn read(
         && !is_label(0)
         && (headers[0].is_empty() || headers[0].starts_with("Unnamed: 0"));
     let mut is_index = index_candidate;
-    // What the parsed table will take, from its rows and columns, before any is parsed: the
-    // values (4 bytes each, held by the data set and by the split's two parts: three times),
-    // each row's label as read (48 bytes), beside the text itself.
-    let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let need = rows
-        .saturating_mul((width as u64).saturating_mul(4 * 3).saturating_add(48))
-        .saturating_add(text.len() as u64);
-    if need > memory {
-        return Err(DataError::too_large(
-            path,
-            format!("a table of about {rows} rows and {} columns", width + 1),
-            need,
-            memory,
-        ));
-    }
-    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * width);
-    let mut raw = Vec::with_capacity(rows as usize * label_cols.len());
-    let mut lines = Vec::with_capacity(rows as usize);
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
-            continue; // A blank line.
-        }
+    // The values (4 bytes each, held by the data set and by the split's two parts: three
+    // times), each row's label as read (48 bytes).
+    let row_bytes = (width as u64).saturating_mul(4 * 3).saturating_add(48);
+    let rows = rows_within(path, &text, headers.len(), row_bytes, memory)?;
+    let mut values: Vec<f32> = Vec::with_capacity(rows * width);
+    let mut raw = Vec::with_capacity(rows * label_cols.len());
+    let mut lines = Vec::with_capacity(rows);
+    each_row(path, &mut reader, |line, record| {
         let row = lines.len();
         lines.push(line);
         for (j, cell) in record.iter().enumerate() {
@@ -121,13 +100,8 @@ pub(super) fn read(
             }
             values.push(number(cell, || at(line), column)?);
         }
-    }
-    if raw.is_empty() {
-        return Err(DataError::invalid(
-            path.display(),
-            "the table has a header but no rows",
-        ));
-    }
+        Ok(())
+    })?;
     let task_was_guessed = task.is_none() && label_cols.len() == 1;
     let task = match task {
         Some(t) => t,
@@ -270,6 +244,61 @@ fn header_row<'t>(path: &Path, text: &'t [u8]) -> Result<(csv::Reader<&'t [u8]>,
     Ok((reader, headers))
 }
 
+/// The rows a table's `text` holds (its lines, counted before any is parsed), refusing a table
+/// whose rows would take more than `memory` at `row_bytes` each beside the text itself.
+fn rows_within(
+    path: &Path,
+    text: &[u8],
+    columns: usize,
+    row_bytes: u64,
+    memory: u64,
+) -> Result<usize> {
+    let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let need = rows
+        .saturating_mul(row_bytes)
+        .saturating_add(text.len() as u64);
+    if need > memory {
+        return Err(DataError::too_large(
+            path,
+            format!("a table of about {rows} rows and {columns} columns"),
+            need,
+            memory,
+        ));
+    }
+    Ok(rows as usize)
+}
+
+/// Calls `f(line, record)` for each row past the header, blank lines skipped; a table of no
+/// rows is refused.
+fn each_row(
+    path: &Path,
+    reader: &mut csv::Reader<&[u8]>,
+    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
+) -> Result<()> {
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
+            continue; // A blank line.
+        }
+        rows += 1;
+        f(line, &record)?;
+    }
+    if rows == 0 {
+        return Err(DataError::invalid(
+            path.display(),
+            "the table has a header but no rows",
+        ));
+    }
+    Ok(())
+}
+
 /// A feature cell's number; an empty, non-numeric or infinite cell is refused, naming its line
 /// (`at`) and `column`.
 fn number(cell: &str, at: impl Fn() -> String, column: impl Fn() -> String) -> Result<f32> {
@@ -316,7 +345,7 @@ pub(super) fn read_named(
     let text = text_of(path, memory)?;
     let file = user_file(path, &text);
     let at = |line: u64| format!("{} line {line}", path.display());
-    let (_, headers) = header_row(path, &text)?;
+    let (reader, headers) = header_row(path, &text)?;
     let mut positions = Vec::with_capacity(features.len());
     for name in features {
         match headers.iter().position(|h| h == name) {
@@ -358,7 +387,7 @@ pub(super) fn read_named(
             ));
         }
         return read_rows(
-            path, &text, file, &headers, &positions, &found, true, memory,
+            path, reader, &text, file, &headers, &positions, &found, true, memory,
         );
     }
     let by_name: Vec<usize> = candidates.iter().copied().filter(labelled).collect();
@@ -378,6 +407,7 @@ pub(super) fn read_named(
     let label_cols: Vec<usize> = label_col.into_iter().collect();
     let mut raw = read_rows(
         path,
+        reader,
         &text,
         file,
         &headers,
@@ -409,6 +439,7 @@ pub(super) fn read_named(
 #[allow(clippy::too_many_arguments)] // the table as read, and what to take of it
 fn read_rows(
     path: &Path,
+    mut reader: csv::Reader<&[u8]>,
     text: &[u8],
     file: crate::catalogue::VerifiedFile,
     headers: &[String],
@@ -418,39 +449,15 @@ fn read_rows(
     memory: u64,
 ) -> Result<Raw> {
     let at = |line: u64| format!("{} line {line}", path.display());
-    let (mut reader, _) = header_row(path, text)?;
-    let rows = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let need = rows
-        .saturating_mul(
-            (positions.len() as u64)
-                .saturating_mul(4 * 2)
-                .saturating_add(48),
-        )
-        .saturating_add(text.len() as u64);
-    if need > memory {
-        return Err(DataError::too_large(
-            path,
-            format!("a table of about {rows} rows and {} columns", headers.len()),
-            need,
-            memory,
-        ));
-    }
-    let mut values: Vec<f32> = Vec::with_capacity(rows as usize * positions.len());
+    // The values (4 bytes each, held by the file's part and as read), each row's label (48).
+    let row_bytes = (positions.len() as u64)
+        .saturating_mul(4 * 2)
+        .saturating_add(48);
+    let rows = rows_within(path, text, headers.len(), row_bytes, memory)?;
+    let mut values: Vec<f32> = Vec::with_capacity(rows * positions.len());
     let mut raw = Vec::new();
     let mut targets = Vec::new();
-    let mut record = csv::StringRecord::new();
-    let mut items = 0usize;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
-            continue; // A blank line.
-        }
-        items += 1;
+    each_row(path, &mut reader, |line, record| {
         for &j in positions {
             let cell = record.get(j).unwrap_or("").trim();
             values.push(number(
@@ -480,13 +487,8 @@ fn read_rows(
             }
             raw.push(label_of(cell));
         }
-    }
-    if items == 0 {
-        return Err(DataError::invalid(
-            path.display(),
-            "the table has a header but no rows",
-        ));
-    }
+        Ok(())
+    })?;
     let labelled = !labels.is_empty();
     Ok(Raw {
         values: Values::Floats(values.into()),

@@ -21,20 +21,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         (Some(out), _) => out.clone(),
         (None, ExportFormat::Safetensors) => args.model.with_extension("safetensors"),
     };
-    if out.is_dir() {
-        return Err(usage(anyhow!(
-            "--out {} is a directory; name the file to write, e.g. {}",
-            out.display(),
-            out.join("model.safetensors").display()
-        )));
-    }
-    let same_file = super::predict::same_file;
-    if same_file(&out, &args.model) || same_file(&out, &args.model.with_extension("json")) {
-        return Err(usage(anyhow!(
-            "--out {} is the model file itself; name another file",
-            out.display()
-        )));
-    }
+    super::unseen::check_out(
+        &out,
+        "model.safetensors",
+        &[&args.model, &args.model.with_extension("json")],
+        "is the model file itself; name another file",
+    )?;
     let model = file.load(&burn::tensor::Device::flex())?;
     let parameters = model
         .read_parameters()

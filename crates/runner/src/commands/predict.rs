@@ -1,7 +1,9 @@
 //! `lrsweep predict`: a model file's predictions for a file of the kind it was trained on, as a
 //! CSV: each item's class and every class's probability.
 
-use anyhow::{anyhow, Context, Result};
+use std::path::Path;
+
+use anyhow::{Context, Result};
 
 use super::unseen;
 use crate::backend;
@@ -14,24 +16,17 @@ use crate::store::model_file;
 pub fn run(args: &PredictArgs) -> Result<()> {
     let file = model_file::verify(&args.model).map_err(usage)?;
     let meta = file.meta.clone();
-    if args.out.is_dir() {
-        return Err(usage(anyhow!(
-            "--out {} is a directory; name the file to write, e.g. {}",
-            args.out.display(),
-            args.out.join("predictions.csv").display()
-        )));
-    }
-    let inputs = [Some(&args.data), args.labels.as_ref(), Some(&args.model)];
-    if inputs
+    let read: Vec<&Path> = [Some(&args.data), args.labels.as_ref(), Some(&args.model)]
         .into_iter()
         .flatten()
-        .any(|p| same_file(p, &args.out))
-    {
-        return Err(usage(anyhow!(
-            "--out {} is one of the files read; name another file for the predictions",
-            args.out.display()
-        )));
-    }
+        .map(|p| p.as_path())
+        .collect();
+    unseen::check_out(
+        &args.out,
+        "predictions.csv",
+        &read,
+        "is one of the files read; name another file for the predictions",
+    )?;
     let scaling = unseen::scaling(&meta, None)?;
     let read = unseen::read(&meta, &args.data, args.labels.as_deref(), &scaling)?;
     let selected = backend::select(args.backend, lrsweep_model::CpuPath::Auto).map_err(usage)?;
@@ -162,11 +157,4 @@ fn field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// Whether `a` and `b` name the same existing file.
-pub(super) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
-    let a = canonical(a);
-    a.is_some() && a == canonical(b)
 }

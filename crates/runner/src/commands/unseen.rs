@@ -15,6 +15,24 @@ use crate::store::model_file::ModelMeta;
 /// Items scored at once when predicting.
 const CHUNK: usize = 1024;
 
+/// Refuses an `--out` that is a directory (suggesting `example` in it) or names one of the
+/// files `read` (`why` says which), before anything is written.
+pub fn check_out(out: &Path, example: &str, read: &[&Path], why: &str) -> Result<()> {
+    if out.is_dir() {
+        return Err(usage(anyhow!(
+            "--out {} is a directory; name the file to write, e.g. {}",
+            out.display(),
+            out.join(example).display()
+        )));
+    }
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let target = canonical(out);
+    if target.is_some() && read.iter().any(|p| canonical(p) == target) {
+        return Err(usage(anyhow!("--out {} {why}", out.display())));
+    }
+    Ok(())
+}
+
 /// The scaling `meta`'s model was trained with: as its sidecar records it, or (in files of
 /// older versions) made again from its training data, found with `data_dir`.
 pub fn scaling(meta: &ModelMeta, data_dir: Option<PathBuf>) -> Result<Scaling> {
