@@ -8,8 +8,8 @@ mod common;
 use burn::tensor::Device;
 use lrsweep_data::Part;
 use lrsweep_model::{
-    Activation, Compute, Flow, Init, LossKind, Member, ModelConfig, StackFit, TrainConfig,
-    TrainerState, Widths, PER_PARAMETER,
+    Activation, Compute, Init, LossKind, ModelConfig, TrainConfig, TrainerState, Widths,
+    PER_PARAMETER,
 };
 
 const INPUTS: usize = 6;
@@ -93,8 +93,8 @@ fn finite_differences(model: &ModelConfig, params: &[Vec<f64>], part: &Part) -> 
         .collect()
 }
 
-/// Each parameter's gradient as `engine` computes it in one full-batch step: its first moment
-/// after the step over 1 − β1.
+/// Each parameter's gradient as `engine` computes it in one full-batch step of the exact
+/// cross-entropy.
 fn engine_gradients(
     model: &ModelConfig,
     compute: Compute,
@@ -108,34 +108,7 @@ fn engine_gradients(
         compute,
         ..TrainConfig::default()
     };
-    let mut state: Option<TrainerState> = None;
-    StackFit::new(
-        model,
-        &config,
-        part,
-        part,
-        device,
-        vec![Member::fresh(1e-3)],
-    )
-    .run(|_, _, view| {
-        assert_eq!(view.steps(), 1);
-        state = Some(view.state().unwrap());
-        Flow::Continue
-    })
-    .unwrap();
-    let state = state.expect("one epoch");
-    let beta1 = config.optimizer.defaults.beta1;
-    state
-        .tensors
-        .chunks(PER_PARAMETER)
-        .map(|slot| {
-            slot[1]
-                .1
-                .iter()
-                .map(|&m| m as f64 / (1.0 - beta1))
-                .collect()
-        })
-        .collect()
+    common::first_step_gradients(model, &config, device, part)
 }
 
 #[test]

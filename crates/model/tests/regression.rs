@@ -104,8 +104,7 @@ fn config(kind: LossKind, compute: Compute, batch: usize, epochs: usize) -> Trai
     }
 }
 
-/// Each parameter's gradient as an engine computes it in one full-batch step (Adam's first
-/// moment over 1 − β1).
+/// Each parameter's gradient as an engine computes it in one full-batch step.
 fn engine_gradients(
     kind: LossKind,
     compute: Compute,
@@ -113,33 +112,7 @@ fn engine_gradients(
     part: &Part,
 ) -> Vec<Vec<f64>> {
     let config = config(kind, compute, part.len(), 1);
-    let mut state: Option<TrainerState> = None;
-    StackFit::new(
-        &model(),
-        &config,
-        part,
-        part,
-        device,
-        vec![Member::fresh(1e-3)],
-    )
-    .run(|_, _, view| {
-        state = Some(view.state().unwrap());
-        Flow::Continue
-    })
-    .unwrap();
-    let beta1 = config.optimizer.defaults.beta1;
-    state
-        .unwrap()
-        .tensors
-        .chunks(PER_PARAMETER)
-        .map(|slot| {
-            slot[1]
-                .1
-                .iter()
-                .map(|&m| m as f64 / (1.0 - beta1))
-                .collect()
-        })
-        .collect()
+    common::first_step_gradients(&model(), &config, device, part)
 }
 
 /// One test (wgpu's device starts once in a process): the gradients, then the stacks.

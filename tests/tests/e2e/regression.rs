@@ -54,22 +54,15 @@ fn write_table(
 /// A regression sweep of `data` into `out` with `extra` settings (they replace the defaults).
 fn sweep(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
-    let defaults = [
-        ("--rates", "1e-3,1e-2"),
-        ("--refine", "0"),
-        ("--backend", "cpu"),
-        ("--epochs", "40"),
-        ("--batch-size", "32"),
-        ("--hidden", "32"),
-    ];
-    let mut args = vec!["sweep", "--data", d, "--no-find", "--out", o];
-    for (flag, value) in defaults {
+    // The tables' quick sweep, trained longer on a wider network unless `extra` says otherwise.
+    let mut settings = Vec::new();
+    for (flag, value) in [("--epochs", "40"), ("--hidden", "32")] {
         if !extra.contains(&flag) {
-            args.extend([flag, value]);
+            settings.extend([flag, value]);
         }
     }
-    args.extend_from_slice(extra);
-    lrsweep(&args)
+    settings.extend_from_slice(extra);
+    lrsweep(&crate::own_data::sweep_args(d, o, &settings))
 }
 
 /// The best validation R² of a run's rates (summary.json's `best_val_acc`).

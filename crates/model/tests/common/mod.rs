@@ -107,3 +107,36 @@ pub fn engines() -> Vec<Engine> {
     }
     all
 }
+
+/// Each parameter's gradient as an engine computes it in one full-batch step of `config` (its
+/// batch the whole `part`): Adam's first moment after the step over 1 − β1 (`m = (1 − β1)·g`).
+#[allow(dead_code)] // not every test binary reads gradients
+pub fn first_step_gradients(
+    model: &lrsweep_model::ModelConfig,
+    config: &lrsweep_model::TrainConfig,
+    device: &Device,
+    part: &lrsweep_data::Part,
+) -> Vec<Vec<f64>> {
+    use lrsweep_model::{Flow, Member, StackFit, TrainerState, PER_PARAMETER};
+    let mut state: Option<TrainerState> = None;
+    StackFit::new(model, config, part, part, device, vec![Member::fresh(1e-3)])
+        .run(|_, _, view| {
+            assert_eq!(view.steps(), 1);
+            state = Some(view.state().unwrap());
+            Flow::Continue
+        })
+        .unwrap();
+    let state = state.expect("one epoch");
+    let beta1 = config.optimizer.defaults.beta1;
+    state
+        .tensors
+        .chunks(PER_PARAMETER)
+        .map(|slot| {
+            slot[1]
+                .1
+                .iter()
+                .map(|&m| m as f64 / (1.0 - beta1))
+                .collect()
+        })
+        .collect()
+}
