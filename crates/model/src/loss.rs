@@ -45,9 +45,16 @@ impl LossKind {
         }
     }
 
-    /// A regression loss of error `e` (output minus target, standardised).
-    pub fn loss_of_error(self, e: f32) -> f32 {
-        self.of_error(e).0
+    /// A regression's guess under this loss: the mean loss over `targets` (standardised) of
+    /// predicting the training part's mean, 0 on that scale (the mean of the items' losses,
+    /// each the mean over its targets).
+    pub fn guess(self, targets: &[f32]) -> f64 {
+        let n = targets.len().max(1) as f64;
+        targets
+            .iter()
+            .map(|&y| self.of_error(-y).0 as f64)
+            .sum::<f64>()
+            / n
     }
 
     /// A regression loss of error `e` (output minus target, standardised) and its derivative.

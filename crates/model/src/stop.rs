@@ -137,13 +137,7 @@ impl Hopeless {
     /// regression's guess is the loss of predicting the training part's mean (0 on the
     /// standardised scale) of `valid`'s targets.
     pub fn of(classes: usize, valid: &lrsweep_data::Part, loss: crate::loss::LossKind) -> Self {
-        let guess = valid.targets().map(|t| {
-            let n = t.len().max(1) as f64;
-            t.iter()
-                .map(|&y| loss.loss_of_error(-y) as f64)
-                .sum::<f64>()
-                / n
-        });
+        let guess = valid.targets().map(|t| loss.guess(t));
         Hopeless {
             classes,
             valid_len: valid.len(),

@@ -102,16 +102,9 @@ impl Guess {
     /// The guess of `part`, a regression's (none for a classification's).
     fn of(part: &lrsweep_data::Part) -> Option<Self> {
         let t = part.targets()?;
-        let n = t.len().max(1) as f64;
-        let of = |kind: lrsweep_model::LossKind| {
-            t.iter()
-                .map(|&y| kind.loss_of_error(-y) as f64)
-                .sum::<f64>()
-                / n
-        };
         Some(Guess {
-            mse: of(lrsweep_model::LossKind::Mse),
-            huber: of(lrsweep_model::LossKind::Huber),
+            mse: lrsweep_model::LossKind::Mse.guess(t),
+            huber: lrsweep_model::LossKind::Huber.guess(t),
         })
     }
 
